@@ -1,0 +1,122 @@
+import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { splitCommandLine } from "../command-line.js";
+import type { Target } from "../deploy/target.js";
+import { parseDuration } from "../duration.js";
+import { UsageError } from "../errors.js";
+import { parseJobUrl } from "../hydra/job-url.js";
+import type { LogFormat, LogLevel } from "../log.js";
+import { DEFAULT_PROFILES_DIR, resolveProfile } from "../nix/profile-path.js";
+
+/** Flags as commander hands them over (camelCase, strings). */
+export interface RawOptions {
+  gateJob?: string;
+  constituent?: string;
+  jobUri?: string;
+  profile?: string;
+  profilesDir: string;
+  output: string;
+  netrcFile?: string;
+  pollPeriod: string;
+  oneshot?: boolean;
+  stateDir: string;
+  activateTimeout: string;
+  healthCheck?: string;
+  rollback: boolean;
+  logFormat?: string;
+  logLevel: string;
+  timeout: string;
+}
+
+export interface AgentConfig {
+  target: Target;
+  stateDir: string;
+  pollPeriodMs: number;
+  oneshot: boolean;
+  timeoutMs: number;
+  activateTimeoutMs: number;
+  healthCheck: string[] | null;
+  rollback: boolean;
+  netrc: { path: string; explicit: boolean } | null;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_NETRC = "/etc/netrc";
+
+export function addLogOptions(cmd: Command): Command {
+  return cmd
+    .option("--log-format <format>", "pretty|json (default: pretty on a TTY, json otherwise)")
+    .option("--log-level <level>", "debug|info|warn|error", "info");
+}
+
+/** The flags every command that talks to Hydra shares (SPEC §1). */
+export function addTargetOptions(cmd: Command): Command {
+  return addLogOptions(
+    cmd
+      .option("--gate-job <url>", "Hydra job URL of an aggregate release gate")
+      .option("--constituent <name>", "constituent job of the gate to deploy")
+      .option("--job-uri <url>", "a plain Hydra job (the original hail): deploy its latest build")
+      .option("--profile <name|path>", "Nix profile: a name under --profiles-dir, or an absolute path")
+      .option("--profiles-dir <dir>", "where profile names live", DEFAULT_PROFILES_DIR)
+      .option("--output <name>", "which output of the build to deploy", "out")
+      .option("--netrc-file <path>", `HTTP Basic credentials for the Hydra host (default ${DEFAULT_NETRC} when it exists)`)
+      .option("--poll-period <duration>", "poll period; a bare number means minutes", "5m")
+      .option("--oneshot", "one pass, then exit with a meaningful code")
+      .option("--state-dir <dir>", "state and lock files", "/var/lib/hail")
+      .option("--activate-timeout <duration>", "kill an activation running longer", "10m")
+      .option("--health-check <command>", "run after activation; failure fails the deployment")
+      .option("--no-rollback", "on failure, leave the failed generation in place")
+      .option("--timeout <duration>", "per HTTP request", "30s"),
+  );
+}
+
+export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output">): Target {
+  if (!raw.profile) throw new UsageError("--profile is required: the Nix profile to deploy to");
+  const profile = resolveProfile(raw.profile, raw.profilesDir);
+  if (raw.gateJob && raw.jobUri) throw new UsageError("give either --gate-job or --job-uri, not both");
+  if (raw.gateJob) {
+    if (!raw.constituent) throw new UsageError("--gate-job needs --constituent NAME: which constituent job to deploy");
+    return { source: { kind: "gate", job: parseJobUrl(raw.gateJob), constituent: raw.constituent }, profile, output: raw.output };
+  }
+  if (raw.jobUri) {
+    if (raw.constituent) throw new UsageError("--constituent only applies to --gate-job");
+    return { source: { kind: "job", job: parseJobUrl(raw.jobUri) }, profile, output: raw.output };
+  }
+  throw new UsageError("no target: give --gate-job URL --constituent NAME, or --job-uri URL");
+}
+
+export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfig {
+  return {
+    target: toTarget(raw),
+    stateDir: raw.stateDir,
+    pollPeriodMs: positive(parseDuration(raw.pollPeriod, "--poll-period", "m"), "--poll-period"),
+    oneshot: raw.oneshot === true,
+    timeoutMs: positive(parseDuration(raw.timeout, "--timeout"), "--timeout"),
+    activateTimeoutMs: positive(parseDuration(raw.activateTimeout, "--activate-timeout"), "--activate-timeout"),
+    healthCheck: raw.healthCheck === undefined ? null : splitCommandLine(raw.healthCheck, "--health-check"),
+    rollback: raw.rollback,
+    netrc: netrcChoice(raw.netrcFile),
+    ...logChoice(raw, stderrIsTTY),
+  };
+}
+
+export function logChoice(raw: { logFormat?: string; logLevel: string }, stderrIsTTY: boolean) {
+  const logFormat = raw.logFormat ?? (stderrIsTTY ? "pretty" : "json");
+  if (logFormat !== "pretty" && logFormat !== "json") throw new UsageError(`--log-format ${logFormat}: use pretty or json`);
+  const level = raw.logLevel;
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+    throw new UsageError(`--log-level ${level}: use debug, info, warn or error`);
+  }
+  return { logFormat, logLevel: level } as const;
+}
+
+function netrcChoice(given: string | undefined): AgentConfig["netrc"] {
+  if (given !== undefined) return { path: given, explicit: true };
+  return existsSync(DEFAULT_NETRC) ? { path: DEFAULT_NETRC, explicit: false } : null;
+}
+
+function positive(ms: number, flag: string): number {
+  if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`);
+  return ms;
+}

@@ -1,0 +1,49 @@
+import type { Resolution } from "./resolve.js";
+
+/** What hail remembers about a profile between passes (the state file's view of it). */
+export interface DeployMemory {
+  lastDeployed: { storePath: string; buildId: number } | null;
+  failed: readonly { storePath: string; reason: string; at: string }[];
+  hold: { reason: string | null; until: string | null } | null;
+}
+
+export const EMPTY_MEMORY: DeployMemory = { lastDeployed: null, failed: [], hold: null };
+
+export type Decision =
+  | { kind: "deploy" }
+  | { kind: "none" }
+  | { kind: "skip"; reason: string }
+  | { kind: "held"; reason: string };
+
+/** SPEC §2.3: the whole "should this pass touch the profile" question, without I/O. */
+export function decide(
+  resolution: Resolution,
+  currentPath: string | null,
+  memory: DeployMemory,
+  now: Date,
+): Decision {
+  const hold = memory.hold;
+  if (hold && (hold.until === null || Date.parse(hold.until) > now.getTime())) {
+    const why = hold.reason ? `: ${hold.reason}` : "";
+    const until = hold.until ? ` until ${hold.until}` : "";
+    return { kind: "held", reason: `profile is held${until}${why}; run \`hail release\` to resume` };
+  }
+  if (currentPath === resolution.storePath) return { kind: "none" };
+  const failure = memory.failed.find((f) => f.storePath === resolution.storePath);
+  if (failure) {
+    return {
+      kind: "skip",
+      reason: `${resolution.storePath} failed to deploy at ${failure.at} (${failure.reason}); waiting for Hydra to offer a different path`,
+    };
+  }
+  const last = memory.lastDeployed;
+  if (last && currentPath !== last.storePath && resolution.storePath === last.storePath) {
+    return {
+      kind: "skip",
+      reason:
+        `profile was changed outside hail (now ${currentPath ?? "absent"}, hail last deployed ${last.storePath}); ` +
+        `respecting that until Hydra offers a different build`,
+    };
+  }
+  return { kind: "deploy" };
+}

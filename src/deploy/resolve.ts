@@ -1,0 +1,117 @@
+import { InvalidResponse, NotReady } from "../errors.js";
+import type { HydraBuild } from "../hydra/schema.js";
+import { checkStorePath } from "./store-path.js";
+
+/** The build hail would deploy, and where it came from. */
+export interface Resolution {
+  /** the aggregate gate build; null in --job-uri mode */
+  gateBuildId: number | null;
+  buildId: number;
+  job: string;
+  evals: number[];
+  storePath: string;
+  /** the gate's (or job's) stoptime, unix seconds */
+  stoptime: number | null;
+}
+
+const BUILD_STATUS: Record<number, string> = {
+  1: "failed",
+  2: "dependency failed",
+  3: "aborted",
+  4: "cancelled",
+  6: "failed with output",
+  7: "timed out",
+  9: "unsupported system",
+  10: "log limit exceeded",
+  11: "output size limit exceeded",
+  12: "non-deterministic",
+};
+
+/** `finished` first: a restarted build keeps its old buildstatus (HYDRA.md). */
+export function checkSucceeded(build: HydraBuild, what: string, url: string): void {
+  if (!build.finished) {
+    throw new NotReady(`${what} build ${build.id} (${url}) has not finished yet; waiting`);
+  }
+  if (build.buildstatus !== 0) {
+    const status = build.buildstatus === null ? "unknown" : (BUILD_STATUS[build.buildstatus] ?? "not successful");
+    throw new NotReady(
+      `${what} build ${build.id} (${url}) did not succeed (buildstatus ${build.buildstatus}: ${status}); ` +
+        `not deploying it, waiting for a newer successful build`,
+    );
+  }
+}
+
+export function selectConstituent(
+  gate: HydraBuild,
+  constituents: readonly HydraBuild[],
+  name: string,
+  url: string,
+): HydraBuild {
+  const found = constituents.find((c) => c.job === name);
+  if (found) return found;
+  const names = constituents.map((c) => c.job);
+  const there = names.length === 0 ? "it has none: is it an aggregate job?" : `it has: ${names.join(", ")}`;
+  throw new InvalidResponse(
+    url,
+    `gate build ${gate.id} has no constituent named "${name}"; ${there}. Check --constituent`,
+  );
+}
+
+export function checkSharedEval(gate: HydraBuild, constituent: HydraBuild, url: string): void {
+  if (!constituent.jobsetevals.some((e) => gate.jobsetevals.includes(e))) {
+    throw new InvalidResponse(
+      url,
+      `constituent build ${constituent.id} shares no evaluation with gate build ${gate.id} ` +
+        `(gate evals ${gate.jobsetevals.join(",") || "none"}, constituent evals ${constituent.jobsetevals.join(",") || "none"})`,
+    );
+  }
+}
+
+export function selectOutputPath(build: HydraBuild, output: string, storeDir: string, url: string): string {
+  const entry = build.buildoutputs[output];
+  if (!entry) {
+    const names = Object.keys(build.buildoutputs);
+    throw new InvalidResponse(
+      url,
+      `build ${build.id} has no output "${output}" (it has: ${names.join(", ") || "none"}); check --output`,
+    );
+  }
+  if (entry.path === null) throw new InvalidResponse(url, `build ${build.id} output "${output}" has no path`);
+  return checkStorePath(entry.path, storeDir, url);
+}
+
+/** Gate → constituent → output, each step checked (SPEC §2.2). */
+export function resolveGateBuild(
+  gate: HydraBuild,
+  constituents: readonly HydraBuild[],
+  opts: { constituent: string; output: string; storeDir: string; gateUrl: string; constituentsUrl: string },
+): Resolution {
+  checkSucceeded(gate, "gate", opts.gateUrl);
+  const chosen = selectConstituent(gate, constituents, opts.constituent, opts.constituentsUrl);
+  checkSucceeded(chosen, `constituent ${opts.constituent}`, opts.constituentsUrl);
+  checkSharedEval(gate, chosen, opts.constituentsUrl);
+  return {
+    gateBuildId: gate.id,
+    buildId: chosen.id,
+    job: chosen.job,
+    evals: [...gate.jobsetevals].sort((a, b) => a - b),
+    storePath: selectOutputPath(chosen, opts.output, opts.storeDir, opts.constituentsUrl),
+    stoptime: gate.stoptime,
+  };
+}
+
+/** --job-uri: the job's latest build, checked the same way. */
+export function resolveJobBuild(
+  build: HydraBuild,
+  opts: { output: string; storeDir: string; buildUrl: string },
+): Resolution {
+  checkSucceeded(build, "job", opts.buildUrl);
+  return {
+    gateBuildId: null,
+    buildId: build.id,
+    job: build.job,
+    evals: [...build.jobsetevals].sort((a, b) => a - b),
+    storePath: selectOutputPath(build, opts.output, opts.storeDir, opts.buildUrl),
+    stoptime: build.stoptime,
+  };
+}

@@ -1,0 +1,20 @@
+import type { JobUrl } from "../hydra/job-url.js";
+import type { ProfileRef } from "../nix/profile-path.js";
+
+/** What one hail target deploys: a gate constituent, or a plain job (the original hail). */
+export type Source =
+  | { kind: "gate"; job: JobUrl; constituent: string }
+  | { kind: "job"; job: JobUrl };
+
+export interface Target {
+  source: Source;
+  profile: ProfileRef;
+  /** which output of the selected build */
+  output: string;
+}
+
+export function describeSource(source: Source): string {
+  return source.kind === "gate"
+    ? `${source.job.url} constituent ${source.constituent}`
+    : source.job.url;
+}

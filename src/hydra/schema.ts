@@ -1,0 +1,60 @@
+/**
+ * Schemas for the JSON Hydra really sends (HYDRA.md), not what its OpenAPI file claims.
+ * Every body from Hydra is parsed from `unknown` through one of these.
+ */
+import { z } from "zod";
+
+/** A value Hydra may send as null or leave out: both become null. */
+function nullish<T extends z.ZodType>(schema: T) {
+  return schema.nullish().transform((value) => value ?? null);
+}
+
+// Hydra sends 0/1; its OpenAPI file says boolean. Accept both, hand out a boolean.
+const FinishedSchema = z
+  .union([z.boolean(), z.literal(0), z.literal(1)])
+  .transform((value) => value === true || value === 1);
+
+const BuildOutputSchema = z.object({ path: z.string().nullable() });
+
+export const BuildSchema = z.object({
+  id: z.number().int().nonnegative(),
+  finished: FinishedSchema,
+  // null while queued; a restarted build keeps its old status, so read `finished` first.
+  buildstatus: nullish(z.number().int()),
+  project: z.string(),
+  jobset: z.string(),
+  job: z.string(),
+  system: nullish(z.string()),
+  nixname: nullish(z.string()),
+  releasename: nullish(z.string()),
+  timestamp: nullish(z.number()),
+  starttime: nullish(z.number()),
+  stoptime: nullish(z.number()),
+  // Unordered: every evaluation that holds the build (builds are reused across evals).
+  jobsetevals: z.array(z.number().int()),
+  buildoutputs: z.record(z.string(), BuildOutputSchema),
+});
+
+export type HydraBuild = z.infer<typeof BuildSchema>;
+
+/** `/build/ID/constituents`: an array, `[]` for a build that is not an aggregate. */
+export const ConstituentsSchema = z.array(BuildSchema);
+
+/** The body of Hydra's JSON errors, e.g. a 404 from `latest`. */
+export const HydraErrorBodySchema = z.object({ error: z.string() });
+
+const MAX_ISSUES = 5;
+
+/** A short `field.path: message; …` text for error messages (`[3].finished` inside arrays). */
+export function describeZodError(err: z.ZodError): string {
+  const shown = err.issues.slice(0, MAX_ISSUES).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const more = err.issues.length - shown.length;
+  return more > 0 ? `${shown.join("; ")}; and ${more} more` : shown.join("; ");
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "(body)";
+  return path
+    .map((key, index) => (typeof key === "number" ? `[${key}]` : `${index === 0 ? "" : "."}${String(key)}`))
+    .join("");
+}

@@ -1,0 +1,65 @@
+import { Logger } from "tslog";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFormat = "pretty" | "json";
+export type LogFields = Record<string, string | number | boolean | null | undefined | readonly number[]>;
+
+/** hail's logging surface: one message and one flat object of fields per line, always on stderr. */
+export interface Log {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Log;
+}
+
+const LEVEL_NUMBER: Record<LogLevel, number> = { debug: 2, info: 3, warn: 4, error: 5 };
+
+export function createLog(opts: { format: LogFormat; level: LogLevel; color: boolean }): Log {
+  const logger = new Logger<LogFields>({
+    type: opts.format,
+    minLevel: LEVEL_NUMBER[opts.level],
+    stylePrettyLogs: opts.color,
+    hideLogPositionForProduction: true,
+    prettyLogTemplate: "{{yyyy}}-{{mm}}-{{dd}}T{{hh}}:{{MM}}:{{ss}}Z {{logLevelName}} ",
+    overwrite: {
+      transportJSON: (json) => process.stderr.write(`${JSON.stringify(json)}\n`),
+      transportFormatted: (meta, args) => process.stderr.write(`${meta}${args.map(formatArg).join(" ")}\n`),
+    },
+  });
+  return wrap(logger, {});
+}
+
+function wrap(logger: Logger<LogFields>, base: LogFields): Log {
+  const emit = (level: LogLevel) => (msg: string, fields?: LogFields) => {
+    logger[level]({ msg, ...base, ...stripUndefined(fields) });
+  };
+  return {
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    child: (fields) => wrap(logger, { ...base, ...stripUndefined(fields) }),
+  };
+}
+
+function stripUndefined(fields: LogFields | undefined): LogFields {
+  return Object.fromEntries(Object.entries(fields ?? {}).filter(([, v]) => v !== undefined));
+}
+
+/** Pretty lines read "message key=value …" rather than a dumped object. */
+function formatArg(arg: unknown): string {
+  if (typeof arg !== "object" || arg === null) return String(arg);
+  const { msg, ...rest } = arg as Record<string, unknown>;
+  const pairs = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return [String(msg ?? ""), ...pairs].join(" ");
+}
+
+/** For tests and `plan`: a log that drops everything. */
+export const silentLog: Log = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silentLog,
+};

@@ -1,0 +1,31 @@
+import { isAbsolute, join, normalize } from "node:path";
+import { UsageError } from "../errors.js";
+
+export const DEFAULT_PROFILES_DIR = "/nix/var/nix/profiles";
+
+export interface ProfileRef {
+  /** as the operator named it: the `profile` label in logs and metrics */
+  name: string;
+  /** the profile symlink hail switches */
+  path: string;
+}
+
+/** SPEC §1: a name lives under --profiles-dir and may nest; an absolute path is used as is. */
+export function resolveProfile(name: string, profilesDir: string): ProfileRef {
+  if (name === "") throw new UsageError("--profile: empty profile name");
+  if (isAbsolute(name)) {
+    if (name.split("/").includes("..")) {
+      throw new UsageError(`--profile ${name}: ".." is not allowed in a profile path`);
+    }
+    return { name, path: normalize(name) };
+  }
+  const segments = name.split("/");
+  for (const segment of segments) {
+    if (segment === "" || segment === "." || segment === "..") {
+      throw new UsageError(
+        `--profile ${name}: profile names may nest with "/" but not contain empty, "." or ".." segments`,
+      );
+    }
+  }
+  return { name, path: join(profilesDir, ...segments) };
+}

@@ -1,0 +1,76 @@
+import { execa } from "execa";
+import { ActivationFailed, NixCommandFailed } from "../errors.js";
+import type { Command } from "./commands.js";
+import { renderCommand } from "./commands.js";
+
+export interface ProcessOptions {
+  /** added to the environment hail was started with */
+  env: Record<string, string>;
+  timeoutMs: number;
+  onLine: (line: string) => void;
+}
+
+/** The only place hail starts processes. Tests count calls through `onSpawn`. */
+export interface ProcessRunner {
+  /** runs a nix command to completion; throws NixCommandFailed */
+  runNix(cmd: Command): Promise<void>;
+  /** runs an activation or health check in its own process group; throws ActivationFailed */
+  runActivation(cmd: Command, what: string, opts: ProcessOptions): Promise<void>;
+}
+
+const KILL_GRACE_MS = 5_000;
+
+export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}): ProcessRunner {
+  return {
+    async runNix(cmd) {
+      onSpawn(cmd);
+      const result = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore", all: true });
+      if (result.failed) {
+        const tail = (result.all ?? "").trim().split("\n").slice(-5).join("\n");
+        const why = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
+        throw new NixCommandFailed(`\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`);
+      }
+    },
+
+    async runActivation(cmd, what, opts) {
+      onSpawn(cmd);
+      // detached: its own process group, so a timeout can kill everything it started,
+      // and a Ctrl-C meant for hail does not cut an activation short.
+      const child = execa(cmd.file, cmd.args, {
+        env: opts.env,
+        detached: true,
+        cleanup: false,
+        reject: false,
+        stdin: "ignore",
+        all: true,
+        buffer: false,
+      });
+      let timedOut = false;
+      const killGroup = (signal: NodeJS.Signals) => {
+        if (child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, signal);
+          } catch {
+            // already gone
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        killGroup("SIGTERM");
+        setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS).unref();
+      }, opts.timeoutMs);
+      try {
+        for await (const line of child.iterable({ from: "all" })) opts.onLine(line);
+        const result = await child;
+        if (timedOut) throw new ActivationFailed(`${what} timed out after ${opts.timeoutMs / 1000}s and was killed`);
+        if (result.failed) {
+          const why = result.code === "ENOENT" ? "not found" : result.exitCode !== undefined ? `exit ${result.exitCode}` : result.shortMessage;
+          throw new ActivationFailed(`${what} \`${renderCommand(cmd)}\` failed (${why})`);
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/** Shared pieces for the Hydra client tests: recorded bodies, a client factory, interceptors. */
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import nock from "nock";
+import { HydraClient, type HydraClientOptions } from "../../src/hydra/client.js";
+import { parseJobUrl, type JobUrl } from "../../src/hydra/job-url.js";
+
+export const HYDRA = "https://hydra.example";
+export const GATE: JobUrl = parseJobUrl(`${HYDRA}/job/acme/production/release_gate`);
+export const GATE_PATH = "/job/acme/production/release_gate";
+export const JSON_HEADERS = { "content-type": "application/json" };
+
+/** A recorded Hydra body from fixtures/hydra/recorded, as text. */
+export function fixture(name: string): string {
+  return readFileSync(new URL(`../../fixtures/hydra/recorded/${name}`, import.meta.url), "utf8");
+}
+
+export interface TestClient {
+  client: HydraClient;
+  /** Every URL the client requested, one per attempt. */
+  requests: string[];
+}
+
+/** A client with fast retries that records each attempt. */
+export function makeClient(overrides: Partial<HydraClientOptions> = {}): TestClient {
+  const requests: string[] = [];
+  const client = new HydraClient({
+    baseUrl: HYDRA,
+    timeoutMs: 2_000,
+    retryDelayMs: 1,
+    maxRetryAfterMs: 20,
+    onRequest: ({ url }) => requests.push(url),
+    ...overrides,
+  });
+  return { client, requests };
+}
+
+/** Hydra's answer to `latest-finished`: a 302 to the build, absolute URL as Hydra builds it. */
+export function interceptLatestFinished(
+  scope: nock.Scope,
+  { buildId, host = HYDRA, jobPath = GATE_PATH }: { buildId: number; host?: string; jobPath?: string },
+): nock.Scope {
+  return scope
+    .get(`${jobPath}/latest-finished`)
+    .matchHeader("accept", "application/json")
+    .reply(302, "", { location: `${host}/build/${buildId}` });
+}
+
+/** `/build/ID` answered with a recorded body. */
+export function interceptBuild(scope: nock.Scope, id: number, fixtureName = "gate-build.json"): nock.Scope {
+  return scope
+    .get(`/build/${id}`)
+    .matchHeader("accept", "application/json")
+    .reply(200, fixture(fixtureName), JSON_HEADERS);
+}
+
+/** A localhost port with nothing listening: connecting to it is refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  return address.port;
+}
