@@ -1,7 +1,9 @@
 /** Shared pieces for the Hydra client tests: recorded bodies, a client factory, interceptors. */
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import assert from "node:assert/strict";
 import nock from "nock";
+import { HailError } from "../../src/errors.js";
 import { HydraClient, type HydraClientOptions } from "../../src/hydra/client.js";
 import { parseJobUrl, type JobUrl } from "../../src/hydra/job-url.js";
 
@@ -35,6 +37,12 @@ export function makeClient(overrides: Partial<HydraClientOptions> = {}): TestCli
   return { client, requests };
 }
 
+/** A `sleep` for the client that records the waits it asks for and returns at once. */
+export function recordSleeps(): { delays: number[]; sleep: (ms: number) => Promise<void> } {
+  const delays: number[] = [];
+  return { delays, sleep: async (ms) => void delays.push(ms) };
+}
+
 /** Hydra's answer to `latest-finished`: a 302 to the build, absolute URL as Hydra builds it. */
 export function interceptLatestFinished(
   scope: nock.Scope,
@@ -62,4 +70,24 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === "string") throw new Error("no TCP address");
   return address.port;
+}
+
+/**
+ * A validator for assert.rejects/throws: the error is a `kind` with that exit code and its message
+ * holds every pattern. (Every assert.ok carries a message: Node 20 can hang building one.)
+ */
+export function failsWith(
+  kind: new (...args: never[]) => HailError,
+  exitCode: number,
+  ...patterns: Array<RegExp | string>
+): (err: unknown) => true {
+  return (err: unknown) => {
+    assert.ok(err instanceof kind, `expected ${kind.name}, got ${String(err)}`);
+    assert.equal(err.exitCode, exitCode);
+    for (const pattern of patterns) {
+      if (typeof pattern === "string") assert.ok(err.message.includes(pattern), `${err.message} lacks ${pattern}`);
+      else assert.match(err.message, pattern);
+    }
+    return true;
+  };
 }

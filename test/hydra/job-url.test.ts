@@ -19,7 +19,12 @@ describe("parseJobUrl", () => {
     ],
     [
       "http://10.0.0.5:3000/ci/hydra/job/nixos/release-24.11/tested.x86_64-linux",
-      { baseUrl: "http://10.0.0.5:3000/ci/hydra", project: "nixos", jobset: "release-24.11", job: "tested.x86_64-linux" },
+      {
+        baseUrl: "http://10.0.0.5:3000/ci/hydra",
+        project: "nixos",
+        jobset: "release-24.11",
+        job: "tested.x86_64-linux",
+      },
     ],
     [
       "  HTTPS://Hydra.Example/job/acme/production/app  ",

@@ -25,7 +25,8 @@ describe("parseNetrc", () => {
       { machine: "a.example", login: "la", password: "pa" },
     ]],
     ["macdef body skipped up to the blank line",
-      "machine a.example login la password pa\nmacdef init\ncd /pub\nlogin evil password evil\n\nmachine b.example login lb password pb\n", [
+      "machine a.example login la password pa\nmacdef init\ncd /pub\nmachine evil.example login evil password evil\n" +
+        "  \nmachine b.example login lb password pb\n", [
       { machine: "a.example", login: "la", password: "pa" },
       { machine: "b.example", login: "lb", password: "pb" },
     ]],
@@ -35,8 +36,9 @@ describe("parseNetrc", () => {
     ["quoted tokens with spaces and escapes", 'machine a.example login "dev ops" password "p \\"q\\" r"', [
       { machine: "a.example", login: "dev ops", password: 'p "q" r' },
     ]],
-    ["comments at token start", "# fleet credentials\nmachine a.example # the proxy\n login la password pa#not-a-comment\n", [
-      { machine: "a.example", login: "la", password: "pa#not-a-comment" },
+    ["comments at token start",
+      "# machine old.example login old password old\nmachine a.example # login wrong\n login la password pa#x\n", [
+      { machine: "a.example", login: "la", password: "pa#x" },
     ]],
     ["login before any machine is ignored", "login stray password stray machine a.example login la", [
       { machine: "a.example", login: "la" },

@@ -92,13 +92,13 @@ describe("BuildSchema refusals and describeZodError", () => {
     const builds: unknown[] = JSON.parse(fixture("gate-constituents.json"));
     builds[1] = Object.assign({}, builds[1], { finished: "yes" });
     const result = ConstituentsSchema.safeParse(builds);
-    assert.ok(!result.success);
+    assert.ok(!result.success, "parse should fail");
     assert.match(describeZodError(result.error), /^\[1\]\.finished: /);
   });
 
   it("keeps a long list of issues short", () => {
     const result = BuildSchema.safeParse({});
-    assert.ok(!result.success);
+    assert.ok(!result.success, "parse should fail");
     const text = describeZodError(result.error);
     assert.equal(text.split("; ").length, 6, text);
     assert.match(text, /and \d+ more$/);

@@ -1,0 +1,106 @@
+/**
+ * What an answer from Hydra (or a proxy in front of it) means: pure functions from status,
+ * headers and body text to a value or a typed error. The client does the I/O.
+ */
+import { HydraUnavailable, InvalidResponse, NotReady } from "../errors.js";
+import { HydraErrorBodySchema } from "./schema.js";
+
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+const MAX_HYDRA_TEXT = 200;
+
+/** Worth another attempt: overload and gateway trouble. Hydra reports some client errors as 500 too. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
+}
+
+/** Only the path of Location counts; its host may be the proxy's view (NixOS/hydra#1202). */
+export function redirectPath(url: string, status: number, location: string | null): string {
+  if (location === null || location.trim() === "") {
+    throw new InvalidResponse(url, `HTTP ${status} redirect without a Location header`);
+  }
+  try {
+    return new URL(location, url).pathname;
+  } catch {
+    // The raw value is not repeated: it may carry userinfo.
+    throw new InvalidResponse(url, `HTTP ${status} redirect with an unparseable Location header`);
+  }
+}
+
+/** Throw the typed error for a non-2xx answer that is not retried (or no longer). */
+export function checkStatus(url: string, status: number, body: string): void {
+  if (status >= 200 && status < 300) return;
+  const says = hydraSays(body);
+  if (status === 404) {
+    throw new NotReady(
+      `nothing deployable yet at ${url}${says || ": HTTP 404"}; hail tries again at the next poll ` +
+        "(if this persists, check the job URL and that the job has a successful build)",
+    );
+  }
+  if (status === 401 || status === 403) {
+    throw new HydraUnavailable(
+      url,
+      `HTTP ${status}${says}: Hydra or a proxy in front of it wants a login; ` +
+        "check the netrc credentials (--netrc-file) or --hydra-user",
+    );
+  }
+  throw new InvalidResponse(url, `unexpected HTTP ${status}${says}`);
+}
+
+/** The body as JSON, refusing HTML pages (login or error pages of a proxy) and broken JSON. */
+export function parseJsonBody(url: string, contentType: string | null, body: string): unknown {
+  if (contentType?.includes("html") === true || /^\s*</.test(body)) {
+    throw new InvalidResponse(
+      url,
+      `got an HTML page (${contentType ?? "no content-type"}) instead of JSON; ` +
+        "a login or error page from a proxy? open the URL in a browser",
+    );
+  }
+  if (body.trim() === "") throw new InvalidResponse(url, "empty body instead of JSON");
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new InvalidResponse(url, `body is not valid JSON, truncated? (${body.length} characters; ${reason})`);
+  }
+}
+
+/** `: Hydra says "…"` when the body is Hydra's JSON error, else "". Cut short and made printable. */
+export function hydraSays(body: string): string {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    return "";
+  }
+  const parsed = HydraErrorBodySchema.safeParse(data);
+  if (!parsed.success) return "";
+  const text = parsed.data.error.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
+  return `: Hydra says "${text}"`;
+}
+
+/** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or unreadable. */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Our per-request timeout (AbortSignal.timeout) or ky's. */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+}
+
+/** `connection failed (ECONNREFUSED)`: fetch puts the system error code in `cause`. */
+export function networkErrorText(err: unknown): string {
+  const cause = err instanceof Error ? err.cause : undefined;
+  const code = errorCode(cause) ?? errorCode(err);
+  return `connection failed (${code ?? (err instanceof Error ? err.message : String(err))})`;
+}
+
+function errorCode(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || !("code" in value)) return undefined;
+  return typeof value.code === "string" ? value.code : undefined;
+}

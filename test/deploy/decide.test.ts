@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Decision, DeployMemory } from "../../src/deploy/decide.js";
+import { decide, EMPTY_MEMORY } from "../../src/deploy/decide.js";
+import { HASH, resolution, storePath } from "./builds.js";
+
+const NOW = new Date("2025-03-01T12:00:00Z");
+const OFFERED = storePath(HASH.a, "app-1.1");
+const PREVIOUS = storePath(HASH.b, "app-1.0");
+const BY_HAND = storePath(HASH.c, "app-0.9");
+
+function memory(fields: Partial<DeployMemory> = {}): DeployMemory {
+  return { ...EMPTY_MEMORY, ...fields };
+}
+
+const deployedBefore = (path: string) => ({ lastDeployed: { storePath: path, buildId: 100 } });
+const failedAt = (path: string) => ({ failed: [{ storePath: path, reason: "activation exited 3", at: "2025-03-01T11:00:00.000Z" }] });
+
+describe("decide", () => {
+  // [what, current profile target, memory, expected kind, fragments of the reason]
+  const cases: Array<[string, string | null, DeployMemory, Decision["kind"], string[]]> = [
+    ["profile already at the offered path", OFFERED, memory(), "none", []],
+    ["profile at another path", PREVIOUS, memory(deployedBefore(PREVIOUS)), "deploy", []],
+    ["no profile and no history", null, memory(), "deploy", []],
+    ["held without end", PREVIOUS, memory({ hold: { reason: "db migration", until: null } }), "held", ["held", "db migration", "hail release"]],
+    [
+      "held until a future time",
+      PREVIOUS,
+      memory({ hold: { reason: null, until: "2025-03-01T13:00:00.000Z" } }),
+      "held",
+      ["until 2025-03-01T13:00:00.000Z", "hail release"],
+    ],
+    ["held even when current", OFFERED, memory({ hold: { reason: null, until: null } }), "held", ["held"]],
+    ["hold expired", PREVIOUS, memory({ hold: { reason: "x", until: "2025-03-01T11:59:59.000Z" } }), "deploy", []],
+    ["hold ending exactly now is over", PREVIOUS, memory({ hold: { reason: "x", until: NOW.toISOString() } }), "deploy", []],
+    ["hold expired, profile current", OFFERED, memory({ hold: { reason: "x", until: "2025-01-01T00:00:00.000Z" } }), "none", []],
+    ["offered path failed before", PREVIOUS, memory(failedAt(OFFERED)), "skip", [OFFERED, "failed", "activation exited 3", "2025-03-01T11:00:00.000Z", "different path"]],
+    ["another path failed before", PREVIOUS, memory(failedAt(BY_HAND)), "deploy", []],
+    ["failed path but the profile is already there", OFFERED, memory(failedAt(OFFERED)), "none", []],
+    [
+      "moved by hand, Hydra still offers what hail last deployed",
+      BY_HAND,
+      memory(deployedBefore(OFFERED)),
+      "skip",
+      ["outside hail", BY_HAND, OFFERED],
+    ],
+    ["moved by hand, Hydra offers a different path", BY_HAND, memory(deployedBefore(PREVIOUS)), "deploy", []],
+    // Someone removed the profile; hail still remembers deploying the offered path. decide
+    // treats "absent" like a manual move and will not recreate the profile until Hydra moves on.
+    ["no profile, hail last deployed the offered path", null, memory(deployedBefore(OFFERED)), "skip", ["now absent", OFFERED]],
+    ["no profile, hail last deployed another path", null, memory(deployedBefore(PREVIOUS)), "deploy", []],
+  ];
+
+  for (const [what, current, mem, kind, fragments] of cases) {
+    it(`${what} -> ${kind}`, () => {
+      const decision = decide(resolution({ storePath: OFFERED }), current, mem, NOW);
+      assert.equal(decision.kind, kind);
+      if (decision.kind === "skip" || decision.kind === "held") {
+        for (const fragment of fragments) {
+          assert.ok(decision.reason.includes(fragment), `${JSON.stringify(fragment)} not in: ${decision.reason}`);
+        }
+      } else {
+        assert.deepEqual(decision, { kind });
+      }
+    });
+  }
+
+  it("the hold is checked before the failed list", () => {
+    const mem = memory({ ...failedAt(OFFERED), hold: { reason: null, until: null } });
+    assert.equal(decide(resolution({ storePath: OFFERED }), PREVIOUS, mem, NOW).kind, "held");
+  });
+});

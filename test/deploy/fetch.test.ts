@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { HydraApi, ResolutionCache } from "../../src/deploy/fetch.js";
+import { fetchResolution } from "../../src/deploy/fetch.js";
+import type { Source } from "../../src/deploy/target.js";
+import { InvalidResponse } from "../../src/errors.js";
+import type { JobUrl } from "../../src/hydra/job-url.js";
+import { parseJobUrl } from "../../src/hydra/job-url.js";
+import type { HydraBuild } from "../../src/hydra/schema.js";
+import { gateBuild, HASH, hydraBuild, resolution, storePath } from "./builds.js";
+
+const GATE_JOB = parseJobUrl("https://hydra.example/job/acme/production/release_gate");
+const APP_JOB = parseJobUrl("https://hydra.example/job/acme/production/app-server");
+const gateSource: Source = { kind: "gate", job: GATE_JOB, constituent: "app-server" };
+const jobSource: Source = { kind: "job", job: APP_JOB };
+const opts = { output: "out", storeDir: "/nix/store" };
+
+/** A Hydra that serves fixed builds and records every call it gets, in order. */
+function fakeHydra(latestId: number, builds: Record<number, HydraBuild>, constituents: Record<number, HydraBuild[]> = {}) {
+  const calls: string[] = [];
+  const api: HydraApi = {
+    async resolveLatest(job: JobUrl, which) {
+      calls.push(`resolveLatest ${job.job} ${which}`);
+      return latestId;
+    },
+    async getBuild(id) {
+      calls.push(`getBuild ${id}`);
+      const build = builds[id];
+      if (!build) throw new Error(`fake Hydra has no build ${id}`);
+      return build;
+    },
+    async getConstituents(id) {
+      calls.push(`getConstituents ${id}`);
+      return constituents[id] ?? [];
+    },
+  };
+  return { api, calls };
+}
+
+describe("fetchResolution, gate mode", () => {
+  const gate = gateBuild({ id: 500, jobsetevals: [19022] });
+  const app = hydraBuild({ id: 501, job: "app-server", jobsetevals: [19022] });
+
+  it("asks latest-finished, then the gate build and its constituents", async () => {
+    const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [app] });
+    const result = await fetchResolution(api, gateSource, opts, null);
+    assert.deepEqual(calls, ["resolveLatest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
+    assert.equal(result.latestId, 500);
+    assert.deepEqual(result.resolution, {
+      gateBuildId: 500,
+      buildId: 501,
+      job: "app-server",
+      evals: [19022],
+      storePath: storePath(HASH.a, "app-server-1.0"),
+      stoptime: gate.stoptime,
+    });
+  });
+
+  it("makes one request and returns the cache while the latest id is unchanged", async () => {
+    const cached: ResolutionCache = { latestId: 500, resolution: resolution({ gateBuildId: 500 }) };
+    const { api, calls } = fakeHydra(500, {}, {});
+    const result = await fetchResolution(api, gateSource, opts, cached);
+    assert.deepEqual(calls, ["resolveLatest release_gate latest-finished"]);
+    assert.equal(result, cached);
+  });
+
+  it("refetches when the latest id moved", async () => {
+    const cached: ResolutionCache = { latestId: 499, resolution: resolution({ gateBuildId: 499, buildId: 498 }) };
+    const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [app] });
+    const result = await fetchResolution(api, gateSource, opts, cached);
+    assert.deepEqual(calls, ["resolveLatest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
+    assert.equal(result.latestId, 500);
+    assert.equal(result.resolution.buildId, 501);
+  });
+
+  it("names the gate's constituents URL on the configured base in errors", async () => {
+    const { api } = fakeHydra(500, { 500: gate }, { 500: [hydraBuild({ job: "worker" })] });
+    await assert.rejects(
+      fetchResolution(api, gateSource, opts, null),
+      (err: unknown) =>
+        err instanceof InvalidResponse && err.url === "https://hydra.example/build/500/constituents" && err.message.includes("worker"),
+    );
+  });
+});
+
+describe("fetchResolution, job mode", () => {
+  it("asks latest and the build, never constituents", async () => {
+    const build = hydraBuild({ id: 700, job: "app-server" });
+    const { api, calls } = fakeHydra(700, { 700: build });
+    const result = await fetchResolution(api, jobSource, opts, null);
+    assert.deepEqual(calls, ["resolveLatest app-server latest", "getBuild 700"]);
+    assert.equal(result.latestId, 700);
+    assert.equal(result.resolution.gateBuildId, null);
+    assert.equal(result.resolution.buildId, 700);
+  });
+
+  it("reuses the cache with one request when the id is unchanged", async () => {
+    const cached: ResolutionCache = { latestId: 700, resolution: resolution({ gateBuildId: null, buildId: 700 }) };
+    const { api, calls } = fakeHydra(700, {});
+    assert.equal(await fetchResolution(api, jobSource, opts, cached), cached);
+    assert.deepEqual(calls, ["resolveLatest app-server latest"]);
+  });
+
+  it("names the build URL in errors", async () => {
+    const { api } = fakeHydra(700, { 700: hydraBuild({ id: 700, buildoutputs: { out: { path: null } } }) });
+    await assert.rejects(
+      fetchResolution(api, jobSource, opts, null),
+      (err: unknown) => err instanceof InvalidResponse && err.url === "https://hydra.example/build/700",
+    );
+  });
+});

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { resolveGateBuild, resolveJobBuild } from "../../src/deploy/resolve.js";
+import { InvalidResponse, NotReady } from "../../src/errors.js";
+import type { HydraBuild } from "../../src/hydra/schema.js";
+import { gateBuild, HASH, hydraBuild, storePath } from "./builds.js";
+
+const gateUrl = "https://hydra.example/build/281734";
+const constituentsUrl = `${gateUrl}/constituents`;
+const opts = { constituent: "app-server", output: "out", storeDir: "/nix/store", gateUrl, constituentsUrl };
+
+function resolveGate(gate: HydraBuild, constituents: HydraBuild[], overrides: Partial<typeof opts> = {}) {
+  return resolveGateBuild(gate, constituents, { ...opts, ...overrides });
+}
+
+/** An assert.throws matcher: the error class, its exit code, and every fragment in the message. */
+function fails(type: typeof NotReady | typeof InvalidResponse, exitCode: number, ...fragments: string[]) {
+  return (err: unknown) => {
+    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
+    assert.equal(err.exitCode, exitCode);
+    for (const fragment of fragments) assert.ok(err.message.includes(fragment), `${JSON.stringify(fragment)} not in: ${err.message}`);
+    return true;
+  };
+}
+
+describe("resolveGateBuild", () => {
+  it("resolves a green gate and a green constituent", () => {
+    const gate = gateBuild({ jobsetevals: [19022, 19017, 18999], stoptime: 1_700_000_900 });
+    const app = hydraBuild({ id: 281735, job: "app-server", stoptime: 1_700_000_200 });
+    const worker = hydraBuild({ id: 281736, job: "worker", buildoutputs: { out: { path: storePath(HASH.b, "worker") } } });
+    assert.deepEqual(resolveGate(gate, [worker, app]), {
+      gateBuildId: 281734,
+      buildId: 281735,
+      job: "app-server",
+      evals: [18999, 19017, 19022],
+      storePath: storePath(HASH.a, "app-server-1.0"),
+      stoptime: 1_700_000_900,
+    });
+  });
+
+  it("does not reorder the gate's evals in place", () => {
+    const gate = gateBuild({ jobsetevals: [19022, 19017] });
+    resolveGate(gate, [hydraBuild()]);
+    assert.deepEqual(gate.jobsetevals, [19022, 19017]);
+  });
+
+  it("deploys the output asked for", () => {
+    const app = hydraBuild({
+      buildoutputs: { out: { path: storePath(HASH.a, "app") }, doc: { path: storePath(HASH.b, "app-doc") } },
+    });
+    assert.equal(resolveGate(gateBuild(), [app], { output: "doc" }).storePath, storePath(HASH.b, "app-doc"));
+  });
+
+  it("checks paths against the store dir it is given", () => {
+    const custom = "/tmp/hail-store";
+    const app = hydraBuild({ buildoutputs: { out: { path: storePath(HASH.a, "app", custom) } } });
+    assert.equal(resolveGate(gateBuild(), [app], { storeDir: custom }).storePath, `${custom}/${HASH.a}-app`);
+  });
+
+  describe("not ready (75)", () => {
+    const cases: Array<[string, HydraBuild, HydraBuild, string[]]> = [
+      ["gate not finished", gateBuild({ finished: false, buildstatus: null }), hydraBuild(), ["gate build 281734", "not finished"]],
+      [
+        "gate restarted: finished false, old buildstatus 0",
+        gateBuild({ finished: false, buildstatus: 0 }),
+        hydraBuild(),
+        ["gate build 281734", "not finished"],
+      ],
+      ["gate failed", gateBuild({ buildstatus: 1 }), hydraBuild(), ["gate build 281734", "buildstatus 1", "failed"]],
+      [
+        "gate finished with buildstatus null",
+        gateBuild({ buildstatus: null }),
+        hydraBuild(),
+        ["gate build 281734", "did not succeed", "unknown"],
+      ],
+      [
+        "status 6 constituent inside a green gate",
+        gateBuild(),
+        hydraBuild({ buildstatus: 6 }),
+        ["constituent app-server", "281735", "failed with output", constituentsUrl],
+      ],
+      [
+        "constituent restarted",
+        gateBuild(),
+        hydraBuild({ finished: false, buildstatus: 0 }),
+        ["constituent app-server", "not finished"],
+      ],
+      [
+        "constituent with an unknown status code",
+        gateBuild(),
+        hydraBuild({ buildstatus: 99 }),
+        ["buildstatus 99", "not successful"],
+      ],
+    ];
+    for (const [what, gate, constituent, fragments] of cases) {
+      it(what, () => assert.throws(() => resolveGate(gate, [constituent]), fails(NotReady, 75, ...fragments)));
+    }
+  });
+
+  describe("invalid response (65)", () => {
+    it("missing constituent: lists the constituents there are and the URL", () => {
+      const constituents = [hydraBuild({ job: "worker" }), hydraBuild({ job: "docs" })];
+      assert.throws(
+        () => resolveGate(gateBuild(), constituents),
+        fails(InvalidResponse, 65, constituentsUrl, '"app-server"', "worker, docs", "--constituent"),
+      );
+    });
+
+    it("no constituents at all: says it may not be an aggregate", () => {
+      assert.throws(() => resolveGate(gateBuild(), []), fails(InvalidResponse, 65, constituentsUrl, "aggregate"));
+    });
+
+    it("constituent shares no evaluation with the gate", () => {
+      const gate = gateBuild({ jobsetevals: [19022, 19017] });
+      const app = hydraBuild({ jobsetevals: [18000] });
+      assert.throws(
+        () => resolveGate(gate, [app]),
+        fails(InvalidResponse, 65, constituentsUrl, "no evaluation", "19022,19017", "18000"),
+      );
+    });
+
+    it("constituent without evaluations", () => {
+      assert.throws(() => resolveGate(gateBuild(), [hydraBuild({ jobsetevals: [] })]), fails(InvalidResponse, 65, "no evaluation"));
+    });
+
+    it("missing output name: lists the outputs there are", () => {
+      const app = hydraBuild({
+        buildoutputs: { out: { path: storePath(HASH.a, "app") }, bin: { path: storePath(HASH.b, "app-bin") } },
+      });
+      assert.throws(
+        () => resolveGate(gateBuild(), [app], { output: "dev" }),
+        fails(InvalidResponse, 65, constituentsUrl, '"dev"', "out, bin", "--output"),
+      );
+    });
+
+    it("no outputs at all", () => {
+      assert.throws(() => resolveGate(gateBuild(), [hydraBuild({ buildoutputs: {} })]), fails(InvalidResponse, 65, "none"));
+    });
+
+    it("output path null", () => {
+      const app = hydraBuild({ buildoutputs: { out: { path: null } } });
+      assert.throws(() => resolveGate(gateBuild(), [app]), fails(InvalidResponse, 65, constituentsUrl, '"out"', "no path"));
+    });
+
+    it("unsafe output path", () => {
+      const unsafe = `/nix/store/${HASH.a}-app;reboot`;
+      const app = hydraBuild({ buildoutputs: { out: { path: unsafe } } });
+      assert.throws(() => resolveGate(gateBuild(), [app]), fails(InvalidResponse, 65, constituentsUrl, JSON.stringify(unsafe)));
+    });
+
+    it("output path outside the configured store dir", () => {
+      assert.throws(
+        () => resolveGate(gateBuild(), [hydraBuild()], { storeDir: "/tmp/hail-store" }),
+        fails(InvalidResponse, 65, "/tmp/hail-store"),
+      );
+    });
+  });
+});
+
+describe("resolveJobBuild", () => {
+  const buildUrl = "https://hydra.example/build/281735";
+  const jobOpts = { output: "out", storeDir: "/nix/store", buildUrl };
+
+  it("resolves a green build with no gate", () => {
+    const build = hydraBuild({ jobsetevals: [19022, 19017], stoptime: 1_700_000_200 });
+    assert.deepEqual(resolveJobBuild(build, jobOpts), {
+      gateBuildId: null,
+      buildId: 281735,
+      job: "app-server",
+      evals: [19017, 19022],
+      storePath: storePath(HASH.a, "app-server-1.0"),
+      stoptime: 1_700_000_200,
+    });
+  });
+
+  it("keeps a null stoptime", () => {
+    assert.equal(resolveJobBuild(hydraBuild({ stoptime: null }), jobOpts).stoptime, null);
+  });
+
+  const refused: Array<[string, HydraBuild, typeof NotReady | typeof InvalidResponse, number, string[]]> = [
+    ["not finished", hydraBuild({ finished: false, buildstatus: null }), NotReady, 75, ["job build 281735", buildUrl, "not finished"]],
+    ["restarted", hydraBuild({ finished: false, buildstatus: 0 }), NotReady, 75, ["not finished"]],
+    ["failed", hydraBuild({ buildstatus: 7 }), NotReady, 75, [buildUrl, "timed out"]],
+    ["buildstatus null", hydraBuild({ buildstatus: null }), NotReady, 75, ["unknown"]],
+    ["output path null", hydraBuild({ buildoutputs: { out: { path: null } } }), InvalidResponse, 65, [buildUrl, "no path"]],
+    [
+      "unsafe output path",
+      hydraBuild({ buildoutputs: { out: { path: `/nix/store/${HASH.a}-x/../../etc` } } }),
+      InvalidResponse,
+      65,
+      [buildUrl, "not a plain store path"],
+    ],
+    ["missing output", hydraBuild({ buildoutputs: { bin: { path: storePath(HASH.a, "x") } } }), InvalidResponse, 65, [buildUrl, "bin"]],
+  ];
+  for (const [what, build, type, exitCode, fragments] of refused) {
+    it(`refuses: ${what}`, () => assert.throws(() => resolveJobBuild(build, jobOpts), fails(type, exitCode, ...fragments)));
+  }
+});
