@@ -7,6 +7,9 @@ import { UsageError } from "./errors.js";
  * rather than passed on as odd arguments.
  */
 export function splitCommandLine(text: string, flag: string): string[] {
+  if (/[\r\n]/.test(text)) {
+    throw new UsageError(`${flag}: a line break separates commands in a shell, and hail runs commands without one; give one command, or wrap several in a script`);
+  }
   const words: string[] = [];
   for (const entry of parse(text, (name) => `$${name}`)) {
     if (typeof entry === "string") {

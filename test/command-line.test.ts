@@ -36,6 +36,8 @@ describe("splitCommandLine", () => {
     ["a ; b", '";"'],
     ["a &", '"&"'],
     ["echo $(id)", '"("'],
+    ["check-a\ncheck-b", "line break"],
+    ["check-a\r\ncheck-b", "line break"],
   ];
   for (const [text, what] of refused) {
     it(`refuses ${JSON.stringify(text)}, naming the flag and ${what}`, () => {

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { HailError } from "../errors.js";
+import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";
+import type { ManageOptions } from "./manage.js";
 import type { RawOptions } from "./options.js";
-import { addTargetOptions } from "./options.js";
+import { addTargetOptions, DEFAULT_STATE_DIR } from "./options.js";
 import type { PlanFlags } from "./plan.js";
 
 const VERSION = "0.1.0";
@@ -29,7 +31,38 @@ function buildProgram(setExit: (code: number) => void): Command {
       setExit(await planCommand(opts));
     });
 
+  addManageOptions(program.command("status").description("what is deployed, from which build; last error; failure marks; hold"))
+    .option("--json", "print one JSON object")
+    .action(async (profile: string | undefined, opts: ManageOptions & { json?: boolean }) => {
+      const { statusCommand } = await import("./manage.js");
+      setExit(await statusCommand(profile, opts));
+    });
+
+  addManageOptions(program.command("hold").description("pause deployments of a profile"))
+    .option("--reason <text>", "why, shown by status and plan")
+    .option("--until <duration|time>", "release the hold by itself after a duration (2h) or at a time")
+    .action(async (profile: string | undefined, opts: ManageOptions & { reason?: string; until?: string }) => {
+      const { holdCommand } = await import("./manage.js");
+      setExit(await holdCommand(profile, opts));
+    });
+
+  addManageOptions(program.command("release").description("resume deployments of a profile"))
+    .option("--clear-failed", "also forget known-bad builds, so the next pass may try them again")
+    .action(async (profile: string | undefined, opts: ManageOptions & { clearFailed?: boolean }) => {
+      const { releaseCommand } = await import("./manage.js");
+      setExit(await releaseCommand(profile, opts));
+    });
+
   return program;
+}
+
+/** Shared by status, hold and release; kept here so --help needs no handler module. */
+function addManageOptions(cmd: Command): Command {
+  return cmd
+    .argument("[profile]", "profile name or absolute path (or --profile)")
+    .option("--profile <name|path>", "Nix profile: a name under --profiles-dir, or an absolute path")
+    .option("--profiles-dir <dir>", "where profile names live", DEFAULT_PROFILES_DIR)
+    .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR);
 }
 
 /** The one place that exits (SPEC §3 codes). */

@@ -30,6 +30,7 @@ export interface RawOptions {
 
 export interface AgentConfig {
   target: Target;
+  profilesDir: string;
   stateDir: string;
   pollPeriodMs: number;
   oneshot: boolean;
@@ -43,6 +44,7 @@ export interface AgentConfig {
 }
 
 export const DEFAULT_NETRC = "/etc/netrc";
+export const DEFAULT_STATE_DIR = "/var/lib/hail";
 
 export function addLogOptions(cmd: Command): Command {
   return cmd
@@ -63,7 +65,7 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--netrc-file <path>", `HTTP Basic credentials for the Hydra host (default ${DEFAULT_NETRC} when it exists)`)
       .option("--poll-period <duration>", "poll period; a bare number means minutes", "5m")
       .option("--oneshot", "one pass, then exit with a meaningful code")
-      .option("--state-dir <dir>", "state and lock files", "/var/lib/hail")
+      .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR)
       .option("--activate-timeout <duration>", "kill an activation running longer", "10m")
       .option("--health-check <command>", "run after activation; failure fails the deployment")
       .option("--no-rollback", "on failure, leave the failed generation in place")
@@ -89,6 +91,7 @@ export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobU
 export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfig {
   return {
     target: toTarget(raw),
+    profilesDir: raw.profilesDir,
     stateDir: raw.stateDir,
     pollPeriodMs: positive(parseDuration(raw.pollPeriod, "--poll-period", "m"), "--poll-period"),
     oneshot: raw.oneshot === true,

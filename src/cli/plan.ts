@@ -1,7 +1,7 @@
 import type { Decision } from "../deploy/decide.js";
-import { decide, EMPTY_MEMORY } from "../deploy/decide.js";
+import { decide } from "../deploy/decide.js";
 import { deploymentCommands } from "../deploy/deploy.js";
-import { fetchResolution } from "../deploy/fetch.js";
+import { fetchResolution, resolutionOf } from "../deploy/fetch.js";
 import type { Resolution } from "../deploy/resolve.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { Target } from "../deploy/target.js";
@@ -13,6 +13,7 @@ import { readProfileTarget } from "../nix/profile.js";
 import { createHydraClient } from "./agent.js";
 import type { RawOptions } from "./options.js";
 import { toAgentConfig } from "./options.js";
+import { stateStoreFor } from "./target-files.js";
 
 export interface PlanFlags {
   json?: boolean;
@@ -42,9 +43,13 @@ export async function planCommand(raw: RawOptions & PlanFlags): Promise<number> 
   const storeDir = storeDirFromEnv(process.env);
   try {
     const hydra = await createHydraClient(config, log);
-    const { resolution } = await fetchResolution(hydra, config.target.source, { output: config.target.output, storeDir }, null);
+    const resolution = resolutionOf(
+      await fetchResolution(hydra, config.target.source, { output: config.target.output, storeDir }, null),
+    );
     const current = await readProfileTarget(config.target.profile.path, storeDir);
-    const report = buildReport(config.target, resolution, current, decide(resolution, current, EMPTY_MEMORY, new Date()));
+    // plan reads the state file (failure marks, hold) but never writes it and takes no lock
+    const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
+    const report = buildReport(config.target, resolution, current, decide(resolution, current, state, new Date()));
     process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : renderPlan(report));
     return raw.detailedExitcode && report.action === "deploy" ? 2 : 0;
   } catch (err) {

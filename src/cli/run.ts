@@ -1,6 +1,5 @@
-import { EMPTY_MEMORY } from "../deploy/decide.js";
+import { activateCurrent, convergeInterrupted } from "../deploy/converge.js";
 import type { DeployOptions } from "../deploy/deploy.js";
-import { activate } from "../deploy/deploy.js";
 import type { PassDeps, PassOutcome, TargetSession } from "../deploy/pass.js";
 import { runPass } from "../deploy/pass.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
@@ -13,6 +12,7 @@ import { createProcessRunner } from "../nix/runner.js";
 import { createHydraClient } from "./agent.js";
 import type { AgentConfig, RawOptions } from "./options.js";
 import { toAgentConfig } from "./options.js";
+import { lockProfile, stateStoreFor } from "./target-files.js";
 
 /** `hail [run]`: the daemon, or one pass with --oneshot. Returns the exit code. */
 export async function runCommand(raw: RawOptions): Promise<number> {
@@ -22,35 +22,46 @@ export async function runCommand(raw: RawOptions): Promise<number> {
     level: config.logLevel,
     color: config.logFormat === "pretty" && process.stderr.isTTY === true,
   }).child({ profile: config.target.profile.name });
-  const deps: PassDeps = {
-    hydra: await createHydraClient(config, log),
-    runner: createProcessRunner(),
-    log,
-    storeDir: storeDirFromEnv(process.env),
-    now: () => new Date(),
-  };
-  const session: TargetSession = { cache: null, memory: EMPTY_MEMORY };
-  const opts: DeployOptions = {
-    activateTimeoutMs: config.activateTimeoutMs,
-    healthCheck: config.healthCheck,
-    rollback: config.rollback,
-  };
-  return config.oneshot ? oneshot(deps, config, session, opts) : daemon(deps, config, session, opts);
-}
-
-async function oneshot(deps: PassDeps, config: AgentConfig, session: TargetSession, opts: DeployOptions): Promise<number> {
   try {
-    const outcome = await runPass(deps, config.target, session, opts);
-    process.stdout.write(`${describeOutcome(outcome, config)}\n`);
-    return exitCodeOf(outcome);
+    const deps: PassDeps = {
+      hydra: await createHydraClient(config, log),
+      runner: createProcessRunner(),
+      log,
+      store: stateStoreFor(config.target.profile, config.profilesDir, config.stateDir),
+      storeDir: storeDirFromEnv(process.env),
+      now: () => new Date(),
+    };
+    const opts: DeployOptions = {
+      activateTimeoutMs: config.activateTimeoutMs,
+      healthCheck: config.healthCheck,
+      rollback: config.rollback,
+    };
+    // SPEC §7: the lock comes before any decision, so a locked profile answers 75 even when current.
+    const lock = await lockProfile(config.target.profile, config.profilesDir, config.stateDir, config.oneshot ? "oneshot" : "daemon");
+    try {
+      return config.oneshot ? await oneshot(deps, config, opts) : await daemon(deps, config, opts);
+    } finally {
+      await lock.release();
+    }
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
-    deps.log.error(err.message, { errorKind: err.kind });
+    log.error(err.message, { errorKind: err.kind });
     return err.exitCode;
   }
 }
 
-/** SPEC §3: 0 when the profile is at the selected build (or hail was told to leave it). */
+async function oneshot(deps: PassDeps, config: AgentConfig, opts: DeployOptions): Promise<number> {
+  const converged = await convergeInterrupted(deps, config.target, opts);
+  if (converged === "failed") return 1;
+  const outcome = await runPass(deps, config.target, { cache: null }, opts);
+  process.stdout.write(`${describeOutcome(outcome, config)}\n`);
+  return exitCodeOf(outcome);
+}
+
+/**
+ * SPEC §3: 0 when the profile is at the selected build, or hail was told to leave it (a hold,
+ * a change by hand); 1 when the deployment failed now or failed before and is still skipped.
+ */
 export function exitCodeOf(outcome: PassOutcome): number {
   switch (outcome.kind) {
     case "deployed":
@@ -58,7 +69,7 @@ export function exitCodeOf(outcome: PassOutcome): number {
     case "failed":
       return 1;
     case "unchanged":
-      return 0;
+      return outcome.decision.kind === "skip" && outcome.decision.cause === "failed-before" ? 1 : 0;
   }
 }
 
@@ -77,8 +88,9 @@ function describeOutcome(outcome: PassOutcome, config: AgentConfig): string {
   }
 }
 
-async function daemon(deps: PassDeps, config: AgentConfig, session: TargetSession, opts: DeployOptions): Promise<number> {
+async function daemon(deps: PassDeps, config: AgentConfig, opts: DeployOptions): Promise<number> {
   const { log } = deps;
+  const session: TargetSession = { cache: null };
   const loop = createLoop(() => daemonPass(deps, config, session, opts), { periodMs: config.pollPeriodMs, jitter: 0.1 });
   const stop = (signal: string) => {
     log.info(`received ${signal}: stopping after the running step`);
@@ -91,22 +103,20 @@ async function daemon(deps: PassDeps, config: AgentConfig, session: TargetSessio
     loop.pollNow();
   });
   log.info(`hail started: polling every ${config.pollPeriodMs / 1000}s`, { profilePath: config.target.profile.path });
-  await activateAtStartup(deps, config);
+  await activateAtStartup(deps, config, opts);
   await loop.run();
   log.info("hail stopped");
   return 0;
 }
 
-/** As the original hail: the daemon re-activates what the profile holds when it starts (SPEC §2.6). */
-async function activateAtStartup(deps: PassDeps, config: AgentConfig): Promise<void> {
+/**
+ * As the original hail: the daemon re-activates what the profile holds when it starts
+ * (SPEC §2.6), unless it has a crashed attempt to finish, which activates anyway.
+ */
+async function activateAtStartup(deps: PassDeps, config: AgentConfig, opts: DeployOptions): Promise<void> {
+  if ((await convergeInterrupted(deps, config.target, opts)) !== "nothing-to-do") return;
   const current = await readProfileTarget(config.target.profile.path, deps.storeDir);
-  if (current === null) return;
-  try {
-    await activate(deps, config.target, { buildId: null, storePath: current }, config.activateTimeoutMs);
-  } catch (err) {
-    if (!(err instanceof HailError)) throw err;
-    deps.log.error(`start-up activation failed: ${err.message}`, { errorKind: err.kind });
-  }
+  if (current !== null) await activateCurrent(deps, config.target, current, config.activateTimeoutMs);
 }
 
 async function daemonPass(deps: PassDeps, config: AgentConfig, session: TargetSession, opts: DeployOptions): Promise<void> {

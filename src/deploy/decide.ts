@@ -12,7 +12,7 @@ export const EMPTY_MEMORY: DeployMemory = { lastDeployed: null, failed: [], hold
 export type Decision =
   | { kind: "deploy" }
   | { kind: "none" }
-  | { kind: "skip"; reason: string }
+  | { kind: "skip"; cause: "failed-before" | "changed-by-hand"; reason: string }
   | { kind: "held"; reason: string };
 
 /** SPEC §2.3: the whole "should this pass touch the profile" question, without I/O. */
@@ -33,13 +33,17 @@ export function decide(
   if (failure) {
     return {
       kind: "skip",
-      reason: `${resolution.storePath} failed to deploy at ${failure.at} (${failure.reason}); waiting for Hydra to offer a different path`,
+      cause: "failed-before",
+      reason: `${resolution.storePath} failed to deploy at ${failure.at} (${failure.reason}); waiting for Hydra to offer a different path (\`hail release --clear-failed\` to retry it)`,
     };
   }
   const last = memory.lastDeployed;
-  if (last && currentPath !== last.storePath && resolution.storePath === last.storePath) {
+  // A missing profile is not an operator's choice to respect (a reinstalled machine, a
+  // restored state dir): deploy. To stop deployments, an operator uses `hail hold`.
+  if (last && currentPath !== null && currentPath !== last.storePath && resolution.storePath === last.storePath) {
     return {
       kind: "skip",
+      cause: "changed-by-hand",
       reason:
         `profile was changed outside hail (now ${currentPath ?? "absent"}, hail last deployed ${last.storePath}); ` +
         `respecting that until Hydra offers a different build`,

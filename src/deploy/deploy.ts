@@ -4,7 +4,6 @@ import type { Log } from "../log.js";
 import { activateCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
 import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import type { ProcessRunner } from "../nix/runner.js";
-import type { Resolution } from "./resolve.js";
 import type { Target } from "./target.js";
 
 export interface DeployOptions {
@@ -19,49 +18,70 @@ export interface DeployDeps {
   storeDir: string;
 }
 
+/** The build being deployed, as activation scripts see it. */
+export interface DeployBuild {
+  buildId: number | null;
+  storePath: string;
+}
+
 export type DeployResult =
   | { kind: "deployed" }
   | { kind: "failed"; error: HailError; rolledBack: boolean };
 
 /** The commands a deployment runs, in order: what `plan` shows. */
 export function deploymentCommands(target: Target, storePath: string) {
-  return [
-    realiseCommand(storePath),
-    setProfileCommand(target.profile.path, storePath),
-    activateCommand(target.profile.path),
-  ];
+  return [realiseCommand(storePath), setProfileCommand(target.profile.path, storePath), activateCommand(target.profile.path)];
 }
 
-/** SPEC §2.4–5: realise, switch, activate, health check; on failure go back to where we were. */
+/** SPEC §2.4–5: realise, switch, then activate and check; on failure go back to `previous`. */
 export async function deploy(
   deps: DeployDeps,
   target: Target,
-  resolution: Resolution,
+  build: DeployBuild,
+  previous: number | null,
   opts: DeployOptions,
 ): Promise<DeployResult> {
-  const profile = target.profile.path;
-  const previous = await currentGeneration(profile);
   try {
-    await deps.runner.runNix(realiseCommand(resolution.storePath));
-    await deps.runner.runNix(setProfileCommand(profile, resolution.storePath));
-    await activate(deps, target, { buildId: resolution.buildId, storePath: resolution.storePath }, opts.activateTimeoutMs);
-    if (opts.healthCheck) await runHealthCheck(deps, target, resolution, opts);
+    await deps.runner.runNix(realiseCommand(build.storePath));
+    await deps.runner.runNix(setProfileCommand(target.profile.path, build.storePath));
+  } catch (err) {
+    return fail(deps, target, build, previous, opts, err);
+  }
+  return finishDeployment(deps, target, build, previous, opts);
+}
+
+/** Activation and health check of a profile already switched to `build` (also used to converge). */
+export async function finishDeployment(
+  deps: DeployDeps,
+  target: Target,
+  build: DeployBuild,
+  previous: number | null,
+  opts: DeployOptions,
+): Promise<DeployResult> {
+  try {
+    await activate(deps, target, build, opts.activateTimeoutMs);
+    if (opts.healthCheck) await runHealthCheck(deps, target, build, opts.healthCheck, opts.activateTimeoutMs);
     return { kind: "deployed" };
   } catch (err) {
-    if (!(err instanceof HailError)) throw err;
-    deps.log.error(`deployment of ${resolution.storePath} failed: ${err.message}`, { errorKind: err.kind });
-    if (!opts.rollback) return { kind: "failed", error: err, rolledBack: false };
-    await rollBack(deps, target, previous, opts.activateTimeoutMs);
-    return { kind: "failed", error: err, rolledBack: true };
+    return fail(deps, target, build, previous, opts, err);
   }
 }
 
-export async function activate(
+async function fail(
   deps: DeployDeps,
   target: Target,
-  build: { buildId: number | null; storePath: string },
-  timeoutMs: number,
-): Promise<void> {
+  build: DeployBuild,
+  previous: number | null,
+  opts: DeployOptions,
+  err: unknown,
+): Promise<DeployResult> {
+  if (!(err instanceof HailError)) throw err;
+  deps.log.error(`deployment of ${build.storePath} failed: ${err.message}`, { errorKind: err.kind });
+  if (!opts.rollback) return { kind: "failed", error: err, rolledBack: false };
+  return { kind: "failed", error: err, rolledBack: await rollBack(deps, target, previous, opts.activateTimeoutMs) };
+}
+
+export async function activate(deps: DeployDeps, target: Target, build: DeployBuild, timeoutMs: number): Promise<void> {
   const log = deps.log.child({ source: "activation" });
   deps.log.info(`activating ${target.profile.path}`, { storePath: build.storePath });
   await deps.runner.runActivation(activateCommand(target.profile.path), "activation", {
@@ -71,7 +91,7 @@ export async function activate(
   });
 }
 
-function activationEnv(target: Target, build: { buildId: number | null; storePath: string }): Record<string, string> {
+function activationEnv(target: Target, build: DeployBuild): Record<string, string> {
   return {
     HAIL_PROFILE: target.profile.path,
     HAIL_STORE_PATH: build.storePath,
@@ -79,39 +99,42 @@ function activationEnv(target: Target, build: { buildId: number | null; storePat
   };
 }
 
-async function runHealthCheck(deps: DeployDeps, target: Target, resolution: Resolution, opts: DeployOptions) {
-  const [file, ...args] = opts.healthCheck ?? [];
+async function runHealthCheck(deps: DeployDeps, target: Target, build: DeployBuild, argv: string[], timeoutMs: number) {
+  const [file, ...args] = argv;
   if (file === undefined) return;
   const log = deps.log.child({ source: "health-check" });
+  deps.log.info(`running health check ${argv.join(" ")}`);
   await deps.runner.runActivation({ file, args }, "health check", {
-    env: activationEnv(target, resolution),
-    timeoutMs: opts.activateTimeoutMs,
+    env: activationEnv(target, build),
+    timeoutMs,
     onLine: (line) => log.info(line),
   });
 }
 
-/** Back to the exact generation from before the attempt (by number, not a blind --rollback). */
-async function rollBack(deps: DeployDeps, target: Target, previous: number | null, timeoutMs: number) {
+/**
+ * Back to the exact generation from before the attempt (by number, not a blind --rollback),
+ * and re-activate it. A profile that never moved (realise failed) is left alone: its services
+ * were never touched. Returns whether the profile was changed back.
+ */
+async function rollBack(deps: DeployDeps, target: Target, previous: number | null, timeoutMs: number): Promise<boolean> {
   const profile = target.profile.path;
   const now = await currentGeneration(profile);
+  if (now === previous) return false;
   if (previous === null) {
-    // There was no profile before: leave none, rather than a profile hail never activated.
-    if (now !== null) {
-      deps.log.warn(`rolling back: removing ${profile}, which did not exist before this attempt`);
-      await rm(profile, { force: true });
-      await rm(`${profile}-${now}-link`, { force: true });
-    }
-    return;
+    // There was no profile before: leave none, rather than a profile whose activation failed.
+    deps.log.warn(`rolling back: removing ${profile}, which did not exist before this attempt`);
+    await rm(profile, { force: true });
+    if (now !== null) await rm(`${profile}-${now}-link`, { force: true });
+    return true;
   }
-  if (now !== previous) {
-    deps.log.warn(`rolling back ${profile} to generation ${previous}`);
-    await deps.runner.runNix(switchGenerationCommand(profile, previous));
-  }
+  deps.log.warn(`rolling back ${profile} to generation ${previous}`);
+  await deps.runner.runNix(switchGenerationCommand(profile, previous));
   const storePath = (await readProfileTarget(profile, deps.storeDir)) ?? profile;
   try {
     await activate(deps, target, { buildId: null, storePath }, timeoutMs);
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
-    deps.log.error(`re-activating generation ${previous} after rollback failed: ${err.message}`);
+    deps.log.error(`re-activating generation ${previous} after the rollback failed: ${err.message}`, { errorKind: err.kind });
   }
+  return true;
 }

@@ -1,3 +1,4 @@
+import { InvalidResponse } from "../errors.js";
 import type { HydraBuild } from "../hydra/schema.js";
 import type { JobUrl } from "../hydra/job-url.js";
 import type { Resolution } from "./resolve.js";
@@ -11,10 +12,19 @@ export interface HydraApi {
   getConstituents(id: number): Promise<HydraBuild[]>;
 }
 
-/** The last resolution, reused while Hydra's latest build id stays the same. */
-export interface ResolutionCache {
-  latestId: number;
-  resolution: Resolution;
+/**
+ * The last resolution, reused while Hydra's latest build id stays the same. A refusal that
+ * comes from the builds' own data (no such constituent, an unsafe path) is kept too: a
+ * finished build's data does not change, so asking again would only cost requests.
+ */
+export type ResolutionCache =
+  | { latestId: number; resolution: Resolution }
+  | { latestId: number; refusal: InvalidResponse };
+
+/** The resolution in a cache entry, or its refusal thrown. */
+export function resolutionOf(entry: ResolutionCache): Resolution {
+  if ("refusal" in entry) throw entry.refusal;
+  return entry.resolution;
 }
 
 export interface FetchOptions {
@@ -38,15 +48,26 @@ export async function fetchResolution(
   const buildUrl = `${source.job.baseUrl}/build/${latestId}`;
   const build = await hydra.getBuild(latestId);
   if (source.kind === "job") {
-    return { latestId, resolution: resolveJobBuild(build, { ...opts, buildUrl }) };
+    return settle(latestId, () => resolveJobBuild(build, { ...opts, buildUrl }));
   }
   const constituents = await hydra.getConstituents(latestId);
-  const resolution = resolveGateBuild(build, constituents, {
-    constituent: source.constituent,
-    output: opts.output,
-    storeDir: opts.storeDir,
-    gateUrl: buildUrl,
-    constituentsUrl: `${buildUrl}/constituents`,
-  });
-  return { latestId, resolution };
+  return settle(latestId, () =>
+    resolveGateBuild(build, constituents, {
+      constituent: source.constituent,
+      output: opts.output,
+      storeDir: opts.storeDir,
+      gateUrl: buildUrl,
+      constituentsUrl: `${buildUrl}/constituents`,
+    }),
+  );
+}
+
+/** NotReady is not kept: a restarted constituent can still finish under the same gate. */
+function settle(latestId: number, resolve: () => Resolution): ResolutionCache {
+  try {
+    return { latestId, resolution: resolve() };
+  } catch (err) {
+    if (err instanceof InvalidResponse) return { latestId, refusal: err };
+    throw err;
+  }
 }

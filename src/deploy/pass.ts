@@ -1,13 +1,16 @@
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
-import { readProfileTarget } from "../nix/profile.js";
+import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import type { ProcessRunner } from "../nix/runner.js";
-import type { Decision, DeployMemory } from "./decide.js";
+import type { State } from "../state/schema.js";
+import type { StateStore } from "../state/state-store.js";
+import { buildRef, clearError, recordError, recordFailure, recordSuccess, startAttempt } from "../state/transitions.js";
+import type { Decision } from "./decide.js";
 import { decide } from "./decide.js";
-import type { DeployOptions } from "./deploy.js";
+import type { DeployOptions, DeployResult } from "./deploy.js";
 import { deploy } from "./deploy.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
-import { fetchResolution } from "./fetch.js";
+import { fetchResolution, resolutionOf } from "./fetch.js";
 import type { Resolution } from "./resolve.js";
 import type { Target } from "./target.js";
 
@@ -15,14 +18,14 @@ export interface PassDeps {
   hydra: HydraApi;
   runner: ProcessRunner;
   log: Log;
+  store: StateStore;
   storeDir: string;
   now: () => Date;
 }
 
-/** What a target carries from one pass to the next. */
+/** What a target carries from one pass to the next in memory (the rest is in the state file). */
 export interface TargetSession {
   cache: ResolutionCache | null;
-  memory: DeployMemory;
 }
 
 export type PassOutcome =
@@ -31,52 +34,67 @@ export type PassOutcome =
   | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }> };
 
 /** Resolve → check → decide → deploy, once (SPEC §2). Hydra errors propagate as typed errors. */
-export async function runPass(
-  deps: PassDeps,
-  target: Target,
-  session: TargetSession,
-  opts: DeployOptions,
-): Promise<PassOutcome> {
-  session.cache = await fetchResolution(
-    deps.hydra,
-    target.source,
-    { output: target.output, storeDir: deps.storeDir },
-    session.cache,
-  );
-  const { resolution } = session.cache;
-  const log = deps.log.child({
-    gateBuildId: resolution.gateBuildId ?? undefined,
-    buildId: resolution.buildId,
-    storePath: resolution.storePath,
-  });
+export async function runPass(deps: PassDeps, target: Target, session: TargetSession, opts: DeployOptions): Promise<PassOutcome> {
+  const state = await deps.store.read();
+  let resolution: Resolution;
+  try {
+    session.cache = await fetchResolution(deps.hydra, target.source, { output: target.output, storeDir: deps.storeDir }, session.cache);
+    resolution = resolutionOf(session.cache);
+  } catch (err) {
+    if (err instanceof HailError) await deps.store.update((s) => recordError(s, err.kind, err.message, deps.now().toISOString()));
+    throw err;
+  }
+  const log = deps.log.child({ gateBuildId: resolution.gateBuildId ?? undefined, buildId: resolution.buildId, storePath: resolution.storePath });
   const current = await readProfileTarget(target.profile.path, deps.storeDir);
-  const decision = decide(resolution, current, session.memory, deps.now());
-  switch (decision.kind) {
-    case "none":
-      log.debug("profile is up to date");
-      return { kind: "unchanged", resolution, decision };
-    case "held":
-    case "skip":
-      log.info(`not deploying: ${decision.reason}`);
-      return { kind: "unchanged", resolution, decision };
-    case "deploy":
-      break;
-    default:
-      return assertNever(decision);
+  const decision = decide(resolution, current, state, deps.now());
+  if (decision.kind !== "deploy") {
+    reportUnchanged(log, decision, current, state);
+    if (state.lastError !== null && decision.kind !== "skip") await deps.store.update(clearError);
+    return { kind: "unchanged", resolution, decision };
   }
   log.info(`deploying build ${resolution.buildId} to ${target.profile.path}`, { from: current });
-  const result = await deploy({ runner: deps.runner, log, storeDir: deps.storeDir }, target, resolution, opts);
-  const at = deps.now().toISOString();
+  const result = await deployRecorded(deps, target, resolution, opts);
   if (result.kind === "deployed") {
-    session.memory = { ...session.memory, lastDeployed: { storePath: resolution.storePath, buildId: resolution.buildId } };
     log.info(`deployed build ${resolution.buildId}`);
     return { kind: "deployed", resolution };
   }
-  session.memory = {
-    ...session.memory,
-    failed: [...session.memory.failed, { storePath: resolution.storePath, reason: result.error.message, at }],
-  };
   return { kind: "failed", resolution, error: result.error, rolledBack: result.rolledBack };
+}
+
+/** The attempt is in the state file before the first command runs, and its end right after. */
+async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolution, opts: DeployOptions): Promise<DeployResult> {
+  const ref = buildRef(resolution);
+  const previous = await currentGeneration(target.profile.path);
+  await deps.store.update((s) => startAttempt(s, ref, previous, deps.now().toISOString()));
+  const result = await deploy({ runner: deps.runner, log: deps.log, storeDir: deps.storeDir }, target, resolution, previous, opts);
+  await recordResult(deps.store, ref, result, deps.now().toISOString());
+  return result;
+}
+
+export async function recordResult(store: StateStore, ref: ReturnType<typeof buildRef>, result: DeployResult, at: string): Promise<void> {
+  await store.update((s) =>
+    result.kind === "deployed" ? recordSuccess(s, ref, at) : recordFailure(s, ref, result.error.message, result.error.kind, at),
+  );
+}
+
+function reportUnchanged(log: Log, decision: Exclude<Decision, { kind: "deploy" }>, current: string | null, state: State): void {
+  switch (decision.kind) {
+    case "none":
+      log.debug("profile is up to date");
+      return;
+    case "held":
+      log.info(`not deploying: ${decision.reason}`);
+      return;
+    case "skip":
+      if (decision.cause === "changed-by-hand") {
+        log.warn(`not deploying: ${decision.reason}`, { current, lastDeployed: state.lastDeployed?.storePath });
+      } else {
+        log.info(`not deploying: ${decision.reason}`);
+      }
+      return;
+    default:
+      return assertNever(decision);
+  }
 }
 
 export function assertNever(value: never): never {

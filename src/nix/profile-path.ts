@@ -17,7 +17,8 @@ export function resolveProfile(name: string, profilesDir: string): ProfileRef {
     if (name.split("/").includes("..")) {
       throw new UsageError(`--profile ${name}: ".." is not allowed in a profile path`);
     }
-    return { name, path: normalize(name) };
+    // A trailing slash (tab completion adds one) would make readlink see a directory.
+    return { name, path: normalize(name).replace(/(.)\/+$/, "$1") };
   }
   const segments = name.split("/");
   for (const segment of segments) {

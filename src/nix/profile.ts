@@ -1,5 +1,6 @@
 import { readlink, readdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
+import { hasErrnoCode } from "../errno.js";
 
 /**
  * Follows the profile's symlinks (P -> P-N-link -> /nix/store/…) without starting a
@@ -12,8 +13,8 @@ export async function readProfileTarget(profilePath: string, storeDir: string): 
     try {
       next = await readlink(current);
     } catch (err) {
-      if (isCode(err, "ENOENT")) return null;
-      if (isCode(err, "EINVAL")) return current; // not a symlink: this is the target
+      if (hasErrnoCode(err, "ENOENT")) return null;
+      if (hasErrnoCode(err, "EINVAL")) return current; // not a symlink: this is the target
       throw err;
     }
     current = resolve(dirname(current), next);
@@ -27,7 +28,7 @@ export async function currentGeneration(profilePath: string): Promise<number | n
   try {
     return parseGeneration(basename(profilePath), await readlink(profilePath));
   } catch (err) {
-    if (isCode(err, "ENOENT")) return null;
+    if (hasErrnoCode(err, "ENOENT")) return null;
     throw err;
   }
 }
@@ -39,7 +40,7 @@ export async function listGenerations(profilePath: string): Promise<number[]> {
   try {
     entries = await readdir(dirname(profilePath));
   } catch (err) {
-    if (isCode(err, "ENOENT")) return [];
+    if (hasErrnoCode(err, "ENOENT")) return [];
     throw err;
   }
   return entries
@@ -56,6 +57,3 @@ export function parseGeneration(profileName: string, linkName: string): number |
   return /^\d+$/.test(middle) ? Number(middle) : null;
 }
 
-function isCode(err: unknown, code: string): boolean {
-  return typeof err === "object" && err !== null && "code" in err && err.code === code;
-}

@@ -67,7 +67,7 @@ describe("buildReport", () => {
 
   it("a skip carries its reason and no commands", () => {
     const reason = `${OFFERED} failed to deploy at 2025-03-01T11:00:00.000Z (activation exited 3)`;
-    const report = buildReport(gateTarget, resolution({ storePath: OFFERED }), CURRENT, { kind: "skip", reason });
+    const report = buildReport(gateTarget, resolution({ storePath: OFFERED }), CURRENT, { kind: "skip", cause: "failed-before", reason });
     assert.equal(report.action, "skip");
     assert.equal(report.reason, reason);
     assert.deepEqual(report.commands, []);
@@ -117,6 +117,7 @@ describe("renderPlan", () => {
   it("no profile, no gate, no commands, a reason", () => {
     const report = buildReport(jobTarget, resolution({ gateBuildId: null, evals: [], storePath: OFFERED }), null, {
       kind: "skip",
+      cause: "failed-before",
       reason: "failed before",
     });
     const out = renderPlan(report);

@@ -45,9 +45,9 @@ describe("decide", () => {
       ["outside hail", BY_HAND, OFFERED],
     ],
     ["moved by hand, Hydra offers a different path", BY_HAND, memory(deployedBefore(PREVIOUS)), "deploy", []],
-    // Someone removed the profile; hail still remembers deploying the offered path. decide
-    // treats "absent" like a manual move and will not recreate the profile until Hydra moves on.
-    ["no profile, hail last deployed the offered path", null, memory(deployedBefore(OFFERED)), "skip", ["now absent", OFFERED]],
+    // A missing profile (reinstalled machine, restored state dir) is deployed again: holding
+    // deployments is what `hail hold` is for.
+    ["no profile, hail last deployed the offered path", null, memory(deployedBefore(OFFERED)), "deploy", []],
     ["no profile, hail last deployed another path", null, memory(deployedBefore(PREVIOUS)), "deploy", []],
   ];
 

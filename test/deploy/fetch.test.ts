@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { HydraApi, ResolutionCache } from "../../src/deploy/fetch.js";
-import { fetchResolution } from "../../src/deploy/fetch.js";
+import { fetchResolution, resolutionOf } from "../../src/deploy/fetch.js";
 import type { Source } from "../../src/deploy/target.js";
 import { InvalidResponse } from "../../src/errors.js";
 import type { JobUrl } from "../../src/hydra/job-url.js";
@@ -46,7 +46,7 @@ describe("fetchResolution, gate mode", () => {
     const result = await fetchResolution(api, gateSource, opts, null);
     assert.deepEqual(calls, ["resolveLatest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
     assert.equal(result.latestId, 500);
-    assert.deepEqual(result.resolution, {
+    assert.deepEqual(resolutionOf(result), {
       gateBuildId: 500,
       buildId: 501,
       job: "app-server",
@@ -70,16 +70,37 @@ describe("fetchResolution, gate mode", () => {
     const result = await fetchResolution(api, gateSource, opts, cached);
     assert.deepEqual(calls, ["resolveLatest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
     assert.equal(result.latestId, 500);
-    assert.equal(result.resolution.buildId, 501);
+    assert.equal(resolutionOf(result).buildId, 501);
   });
 
   it("names the gate's constituents URL on the configured base in errors", async () => {
     const { api } = fakeHydra(500, { 500: gate }, { 500: [hydraBuild({ job: "worker" })] });
-    await assert.rejects(
-      fetchResolution(api, gateSource, opts, null),
+    const entry = await fetchResolution(api, gateSource, opts, null);
+    assert.throws(
+      () => resolutionOf(entry),
       (err: unknown) =>
         err instanceof InvalidResponse && err.url === "https://hydra.example/build/500/constituents" && err.message.includes("worker"),
     );
+  });
+
+  it("keeps a refusal from the builds' data: the next pass on the same gate makes one request", async () => {
+    const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [hydraBuild({ job: "worker" })] });
+    const first = await fetchResolution(api, gateSource, opts, null);
+    const second = await fetchResolution(api, gateSource, opts, first);
+    assert.equal(second, first);
+    assert.deepEqual(calls, [
+      "resolveLatest release_gate latest-finished",
+      "getBuild 500",
+      "getConstituents 500",
+      "resolveLatest release_gate latest-finished",
+    ]);
+    assert.throws(() => resolutionOf(second), InvalidResponse);
+  });
+
+  it("does not keep NotReady: a restarted constituent may still finish under the same gate", async () => {
+    const queued = hydraBuild({ id: 501, job: "app-server", jobsetevals: [19022], finished: false, buildstatus: null });
+    const { api } = fakeHydra(500, { 500: gate }, { 500: [queued] });
+    await assert.rejects(fetchResolution(api, gateSource, opts, null), (err: unknown) => err instanceof Error && err.name === "NotReady");
   });
 });
 
@@ -90,8 +111,8 @@ describe("fetchResolution, job mode", () => {
     const result = await fetchResolution(api, jobSource, opts, null);
     assert.deepEqual(calls, ["resolveLatest app-server latest", "getBuild 700"]);
     assert.equal(result.latestId, 700);
-    assert.equal(result.resolution.gateBuildId, null);
-    assert.equal(result.resolution.buildId, 700);
+    assert.equal(resolutionOf(result).gateBuildId, null);
+    assert.equal(resolutionOf(result).buildId, 700);
   });
 
   it("reuses the cache with one request when the id is unchanged", async () => {
@@ -103,8 +124,9 @@ describe("fetchResolution, job mode", () => {
 
   it("names the build URL in errors", async () => {
     const { api } = fakeHydra(700, { 700: hydraBuild({ id: 700, buildoutputs: { out: { path: null } } }) });
-    await assert.rejects(
-      fetchResolution(api, jobSource, opts, null),
+    const entry = await fetchResolution(api, jobSource, opts, null);
+    assert.throws(
+      () => resolutionOf(entry),
       (err: unknown) => err instanceof InvalidResponse && err.url === "https://hydra.example/build/700",
     );
   });

@@ -16,6 +16,7 @@ describe("resolveProfile", () => {
     ["my-app.v2", `${DIR}/my-app.v2`],
     ["/home/ops/.local/state/nix/profiles/app", "/home/ops/.local/state/nix/profiles/app"],
     ["/srv//profiles/./app", "/srv/profiles/app"],
+    ["/srv/profiles/app/", "/srv/profiles/app"],
   ];
   for (const [name, path] of good) {
     it(`${JSON.stringify(name)} -> ${path}`, () => assert.deepEqual(resolveProfile(name, DIR), { name, path }));

@@ -1,0 +1,120 @@
+import { parseDuration } from "../duration.js";
+import { UsageError } from "../errors.js";
+import { currentGeneration, readProfileTarget } from "../nix/profile.js";
+import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
+import { storeDirFromEnv } from "../deploy/store-path.js";
+import type { State } from "../state/schema.js";
+import { releaseHold, setHold } from "../state/transitions.js";
+import { stateStoreFor } from "./target-files.js";
+
+/** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
+export interface ManageOptions {
+  profile?: string;
+  profilesDir: string;
+  stateDir: string;
+}
+
+function profileOf(positional: string | undefined, opts: ManageOptions): ProfileRef {
+  if (positional && opts.profile && positional !== opts.profile) {
+    throw new UsageError(`two profiles given (${positional} and --profile ${opts.profile}); give one`);
+  }
+  const name = positional ?? opts.profile;
+  if (!name) throw new UsageError("which profile? give PROFILE or --profile NAME");
+  return resolveProfile(name, opts.profilesDir);
+}
+
+/** `hail hold PROFILE [--reason TEXT] [--until DURATION|TIME]` */
+export async function holdCommand(positional: string | undefined, opts: ManageOptions & { reason?: string; until?: string }): Promise<number> {
+  const profile = profileOf(positional, opts);
+  const now = new Date();
+  const until = opts.until === undefined ? null : parseUntil(opts.until, now);
+  const store = stateStoreFor(profile, opts.profilesDir, opts.stateDir);
+  await store.update((s) => setHold(s, opts.reason ?? null, until, now.toISOString()));
+  process.stdout.write(`held ${profile.name}${until ? ` until ${until}` : ""}${opts.reason ? `: ${opts.reason}` : ""}\n`);
+  return 0;
+}
+
+/** `hail release PROFILE [--clear-failed]` */
+export async function releaseCommand(positional: string | undefined, opts: ManageOptions & { clearFailed?: boolean }): Promise<number> {
+  const profile = profileOf(positional, opts);
+  const store = stateStoreFor(profile, opts.profilesDir, opts.stateDir);
+  const before = await store.read();
+  await store.update((s) => releaseHold(s, opts.clearFailed === true));
+  const cleared = opts.clearFailed ? `; cleared ${before.failed.length} failure mark(s)` : "";
+  process.stdout.write(`released ${profile.name}${before.hold ? "" : " (it was not held)"}${cleared}\n`);
+  return 0;
+}
+
+/** A duration from now ("2h") or an absolute time ("2026-12-01T08:00:00Z"). */
+export function parseUntil(text: string, now: Date): string {
+  let at: number;
+  if (/^[\d.]+(ms|s|m|h|d)/.test(text) && !/^\d{4}-/.test(text)) {
+    at = now.getTime() + parseDuration(text, "--until");
+  } else {
+    at = Date.parse(text);
+    if (Number.isNaN(at)) throw new UsageError(`--until ${text}: give a duration (2h, 30m) or a time (2026-12-01T08:00:00Z)`);
+  }
+  if (at <= now.getTime()) throw new UsageError(`--until ${text} is not in the future`);
+  return new Date(at).toISOString();
+}
+
+export interface StatusReport {
+  profile: string;
+  profilePath: string;
+  generation: number | null;
+  currentPath: string | null;
+  changedOutsideHail: boolean;
+  lastDeployed: State["lastDeployed"];
+  lastAttempt: State["lastAttempt"];
+  lastError: State["lastError"];
+  failed: State["failed"];
+  hold: State["hold"];
+}
+
+/** `hail status PROFILE [--json]` */
+export async function statusCommand(positional: string | undefined, opts: ManageOptions & { json?: boolean }): Promise<number> {
+  const profile = profileOf(positional, opts);
+  const state = await stateStoreFor(profile, opts.profilesDir, opts.stateDir).read();
+  const currentPath = await readProfileTarget(profile.path, storeDirFromEnv(process.env));
+  const report: StatusReport = {
+    profile: profile.name,
+    profilePath: profile.path,
+    generation: await currentGeneration(profile.path),
+    currentPath,
+    changedOutsideHail: state.lastDeployed !== null && currentPath !== state.lastDeployed.storePath,
+    lastDeployed: state.lastDeployed,
+    lastAttempt: state.lastAttempt,
+    lastError: state.lastError,
+    failed: state.failed,
+    hold: state.hold,
+  };
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+  return 0;
+}
+
+export function renderStatus(r: StatusReport): string {
+  const rows: [string, string][] = [
+    ["profile", `${r.profile} (${r.profilePath})`],
+    ["current", r.currentPath ? `generation ${r.generation ?? "?"}: ${r.currentPath}` : "(no profile yet)"],
+    ["deployed", r.lastDeployed ? `${describeBuild(r.lastDeployed)} at ${r.lastDeployed.at}` : "(nothing yet)"],
+  ];
+  if (r.changedOutsideHail) rows.push(["note", "the profile was changed outside hail since its last deployment"]);
+  if (r.lastAttempt) {
+    const a = r.lastAttempt;
+    const result = a.endedAt === null ? "did not finish (hail stopped during it)" : `${a.result}${a.error ? `: ${a.error}` : ""}`;
+    rows.push(["last attempt", `${describeBuild(a)} at ${a.startedAt}: ${result}`]);
+  }
+  if (r.lastError) rows.push(["last error", `${r.lastError.kind} at ${r.lastError.at}: ${r.lastError.message}`]);
+  rows.push(["hold", r.hold ? `held since ${r.hold.since}${r.hold.until ? ` until ${r.hold.until}` : ""}${r.hold.reason ? `: ${r.hold.reason}` : ""}` : "none"]);
+  const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`);
+  if (r.failed.length > 0) {
+    lines.push("known bad (not retried; `hail release --clear-failed` to retry):");
+    for (const f of r.failed) lines.push(`  ${f.storePath} (build ${f.buildId}) at ${f.at}: ${f.reason}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function describeBuild(b: { buildId: number; gateBuildId: number | null; evals: number[]; storePath: string }): string {
+  const gate = b.gateBuildId === null ? "" : `, gate ${b.gateBuildId}`;
+  return `build ${b.buildId}${gate}, evals ${b.evals.join(",") || "-"}: ${b.storePath}`;
+}

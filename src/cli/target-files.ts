@@ -1,0 +1,25 @@
+import { ProfileLocked } from "../errors.js";
+import type { ProfileRef } from "../nix/profile-path.js";
+import { acquireLock } from "../state/lock.js";
+import { profileKey, stateFiles } from "../state/profile-key.js";
+import type { StateStore } from "../state/state-store.js";
+import { createStateStore } from "../state/state-store.js";
+
+/** The state store of a profile (SPEC §4: STATE_DIR/<profile-key>.json). */
+export function stateStoreFor(profile: ProfileRef, profilesDir: string, stateDir: string): StateStore {
+  return createStateStore(stateFiles(stateDir, profileKey(profile, profilesDir)).state, profile);
+}
+
+/** Takes the profile's lock or throws ProfileLocked (exit 75) naming the holder. */
+export async function lockProfile(profile: ProfileRef, profilesDir: string, stateDir: string, command: string) {
+  const file = stateFiles(stateDir, profileKey(profile, profilesDir)).lock;
+  const lock = await acquireLock(file, command);
+  if (lock.kind === "held") {
+    const { holder } = lock;
+    throw new ProfileLocked(
+      `profile ${profile.name} is locked by another hail (pid ${holder.pid} on ${holder.hostname}, ${holder.command}, since ${holder.since}); ` +
+        `lock file ${file}. One hail per profile: stop the other one, or wait for it to finish`,
+    );
+  }
+  return lock;
+}

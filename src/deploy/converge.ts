@@ -1,0 +1,65 @@
+import type { Log } from "../log.js";
+import { readProfileTarget } from "../nix/profile.js";
+import type { StateStore } from "../state/state-store.js";
+import { interruptedAttempt, recordInterrupted } from "../state/transitions.js";
+import type { DeployDeps, DeployOptions } from "./deploy.js";
+import { activate, finishDeployment } from "./deploy.js";
+import { recordResult } from "./pass.js";
+import type { Target } from "./target.js";
+
+export type ConvergeOutcome = "nothing-to-do" | "completed" | "failed" | "re-activated";
+
+/**
+ * SPEC §2.6 and §4: a run that died mid-deployment left `lastAttempt.endedAt` empty. When the
+ * profile already points at the attempted path the deployment is finished (activation, health
+ * check, rollback on failure); otherwise the switch never happened, so the current generation
+ * is activated again and the attempt is marked interrupted for the next pass to retry.
+ */
+export async function convergeInterrupted(
+  deps: DeployDeps & { store: StateStore; now: () => Date },
+  target: Target,
+  opts: DeployOptions,
+): Promise<ConvergeOutcome> {
+  const attempt = interruptedAttempt(await deps.store.read());
+  if (!attempt) return "nothing-to-do";
+  const current = await readProfileTarget(target.profile.path, deps.storeDir);
+  const at = () => deps.now().toISOString();
+  if (current === attempt.storePath) {
+    deps.log.warn(`an earlier run stopped while deploying build ${attempt.buildId}; finishing it`, { storePath: attempt.storePath });
+    const result = await finishDeployment(deps, target, attempt, attempt.previousGeneration, opts);
+    await recordResult(deps.store, attempt, result, at());
+    return result.kind === "deployed" ? "completed" : "failed";
+  }
+  deps.log.warn(`an earlier run stopped before switching to build ${attempt.buildId}; re-activating the current generation`, {
+    storePath: current,
+  });
+  if (current !== null) await activateCurrent(deps, target, current, opts.activateTimeoutMs);
+  await deps.store.update((s) => recordInterrupted(s, at()));
+  return "re-activated";
+}
+
+/** Runs the current generation's activation; a failure is logged, not thrown (start-up). */
+export async function activateCurrent(
+  deps: DeployDeps & { store: StateStore },
+  target: Target,
+  current: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const state = await deps.store.read();
+  const buildId = state.lastDeployed?.storePath === current ? state.lastDeployed.buildId : null;
+  try {
+    await activate(deps, target, { buildId, storePath: current }, timeoutMs);
+    return true;
+  } catch (err) {
+    logActivationError(deps.log, err);
+    return false;
+  }
+}
+
+function logActivationError(log: Log, err: unknown): void {
+  if (err instanceof Error && "kind" in err) {
+    log.error(`activation of the current generation failed: ${err.message}`, { errorKind: String(err.kind) });
+    return;
+  }
+  throw err;
+}

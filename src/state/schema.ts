@@ -1,0 +1,54 @@
+import { z } from "zod";
+
+/** The state file, version 1 (SPEC §4). Written by hail only; read back through this schema. */
+const isoTime = z.iso.datetime({ offset: true });
+
+const buildRef = {
+  storePath: z.string(),
+  buildId: z.number().int(),
+  gateBuildId: z.number().int().nullable(),
+  evals: z.array(z.number().int()),
+};
+
+export const StateSchema = z.object({
+  version: z.literal(1),
+  profile: z.string(),
+  profilePath: z.string(),
+  /** what hail last put in place and saw succeed */
+  lastDeployed: z.object({ ...buildRef, at: isoTime }).nullable(),
+  /** the last deployment attempt; `endedAt: null` means a run died during it */
+  lastAttempt: z
+    .object({
+      ...buildRef,
+      startedAt: isoTime,
+      endedAt: isoTime.nullable(),
+      result: z.enum(["success", "failed", "interrupted"]).nullable(),
+      error: z.string().nullable(),
+      previousGeneration: z.number().int().nullable(),
+    })
+    .nullable(),
+  /** the last pass that ended in an error of any kind, cleared by the next good pass */
+  lastError: z.object({ kind: z.string(), message: z.string(), at: isoTime }).nullable(),
+  /** paths whose deployment failed: not tried again until Hydra offers another path */
+  failed: z.array(z.object({ storePath: z.string(), buildId: z.number().int(), reason: z.string(), at: isoTime })),
+  hold: z.object({ reason: z.string().nullable(), since: isoTime, until: isoTime.nullable() }).nullable(),
+});
+
+export type State = z.infer<typeof StateSchema>;
+export type Attempt = NonNullable<State["lastAttempt"]>;
+
+export function emptyState(profile: string, profilePath: string): State {
+  return {
+    version: 1,
+    profile,
+    profilePath,
+    lastDeployed: null,
+    lastAttempt: null,
+    lastError: null,
+    failed: [],
+    hold: null,
+  };
+}
+
+/** Old marks are dropped so the file stays small; the newest ones are the ones that matter. */
+export const MAX_FAILED_MARKS = 20;
