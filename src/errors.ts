@@ -9,7 +9,8 @@ export type ErrorKind =
   | "not_ready"
   | "locked"
   | "nix"
-  | "activation";
+  | "activation"
+  | "internal";
 
 export abstract class HailError extends Error {
   abstract readonly exitCode: number;
@@ -69,4 +70,13 @@ export class NixCommandFailed extends HailError {
 export class ActivationFailed extends HailError {
   readonly exitCode = 1;
   readonly kind = "activation" as const;
+}
+
+/** A bug or an unforeseen system error, wrapped so the daemon logs it and goes on: exit 70. */
+export class InternalError extends HailError {
+  readonly exitCode = 70;
+  readonly kind = "internal" as const;
+  constructor(cause: unknown) {
+    super(`unexpected error: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
+  }
 }

@@ -5,6 +5,7 @@ import type { Target } from "../deploy/target.js";
 import { parseDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
 import { parseJobUrl } from "../hydra/job-url.js";
+import { parseListenAddress } from "../metrics/listen-address.js";
 import type { LogFormat, LogLevel } from "../log.js";
 import { DEFAULT_PROFILES_DIR, resolveProfile } from "../nix/profile-path.js";
 
@@ -26,6 +27,8 @@ export interface RawOptions {
   logFormat?: string;
   logLevel: string;
   timeout: string;
+  metricsFile?: string;
+  metricsListen?: string;
 }
 
 export interface AgentConfig {
@@ -41,6 +44,8 @@ export interface AgentConfig {
   netrc: { path: string; explicit: boolean } | null;
   logFormat: LogFormat;
   logLevel: LogLevel;
+  metricsFile: string | null;
+  metricsListen: { host: string; port: number } | null;
 }
 
 export const DEFAULT_NETRC = "/etc/netrc";
@@ -69,7 +74,9 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--activate-timeout <duration>", "kill an activation running longer", "10m")
       .option("--health-check <command>", "run after activation; failure fails the deployment")
       .option("--no-rollback", "on failure, leave the failed generation in place")
-      .option("--timeout <duration>", "per HTTP request", "30s"),
+      .option("--timeout <duration>", "per HTTP request", "30s")
+      .option("--metrics-file <path>", "write Prometheus text exposition here after every pass")
+      .option("--metrics-listen <host:port>", "serve /metrics, /healthz and POST /poll (host defaults to 127.0.0.1)"),
   );
 }
 
@@ -100,6 +107,8 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     healthCheck: raw.healthCheck === undefined ? null : splitCommandLine(raw.healthCheck, "--health-check"),
     rollback: raw.rollback,
     netrc: netrcChoice(raw.netrcFile),
+    metricsFile: raw.metricsFile ?? null,
+    metricsListen: raw.metricsListen === undefined ? null : parseListenAddress(raw.metricsListen),
     ...logChoice(raw, stderrIsTTY),
   };
 }

@@ -1,14 +1,17 @@
-import { activateCurrent, convergeInterrupted } from "../deploy/converge.js";
-import type { DeployOptions } from "../deploy/deploy.js";
-import type { PassDeps, PassOutcome, TargetSession } from "../deploy/pass.js";
-import { runPass } from "../deploy/pass.js";
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { PassOutcome } from "../deploy/pass.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import { createLoop } from "../daemon/loop.js";
+import { startMetricsServer } from "../daemon/metrics-server.js";
+import type { PassReport } from "../daemon/target-agent.js";
+import { TargetAgent } from "../daemon/target-agent.js";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { createLog } from "../log.js";
-import { readProfileTarget } from "../nix/profile.js";
+import { renderMetrics } from "../metrics/exposition.js";
 import { createProcessRunner } from "../nix/runner.js";
+import { writeFileAtomic } from "../state/atomic-write.js";
 import { createHydraClient } from "./agent.js";
 import type { AgentConfig, RawOptions } from "./options.js";
 import { toAgentConfig } from "./options.js";
@@ -23,23 +26,24 @@ export async function runCommand(raw: RawOptions): Promise<number> {
     color: config.logFormat === "pretty" && process.stderr.isTTY === true,
   }).child({ profile: config.target.profile.name });
   try {
-    const deps: PassDeps = {
-      hydra: await createHydraClient(config, log),
-      runner: createProcessRunner(),
-      log,
-      store: stateStoreFor(config.target.profile, config.profilesDir, config.stateDir),
-      storeDir: storeDirFromEnv(process.env),
-      now: () => new Date(),
-    };
-    const opts: DeployOptions = {
-      activateTimeoutMs: config.activateTimeoutMs,
-      healthCheck: config.healthCheck,
-      rollback: config.rollback,
-    };
+    const agent = new TargetAgent(
+      {
+        hydra: await createHydraClient(config, log),
+        runner: createProcessRunner(),
+        log,
+        store: stateStoreFor(config.target.profile, config.profilesDir, config.stateDir),
+        storeDir: storeDirFromEnv(process.env),
+        now: () => new Date(),
+      },
+      config.target,
+      { activateTimeoutMs: config.activateTimeoutMs, healthCheck: config.healthCheck, rollback: config.rollback },
+    );
     // SPEC §7: the lock comes before any decision, so a locked profile answers 75 even when current.
     const lock = await lockProfile(config.target.profile, config.profilesDir, config.stateDir, config.oneshot ? "oneshot" : "daemon");
     try {
-      return config.oneshot ? await oneshot(deps, config, opts) : await daemon(deps, config, opts);
+      // Reading the state first stops hail on a damaged state file before anything runs.
+      await agent.loadMetrics();
+      return config.oneshot ? await oneshot(agent, config, log) : await daemon([agent], config, log);
     } finally {
       await lock.release();
     }
@@ -50,19 +54,22 @@ export async function runCommand(raw: RawOptions): Promise<number> {
   }
 }
 
-async function oneshot(deps: PassDeps, config: AgentConfig, opts: DeployOptions): Promise<number> {
-  const converged = await convergeInterrupted(deps, config.target, opts);
-  if (converged === "failed") return 1;
-  const outcome = await runPass(deps, config.target, { cache: null }, opts);
-  process.stdout.write(`${describeOutcome(outcome, config)}\n`);
-  return exitCodeOf(outcome);
+async function oneshot(agent: TargetAgent, config: AgentConfig, log: Log): Promise<number> {
+  await agent.start("oneshot");
+  const report: PassReport = agent.last?.kind === "converge-failed" ? agent.last : await agent.pass();
+  await writeMetricsFile(config.metricsFile, [agent], log);
+  if (report.kind === "outcome") process.stdout.write(`${describeOutcome(report.outcome, config)}\n`);
+  return exitCodeOf(report);
 }
 
 /**
  * SPEC §3: 0 when the profile is at the selected build, or hail was told to leave it (a hold,
  * a change by hand); 1 when the deployment failed now or failed before and is still skipped.
  */
-export function exitCodeOf(outcome: PassOutcome): number {
+export function exitCodeOf(report: PassReport): number {
+  if (report.kind === "error") return report.error.exitCode;
+  if (report.kind === "converge-failed") return 1;
+  const { outcome } = report;
   switch (outcome.kind) {
     case "deployed":
       return 0;
@@ -88,51 +95,77 @@ function describeOutcome(outcome: PassOutcome, config: AgentConfig): string {
   }
 }
 
-async function daemon(deps: PassDeps, config: AgentConfig, opts: DeployOptions): Promise<number> {
-  const { log } = deps;
-  const session: TargetSession = { cache: null };
-  const loop = createLoop(() => daemonPass(deps, config, session, opts), { periodMs: config.pollPeriodMs, jitter: 0.1 });
+async function daemon(agents: TargetAgent[], config: AgentConfig, log: Log): Promise<number> {
+  const loop = createLoop(
+    async () => {
+      for (const agent of agents) {
+        const report = await agent.pass();
+        if (report.kind === "outcome" && report.outcome.kind === "failed") {
+          agent.deps.log.error(describeOutcome(report.outcome, config), { errorKind: report.outcome.error.kind });
+        }
+      }
+      await writeMetricsFile(config.metricsFile, agents, log);
+    },
+    { periodMs: config.pollPeriodMs, jitter: 0.1 },
+  );
   const stop = (signal: string) => {
     log.info(`received ${signal}: stopping after the running step`);
     loop.stop();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGUSR1", () => {
-    log.info("received SIGUSR1: polling now");
+  const pollNow = (why: string) => {
+    log.info(`${why}: polling now`);
     loop.pollNow();
+  };
+  process.on("SIGUSR1", () => pollNow("received SIGUSR1"));
+  const server = config.metricsListen
+    ? await startMetricsServer(config.metricsListen.host, config.metricsListen.port, {
+        render: () => renderMetrics(snapshots(agents)),
+        health: () => health(agents),
+        pollNow: () => pollNow("POST /poll"),
+      })
+    : null;
+  log.info(`hail started: polling every ${config.pollPeriodMs / 1000}s`, {
+    profilePath: config.target.profile.path,
+    metricsUrl: server?.url,
   });
-  log.info(`hail started: polling every ${config.pollPeriodMs / 1000}s`, { profilePath: config.target.profile.path });
-  await activateAtStartup(deps, config, opts);
-  await loop.run();
+  try {
+    for (const agent of agents) await agent.start("daemon");
+    await loop.run();
+  } finally {
+    await server?.close();
+  }
   log.info("hail stopped");
   return 0;
 }
 
-/**
- * As the original hail: the daemon re-activates what the profile holds when it starts
- * (SPEC §2.6), unless it has a crashed attempt to finish, which activates anyway.
- */
-async function activateAtStartup(deps: PassDeps, config: AgentConfig, opts: DeployOptions): Promise<void> {
-  if ((await convergeInterrupted(deps, config.target, opts)) !== "nothing-to-do") return;
-  const current = await readProfileTarget(config.target.profile.path, deps.storeDir);
-  if (current !== null) await activateCurrent(deps, config.target, current, config.activateTimeoutMs);
+function snapshots(agents: TargetAgent[]) {
+  return agents.map((a) => a.metricsSnapshot()).filter((m) => m !== null);
 }
 
-async function daemonPass(deps: PassDeps, config: AgentConfig, session: TargetSession, opts: DeployOptions): Promise<void> {
+function health(agents: TargetAgent[]): { ok: boolean; body: unknown } {
+  const profiles = Object.fromEntries(
+    agents.map((a) => [
+      a.target.profile.name,
+      {
+        ok: a.healthy,
+        lastCheckAt: a.metricsSnapshot()?.metrics.lastCheckAt ?? null,
+        error: a.last?.kind === "error" ? { kind: a.last.error.kind, message: a.last.error.message } : a.last?.kind === "outcome" && a.last.outcome.kind === "failed" ? { kind: a.last.outcome.error.kind, message: a.last.outcome.error.message } : null,
+      },
+    ]),
+  );
+  const ok = agents.every((a) => a.healthy);
+  return { ok, body: { status: ok ? "ok" : "failing", profiles } };
+}
+
+/** Written atomically: the textfile collector must never read half a file. */
+async function writeMetricsFile(file: string | null, agents: TargetAgent[], log: Log): Promise<void> {
+  if (file === null) return;
   try {
-    const outcome = await runPass(deps, config.target, session, opts);
-    if (outcome.kind === "failed") deps.log.error(describeOutcome(outcome, config), { errorKind: outcome.error.kind });
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, renderMetrics(snapshots(agents)));
   } catch (err) {
-    logPassError(deps.log, err);
-  }
-}
-
-/** The daemon never dies from a pass: every error is logged and retried at the next poll. */
-function logPassError(log: Log, err: unknown): void {
-  if (err instanceof HailError) {
-    log.error(err.message, { errorKind: err.kind });
-  } else {
-    log.error(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { errorKind: "internal" });
+    log.error(`cannot write the metrics file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

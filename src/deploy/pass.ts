@@ -31,7 +31,7 @@ export interface TargetSession {
 export type PassOutcome =
   | { kind: "deployed"; resolution: Resolution }
   | { kind: "failed"; resolution: Resolution; error: HailError; rolledBack: boolean }
-  | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }> };
+  | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }>; currentPath: string | null };
 
 /** Resolve → check → decide → deploy, once (SPEC §2). Hydra errors propagate as typed errors. */
 export async function runPass(deps: PassDeps, target: Target, session: TargetSession, opts: DeployOptions): Promise<PassOutcome> {
@@ -50,7 +50,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   if (decision.kind !== "deploy") {
     reportUnchanged(log, decision, current, state);
     if (state.lastError !== null && decision.kind !== "skip") await deps.store.update(clearError);
-    return { kind: "unchanged", resolution, decision };
+    return { kind: "unchanged", resolution, decision, currentPath: current };
   }
   log.info(`deploying build ${resolution.buildId} to ${target.profile.path}`, { from: current });
   const result = await deployRecorded(deps, target, resolution, opts);

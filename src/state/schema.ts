@@ -10,6 +10,22 @@ const buildRef = {
   evals: z.array(z.number().int()),
 };
 
+const count = z.number().int().nonnegative();
+
+export const MetricsStateSchema = z.object({
+  upToDate: z.boolean(),
+  lastCheckAt: isoTime.nullable(),
+  lastSuccessAt: isoTime.nullable(),
+  deployments: z.object({ success: count, failed: count }),
+  rollbacks: count,
+  errors: z.record(z.string(), count),
+});
+export type MetricsState = z.infer<typeof MetricsStateSchema>;
+
+function emptyMetrics(): MetricsState {
+  return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {} };
+}
+
 export const StateSchema = z.object({
   version: z.literal(1),
   profile: z.string(),
@@ -32,6 +48,8 @@ export const StateSchema = z.object({
   /** paths whose deployment failed: not tried again until Hydra offers another path */
   failed: z.array(z.object({ storePath: z.string(), buildId: z.number().int(), reason: z.string(), at: isoTime })),
   hold: z.object({ reason: z.string().nullable(), since: isoTime, until: isoTime.nullable() }).nullable(),
+  /** what the metrics file reports, kept here so counters survive one-shot runs and restarts */
+  metrics: MetricsStateSchema.default(emptyMetrics),
 });
 
 export type State = z.infer<typeof StateSchema>;
@@ -47,6 +65,7 @@ export function emptyState(profile: string, profilePath: string): State {
     lastError: null,
     failed: [],
     hold: null,
+    metrics: emptyMetrics(),
   };
 }
 

@@ -1,0 +1,51 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface MetricsEndpoints {
+  render(): string;
+  health(): { ok: boolean; body: unknown };
+  pollNow(): void;
+}
+
+/**
+ * `--metrics-listen`: GET /metrics (the same exposition as the file), GET /healthz (200 while
+ * the last pass did not fail, 503 with the reason otherwise) and POST /poll (poll now, e.g.
+ * from a Hydra RunCommand hook).
+ */
+export async function startMetricsServer(host: string, port: number, endpoints: MetricsEndpoints): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && path === "/metrics") {
+      return send(res, 200, "text/plain; version=0.0.4; charset=utf-8", endpoints.render());
+    }
+    if (req.method === "GET" && path === "/healthz") {
+      const { ok, body } = endpoints.health();
+      return send(res, ok ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
+    }
+    if (path === "/poll") {
+      if (req.method !== "POST") return send(res, 405, "text/plain", "use POST /poll\n", { allow: "POST" });
+      endpoints.pollNow();
+      return send(res, 202, "application/json", `${JSON.stringify({ polling: true })}\n`);
+    }
+    send(res, 404, "text/plain", "hail serves /metrics, /healthz and POST /poll\n");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo; // a TCP listener always has an AddressInfo
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": type, ...headers });
+  res.end(body);
+}

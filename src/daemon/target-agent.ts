@@ -1,0 +1,116 @@
+import { convergeInterrupted, activateCurrent } from "../deploy/converge.js";
+import type { DeployOptions } from "../deploy/deploy.js";
+import type { PassDeps, PassOutcome, TargetSession } from "../deploy/pass.js";
+import { runPass } from "../deploy/pass.js";
+import type { Target } from "../deploy/target.js";
+import { HailError, InternalError } from "../errors.js";
+import type { PassRecord } from "../metrics/account.js";
+import { accountPass, countersChanged } from "../metrics/account.js";
+import type { ProfileMetrics } from "../metrics/exposition.js";
+import { readProfileTarget } from "../nix/profile.js";
+import type { MetricsState } from "../state/schema.js";
+
+/** How the last pass of a target ended, for /healthz and the exit code of a one-shot. */
+export type PassReport =
+  | { kind: "outcome"; outcome: PassOutcome }
+  | { kind: "error"; error: HailError }
+  | { kind: "converge-failed" };
+
+/**
+ * One target's passes with their bookkeeping: metrics accounted and persisted, the last
+ * result kept for /healthz. A pass never throws: the daemon loop must not die.
+ */
+export class TargetAgent {
+  readonly session: TargetSession = { cache: null };
+  last: PassReport | null = null;
+  private metrics: MetricsState | null = null;
+  private deployedBuildId: number | null = null;
+
+  constructor(
+    readonly deps: PassDeps,
+    readonly target: Target,
+    readonly opts: DeployOptions,
+  ) {}
+
+  /** Finishes what a crashed run left half done; the daemon also re-activates (SPEC §2.6). */
+  async start(mode: "daemon" | "oneshot"): Promise<void> {
+    const converged = await convergeInterrupted(this.deps, this.target, this.opts);
+    if (converged === "completed") await this.account({ kind: "deployed" });
+    if (converged === "failed") {
+      await this.account({ kind: "failed", errorKind: "activation", rolledBack: this.opts.rollback });
+      this.last = { kind: "converge-failed" };
+    }
+    if (mode === "daemon" && converged === "nothing-to-do") {
+      const current = await readProfileTarget(this.target.profile.path, this.deps.storeDir);
+      if (current !== null) await activateCurrent(this.deps, this.target, current, this.opts.activateTimeoutMs);
+    }
+  }
+
+  async pass(): Promise<PassReport> {
+    let report: PassReport;
+    try {
+      report = { kind: "outcome", outcome: await runPass(this.deps, this.target, this.session, this.opts) };
+    } catch (caught) {
+      const err = caught instanceof HailError ? caught : new InternalError(caught);
+      this.deps.log.error(err.message, { errorKind: err.kind });
+      report = { kind: "error", error: err };
+    }
+    this.last = report;
+    await this.account(toRecord(report));
+    return report;
+  }
+
+  /** True while the last pass did not fail (GET /healthz). */
+  get healthy(): boolean {
+    return this.last === null || (this.last.kind === "outcome" && this.last.outcome.kind !== "failed");
+  }
+
+  metricsSnapshot(): ProfileMetrics | null {
+    if (this.metrics === null) return null;
+    return { profile: this.target.profile.name, metrics: this.metrics, deployedBuildId: this.deployedBuildId };
+  }
+
+  /** Loads the persisted metrics once, so counters continue across restarts and one-shots. */
+  async loadMetrics(): Promise<void> {
+    const state = await this.deps.store.read();
+    this.metrics = state.metrics;
+    await this.refreshDeployedBuild();
+  }
+
+  private async account(record: PassRecord): Promise<void> {
+    const at = this.deps.now().toISOString();
+    const before = this.metrics ?? (await this.deps.store.read()).metrics;
+    const after = accountPass(before, record, at);
+    this.metrics = after;
+    // Timestamps alone are not worth a disk write on every idle poll; counters are.
+    if (countersChanged(before, after)) {
+      await this.deps.store.update((s) => ({ ...s, metrics: after })).catch((err: unknown) => {
+        this.deps.log.error(`cannot save metrics to the state file: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+    await this.refreshDeployedBuild();
+  }
+
+  private async refreshDeployedBuild(): Promise<void> {
+    try {
+      const [state, current] = await Promise.all([this.deps.store.read(), readProfileTarget(this.target.profile.path, this.deps.storeDir)]);
+      this.deployedBuildId = state.lastDeployed !== null && state.lastDeployed.storePath === current ? state.lastDeployed.buildId : null;
+    } catch {
+      this.deployedBuildId = null;
+    }
+  }
+}
+
+function toRecord(report: PassReport): PassRecord {
+  if (report.kind === "converge-failed") return { kind: "error", errorKind: "activation" };
+  if (report.kind === "error") return { kind: "error", errorKind: report.error.kind };
+  const { outcome } = report;
+  switch (outcome.kind) {
+    case "deployed":
+      return { kind: "deployed" };
+    case "failed":
+      return { kind: "failed", errorKind: outcome.error.kind, rolledBack: outcome.rolledBack };
+    case "unchanged":
+      return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath };
+  }
+}

@@ -1,0 +1,98 @@
+import type { MetricsState } from "../state/schema.js";
+
+/**
+ * Prometheus text exposition of SPEC §6, for the node_exporter textfile collector and the
+ * /metrics endpoint. Seven fixed series rendered by a pure function: simpler to test and
+ * cheaper to load than a client library's global registry.
+ */
+export interface ProfileMetrics {
+  /** the profile as the operator named it */
+  profile: string;
+  metrics: MetricsState;
+  /** Hydra build id of what the profile holds, when hail knows it */
+  deployedBuildId: number | null;
+}
+
+export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation"] as const;
+
+interface Family {
+  name: string;
+  type: "gauge" | "counter";
+  help: string;
+  samples: (p: ProfileMetrics) => [labels: Record<string, string>, value: number][];
+}
+
+const FAMILIES: Family[] = [
+  {
+    name: "hail_up_to_date",
+    type: "gauge",
+    help: "1 when the profile is at the newest deployable build",
+    samples: (p) => [[{}, p.metrics.upToDate ? 1 : 0]],
+  },
+  {
+    name: "hail_deployed_build_id",
+    type: "gauge",
+    help: "Hydra build id of what is deployed (NaN when unknown, e.g. changed outside hail)",
+    samples: (p) => [[{}, p.deployedBuildId ?? Number.NaN]],
+  },
+  {
+    name: "hail_last_check_timestamp_seconds",
+    type: "gauge",
+    help: "end of the last pass, whatever its result (0: never)",
+    samples: (p) => [[{}, seconds(p.metrics.lastCheckAt)]],
+  },
+  {
+    name: "hail_last_success_timestamp_seconds",
+    type: "gauge",
+    help: "end of the last pass that left the profile current (0: never)",
+    samples: (p) => [[{}, seconds(p.metrics.lastSuccessAt)]],
+  },
+  {
+    name: "hail_deployments_total",
+    type: "counter",
+    help: "deployment attempts by result",
+    samples: (p) => [
+      [{ result: "success" }, p.metrics.deployments.success],
+      [{ result: "failed" }, p.metrics.deployments.failed],
+    ],
+  },
+  {
+    name: "hail_rollbacks_total",
+    type: "counter",
+    help: "rollbacks performed",
+    samples: (p) => [[{}, p.metrics.rollbacks]],
+  },
+  {
+    name: "hail_errors_total",
+    type: "counter",
+    help: "errors by kind",
+    samples: (p) => ERROR_KINDS.map((kind) => [{ kind }, p.metrics.errors[kind] ?? 0]),
+  },
+];
+
+export function renderMetrics(profiles: readonly ProfileMetrics[]): string {
+  const lines: string[] = [];
+  for (const family of FAMILIES) {
+    lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
+    for (const p of profiles) {
+      for (const [labels, value] of family.samples(p)) {
+        lines.push(`${family.name}{${renderLabels({ profile: p.profile, ...labels })}} ${renderValue(value)}`);
+      }
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function renderLabels(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')}"`)
+    .join(",");
+}
+
+function renderValue(value: number): string {
+  return Number.isNaN(value) ? "NaN" : String(value);
+}
+
+function seconds(iso: string | null): number {
+  return iso === null ? 0 : Date.parse(iso) / 1000;
+}

@@ -1,0 +1,12 @@
+import { UsageError } from "../errors.js";
+
+/** `--metrics-listen HOST:PORT`, `:PORT` or `PORT`; the host defaults to loopback (SPEC §1). */
+export function parseListenAddress(text: string): { host: string; port: number } {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]*):)?(\d+)$/.exec(text.trim());
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--metrics-listen ${text}: give HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:9851)`);
+  }
+  const host = match[1] ? match[1].replace(/^\[|\]$/g, "") : "127.0.0.1";
+  return { host, port };
+}
