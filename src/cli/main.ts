@@ -4,7 +4,7 @@ import { HailError } from "../errors.js";
 import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";
 import type { ManageOptions } from "./manage.js";
 import type { RawOptions } from "./options.js";
-import { addTargetOptions, DEFAULT_STATE_DIR } from "./options.js";
+import { addRunOptions, addTargetOptions, DEFAULT_STATE_DIR } from "./options.js";
 import type { PlanFlags } from "./plan.js";
 
 const VERSION = "0.1.0";
@@ -17,7 +17,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .showHelpAfterError("(run hail --help for usage)");
 
-  addTargetOptions(program.command("run", { isDefault: true }).description("deploy: poll forever, or once with --oneshot"))
+  addRunOptions(addTargetOptions(program.command("run", { isDefault: true }).description("deploy: poll forever, or once with --oneshot")))
     .action(async (opts: RawOptions) => {
       const { runCommand } = await import("./run.js");
       setExit(await runCommand(opts));

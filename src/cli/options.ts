@@ -18,12 +18,12 @@ export interface RawOptions {
   profilesDir: string;
   output: string;
   netrcFile?: string;
-  pollPeriod: string;
+  pollPeriod?: string;
   oneshot?: boolean;
   stateDir: string;
-  activateTimeout: string;
+  activateTimeout?: string;
   healthCheck?: string;
-  rollback: boolean;
+  rollback?: boolean;
   logFormat?: string;
   logLevel: string;
   timeout: string;
@@ -50,6 +50,7 @@ export interface AgentConfig {
 
 export const DEFAULT_NETRC = "/etc/netrc";
 export const DEFAULT_STATE_DIR = "/var/lib/hail";
+export const RUN_DEFAULTS = { pollPeriod: "5m", activateTimeout: "10m" } as const;
 
 export function addLogOptions(cmd: Command): Command {
   return cmd
@@ -68,16 +69,21 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--profiles-dir <dir>", "where profile names live", DEFAULT_PROFILES_DIR)
       .option("--output <name>", "which output of the build to deploy", "out")
       .option("--netrc-file <path>", `HTTP Basic credentials for the Hydra host (default ${DEFAULT_NETRC} when it exists)`)
-      .option("--poll-period <duration>", "poll period; a bare number means minutes", "5m")
-      .option("--oneshot", "one pass, then exit with a meaningful code")
       .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR)
-      .option("--activate-timeout <duration>", "kill an activation running longer", "10m")
-      .option("--health-check <command>", "run after activation; failure fails the deployment")
-      .option("--no-rollback", "on failure, leave the failed generation in place")
-      .option("--timeout <duration>", "per HTTP request", "30s")
-      .option("--metrics-file <path>", "write Prometheus text exposition here after every pass")
-      .option("--metrics-listen <host:port>", "serve /metrics, /healthz and POST /poll (host defaults to 127.0.0.1)"),
+      .option("--timeout <duration>", "per HTTP request", "30s"),
   );
+}
+
+/** Flags only deploying (`hail run`) takes. */
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option("--oneshot", "one pass, then exit with a meaningful code")
+    .option("--poll-period <duration>", "poll period; a bare number means minutes", RUN_DEFAULTS.pollPeriod)
+    .option("--activate-timeout <duration>", "kill an activation running longer", RUN_DEFAULTS.activateTimeout)
+    .option("--health-check <command>", "run after activation; failure fails the deployment")
+    .option("--no-rollback", "on failure, leave the failed generation in place")
+    .option("--metrics-file <path>", "write Prometheus text exposition here after every pass")
+    .option("--metrics-listen <host:port>", "serve /metrics, /healthz and POST /poll (host defaults to 127.0.0.1)");
 }
 
 export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output">): Target {
@@ -100,12 +106,12 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     target: toTarget(raw),
     profilesDir: raw.profilesDir,
     stateDir: raw.stateDir,
-    pollPeriodMs: positive(parseDuration(raw.pollPeriod, "--poll-period", "m"), "--poll-period"),
+    pollPeriodMs: positive(parseDuration(raw.pollPeriod ?? RUN_DEFAULTS.pollPeriod, "--poll-period", "m"), "--poll-period"),
     oneshot: raw.oneshot === true,
     timeoutMs: positive(parseDuration(raw.timeout, "--timeout"), "--timeout"),
-    activateTimeoutMs: positive(parseDuration(raw.activateTimeout, "--activate-timeout"), "--activate-timeout"),
+    activateTimeoutMs: positive(parseDuration(raw.activateTimeout ?? RUN_DEFAULTS.activateTimeout, "--activate-timeout"), "--activate-timeout"),
     healthCheck: raw.healthCheck === undefined ? null : splitCommandLine(raw.healthCheck, "--health-check"),
-    rollback: raw.rollback,
+    rollback: raw.rollback !== false,
     netrc: netrcChoice(raw.netrcFile),
     metricsFile: raw.metricsFile ?? null,
     metricsListen: raw.metricsListen === undefined ? null : parseListenAddress(raw.metricsListen),

@@ -42,7 +42,7 @@ export async function runCommand(raw: RawOptions): Promise<number> {
     const lock = await lockProfile(config.target.profile, config.profilesDir, config.stateDir, config.oneshot ? "oneshot" : "daemon");
     try {
       // Reading the state first stops hail on a damaged state file before anything runs.
-      await agent.loadMetrics();
+      await agent.load();
       return config.oneshot ? await oneshot(agent, config, log) : await daemon([agent], config, log);
     } finally {
       await lock.release();

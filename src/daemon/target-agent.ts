@@ -3,6 +3,8 @@ import type { DeployOptions } from "../deploy/deploy.js";
 import type { PassDeps, PassOutcome, TargetSession } from "../deploy/pass.js";
 import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
+import { sourceKey } from "../deploy/target.js";
+import { cacheFromDeployed } from "../deploy/fetch.js";
 import { HailError, InternalError } from "../errors.js";
 import type { PassRecord } from "../metrics/account.js";
 import { accountPass, countersChanged } from "../metrics/account.js";
@@ -70,10 +72,14 @@ export class TargetAgent {
     return { profile: this.target.profile.name, metrics: this.metrics, deployedBuildId: this.deployedBuildId };
   }
 
-  /** Loads the persisted metrics once, so counters continue across restarts and one-shots. */
-  async loadMetrics(): Promise<void> {
+  /**
+   * Reads the state once at start: metrics counters continue across restarts and one-shots,
+   * and what hail last deployed seeds the resolution cache.
+   */
+  async load(): Promise<void> {
     const state = await this.deps.store.read();
     this.metrics = state.metrics;
+    if (state.lastDeployed) this.session.cache = cacheFromDeployed(state.lastDeployed, this.target.source, sourceKey(this.target));
     await this.refreshDeployedBuild();
   }
 

@@ -42,7 +42,9 @@ export async function deploy(
   opts: DeployOptions,
 ): Promise<DeployResult> {
   try {
+    deps.log.info(`realising ${build.storePath} (substituting from the configured caches)`);
     await deps.runner.runNix(realiseCommand(build.storePath));
+    deps.log.info(`switching ${target.profile.path} to ${build.storePath}`);
     await deps.runner.runNix(setProfileCommand(target.profile.path, build.storePath));
   } catch (err) {
     return fail(deps, target, build, previous, opts, err);

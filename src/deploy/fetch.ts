@@ -71,3 +71,19 @@ function settle(latestId: number, resolve: () => Resolution): ResolutionCache {
     throw err;
   }
 }
+
+/**
+ * A cache entry rebuilt from what hail last deployed, so that a one-shot run whose gate has
+ * not moved costs one request, like an idle daemon pass (SPEC §2).
+ */
+export function cacheFromDeployed(
+  deployed: { source: string; gateBuildId: number | null } & Resolution,
+  source: Source,
+  sourceKey: string,
+): ResolutionCache | null {
+  if (deployed.source !== sourceKey) return null;
+  const latestId = source.kind === "gate" ? deployed.gateBuildId : deployed.buildId;
+  if (latestId === null) return null;
+  const { gateBuildId, buildId, job, evals, storePath, stoptime } = deployed;
+  return { latestId, resolution: { gateBuildId, buildId, job, evals, storePath, stoptime } };
+}

@@ -13,6 +13,7 @@ import type { HydraApi, ResolutionCache } from "./fetch.js";
 import { fetchResolution, resolutionOf } from "./fetch.js";
 import type { Resolution } from "./resolve.js";
 import type { Target } from "./target.js";
+import { sourceKey } from "./target.js";
 
 export interface PassDeps {
   hydra: HydraApi;
@@ -52,7 +53,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
     if (state.lastError !== null && decision.kind !== "skip") await deps.store.update(clearError);
     return { kind: "unchanged", resolution, decision, currentPath: current };
   }
-  log.info(`deploying build ${resolution.buildId} to ${target.profile.path}`, { from: current });
+  log.info(`deploying build ${resolution.buildId} to ${target.profile.path}`, { from: current ?? undefined });
   const result = await deployRecorded(deps, target, resolution, opts);
   if (result.kind === "deployed") {
     log.info(`deployed build ${resolution.buildId}`);
@@ -63,7 +64,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
 
 /** The attempt is in the state file before the first command runs, and its end right after. */
 async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolution, opts: DeployOptions): Promise<DeployResult> {
-  const ref = buildRef(resolution);
+  const ref = buildRef(resolution, sourceKey(target));
   const previous = await currentGeneration(target.profile.path);
   await deps.store.update((s) => startAttempt(s, ref, previous, deps.now().toISOString()));
   const result = await deploy({ runner: deps.runner, log: deps.log, storeDir: deps.storeDir }, target, resolution, previous, opts);

@@ -18,3 +18,8 @@ export function describeSource(source: Source): string {
     ? `${source.job.url} constituent ${source.constituent}`
     : source.job.url;
 }
+
+/** Identifies what a target resolves: a state record from another source must not be reused. */
+export function sourceKey(target: Target): string {
+  return `${describeSource(target.source)} output ${target.output}`;
+}

@@ -8,6 +8,11 @@ const buildRef = {
   buildId: z.number().int(),
   gateBuildId: z.number().int().nullable(),
   evals: z.array(z.number().int()),
+  job: z.string().default(""),
+  /** the gate's (or job's) stoptime, unix seconds */
+  stoptime: z.number().nullable().default(null),
+  /** which target resolved it (URL, constituent, output): a changed flag must not reuse it */
+  source: z.string().default(""),
 };
 
 const count = z.number().int().nonnegative();

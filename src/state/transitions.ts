@@ -4,8 +4,8 @@ import { MAX_FAILED_MARKS } from "./schema.js";
 
 /** Pure state changes: each takes the state read just before and returns the one to write. */
 
-export function buildRef(r: Resolution) {
-  return { storePath: r.storePath, buildId: r.buildId, gateBuildId: r.gateBuildId, evals: r.evals };
+export function buildRef(r: Resolution, source: string) {
+  return { storePath: r.storePath, buildId: r.buildId, gateBuildId: r.gateBuildId, evals: r.evals, job: r.job, stoptime: r.stoptime, source };
 }
 
 export type BuildRef = ReturnType<typeof buildRef>;

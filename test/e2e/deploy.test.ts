@@ -35,6 +35,11 @@ describe("hail --oneshot through a release gate, with real Nix", () => {
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /up to date at build 101/);
+    assert.deepEqual(
+      w.hydra.requests.map((q) => q.path),
+      ["/job/myproject/main/release_gate/latest-finished"],
+      "an idle one-shot costs one request: the state file remembers the gate build",
+    );
     assert.equal((await w.nixCalls()).length, callsBefore);
     assert.equal((await w.activations()).length, 1);
   });
