@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { splitCommandLine } from "../command-line.js";
+import type { RolloutPolicy } from "../deploy/rollout.js";
 import type { Target } from "../deploy/target.js";
 import { parseDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
@@ -29,6 +31,8 @@ export interface RawOptions {
   timeout: string;
   metricsFile?: string;
   metricsListen?: string;
+  rolloutWindow?: string;
+  rolloutKey?: string;
 }
 
 export interface AgentConfig {
@@ -46,6 +50,7 @@ export interface AgentConfig {
   logLevel: LogLevel;
   metricsFile: string | null;
   metricsListen: { host: string; port: number } | null;
+  rollout: RolloutPolicy | null;
 }
 
 export const DEFAULT_NETRC = "/etc/netrc";
@@ -70,7 +75,9 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--output <name>", "which output of the build to deploy", "out")
       .option("--netrc-file <path>", `HTTP Basic credentials for the Hydra host (default ${DEFAULT_NETRC} when it exists)`)
       .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR)
-      .option("--timeout <duration>", "per HTTP request", "30s"),
+      .option("--timeout <duration>", "per HTTP request", "30s")
+      .option("--rollout-window <duration>", "staged rollout: deploy a new gate build only after stoptime + window × f(key, build)", "0")
+      .option("--rollout-key <key>", "the key hashed for the staged rollout (default: the host name)"),
   );
 }
 
@@ -115,6 +122,7 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     netrc: netrcChoice(raw.netrcFile),
     metricsFile: raw.metricsFile ?? null,
     metricsListen: raw.metricsListen === undefined ? null : parseListenAddress(raw.metricsListen),
+    rollout: rolloutChoice(raw),
     ...logChoice(raw, stderrIsTTY),
   };
 }
@@ -127,6 +135,15 @@ export function logChoice(raw: { logFormat?: string; logLevel: string }, stderrI
     throw new UsageError(`--log-level ${level}: use debug, info, warn or error`);
   }
   return { logFormat, logLevel: level } as const;
+}
+
+/** Shared by run and plan: plan says when this host's turn comes. */
+export function rolloutChoice(raw: { rolloutWindow?: string; rolloutKey?: string }): RolloutPolicy | null {
+  const windowMs = parseDuration(raw.rolloutWindow ?? "0", "--rollout-window");
+  if (windowMs === 0) return null;
+  const key = raw.rolloutKey ?? hostname();
+  if (key === "") throw new UsageError("--rollout-key must not be empty");
+  return { windowMs, key };
 }
 
 function netrcChoice(given: string | undefined): AgentConfig["netrc"] {

@@ -31,6 +31,8 @@ export interface PlanReport {
   currentPath: string | null;
   action: Decision["kind"];
   reason: string | null;
+  /** staged rollout: when this host's turn comes */
+  notBefore: string | null;
   commands: string[];
 }
 
@@ -49,7 +51,7 @@ export async function planCommand(raw: RawOptions & PlanFlags): Promise<number> 
     const current = await readProfileTarget(config.target.profile.path, storeDir);
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
     const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
-    const report = buildReport(config.target, resolution, current, decide(resolution, current, state, new Date()));
+    const report = buildReport(config.target, resolution, current, decide(resolution, current, state, new Date(), config.rollout));
     process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : renderPlan(report));
     return raw.detailedExitcode && report.action === "deploy" ? 2 : 0;
   } catch (err) {
@@ -78,7 +80,8 @@ export function buildReport(target: Target, resolution: Resolution, current: str
     storePath: resolution.storePath,
     currentPath: current,
     action: decision.kind,
-    reason: decision.kind === "skip" || decision.kind === "held" ? decision.reason : null,
+    reason: decision.kind === "none" || decision.kind === "deploy" ? null : decision.reason,
+    notBefore: decision.kind === "wait" ? decision.until : null,
     commands: decision.kind === "deploy" ? deploymentCommands(target, resolution.storePath).map(renderCommand) : [],
   };
 }

@@ -36,7 +36,7 @@ export async function runCommand(raw: RawOptions): Promise<number> {
         now: () => new Date(),
       },
       config.target,
-      { activateTimeoutMs: config.activateTimeoutMs, healthCheck: config.healthCheck, rollback: config.rollback },
+      { activateTimeoutMs: config.activateTimeoutMs, healthCheck: config.healthCheck, rollback: config.rollback, rollout: config.rollout },
     );
     // SPEC §7: the lock comes before any decision, so a locked profile answers 75 even when current.
     const lock = await lockProfile(config.target.profile, config.profilesDir, config.stateDir, config.oneshot ? "oneshot" : "daemon");
@@ -64,7 +64,8 @@ async function oneshot(agent: TargetAgent, config: AgentConfig, log: Log): Promi
 
 /**
  * SPEC §3: 0 when the profile is at the selected build, or hail was told to leave it (a hold,
- * a change by hand); 1 when the deployment failed now or failed before and is still skipped.
+ * a change by hand); 1 when the deployment failed now or failed before and is still skipped;
+ * 75 while a staged rollout has not reached this host yet (nothing deployable here yet).
  */
 export function exitCodeOf(report: PassReport): number {
   if (report.kind === "error") return report.error.exitCode;
@@ -76,6 +77,7 @@ export function exitCodeOf(report: PassReport): number {
     case "failed":
       return 1;
     case "unchanged":
+      if (outcome.decision.kind === "wait") return 75;
       return outcome.decision.kind === "skip" && outcome.decision.cause === "failed-before" ? 1 : 0;
   }
 }

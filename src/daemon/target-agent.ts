@@ -1,6 +1,5 @@
 import { convergeInterrupted, activateCurrent } from "../deploy/converge.js";
-import type { DeployOptions } from "../deploy/deploy.js";
-import type { PassDeps, PassOutcome, TargetSession } from "../deploy/pass.js";
+import type { PassDeps, PassOptions, PassOutcome, TargetSession } from "../deploy/pass.js";
 import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
 import { sourceKey } from "../deploy/target.js";
@@ -31,7 +30,7 @@ export class TargetAgent {
   constructor(
     readonly deps: PassDeps,
     readonly target: Target,
-    readonly opts: DeployOptions,
+    readonly opts: PassOptions,
   ) {}
 
   /** Finishes what a crashed run left half done; the daemon also re-activates (SPEC §2.6). */

@@ -1,4 +1,6 @@
 import type { Resolution } from "./resolve.js";
+import type { RolloutPolicy } from "./rollout.js";
+import { rolloutNotBefore } from "./rollout.js";
 
 /** What hail remembers about a profile between passes (the state file's view of it). */
 export interface DeployMemory {
@@ -13,7 +15,8 @@ export type Decision =
   | { kind: "deploy" }
   | { kind: "none" }
   | { kind: "skip"; cause: "failed-before" | "changed-by-hand"; reason: string }
-  | { kind: "held"; reason: string };
+  | { kind: "held"; reason: string }
+  | { kind: "wait"; until: string; reason: string };
 
 /** SPEC §2.3: the whole "should this pass touch the profile" question, without I/O. */
 export function decide(
@@ -21,6 +24,7 @@ export function decide(
   currentPath: string | null,
   memory: DeployMemory,
   now: Date,
+  rollout: RolloutPolicy | null = null,
 ): Decision {
   const hold = memory.hold;
   if (hold && (hold.until === null || Date.parse(hold.until) > now.getTime())) {
@@ -48,6 +52,17 @@ export function decide(
         `profile was changed outside hail (now ${currentPath ?? "absent"}, hail last deployed ${last.storePath}); ` +
         `respecting that until Hydra offers a different build`,
     };
+  }
+  if (rollout) {
+    const notBefore = rolloutNotBefore(rollout, resolution.gateBuildId ?? resolution.buildId, resolution.stoptime);
+    if (notBefore > now.getTime()) {
+      const until = new Date(notBefore).toISOString();
+      return {
+        kind: "wait",
+        until,
+        reason: `staged rollout: this host (key ${JSON.stringify(rollout.key)}) deploys build ${resolution.buildId} from ${until}`,
+      };
+    }
   }
   return { kind: "deploy" };
 }

@@ -12,6 +12,7 @@ import { deploy } from "./deploy.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
 import { fetchResolution, resolutionOf } from "./fetch.js";
 import type { Resolution } from "./resolve.js";
+import type { RolloutPolicy } from "./rollout.js";
 import type { Target } from "./target.js";
 import { sourceKey } from "./target.js";
 
@@ -35,7 +36,11 @@ export type PassOutcome =
   | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }>; currentPath: string | null };
 
 /** Resolve → check → decide → deploy, once (SPEC §2). Hydra errors propagate as typed errors. */
-export async function runPass(deps: PassDeps, target: Target, session: TargetSession, opts: DeployOptions): Promise<PassOutcome> {
+export interface PassOptions extends DeployOptions {
+  rollout: RolloutPolicy | null;
+}
+
+export async function runPass(deps: PassDeps, target: Target, session: TargetSession, opts: PassOptions): Promise<PassOutcome> {
   const state = await deps.store.read();
   let resolution: Resolution;
   try {
@@ -47,7 +52,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   }
   const log = deps.log.child({ gateBuildId: resolution.gateBuildId ?? undefined, buildId: resolution.buildId, storePath: resolution.storePath });
   const current = await readProfileTarget(target.profile.path, deps.storeDir);
-  const decision = decide(resolution, current, state, deps.now());
+  const decision = decide(resolution, current, state, deps.now(), opts.rollout);
   if (decision.kind !== "deploy") {
     reportUnchanged(log, decision, current, state);
     if (state.lastError !== null && decision.kind !== "skip") await deps.store.update(clearError);
@@ -84,6 +89,7 @@ function reportUnchanged(log: Log, decision: Exclude<Decision, { kind: "deploy" 
       log.debug("profile is up to date");
       return;
     case "held":
+    case "wait":
       log.info(`not deploying: ${decision.reason}`);
       return;
     case "skip":
