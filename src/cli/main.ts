@@ -18,22 +18,25 @@ function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError("(run hail --help for usage)");
 
   addRunOptions(addTargetOptions(program.command("run", { isDefault: true }).description("deploy: poll forever, or once with --oneshot")))
-    .action(async (opts: RawOptions) => {
+    .option("--config <file>", "many targets from one JSON file (flags given here override its options)")
+    .action(async (opts: RawOptions & { config?: string }, cmd: Command) => {
       const { runCommand } = await import("./run.js");
-      setExit(await runCommand(opts));
+      setExit(await runCommand(opts, cmd));
     });
 
   addTargetOptions(program.command("plan").description("resolve and show what would be deployed; change nothing"))
+    .option("--config <file>", "plan every target of a config file")
     .option("--json", "print one JSON object")
     .option("--detailed-exitcode", "exit 2 when a deployment is pending")
-    .action(async (opts: RawOptions & PlanFlags) => {
+    .action(async (opts: RawOptions & PlanFlags & { config?: string }, cmd: Command) => {
       const { planCommand } = await import("./plan.js");
-      setExit(await planCommand(opts));
+      setExit(await planCommand(opts, cmd));
     });
 
   addManageOptions(program.command("status").description("what is deployed, from which build; last error; failure marks; hold"))
     .option("--json", "print one JSON object")
-    .action(async (profile: string | undefined, opts: ManageOptions & { json?: boolean }) => {
+    .option("--config <file>", "the status of every target of a config file")
+    .action(async (profile: string | undefined, opts: ManageOptions & { json?: boolean; config?: string }) => {
       const { statusCommand } = await import("./manage.js");
       setExit(await statusCommand(profile, opts));
     });

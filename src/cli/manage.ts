@@ -5,6 +5,7 @@ import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
+import { loadConfigFile } from "./config-file.js";
 import { stateStoreFor } from "./target-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
@@ -71,12 +72,28 @@ export interface StatusReport {
   hold: State["hold"];
 }
 
-/** `hail status PROFILE [--json]` */
-export async function statusCommand(positional: string | undefined, opts: ManageOptions & { json?: boolean }): Promise<number> {
-  const profile = profileOf(positional, opts);
-  const state = await stateStoreFor(profile, opts.profilesDir, opts.stateDir).read();
+/** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
+export async function statusCommand(positional: string | undefined, opts: ManageOptions & { json?: boolean; config?: string }): Promise<number> {
+  if (opts.config !== undefined) {
+    if (positional || opts.profile) throw new UsageError("give either a profile or --config, not both");
+    const file = await loadConfigFile(opts.config);
+    const reports: StatusReport[] = [];
+    for (const target of file.targets) {
+      const profilesDir = target.profilesDir ?? file.profilesDir ?? opts.profilesDir;
+      reports.push(await statusOf(resolveProfile(target.profile, profilesDir), profilesDir, file.stateDir ?? opts.stateDir));
+    }
+    process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
+    return 0;
+  }
+  const report = await statusOf(profileOf(positional, opts), opts.profilesDir, opts.stateDir);
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+  return 0;
+}
+
+async function statusOf(profile: ProfileRef, profilesDir: string, stateDir: string): Promise<StatusReport> {
+  const state = await stateStoreFor(profile, profilesDir, stateDir).read();
   const currentPath = await readProfileTarget(profile.path, storeDirFromEnv(process.env));
-  const report: StatusReport = {
+  return {
     profile: profile.name,
     profilePath: profile.path,
     generation: await currentGeneration(profile.path),
@@ -88,8 +105,6 @@ export async function statusCommand(positional: string | undefined, opts: Manage
     failed: state.failed,
     hold: state.hold,
   };
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
-  return 0;
 }
 
 export function renderStatus(r: StatusReport): string {

@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import type { Decision } from "../deploy/decide.js";
 import { decide } from "../deploy/decide.js";
 import { deploymentCommands } from "../deploy/deploy.js";
@@ -12,7 +13,9 @@ import { renderCommand } from "../nix/commands.js";
 import { readProfileTarget } from "../nix/profile.js";
 import { createHydraClient } from "./agent.js";
 import type { RawOptions } from "./options.js";
-import { toAgentConfig } from "./options.js";
+import type { AgentConfig } from "./options.js";
+import type { TargetSet } from "./targets.js";
+import { combineExitCodes, resolveTargets } from "./targets.js";
 import { stateStoreFor } from "./target-files.js";
 
 export interface PlanFlags {
@@ -37,29 +40,55 @@ export interface PlanReport {
 }
 
 /** `hail plan`: the same resolution as a pass, then print; never runs Nix, never writes. */
-export async function planCommand(raw: RawOptions & PlanFlags): Promise<number> {
-  const config = toAgentConfig(raw, process.stderr.isTTY === true);
-  const log = createLog({ format: config.logFormat, level: config.logLevel, color: false }).child({
-    profile: config.target.profile.name,
-  });
+export async function planCommand(raw: RawOptions & PlanFlags & { config?: string }, cmd: Command | null = null): Promise<number> {
+  let set: TargetSet;
+  try {
+    set = await resolveTargets(raw, cmd);
+  } catch (err) {
+    if (!(err instanceof HailError)) throw err;
+    process.stderr.write(`hail: ${err.message}\n`);
+    if (raw.json) process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
+    return err.exitCode;
+  }
+  const results: PlanResult[] = [];
+  for (const config of set.configs) results.push(await planTarget(config));
+  const many = set.configFile !== null;
+  if (raw.json) {
+    const one = results[0];
+    const body = !many && one ? (one.kind === "report" ? one.report : { error: errorJson(one.error) }) : { targets: results.map(resultJson) };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  } else {
+    process.stdout.write(results.map((r) => (r.kind === "report" ? renderPlan(r.report) : `profile:     ${r.profile}\nerror:       ${r.error.message}\n`)).join("\n"));
+  }
+  return combineExitCodes(results.map((r) => (r.kind === "error" ? r.error.exitCode : raw.detailedExitcode && r.report.action === "deploy" ? 2 : 0)));
+}
+
+type PlanResult = { kind: "report"; report: PlanReport } | { kind: "error"; profile: string; error: HailError };
+
+async function planTarget(config: AgentConfig): Promise<PlanResult> {
+  const log = createLog({ format: config.logFormat, level: config.logLevel, color: false }).child({ profile: config.target.profile.name });
   const storeDir = storeDirFromEnv(process.env);
   try {
     const hydra = await createHydraClient(config, log);
-    const resolution = resolutionOf(
-      await fetchResolution(hydra, config.target.source, { output: config.target.output, storeDir }, null),
-    );
+    const resolution = resolutionOf(await fetchResolution(hydra, config.target.source, { output: config.target.output, storeDir }, null));
     const current = await readProfileTarget(config.target.profile.path, storeDir);
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
     const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
-    const report = buildReport(config.target, resolution, current, decide(resolution, current, state, new Date(), config.rollout));
-    process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : renderPlan(report));
-    return raw.detailedExitcode && report.action === "deploy" ? 2 : 0;
+    const decision = decide(resolution, current, state, new Date(), config.rollout);
+    return { kind: "report", report: buildReport(config.target, resolution, current, decision) };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
     log.error(err.message, { errorKind: err.kind });
-    if (raw.json) process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, exitCode: err.exitCode } }, null, 2)}\n`);
-    return err.exitCode;
+    return { kind: "error", profile: config.target.profile.name, error: err };
   }
+}
+
+function errorJson(err: HailError) {
+  return { kind: err.kind, message: err.message, exitCode: err.exitCode };
+}
+
+function resultJson(r: PlanResult) {
+  return r.kind === "report" ? r.report : { profile: { name: r.profile }, error: errorJson(r.error) };
 }
 
 export function buildReport(target: Target, resolution: Resolution, current: string | null, decision: Decision): PlanReport {

@@ -1,6 +1,9 @@
+import type { Command } from "commander";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { HydraApi } from "../deploy/fetch.js";
 import type { PassOutcome } from "../deploy/pass.js";
+import { SharedRound } from "../deploy/shared-hydra.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import { createLoop } from "../daemon/loop.js";
 import { startMetricsServer } from "../daemon/metrics-server.js";
@@ -14,52 +17,93 @@ import { createProcessRunner } from "../nix/runner.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { createHydraClient } from "./agent.js";
 import type { AgentConfig, RawOptions } from "./options.js";
-import { toAgentConfig } from "./options.js";
+import { retireRemovedTargets } from "./retire.js";
 import { lockProfile, stateStoreFor } from "./target-files.js";
+import { combineExitCodes, resolveTargets } from "./targets.js";
 
-/** `hail [run]`: the daemon, or one pass with --oneshot. Returns the exit code. */
-export async function runCommand(raw: RawOptions): Promise<number> {
-  const config = toAgentConfig(raw, process.stderr.isTTY === true);
-  const log = createLog({
-    format: config.logFormat,
-    level: config.logLevel,
-    color: config.logFormat === "pretty" && process.stderr.isTTY === true,
-  }).child({ profile: config.target.profile.name });
+type Lock = Awaited<ReturnType<typeof lockProfile>>;
+
+/** `hail [run]`: the daemon, or one pass with --oneshot, for one target or a config file's. */
+export async function runCommand(raw: RawOptions & { config?: string }, cmd: Command | null = null): Promise<number> {
+  let log: Log | null = null;
+  const locks: Lock[] = [];
   try {
-    const agent = new TargetAgent(
-      {
-        hydra: await createHydraClient(config, log),
-        runner: createProcessRunner(),
-        log,
-        store: stateStoreFor(config.target.profile, config.profilesDir, config.stateDir),
-        storeDir: storeDirFromEnv(process.env),
-        now: () => new Date(),
-      },
-      config.target,
-      { activateTimeoutMs: config.activateTimeoutMs, healthCheck: config.healthCheck, rollback: config.rollback, rollout: config.rollout },
-    );
-    // SPEC §7: the lock comes before any decision, so a locked profile answers 75 even when current.
-    const lock = await lockProfile(config.target.profile, config.profilesDir, config.stateDir, config.oneshot ? "oneshot" : "daemon");
-    try {
-      // Reading the state first stops hail on a damaged state file before anything runs.
-      await agent.load();
-      return config.oneshot ? await oneshot(agent, config, log) : await daemon([agent], config, log);
-    } finally {
-      await lock.release();
+    const { configs, configFile } = await resolveTargets(raw, cmd);
+    const global = configs[0] as AgentConfig; // resolveTargets never returns an empty list
+    const rootLog = createLog({
+      format: global.logFormat,
+      level: global.logLevel,
+      color: global.logFormat === "pretty" && process.stderr.isTTY === true,
+    });
+    log = configs.length === 1 ? rootLog.child({ profile: global.target.profile.name }) : rootLog;
+    const agents = await createAgents(configs, rootLog, configFile);
+    // SPEC §7: locks come before any decision, so a locked profile answers 75 even when current.
+    for (const agent of agents) {
+      locks.push(await lockProfile(agent.target.profile, agent.profilesDir, global.stateDir, global.oneshot ? "oneshot" : "daemon"));
     }
+    // Reading the state first stops hail on a damaged state file before anything runs.
+    for (const agent of agents) await agent.load();
+    if (configFile !== null) await retireRemovedTargets(agents, configFile, global, rootLog);
+    return global.oneshot ? await oneshot(agents, global, log) : await daemon(agents, global, log);
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
-    log.error(err.message, { errorKind: err.kind });
+    if (log) log.error(err.message, { errorKind: err.kind });
+    else process.stderr.write(`hail: ${err.message}\n`);
     return err.exitCode;
+  } finally {
+    for (const lock of locks) await lock.release();
   }
 }
 
-async function oneshot(agent: TargetAgent, config: AgentConfig, log: Log): Promise<number> {
-  await agent.start("oneshot");
-  const report: PassReport = agent.last?.kind === "converge-failed" ? agent.last : await agent.pass();
-  await writeMetricsFile(config.metricsFile, [agent], log);
-  if (report.kind === "outcome") process.stdout.write(`${describeOutcome(report.outcome, config)}\n`);
-  return exitCodeOf(report);
+/** One agent per target; targets on the same Hydra share one client and one round of answers. */
+async function createAgents(configs: AgentConfig[], log: Log, configFile: string | null): Promise<TargetAgent[]> {
+  const rounds = new Map<string, SharedRound>();
+  const runner = createProcessRunner();
+  const storeDir = storeDirFromEnv(process.env);
+  const agents: TargetAgent[] = [];
+  for (const config of configs) {
+    const base = config.target.source.job.baseUrl;
+    let round = rounds.get(base);
+    if (round === undefined) {
+      round = new SharedRound(await createHydraClient(config, log));
+      rounds.set(base, round);
+    }
+    const hydra: HydraApi = round;
+    agents.push(
+      new TargetAgent(
+        {
+          hydra,
+          runner,
+          log: log.child({ profile: config.target.profile.name }),
+          store: stateStoreFor(config.target.profile, config.profilesDir, config.stateDir),
+          storeDir,
+          now: () => new Date(),
+        },
+        config.target,
+        {
+          activateTimeoutMs: config.activateTimeoutMs,
+          healthCheck: config.healthCheck,
+          rollback: config.rollback,
+          rollout: config.rollout,
+        },
+        { profilesDir: config.profilesDir, managedBy: configFile, newRound: () => round.newRound() },
+      ),
+    );
+  }
+  return agents;
+}
+
+async function oneshot(agents: TargetAgent[], global: AgentConfig, log: Log): Promise<number> {
+  const codes: number[] = [];
+  for (const agent of agents) agent.newRound();
+  for (const agent of agents) {
+    await agent.start("oneshot");
+    const report: PassReport = agent.last?.kind === "converge-failed" ? agent.last : await agent.pass();
+    if (report.kind === "outcome") process.stdout.write(`${describeOutcome(report.outcome, agent.target.profile.name)}\n`);
+    codes.push(exitCodeOf(report));
+  }
+  await writeMetricsFile(global.metricsFile, agents, log);
+  return combineExitCodes(codes);
 }
 
 /**
@@ -82,9 +126,8 @@ export function exitCodeOf(report: PassReport): number {
   }
 }
 
-function describeOutcome(outcome: PassOutcome, config: AgentConfig): string {
+function describeOutcome(outcome: PassOutcome, profile: string): string {
   const { resolution } = outcome;
-  const profile = config.target.profile.name;
   switch (outcome.kind) {
     case "deployed":
       return `deployed build ${resolution.buildId} ${resolution.storePath} to ${profile}`;
@@ -97,18 +140,20 @@ function describeOutcome(outcome: PassOutcome, config: AgentConfig): string {
   }
 }
 
-async function daemon(agents: TargetAgent[], config: AgentConfig, log: Log): Promise<number> {
+async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Promise<number> {
   const loop = createLoop(
     async () => {
+      for (const agent of agents) agent.newRound();
+      // A failure in one target never stops the others: a pass never throws.
       for (const agent of agents) {
         const report = await agent.pass();
         if (report.kind === "outcome" && report.outcome.kind === "failed") {
-          agent.deps.log.error(describeOutcome(report.outcome, config), { errorKind: report.outcome.error.kind });
+          agent.deps.log.error(describeOutcome(report.outcome, agent.target.profile.name), { errorKind: report.outcome.error.kind });
         }
       }
-      await writeMetricsFile(config.metricsFile, agents, log);
+      await writeMetricsFile(global.metricsFile, agents, log);
     },
-    { periodMs: config.pollPeriodMs, jitter: 0.1 },
+    { periodMs: global.pollPeriodMs, jitter: 0.1 },
   );
   const stop = (signal: string) => {
     log.info(`received ${signal}: stopping after the running step`);
@@ -121,15 +166,15 @@ async function daemon(agents: TargetAgent[], config: AgentConfig, log: Log): Pro
     loop.pollNow();
   };
   process.on("SIGUSR1", () => pollNow("received SIGUSR1"));
-  const server = config.metricsListen
-    ? await startMetricsServer(config.metricsListen.host, config.metricsListen.port, {
+  const server = global.metricsListen
+    ? await startMetricsServer(global.metricsListen.host, global.metricsListen.port, {
         render: () => renderMetrics(snapshots(agents)),
         health: () => health(agents),
         pollNow: () => pollNow("POST /poll"),
       })
     : null;
-  log.info(`hail started: polling every ${config.pollPeriodMs / 1000}s`, {
-    profilePath: config.target.profile.path,
+  log.info(`hail started: polling every ${global.pollPeriodMs / 1000}s`, {
+    profiles: agents.map((a) => a.target.profile.name).join(","),
     metricsUrl: server?.url,
   });
   try {
@@ -148,14 +193,7 @@ function snapshots(agents: TargetAgent[]) {
 
 function health(agents: TargetAgent[]): { ok: boolean; body: unknown } {
   const profiles = Object.fromEntries(
-    agents.map((a) => [
-      a.target.profile.name,
-      {
-        ok: a.healthy,
-        lastCheckAt: a.metricsSnapshot()?.metrics.lastCheckAt ?? null,
-        error: a.last?.kind === "error" ? { kind: a.last.error.kind, message: a.last.error.message } : a.last?.kind === "outcome" && a.last.outcome.kind === "failed" ? { kind: a.last.outcome.error.kind, message: a.last.outcome.error.message } : null,
-      },
-    ]),
+    agents.map((a) => [a.target.profile.name, { ok: a.healthy, lastCheckAt: a.metricsSnapshot()?.metrics.lastCheckAt ?? null, error: a.lastError() }]),
   );
   const ok = agents.every((a) => a.healthy);
   return { ok, body: { status: ok ? "ok" : "failing", profiles } };

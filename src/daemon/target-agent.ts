@@ -31,7 +31,26 @@ export class TargetAgent {
     readonly deps: PassDeps,
     readonly target: Target,
     readonly opts: PassOptions,
+    private readonly context: { profilesDir: string; managedBy: string | null; newRound: () => void },
   ) {}
+
+  get profilesDir(): string {
+    return this.context.profilesDir;
+  }
+
+  /** Forgets the answers shared with other targets in the last poll round. */
+  newRound(): void {
+    this.context.newRound();
+  }
+
+  /** The error of the last pass, for /healthz. */
+  lastError(): { kind: string; message: string } | null {
+    const last = this.last;
+    if (last?.kind === "error") return { kind: last.error.kind, message: last.error.message };
+    if (last?.kind === "outcome" && last.outcome.kind === "failed") return { kind: last.outcome.error.kind, message: last.outcome.error.message };
+    if (last?.kind === "converge-failed") return { kind: "activation", message: "finishing an interrupted deployment failed" };
+    return null;
+  }
 
   /** Finishes what a crashed run left half done; the daemon also re-activates (SPEC §2.6). */
   async start(mode: "daemon" | "oneshot"): Promise<void> {
@@ -76,7 +95,11 @@ export class TargetAgent {
    * and what hail last deployed seeds the resolution cache.
    */
   async load(): Promise<void> {
-    const state = await this.deps.store.read();
+    let state = await this.deps.store.read();
+    const managedBy = this.context.managedBy;
+    if (managedBy !== null && (state.managedBy !== managedBy || state.retiredAt !== null)) {
+      state = await this.deps.store.update((s) => ({ ...s, managedBy, retiredAt: null }));
+    }
     this.metrics = state.metrics;
     if (state.lastDeployed) this.session.cache = cacheFromDeployed(state.lastDeployed, this.target.source, sourceKey(this.target));
     await this.refreshDeployedBuild();

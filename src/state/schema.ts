@@ -53,6 +53,10 @@ export const StateSchema = z.object({
   /** paths whose deployment failed: not tried again until Hydra offers another path */
   failed: z.array(z.object({ storePath: z.string(), buildId: z.number().int(), reason: z.string(), at: isoTime })),
   hold: z.object({ reason: z.string().nullable(), since: isoTime, until: isoTime.nullable() }).nullable(),
+  /** the config file whose target this profile is, so that removing the target retires it */
+  managedBy: z.string().nullable().default(null),
+  /** set once hail ran bin/deactivate for a target removed from its config file */
+  retiredAt: isoTime.nullable().default(null),
   /** what the metrics file reports, kept here so counters survive one-shot runs and restarts */
   metrics: MetricsStateSchema.default(emptyMetrics),
 });
@@ -70,6 +74,8 @@ export function emptyState(profile: string, profilePath: string): State {
     lastError: null,
     failed: [],
     hold: null,
+    managedBy: null,
+    retiredAt: null,
     metrics: emptyMetrics(),
   };
 }

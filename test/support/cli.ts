@@ -76,7 +76,7 @@ export class HailDaemon {
 
 /**
  * PATH wrappers for nix-store and nix-env that log each call and then run the real tool,
- * so a test can say "no nix command ran".
+ * so a test can say "no nix command ran", and that can be slowed down on request.
  */
 export async function makeNixSpy(dir: string): Promise<{ binDir: string; calls(): Promise<string[]> }> {
   const binDir = path.join(dir, "spy-bin");
@@ -85,7 +85,19 @@ export async function makeNixSpy(dir: string): Promise<{ binDir: string; calls()
   await writeFile(logFile, "");
   for (const tool of ["nix-store", "nix-env", "nix"]) {
     const real = (await execa("sh", ["-c", `command -v ${tool}`])).stdout.trim();
-    const script = `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${logFile}'\nexec '${real}' "$@"\n`;
+    const slow = tool.toUpperCase().replace(/-/g, "_");
+    // HAIL_TEST_SLOW_BEFORE_NIX_STORE=5 / HAIL_TEST_SLOW_AFTER_NIX_ENV=5 open a window in which
+    // a crash test can kill hail mid-realise or right after the profile switch.
+    const script = [
+      "#!/bin/sh",
+      `printf '%s\\n' "${tool} $*" >> '${logFile}'`,
+      `if [ -n "\${HAIL_TEST_SLOW_BEFORE_${slow}:-}" ]; then sleep "$HAIL_TEST_SLOW_BEFORE_${slow}"; fi`,
+      `'${real}' "$@"`,
+      "rc=$?",
+      `if [ -n "\${HAIL_TEST_SLOW_AFTER_${slow}:-}" ]; then sleep "$HAIL_TEST_SLOW_AFTER_${slow}"; fi`,
+      'exit "$rc"',
+      "",
+    ].join("\n");
     await writeFile(path.join(binDir, tool), script);
     await chmod(path.join(binDir, tool), 0o755);
   }

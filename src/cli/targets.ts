@@ -1,0 +1,45 @@
+import type { Command } from "commander";
+import { resolve } from "node:path";
+import { UsageError } from "../errors.js";
+import { loadConfigFile, targetOptions } from "./config-file.js";
+import type { AgentConfig, RawOptions } from "./options.js";
+import { toAgentConfig } from "./options.js";
+
+/** What `run` and `plan` act on: one target from flags, or every target of a config file. */
+export interface TargetSet {
+  configs: AgentConfig[];
+  /** absolute path of --config, when given */
+  configFile: string | null;
+}
+
+export async function resolveTargets(raw: RawOptions & { config?: string }, cmd: Command | null): Promise<TargetSet> {
+  const tty = process.stderr.isTTY === true;
+  if (raw.config === undefined) return { configs: [toAgentConfig(raw, tty)], configFile: null };
+  const file = await loadConfigFile(raw.config);
+  const { config: _path, ...defaults } = raw;
+  const rawTargets = targetOptions(file, withoutCliValues(defaults, cmd), cliValues(defaults, cmd), raw.config);
+  if (rawTargets.length === 0) throw new UsageError(`config file ${raw.config} has no targets`);
+  return { configs: rawTargets.map((r) => toAgentConfig(r, tty)), configFile: resolve(raw.config) };
+}
+
+/** Options the operator typed (SPEC §5: they override the file's options). */
+function cliValues(raw: RawOptions, cmd: Command | null): Partial<RawOptions> {
+  if (cmd === null) return {};
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => cmd.getOptionValueSource(key) === "cli"));
+}
+
+/** Commander's defaults only: the bottom layer, under the file. */
+function withoutCliValues(raw: RawOptions, cmd: Command | null): RawOptions {
+  if (cmd === null) return raw;
+  const defaults = Object.fromEntries(Object.entries(raw).filter(([key]) => cmd.getOptionValueSource(key) !== "cli"));
+  return defaults as RawOptions;
+}
+
+/**
+ * One exit code for many targets: the most urgent failure wins. A configuration error first,
+ * then a failed deployment, then Hydra's answers, then "not yet".
+ */
+export function combineExitCodes(codes: readonly number[]): number {
+  for (const code of [64, 70, 1, 65, 69, 75, 2]) if (codes.includes(code)) return code;
+  return 0;
+}

@@ -1,0 +1,43 @@
+import type { JobUrl } from "../hydra/job-url.js";
+import type { HydraBuild } from "../hydra/schema.js";
+import type { HydraApi } from "./fetch.js";
+
+/**
+ * Targets that share a gate job share its requests (SPEC §5): within one poll round every
+ * answer (or failure) is asked for once and handed to each target that needs it. A new round
+ * forgets them all, so no answer outlives the poll it was fetched for.
+ */
+export class SharedRound implements HydraApi {
+  private latest = new Map<string, Promise<number>>();
+  private builds = new Map<number, Promise<HydraBuild>>();
+  private constituents = new Map<number, Promise<HydraBuild[]>>();
+
+  constructor(private readonly upstream: HydraApi) {}
+
+  newRound(): void {
+    this.latest.clear();
+    this.builds.clear();
+    this.constituents.clear();
+  }
+
+  resolveLatest(job: JobUrl, which: "latest" | "latest-finished"): Promise<number> {
+    return once(this.latest, `${job.url} ${which}`, () => this.upstream.resolveLatest(job, which));
+  }
+
+  getBuild(id: number): Promise<HydraBuild> {
+    return once(this.builds, id, () => this.upstream.getBuild(id));
+  }
+
+  getConstituents(id: number): Promise<HydraBuild[]> {
+    return once(this.constituents, id, () => this.upstream.getConstituents(id));
+  }
+}
+
+function once<K, V>(memo: Map<K, Promise<V>>, key: K, fetch: () => Promise<V>): Promise<V> {
+  let pending = memo.get(key);
+  if (pending === undefined) {
+    pending = fetch();
+    memo.set(key, pending);
+  }
+  return pending;
+}
