@@ -1,21 +1,28 @@
+import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { HydraClient } from "../hydra/client.js";
 import { findCredentials, loadNetrc } from "../hydra/netrc.js";
+import type { HydraLogin } from "../hydra/session.js";
 import type { Log } from "../log.js";
 import type { AgentConfig } from "./options.js";
 
-/** The Hydra client for a target, with netrc credentials for its host when there are any. */
+/**
+ * The Hydra client for a target: netrc credentials for its host when there are any, and the
+ * login of a private Hydra (its password read from its file now, at start).
+ */
 export async function createHydraClient(
-  config: Pick<AgentConfig, "netrc" | "timeoutMs" | "target">,
+  config: Pick<AgentConfig, "netrc" | "timeoutMs" | "target" | "hydraLogin">,
   log: Log,
   onRequest?: (info: { method: string; url: string }) => void,
 ): Promise<HydraClient> {
   const { baseUrl } = config.target.source.job;
   const credentials = await credentialsFor(config.netrc, new URL(baseUrl).hostname, log);
+  const login = config.hydraLogin === null ? undefined : await loginFor(config.hydraLogin);
   return new HydraClient({
     baseUrl,
     timeoutMs: config.timeoutMs,
     ...(credentials ? { credentials } : {}),
+    ...(login ? { login } : {}),
     ...(onRequest ? { onRequest } : {}),
   });
 }
@@ -32,4 +39,26 @@ async function credentialsFor(netrc: AgentConfig["netrc"], host: string, log: Lo
     log.warn(`ignoring ${netrc.path}: cannot read it (${why})`);
     return undefined;
   }
+}
+
+/** Messages name the file, never a byte of what is in it. */
+async function loginFor({ user, passwordFile }: { user: string; passwordFile: string }): Promise<HydraLogin> {
+  let text: string;
+  try {
+    text = await readFile(passwordFile, "utf8");
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new UsageError(`--hydra-password-file ${passwordFile}: cannot read it (${why}); fix the path or its permissions`);
+  }
+  return { user, password: passwordFromFile(text, passwordFile) };
+}
+
+/** The file holds the password alone; the newline an editor or `echo` adds is not part of it. */
+export function passwordFromFile(text: string, file: string): string {
+  const password = text.replace(/\r?\n$/, "");
+  if (password === "") throw new UsageError(`--hydra-password-file ${file} is empty; write the password of --hydra-user into it`);
+  if (/[\r\n]/.test(password)) {
+    throw new UsageError(`--hydra-password-file ${file} has more than one line; it must hold the password alone`);
+  }
+  return password;
 }

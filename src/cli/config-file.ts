@@ -20,6 +20,10 @@ const perTargetKeys = {
   rolloutWindow: duration,
   rolloutKey: z.string(),
   profilesDir: z.string().min(1),
+  minFree: z.union([z.string(), z.number().nonnegative()]).transform(String),
+  keepGenerations: z.number().int().positive().transform(String),
+  onSuccess: z.string(),
+  onFailure: z.string(),
 };
 
 const globalKeys = {

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { splitCommandLine } from "../command-line.js";
+import type { Hooks } from "../deploy/hooks.js";
 import type { RolloutPolicy } from "../deploy/rollout.js";
 import type { Target } from "../deploy/target.js";
 import { parseDuration } from "../duration.js";
@@ -10,6 +11,7 @@ import { parseJobUrl } from "../hydra/job-url.js";
 import { parseListenAddress } from "../metrics/listen-address.js";
 import type { LogFormat, LogLevel } from "../log.js";
 import { DEFAULT_PROFILES_DIR, resolveProfile } from "../nix/profile-path.js";
+import { parseSize } from "../size.js";
 
 /** Flags as commander hands them over (camelCase, strings). */
 export interface RawOptions {
@@ -20,6 +22,8 @@ export interface RawOptions {
   profilesDir: string;
   output: string;
   netrcFile?: string;
+  hydraUser?: string;
+  hydraPasswordFile?: string;
   pollPeriod?: string;
   oneshot?: boolean;
   stateDir: string;
@@ -33,6 +37,10 @@ export interface RawOptions {
   metricsListen?: string;
   rolloutWindow?: string;
   rolloutKey?: string;
+  minFree?: string;
+  keepGenerations?: string;
+  onSuccess?: string;
+  onFailure?: string;
 }
 
 export interface AgentConfig {
@@ -46,16 +54,21 @@ export interface AgentConfig {
   healthCheck: string[] | null;
   rollback: boolean;
   netrc: { path: string; explicit: boolean } | null;
+  /** A private Hydra's login; the password stays in its file until the client is made (agent.ts). */
+  hydraLogin: { user: string; passwordFile: string } | null;
   logFormat: LogFormat;
   logLevel: LogLevel;
   metricsFile: string | null;
   metricsListen: { host: string; port: number } | null;
   rollout: RolloutPolicy | null;
+  minFreeBytes: number;
+  keepGenerations: number | null;
+  hooks: Hooks;
 }
 
 export const DEFAULT_NETRC = "/etc/netrc";
 export const DEFAULT_STATE_DIR = "/var/lib/hail";
-export const RUN_DEFAULTS = { pollPeriod: "5m", activateTimeout: "10m" } as const;
+export const RUN_DEFAULTS = { pollPeriod: "5m", activateTimeout: "10m", minFree: "1GiB" } as const;
 
 export function addLogOptions(cmd: Command): Command {
   return cmd
@@ -74,6 +87,8 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--profiles-dir <dir>", "where profile names live", DEFAULT_PROFILES_DIR)
       .option("--output <name>", "which output of the build to deploy", "out")
       .option("--netrc-file <path>", `HTTP Basic credentials for the Hydra host (default ${DEFAULT_NETRC} when it exists)`)
+      .option("--hydra-user <user>", "log in to a private Hydra as this user (with --hydra-password-file)")
+      .option("--hydra-password-file <file>", "file holding the password of --hydra-user")
       .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR)
       .option("--timeout <duration>", "per HTTP request", "30s")
       .option("--rollout-window <duration>", "staged rollout: deploy a new gate build only after stoptime + window × f(key, build)", "0")
@@ -90,7 +105,11 @@ export function addRunOptions(cmd: Command): Command {
     .option("--health-check <command>", "run after activation; failure fails the deployment")
     .option("--no-rollback", "on failure, leave the failed generation in place")
     .option("--metrics-file <path>", "write Prometheus text exposition here after every pass")
-    .option("--metrics-listen <host:port>", "serve /metrics, /healthz and POST /poll (host defaults to 127.0.0.1)");
+    .option("--metrics-listen <host:port>", "serve /metrics, /healthz and POST /poll (host defaults to 127.0.0.1)")
+    .option("--min-free <size>", "refuse to realise when the store's filesystem would drop below this", RUN_DEFAULTS.minFree)
+    .option("--keep-generations <n>", "after a success, delete profile generations older than the newest N")
+    .option("--on-success <command>", "run after a successful deployment (env HAIL_PROFILE, HAIL_RESULT, HAIL_STORE_PATH, HAIL_BUILD_ID)")
+    .option("--on-failure <command>", "run after a failed deployment (same env, plus HAIL_ERROR)");
 }
 
 export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output">): Target {
@@ -120,9 +139,16 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     healthCheck: raw.healthCheck === undefined ? null : splitCommandLine(raw.healthCheck, "--health-check"),
     rollback: raw.rollback !== false,
     netrc: netrcChoice(raw.netrcFile),
+    hydraLogin: hydraLoginChoice(raw),
     metricsFile: raw.metricsFile ?? null,
     metricsListen: raw.metricsListen === undefined ? null : parseListenAddress(raw.metricsListen),
     rollout: rolloutChoice(raw),
+    minFreeBytes: parseSize(raw.minFree ?? RUN_DEFAULTS.minFree, "--min-free"),
+    keepGenerations: raw.keepGenerations === undefined ? null : positiveInteger(raw.keepGenerations, "--keep-generations"),
+    hooks: {
+      onSuccess: raw.onSuccess === undefined ? null : splitCommandLine(raw.onSuccess, "--on-success"),
+      onFailure: raw.onFailure === undefined ? null : splitCommandLine(raw.onFailure, "--on-failure"),
+    },
     ...logChoice(raw, stderrIsTTY),
   };
 }
@@ -149,6 +175,24 @@ export function rolloutChoice(raw: { rolloutWindow?: string; rolloutKey?: string
 function netrcChoice(given: string | undefined): AgentConfig["netrc"] {
   if (given !== undefined) return { path: given, explicit: true };
   return existsSync(DEFAULT_NETRC) ? { path: DEFAULT_NETRC, explicit: false } : null;
+}
+
+/** Both or neither: a user without a password (or the reverse) is a half-done configuration. */
+export function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPasswordFile">): AgentConfig["hydraLogin"] {
+  const { hydraUser: user, hydraPasswordFile: passwordFile } = raw;
+  if (user === undefined && passwordFile === undefined) return null;
+  if (user === undefined) throw new UsageError("--hydra-password-file needs --hydra-user: whose password is it?");
+  if (passwordFile === undefined) {
+    throw new UsageError("--hydra-user needs --hydra-password-file FILE: a file holding the password (never the password itself)");
+  }
+  if (user.trim() === "") throw new UsageError("--hydra-user must not be empty");
+  if (passwordFile === "") throw new UsageError("--hydra-password-file must not be empty");
+  return { user, passwordFile };
+}
+
+function positiveInteger(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag} ${text}: give a whole number of at least 1`);
+  return Number(text);
 }
 
 function positive(ms: number, flag: string): number {

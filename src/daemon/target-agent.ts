@@ -135,9 +135,9 @@ function toRecord(report: PassReport): PassRecord {
   const { outcome } = report;
   switch (outcome.kind) {
     case "deployed":
-      return { kind: "deployed" };
+      return { kind: "deployed", hookFailures: outcome.hookFailures };
     case "failed":
-      return { kind: "failed", errorKind: outcome.error.kind, rolledBack: outcome.rolledBack };
+      return { kind: "failed", errorKind: outcome.error.kind, rolledBack: outcome.rolledBack, hookFailures: outcome.hookFailures };
     case "unchanged":
       return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath };
   }

@@ -1,15 +1,23 @@
 import { rm } from "node:fs/promises";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
-import { activateCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
-import { currentGeneration, readProfileTarget } from "../nix/profile.js";
+import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
+import { checkSpace, dryRunCommand, freeBytes, parseDryRun } from "../nix/disk.js";
+import { generationsToDelete } from "../nix/generations.js";
+import { currentGeneration, listGenerations, readProfileTarget } from "../nix/profile.js";
 import type { ProcessRunner } from "../nix/runner.js";
+import type { Hooks } from "./hooks.js";
 import type { Target } from "./target.js";
 
 export interface DeployOptions {
   activateTimeoutMs: number;
   healthCheck: string[] | null;
   rollback: boolean;
+  /** refuse to realise when the store's filesystem would keep less than this (bytes) */
+  minFreeBytes: number;
+  /** after a success, keep only the newest N generations (null: keep all) */
+  keepGenerations: number | null;
+  hooks: Hooks;
 }
 
 export interface DeployDeps {
@@ -139,4 +147,26 @@ async function rollBack(deps: DeployDeps, target: Target, previous: number | nul
     deps.log.error(`re-activating generation ${previous} after the rollback failed: ${err.message}`, { errorKind: err.kind });
   }
   return true;
+}
+
+/** --keep-generations: prune after a success, never the current generation or the rollback target. */
+export async function pruneGenerations(deps: DeployDeps, target: Target, keep: number | null, rollbackTarget: number | null): Promise<void> {
+  if (keep === null) return;
+  const profile = target.profile.path;
+  const doomed = generationsToDelete(await listGenerations(profile), keep, [await currentGeneration(profile), rollbackTarget]);
+  if (doomed.length === 0) return;
+  deps.log.info(`deleting generations ${doomed.join(", ")} of ${profile} (--keep-generations ${keep})`);
+  try {
+    await deps.runner.runNix(deleteGenerationsCommand(profile, doomed));
+  } catch (err) {
+    if (!(err instanceof HailError)) throw err;
+    deps.log.warn(`could not delete old generations: ${err.message}`, { errorKind: err.kind });
+  }
+}
+
+/** --min-free: what realising would add to the store, against the free space (SPEC §1). */
+export async function checkDiskSpace(deps: DeployDeps, storePath: string, minFreeBytes: number): Promise<void> {
+  if (minFreeBytes <= 0) return;
+  const { unpacked } = parseDryRun(await deps.runner.captureNix(dryRunCommand(storePath)));
+  checkSpace(await freeBytes(deps.storeDir), unpacked, minFreeBytes, deps.storeDir);
 }

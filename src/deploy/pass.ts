@@ -8,7 +8,8 @@ import { buildRef, clearError, recordError, recordFailure, recordSuccess, startA
 import type { Decision } from "./decide.js";
 import { decide } from "./decide.js";
 import type { DeployOptions, DeployResult } from "./deploy.js";
-import { deploy } from "./deploy.js";
+import { checkDiskSpace, deploy, pruneGenerations } from "./deploy.js";
+import { runHook } from "./hooks.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
 import { fetchResolution, resolutionOf } from "./fetch.js";
 import type { Resolution } from "./resolve.js";
@@ -31,8 +32,8 @@ export interface TargetSession {
 }
 
 export type PassOutcome =
-  | { kind: "deployed"; resolution: Resolution }
-  | { kind: "failed"; resolution: Resolution; error: HailError; rolledBack: boolean }
+  | { kind: "deployed"; resolution: Resolution; hookFailures: number }
+  | { kind: "failed"; resolution: Resolution; error: HailError; rolledBack: boolean; hookFailures: number }
   | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }>; currentPath: string | null };
 
 /** Resolve → check → decide → deploy, once (SPEC §2). Hydra errors propagate as typed errors. */
@@ -59,18 +60,39 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
     return { kind: "unchanged", resolution, decision, currentPath: current };
   }
   log.info(`deploying build ${resolution.buildId} to ${target.profile.path}`, { from: current ?? undefined });
-  const result = await deployRecorded(deps, target, resolution, opts);
+  const deployDeps = { runner: deps.runner, log, storeDir: deps.storeDir };
+  try {
+    await checkDiskSpace(deployDeps, resolution.storePath, opts.minFreeBytes);
+  } catch (err) {
+    if (err instanceof HailError) await deps.store.update((s) => recordError(s, err.kind, err.message, deps.now().toISOString()));
+    throw err;
+  }
+  const previous = await currentGeneration(target.profile.path);
+  const result = await deployRecorded(deps, target, resolution, previous, opts);
+  const hookFailures = await runHook(
+    deps.runner,
+    log,
+    opts.hooks,
+    {
+      profilePath: target.profile.path,
+      result: result.kind === "deployed" ? "success" : "failed",
+      storePath: resolution.storePath,
+      buildId: resolution.buildId,
+      error: result.kind === "failed" ? result.error.message : null,
+    },
+    opts.activateTimeoutMs,
+  );
   if (result.kind === "deployed") {
     log.info(`deployed build ${resolution.buildId}`);
-    return { kind: "deployed", resolution };
+    await pruneGenerations(deployDeps, target, opts.keepGenerations, previous);
+    return { kind: "deployed", resolution, hookFailures };
   }
-  return { kind: "failed", resolution, error: result.error, rolledBack: result.rolledBack };
+  return { kind: "failed", resolution, error: result.error, rolledBack: result.rolledBack, hookFailures };
 }
 
 /** The attempt is in the state file before the first command runs, and its end right after. */
-async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolution, opts: DeployOptions): Promise<DeployResult> {
+async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolution, previous: number | null, opts: DeployOptions): Promise<DeployResult> {
   const ref = buildRef(resolution, sourceKey(target));
-  const previous = await currentGeneration(target.profile.path);
   await deps.store.update((s) => startAttempt(s, ref, previous, deps.now().toISOString()));
   const result = await deploy({ runner: deps.runner, log: deps.log, storeDir: deps.storeDir }, target, resolution, previous, opts);
   await recordResult(deps.store, ref, result, deps.now().toISOString());

@@ -1,7 +1,8 @@
 /**
  * The Hydra HTTP client: GETs with `Accept: application/json`, redirects handled here (only
- * on the configured base), bounded retries for transient failures, every body schema-checked.
- * Failures are typed errors (exit codes in SPEC §3); nothing here logs.
+ * on the configured base), bounded retries for transient failures, every body schema-checked,
+ * and for a private Hydra a login session (session.ts). Failures are typed errors (exit codes
+ * in SPEC §3); nothing here logs.
  */
 import { setTimeout as delay } from "node:timers/promises";
 import ky, { type KyInstance } from "ky";
@@ -20,6 +21,7 @@ import {
   redirectPath,
 } from "./response.js";
 import { BuildSchema, ConstituentsSchema, describeZodError, type HydraBuild } from "./schema.js";
+import { HydraSession, type HydraLogin, type LoginAnswer, type LoginRequest } from "./session.js";
 
 export interface HydraClientOptions {
   baseUrl: string;
@@ -32,6 +34,8 @@ export interface HydraClientOptions {
   maxRetryAfterMs?: number;
   /** Sent as HTTP Basic on every request (all requests go to the base host). */
   credentials?: { login: string; password: string };
+  /** A private Hydra: log in with POST /login before the first request, and again on a 403. */
+  login?: HydraLogin;
   onRequest?: (info: { method: string; url: string }) => void;
   /** Waits between retries; tests pass a recorder. Default: a real timer. */
   sleep?: (ms: number) => Promise<void>;
@@ -55,6 +59,7 @@ export class HydraClient {
   readonly #maxRetryAfterMs: number;
   readonly #onRequest: HydraClientOptions["onRequest"];
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #session: HydraSession | undefined;
 
   constructor(opts: HydraClientOptions) {
     const base = new URL(opts.baseUrl);
@@ -77,6 +82,8 @@ export class HydraClient {
       retry: 0,
       timeout: false,
     });
+    this.#session =
+      opts.login === undefined ? undefined : new HydraSession(this.#baseUrl, opts.login, (request) => this.#postLogin(request));
   }
 
   /** GET `JOB/latest[-finished]` and return the build id from the redirect, without fetching the build. */
@@ -107,7 +114,7 @@ export class HydraClient {
   async #follow(startUrl: string): Promise<Landed> {
     let url = startUrl;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
-      const response = await this.#send(url);
+      const response = await this.#get(url);
       if (!REDIRECT_STATUSES.has(response.status)) return { kind: "answer", url, response };
       await response.body?.cancel();
       const path = redirectPath(url, response.status, response.headers.get("location"));
@@ -123,15 +130,47 @@ export class HydraClient {
     );
   }
 
-  /** One GET with retries for network errors, 5xx and 429; the last such failure is HydraUnavailable. */
-  async #send(url: string): Promise<Response> {
+  /** A GET in the session, when there is one: a 403 means Hydra forgot it, so log in again once. */
+  async #get(url: string): Promise<Response> {
+    const session = this.#session;
+    if (session === undefined) return this.#send(url);
+    const cookie = await session.cookieHeader();
+    const response = await this.#send(url, cookie);
+    if (response.status !== 403) return response;
+    await response.body?.cancel();
+    const again = await this.#send(url, await session.renew(cookie));
+    if (again.status === 403) throw session.refusedAfterLogin(url, hydraSays(await this.#text(url, again)));
+    return again;
+  }
+
+  /** One GET with retries; a retryable status on the last attempt is HydraUnavailable. */
+  async #send(url: string, cookie?: string): Promise<Response> {
+    const headers = cookie === undefined ? {} : { cookie };
+    const response = await this.#attempts(url, "GET", (signal) => this.#http.get(url, { signal, headers }));
+    if (!isRetryableStatus(response.status)) return response;
+    const says = hydraSays(await this.#text(url, response));
+    throw new HydraUnavailable(url, `HTTP ${response.status}${says} (${this.#retries + 1} attempts); hail tries again later`);
+  }
+
+  /** The login POST, with the same retries; redirects are not followed (the 302 carries the cookie). */
+  async #postLogin(request: LoginRequest): Promise<LoginAnswer> {
+    const { url, headers, body } = request;
+    const response = await this.#attempts(url, "POST", (signal) => this.#http.post(url, { signal, headers, body }));
+    return { status: response.status, setCookies: response.headers.getSetCookie(), body: await this.#text(url, response) };
+  }
+
+  /**
+   * One request with retries for network errors, 5xx and 429. A network failure on the last
+   * attempt is HydraUnavailable; a retryable status on the last attempt is returned, not read.
+   */
+  async #attempts(url: string, method: string, request: (signal: AbortSignal) => Promise<Response>): Promise<Response> {
     const attempts = this.#retries + 1;
     for (let attempt = 1; ; attempt += 1) {
       let response: Response;
       try {
-        this.#onRequest?.({ method: "GET", url });
+        this.#onRequest?.({ method, url });
         // The signal also covers reading the body (#text), so a stalled body is a timeout too.
-        response = await this.#http.get(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
+        response = await request(AbortSignal.timeout(this.#timeoutMs));
       } catch (err) {
         if (isTimeout(err)) throw this.#timeoutError(url);
         if (attempt >= attempts) {
@@ -144,11 +183,7 @@ export class HydraClient {
         await this.#sleep(this.#backoff(attempt));
         continue;
       }
-      if (!isRetryableStatus(response.status)) return response;
-      if (attempt >= attempts) {
-        const says = hydraSays(await this.#text(url, response));
-        throw new HydraUnavailable(url, `HTTP ${response.status}${says} (${attempt} attempts); hail tries again later`);
-      }
+      if (!isRetryableStatus(response.status) || attempt >= attempts) return response;
       await response.body?.cancel();
       await this.#sleep(this.#retryDelay(attempt, response));
     }

@@ -41,7 +41,7 @@ export function checkStatus(url: string, status: number, body: string): void {
     throw new HydraUnavailable(
       url,
       `HTTP ${status}${says}: Hydra or a proxy in front of it wants a login; ` +
-        "check the netrc credentials (--netrc-file) or --hydra-user",
+        "check the netrc credentials (--netrc-file), or for a private Hydra give --hydra-user and --hydra-password-file",
     );
   }
   throw new InvalidResponse(url, `unexpected HTTP ${status}${says}`);

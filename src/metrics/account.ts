@@ -2,8 +2,8 @@ import type { MetricsState } from "../state/schema.js";
 
 /** What one pass ended with, as far as metrics care. */
 export type PassRecord =
-  | { kind: "deployed" }
-  | { kind: "failed"; errorKind: string; rolledBack: boolean }
+  | { kind: "deployed"; hookFailures?: number }
+  | { kind: "failed"; errorKind: string; rolledBack: boolean; hookFailures?: number }
   | { kind: "unchanged"; upToDate: boolean }
   | { kind: "error"; errorKind: string };
 
@@ -12,7 +12,13 @@ export function accountPass(m: MetricsState, pass: PassRecord, at: string): Metr
   const next: MetricsState = { ...m, lastCheckAt: at };
   switch (pass.kind) {
     case "deployed":
-      return { ...next, upToDate: true, lastSuccessAt: at, deployments: { ...m.deployments, success: m.deployments.success + 1 } };
+      return {
+        ...next,
+        upToDate: true,
+        lastSuccessAt: at,
+        deployments: { ...m.deployments, success: m.deployments.success + 1 },
+        hookFailures: m.hookFailures + (pass.hookFailures ?? 0),
+      };
     case "failed":
       return {
         ...next,
@@ -20,6 +26,7 @@ export function accountPass(m: MetricsState, pass: PassRecord, at: string): Metr
         deployments: { ...m.deployments, failed: m.deployments.failed + 1 },
         rollbacks: m.rollbacks + (pass.rolledBack ? 1 : 0),
         errors: bump(m.errors, pass.errorKind),
+        hookFailures: m.hookFailures + (pass.hookFailures ?? 0),
       };
     case "unchanged":
       return { ...next, upToDate: pass.upToDate, lastSuccessAt: pass.upToDate ? at : m.lastSuccessAt };
@@ -38,6 +45,7 @@ export function countersChanged(a: MetricsState, b: MetricsState): boolean {
   return (
     a.upToDate !== b.upToDate ||
     a.rollbacks !== b.rollbacks ||
+    a.hookFailures !== b.hookFailures ||
     a.deployments.success !== b.deployments.success ||
     a.deployments.failed !== b.deployments.failed ||
     JSON.stringify(a.errors) !== JSON.stringify(b.errors)

@@ -63,6 +63,12 @@ const FAMILIES: Family[] = [
     samples: (p) => [[{}, p.metrics.rollbacks]],
   },
   {
+    name: "hail_hook_failures_total",
+    type: "counter",
+    help: "--on-success/--on-failure hooks that failed or timed out (they never change a deployment's result)",
+    samples: (p) => [[{}, p.metrics.hookFailures]],
+  },
+  {
     name: "hail_errors_total",
     type: "counter",
     help: "errors by kind",

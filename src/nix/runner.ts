@@ -14,6 +14,8 @@ export interface ProcessOptions {
 export interface ProcessRunner {
   /** runs a nix command to completion; throws NixCommandFailed */
   runNix(cmd: Command): Promise<void>;
+  /** runs a read-only nix command and returns its output (stdout and stderr); throws NixCommandFailed */
+  captureNix(cmd: Command): Promise<string>;
   /** runs an activation or health check in its own process group; throws ActivationFailed */
   runActivation(cmd: Command, what: string, opts: ProcessOptions): Promise<void>;
 }
@@ -21,16 +23,21 @@ export interface ProcessRunner {
 const KILL_GRACE_MS = 5_000;
 
 export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}): ProcessRunner {
+  const capture = async (cmd: Command): Promise<string> => {
+    onSpawn(cmd);
+    const result = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore", all: true });
+    if (result.failed) {
+      const tail = (result.all ?? "").trim().split("\n").slice(-5).join("\n");
+      const why = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
+      throw new NixCommandFailed(`\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`);
+    }
+    return result.all ?? "";
+  };
   return {
     async runNix(cmd) {
-      onSpawn(cmd);
-      const result = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore", all: true });
-      if (result.failed) {
-        const tail = (result.all ?? "").trim().split("\n").slice(-5).join("\n");
-        const why = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
-        throw new NixCommandFailed(`\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`);
-      }
+      await capture(cmd);
     },
+    captureNix: capture,
 
     async runActivation(cmd, what, opts) {
       onSpawn(cmd);

@@ -24,11 +24,12 @@ export const MetricsStateSchema = z.object({
   deployments: z.object({ success: count, failed: count }),
   rollbacks: count,
   errors: z.record(z.string(), count),
+  hookFailures: count.default(0),
 });
 export type MetricsState = z.infer<typeof MetricsStateSchema>;
 
 function emptyMetrics(): MetricsState {
-  return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {} };
+  return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {}, hookFailures: 0 };
 }
 
 export const StateSchema = z.object({

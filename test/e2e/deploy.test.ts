@@ -24,7 +24,11 @@ describe("hail --oneshot through a release gate, with real Nix", () => {
     assert.deepEqual(await w.activations(), [`activated ${app1} build=101`]);
     const narinfo = app1.slice("/nix/store/".length, "/nix/store/".length + 32);
     assert.ok(w.hydra.requests.some((q) => q.path === `/${narinfo}.narinfo`), "nix-store fetched the narinfo from the served cache");
-    assert.deepEqual(await w.nixCalls(), [`nix-store --realise ${app1}`, `nix-env --profile ${w.lab.profilesDir}/myapp --set ${app1}`]);
+    assert.deepEqual(await w.nixCalls(), [
+      `nix-store --realise --dry-run ${app1}`,
+      `nix-store --realise ${app1}`,
+      `nix-env --profile ${w.lab.profilesDir}/myapp --set ${app1}`,
+    ]);
     const activationLines = r.stderr.split("\n").filter((l) => l.includes(`"source":"activation"`));
     assert.ok(activationLines.some((l) => l.includes(`activated ${app1} build=101`)), "activation output is logged line by line");
   });
