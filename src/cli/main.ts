@@ -28,6 +28,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--config <file>", "plan every target of a config file")
     .option("--json", "print one JSON object")
     .option("--detailed-exitcode", "exit 2 when a deployment is pending")
+    .option("--fetch", "realise the new closure first so plan can show a closure diff (writes the Nix store)")
     .action(async (opts: RawOptions & PlanFlags & { config?: string }, cmd: Command) => {
       const { planCommand } = await import("./plan.js");
       setExit(await planCommand(opts, cmd));

@@ -11,6 +11,9 @@ import { HailError } from "../errors.js";
 import { createLog } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
 import { readProfileTarget } from "../nix/profile.js";
+import { createProcessRunner } from "../nix/runner.js";
+import type { ChangePreview } from "./plan-changes.js";
+import { previewChanges, renderChanges } from "./plan-changes.js";
 import { createHydraClient } from "./agent.js";
 import type { RawOptions } from "./options.js";
 import type { AgentConfig } from "./options.js";
@@ -21,6 +24,7 @@ import { stateStoreFor } from "./target-files.js";
 export interface PlanFlags {
   json?: boolean;
   detailedExitcode?: boolean;
+  fetch?: boolean;
 }
 
 export interface PlanReport {
@@ -37,6 +41,8 @@ export interface PlanReport {
   /** staged rollout: when this host's turn comes */
   notBefore: string | null;
   commands: string[];
+  /** for a pending deployment: download and closure sizes, and the closure diff */
+  changes: ChangePreview | null;
 }
 
 /** `hail plan`: the same resolution as a pass, then print; never runs Nix, never writes. */
@@ -51,7 +57,7 @@ export async function planCommand(raw: RawOptions & PlanFlags & { config?: strin
     return err.exitCode;
   }
   const results: PlanResult[] = [];
-  for (const config of set.configs) results.push(await planTarget(config));
+  for (const config of set.configs) results.push(await planTarget(config, raw.fetch === true));
   const many = set.configFile !== null;
   if (raw.json) {
     const one = results[0];
@@ -65,7 +71,7 @@ export async function planCommand(raw: RawOptions & PlanFlags & { config?: strin
 
 type PlanResult = { kind: "report"; report: PlanReport } | { kind: "error"; profile: string; error: HailError };
 
-async function planTarget(config: AgentConfig): Promise<PlanResult> {
+async function planTarget(config: AgentConfig, fetch: boolean): Promise<PlanResult> {
   const log = createLog({ format: config.logFormat, level: config.logLevel, color: false }).child({ profile: config.target.profile.name });
   const storeDir = storeDirFromEnv(process.env);
   try {
@@ -75,7 +81,16 @@ async function planTarget(config: AgentConfig): Promise<PlanResult> {
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
     const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
     const decision = decide(resolution, current, state, new Date(), config.rollout);
-    return { kind: "report", report: buildReport(config.target, resolution, current, decision) };
+    const report = buildReport(config.target, resolution, current, decision);
+    if (decision.kind === "deploy" || decision.kind === "wait") {
+      report.changes = await previewChanges(resolution.storePath, current, {
+        fetch,
+        timeoutMs: config.timeoutMs,
+        storeDir,
+        runner: createProcessRunner(),
+      });
+    }
+    return { kind: "report", report };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
     log.error(err.message, { errorKind: err.kind });
@@ -112,6 +127,7 @@ export function buildReport(target: Target, resolution: Resolution, current: str
     reason: decision.kind === "none" || decision.kind === "deploy" ? null : decision.reason,
     notBefore: decision.kind === "wait" ? decision.until : null,
     commands: decision.kind === "deploy" ? deploymentCommands(target, resolution.storePath).map(renderCommand) : [],
+    changes: null,
   };
 }
 
@@ -127,6 +143,7 @@ export function renderPlan(report: PlanReport): string {
     ["action", report.reason ? `${report.action}: ${report.reason}` : report.action],
   ];
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`);
+  if (report.changes) lines.push(...renderChanges(report.changes));
   if (report.commands.length > 0) lines.push("would run:", ...report.commands.map((c) => `  ${c}`));
   return `${lines.join("\n")}\n`;
 }

@@ -32,7 +32,8 @@ const CREDENTIALS_HINT = "check --hydra-user and the password in --hydra-passwor
 /**
  * Hydra refuses a POST unless its Referer (or Origin) starts with Hydra's own base URL
  * (XSRF check in Hydra's Root.pm). Referer carries the full base, path prefix included; an
- * Origin has no path, so it is sent only when the base has none (older Hydras read it first).
+ * Origin has no path, so it is sent only when the base has none: a Hydra that reads Origin
+ * before Referer would refuse a base like https://host/hydra otherwise.
  */
 export function loginRequest(baseUrl: string, login: HydraLogin): LoginRequest {
   const { origin } = new URL(baseUrl);
@@ -101,10 +102,6 @@ export class HydraSession {
     this.#login = login;
     this.#request = loginRequest(baseUrl, login);
     this.#post = post;
-  }
-
-  get user(): string {
-    return this.#login.user;
   }
 
   /** The Cookie header for the next request, logging in first when there is no session yet. */
