@@ -80,9 +80,17 @@ export class TargetAgent {
     return report;
   }
 
-  /** True while the last pass did not fail (GET /healthz). */
+  /**
+   * True while the last pass did not fail (GET /healthz). Skipping a known-bad build counts as
+   * failing, as it does for a one-shot's exit code: the newest build is still not deployed.
+   */
   get healthy(): boolean {
-    return this.last === null || (this.last.kind === "outcome" && this.last.outcome.kind !== "failed");
+    const last = this.last;
+    if (last === null) return true;
+    if (last.kind !== "outcome") return false;
+    const { outcome } = last;
+    if (outcome.kind === "failed") return false;
+    return !(outcome.kind === "unchanged" && outcome.decision.kind === "skip" && outcome.decision.cause === "failed-before");
   }
 
   metricsSnapshot(): ProfileMetrics | null {

@@ -68,7 +68,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
     throw err;
   }
   const previous = await currentGeneration(target.profile.path);
-  const result = await deployRecorded(deps, target, resolution, previous, opts);
+  const result = await deployRecorded({ ...deps, log }, target, resolution, previous, opts);
   const hookFailures = await runHook(
     deps.runner,
     log,

@@ -218,3 +218,113 @@ describe("HydraTestServer binary cache", () => {
     assert.deepEqual(server.requests.map((r) => r.path), paths, "sent as written, not normalised by the client");
   });
 });
+
+describe("HydraTestServer private mode", () => {
+  const USER = "deployer";
+  const PASSWORD = "correct horse";
+  let dir: string;
+  let server: HydraTestServer;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "hail-private-test-"));
+    await writeFile(path.join(dir, "nix-cache-info"), "StoreDir: /nix/store\n");
+    server = await HydraTestServer.start({ cacheDir: dir, private: { user: USER, password: PASSWORD } });
+    server.addBuild(build(1, "app", [1]));
+  });
+  afterEach(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function login(body: unknown, headers: Record<string, string> = { Origin: server.url }): Promise<Response> {
+    return fetch(`${server.url}/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** The hydra_session value of a successful login. */
+  async function session(): Promise<string> {
+    const res = await login({ username: USER, password: PASSWORD });
+    assert.equal(res.status, 302);
+    const cookie = /^hydra_session=([0-9a-f]+); path=\/;.*HttpOnly$/.exec(res.headers.getSetCookie()[1] ?? "");
+    assert.ok(cookie?.[1], `Set-Cookie: ${res.headers.getSetCookie().join(" | ")}`);
+    return cookie[1];
+  }
+
+  it("refuses every route without a session: 403 as JSON for JSON clients, HTML otherwise", async () => {
+    for (const p of ["/build/1", "/job/p/js/app/latest", "/eval/1", "/nope"]) {
+      const res = await get(server, p);
+      assert.equal(res.status, 403, p);
+      assert.deepEqual(await res.json(), { error: "This page requires you to sign in." }, p);
+    }
+    const html = await get(server, "/build/1", {});
+    assert.equal(html.status, 403);
+    assert.match(await html.text(), /This page requires you to sign in\./);
+  });
+
+  it("logs in with JSON and an Origin: a 302 with a hydra_session cookie that opens every route", async () => {
+    const cookie = await session();
+    assert.deepEqual(server.issuedSessions, [cookie]);
+    const withCookie = { ...JSON_ACCEPT, Cookie: `other=1; hydra_session=${cookie}` };
+    assert.equal((await get(server, "/job/p/js/app/latest", withCookie)).status, 302);
+    assert.equal((buildJson.parse(await (await get(server, "/build/1", withCookie)).json())).id, 1);
+    assert.equal((await get(server, "/build/1", { ...JSON_ACCEPT, Cookie: "hydra_session=forged" })).status, 403);
+    const loginRequest = server.requests.find((q) => q.method === "POST");
+    assert.deepEqual(JSON.parse(loginRequest?.body ?? "null"), { username: USER, password: PASSWORD }, "the body is recorded");
+  });
+
+  it("accepts a Referer under the base instead of an Origin; refuses other origins with Hydra's 500", async () => {
+    const viaReferer = await login({ username: USER, password: PASSWORD }, { Referer: `${server.url}/` });
+    assert.equal(viaReferer.status, 302);
+    for (const headers of [{}, { Origin: "http://evil.example" }, { Referer: "http://127.0.0.1:1/" }]) {
+      const res = await login({ username: USER, password: PASSWORD }, headers);
+      assert.equal(res.status, 500, JSON.stringify(headers));
+      assert.deepEqual(await res.json(), { error: `POST requests should come from ‘${server.url}/’.` });
+      assert.deepEqual(res.headers.getSetCookie(), []);
+    }
+    // Hydra's idea of its base is what counts, as behind a misconfigured proxy.
+    server.locationBase = "http://127.0.0.1:3000";
+    assert.equal((await login({ username: USER, password: PASSWORD })).status, 500);
+  });
+
+  it("answers bad credentials with 403 and missing ones with 400, and no cookie", async () => {
+    const cases: Array<[unknown, number, string]> = [
+      [{ username: USER, password: "wrong" }, 403, "Bad username or password."],
+      [{ username: "someone", password: PASSWORD }, 403, "Bad username or password."],
+      [{ password: PASSWORD }, 400, "You must specify a user name."],
+      [{ username: USER }, 400, "You must specify a password."],
+    ];
+    for (const [body, status, error] of cases) {
+      const res = await login(body);
+      assert.equal(res.status, status, JSON.stringify(body));
+      assert.deepEqual(await res.json(), { error });
+      assert.deepEqual(res.headers.getSetCookie(), []);
+    }
+    assert.deepEqual(server.issuedSessions, []);
+  });
+
+  it("expireSessions() makes Hydra forget every session until the next login", async () => {
+    const cookie = await session();
+    const headers = { ...JSON_ACCEPT, Cookie: `hydra_session=${cookie}` };
+    assert.equal((await get(server, "/build/1", headers)).status, 200);
+    server.expireSessions();
+    assert.equal((await get(server, "/build/1", headers)).status, 403);
+    const fresh = await session();
+    assert.notEqual(fresh, cookie);
+    assert.equal((await get(server, "/build/1", { ...JSON_ACCEPT, Cookie: `hydra_session=${fresh}` })).status, 200);
+  });
+
+  it("leaves the binary cache public unless privateCache is set", async () => {
+    assert.equal(await (await get(server, "/nix-cache-info", {})).text(), "StoreDir: /nix/store\n");
+    const closed = await HydraTestServer.start({ cacheDir: dir, private: { user: USER, password: PASSWORD, privateCache: true } });
+    try {
+      const refused = await get(closed, "/nix-cache-info", {});
+      assert.equal(refused.status, 403);
+      assert.match(await refused.text(), /requires you to sign in/);
+    } finally {
+      await closed.close();
+    }
+  });
+});

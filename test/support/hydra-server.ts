@@ -1,8 +1,9 @@
 // A local stand-in for Hydra that behaves as /work/shared/HYDRA.md describes: absolute
 // redirects from the job "latest" routes, 404/500 error shapes, HTML unless JSON is asked
 // for, constituents sorted by job, and an optional binary cache. Tests declare builds as
-// FakeBuild values and mutate them between polls.
-import { createHash } from "node:crypto";
+// FakeBuild values and mutate them between polls. In private mode it wants a login session
+// (POST /login, then the hydra_session cookie), as a Hydra with `private = 1` does.
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
@@ -19,12 +20,17 @@ export interface FakeBuild {
   constituents?: number[];
 }
 export interface RawResponse { status: number; body: string; headers?: Record<string, string>; delayMs?: number }
-export interface HydraServerOptions { locationBase?: string; cacheDir?: string }
-export interface RecordedRequest { method: string; path: string; headers: Record<string, string | string[] | undefined> }
+export interface PrivateMode {
+  user: string; password: string;
+  /** Also refuse the binary cache without a session, as Hydra does. Default false: Nix cannot send hail's cookie. */
+  privateCache?: boolean;
+}
+export interface HydraServerOptions { locationBase?: string; cacheDir?: string; private?: PrivateMode }
+export interface RecordedRequest { method: string; path: string; headers: Record<string, string | string[] | undefined>; body?: string }
 type Responder = RawResponse | ((req: RecordedRequest) => RawResponse);
 interface Override { match: string | RegExp; respond: Responder; remaining: number }
 /** What the server sends: a RawResponse, or a binary cache file. */
-type Reply = Omit<RawResponse, "body"> & { body: string | Buffer };
+type Reply = Omit<RawResponse, "body" | "headers"> & { body: string | Buffer; headers?: Record<string, string | string[]> };
 
 const FIXTURES_DIR = new URL("../../fixtures/hydra/", import.meta.url);
 const DEFAULT_SYSTEM = "x86_64-linux";
@@ -34,6 +40,10 @@ export class HydraTestServer {
   readonly url: string;
   locationBase: string;
   readonly requests: RecordedRequest[] = [];
+  /** Every hydra_session value this server handed out, so tests can check none leaks. */
+  readonly issuedSessions: string[] = [];
+  private readonly sessions = new Set<string>();
+  private privateMode: PrivateMode | undefined;
   private readonly builds = new Map<number, FakeBuild>();
   private overrides: Override[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -51,6 +61,7 @@ export class HydraTestServer {
       server.listen(0, "127.0.0.1", resolve);
     });
     const hydra = new HydraTestServer(server, opts.cacheDir, opts.locationBase);
+    hydra.privateMode = opts.private;
     server.on("request", (req, res) => hydra.handle(req, res));
     return hydra;
   }
@@ -76,6 +87,11 @@ export class HydraTestServer {
 
   clearOverrides(): void {
     this.overrides = [];
+  }
+
+  /** Hydra forgets every session (a restart, or 7 days gone by): the next request gets 403. */
+  expireSessions(): void {
+    this.sessions.clear();
   }
 
   resetRequests(): void {
@@ -104,8 +120,11 @@ export class HydraTestServer {
     const recorded: RecordedRequest = { method: req.method ?? "GET", path: req.url ?? "/", headers: { ...req.headers } };
     this.requests.push(recorded);
     // Overrides come first: they stand in for proxies, crashes and truncated bodies.
-    void Promise.resolve()
-      .then((): Reply | Promise<Reply> => this.takeOverride(recorded) ?? this.route(recorded))
+    void readBody(req)
+      .then((body): Reply | Promise<Reply> => {
+        if (body !== "") recorded.body = body;
+        return this.takeOverride(recorded) ?? this.guard(recorded) ?? this.route(recorded);
+      })
       .catch((err: unknown) => textReply(500, `test server error: ${String(err)}`))
       .then((r) => this.send(res, r));
   }
@@ -132,6 +151,40 @@ export class HydraTestServer {
     if (!r.delayMs) return write();
     const timer = setTimeout(() => { this.timers.delete(timer); if (!res.destroyed) write(); }, r.delayMs);
     this.timers.add(timer);
+  }
+
+  /** Private mode: POST /login opens a session; without one, everything else is refused. */
+  private guard(req: RecordedRequest): Reply | undefined {
+    const mode = this.privateMode;
+    if (!mode) return undefined;
+    const pathname = req.path.split("?")[0] ?? "/";
+    if (pathname === "/login" && req.method === "POST") return this.login(req, mode);
+    if (!mode.privateCache && cacheFileFor(pathname) !== undefined) return undefined;
+    const session = sessionCookieOf(req);
+    if (session !== undefined && this.sessions.has(session)) return undefined;
+    return errorReply(403, "This page requires you to sign in.", wantsJson(req));
+  }
+
+  /** Hydra's XSRF check (Referer, else Origin, must start with its base), then the credentials. */
+  private login(req: RecordedRequest, mode: PrivateMode): Reply {
+    const json = wantsJson(req);
+    const base = `${this.locationBase}/`;
+    const from = headerOf(req, "referer") ?? headerOf(req, "origin");
+    if (from === undefined || !`${from}/`.startsWith(base)) return errorReply(500, `POST requests should come from ‘${base}’.`, json);
+    const { username, password } = loginParams(req);
+    if (username === "") return errorReply(400, "You must specify a user name.", json);
+    if (password === "") return errorReply(400, "You must specify a password.", json);
+    if (username !== mode.user || password !== mode.password) return errorReply(403, "Bad username or password.", json);
+    const session = randomBytes(20).toString("hex");
+    this.sessions.add(session);
+    this.issuedSessions.push(session);
+    // status_found: a 302 to /current-user whose body is the user (JSON for JSON clients).
+    const location = `${this.locationBase}/current-user`;
+    const reply = json ? jsonReply(302, { username: mode.user, fullname: mode.user, emailaddress: "", userroles: [] }) : redirect(location);
+    const expires = new Date(Date.now() + 7 * 86_400_000).toUTCString();
+    // A sticky cookie first, as a load balancer in front adds one: the client must pick its own.
+    const cookies = ["lb_route=node1; path=/", `hydra_session=${session}; path=/; expires=${expires}; HttpOnly`];
+    return { ...reply, headers: { ...reply.headers, Location: location, "Set-Cookie": cookies } };
   }
 
   private async route(req: RecordedRequest): Promise<Reply> {
@@ -273,6 +326,46 @@ function copyBuild(b: FakeBuild): FakeBuild {
   const copy: FakeBuild = { ...b, jobsetevals: [...b.jobsetevals], outputs: { ...b.outputs } };
   if (b.constituents) copy.constituents = [...b.constituents];
   return copy;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c)).on("end", () => resolve(Buffer.concat(chunks).toString("utf8"))).on("error", reject);
+  });
+}
+
+function headerOf(req: RecordedRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The hydra_session value of the Cookie header, if any. */
+function sessionCookieOf(req: RecordedRequest): string | undefined {
+  for (const pair of (headerOf(req, "cookie") ?? "").split(";")) {
+    const [name, ...value] = pair.trim().split("=");
+    if (name === "hydra_session") return value.join("=");
+  }
+  return undefined;
+}
+
+const loginBodySchema = z.object({ username: z.string().optional(), password: z.string().optional() });
+
+/** Hydra takes JSON (REST deserialize) or form parameters. */
+function loginParams(req: RecordedRequest): { username: string; password: string } {
+  const body = req.body ?? "";
+  if ((headerOf(req, "content-type") ?? "").includes("application/json")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = {};
+    }
+    const fields = loginBodySchema.safeParse(parsed);
+    return { username: fields.data?.username ?? "", password: fields.data?.password ?? "" };
+  }
+  const form = new URLSearchParams(body);
+  return { username: form.get("username") ?? "", password: form.get("password") ?? "" };
 }
 
 function wantsJson(req: RecordedRequest): boolean {
