@@ -49,11 +49,15 @@ export async function releaseCommand(positional: string | undefined, opts: Manag
 /** A duration from now ("2h") or an absolute time ("2026-12-01T08:00:00Z"). */
 export function parseUntil(text: string, now: Date): string {
   let at: number;
-  if (/^[\d.]+(ms|s|m|h|d)/.test(text) && !/^\d{4}-/.test(text)) {
+  const usage = () => new UsageError(`--until ${text}: give a duration with a unit (2h, 30m) or a date and time (2026-12-01T08:00:00Z)`);
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    // Only a full date: Date.parse would read a bare "45" as the year 2045.
+    at = Date.parse(text);
+    if (Number.isNaN(at)) throw usage();
+  } else if (/^[\d.]+(ms|s|m|h|d)/.test(text)) {
     at = now.getTime() + parseDuration(text, "--until");
   } else {
-    at = Date.parse(text);
-    if (Number.isNaN(at)) throw new UsageError(`--until ${text}: give a duration (2h, 30m) or a time (2026-12-01T08:00:00Z)`);
+    throw usage();
   }
   if (at <= now.getTime()) throw new UsageError(`--until ${text} is not in the future`);
   return new Date(at).toISOString();
@@ -103,7 +107,8 @@ async function statusOf(profile: ProfileRef, profilesDir: string, stateDir: stri
     lastAttempt: state.lastAttempt,
     lastError: state.lastError,
     failed: state.failed,
-    hold: state.hold,
+    // An expired hold no longer holds anything (decide ignores it too).
+    hold: state.hold && (state.hold.until === null || Date.parse(state.hold.until) > Date.now()) ? state.hold : null,
   };
 }
 

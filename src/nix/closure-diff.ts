@@ -10,12 +10,15 @@ export interface ClosureChange {
   change: string;
 }
 
-/** "myapp: 1.0 → 2.0, +12.3 KiB" lines, colours stripped; anything else is ignored. */
+/**
+ * "myapp: 1.0 → 2.0, +12.3 KiB" or "myapp: +12.3 KiB" lines, colours stripped; anything else
+ * (a Nix warning on stderr, say) is ignored.
+ */
 export function parseDiffClosures(output: string): ClosureChange[] {
   return output
     .replace(/\u001b\[[0-9;]*m/g, "")
     .split("\n")
     .map((line) => /^([^:\s][^:]*):\s+(.+)$/.exec(line.trim()))
-    .filter((m): m is RegExpExecArray => m !== null)
+    .filter((m): m is RegExpExecArray => m !== null && m[1] !== "warning" && m[1] !== "error" && /→|[+-]\d+(\.\d+)? [KMG]?i?B/.test(m[2] ?? ""))
     .map((m) => ({ name: m[1] ?? "", change: m[2] ?? "" }));
 }

@@ -19,19 +19,19 @@ export async function configuredSubstituters(env: NodeJS.ProcessEnv): Promise<st
 
 /** Pure: the substituter list after applying each configuration text in order. */
 export function substitutersFrom(texts: readonly string[]): string[] {
-  let list: string[] | null = null;
-  const extra: string[] = [];
+  // As Nix applies settings: in order, `substituters` replacing the value so far (extras
+  // included), `extra-substituters` appending to it.
+  let list = [DEFAULT_SUBSTITUTER];
   for (const text of texts) {
     for (const raw of text.split("\n")) {
       const line = raw.replace(/#.*$/, "").trim();
       const match = /^(extra-)?substituters\s*=\s*(.*)$/.exec(line);
       if (!match) continue;
       const urls = (match[2] ?? "").split(/\s+/).filter(Boolean);
-      if (match[1]) extra.push(...urls);
-      else list = urls;
+      list = match[1] ? [...list, ...urls] : urls;
     }
   }
-  return [...new Set([...(list ?? [DEFAULT_SUBSTITUTER]), ...extra])].map((u) => u.replace(/\/+$/, ""));
+  return [...new Set(list.map((u) => u.replace(/\/+$/, "")))];
 }
 
 async function readOrEmpty(path: string): Promise<string> {

@@ -1,11 +1,12 @@
 // One end-to-end "world": a real Nix lab with a signed binary cache, the Hydra test server
 // serving that cache, and a spy on the nix commands hail starts.
-import { readlink } from "node:fs/promises";
+import { readdir, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import type { State } from "../../src/state/schema.js";
 import { HydraTestServer, type FakeBuild } from "../support/hydra-server.js";
 import { createNixLab, type NixLab } from "../support/nix-lab.js";
-import { makeNixSpy, readLines, runHail, type HailRun } from "../support/cli.js";
+import { makeNixSpy, readLines, runHail, type HailDaemon, type HailRun } from "../support/cli.js";
 
 export interface World {
   lab: NixLab;
@@ -13,6 +14,10 @@ export interface World {
   env: NodeJS.ProcessEnv;
   activationLog: string;
   gateUrl: string;
+  /** the --state-dir of labArgs() */
+  stateDir: string;
+  /** the lab's Nix environment without the spy, for changes made "by hand" */
+  labEnv: NodeJS.ProcessEnv;
   nixCalls(): Promise<string[]>;
   activations(): Promise<string[]>;
   /** hail with --profiles-dir and --state-dir inside the lab */
@@ -20,8 +25,16 @@ export interface World {
   /** common flags: gate target + profile + lab dirs */
   gateArgs(profile: string, constituent?: string): string[];
   labArgs(): string[];
+  /** --profiles-dir and --state-dir for status, hold and release */
+  manageArgs(): string[];
   profileTarget(profile: string): Promise<string | null>;
   generations(profile: string): Promise<number[]>;
+  /** the generation number the profile link points at (P -> P-N-link), or null */
+  currentGeneration(profile: string): Promise<number | null>;
+  /** STATE_DIR/<key>.json, key as hail escapes it (`hail/app` -> `hail%2Fapp`) */
+  stateFile(profile: string): string;
+  /** the parsed state file, or null when there is none */
+  readState(profile: string): Promise<State | null>;
   close(): Promise<void>;
 }
 
@@ -33,18 +46,23 @@ export async function createWorld(): Promise<World> {
   const base = lab.envFor(hydra.url);
   const env = { ...base, PATH: `${spy.binDir}:${process.env.PATH ?? ""}`, HAIL_TEST_ACTIVATION_LOG: activationLog };
   const gateUrl = `${hydra.url}/job/myproject/main/release_gate`;
-  const labArgs = () => ["--profiles-dir", lab.profilesDir, "--state-dir", path.join(lab.root, "state"), "--log-format", "json"];
+  const stateDir = path.join(lab.root, "state");
+  const labArgs = () => ["--profiles-dir", lab.profilesDir, "--state-dir", stateDir, "--log-format", "json"];
+  const stateFile = (profile: string) => path.join(stateDir, `${profile.replace(/%/g, "%25").replace(/\//g, "%2F")}.json`);
   return {
     lab,
     hydra,
     env,
     activationLog,
     gateUrl,
+    stateDir,
+    labEnv: base,
     nixCalls: () => spy.calls(),
     activations: () => readLines(activationLog),
     hail: (args, extraEnv = {}) => runHail(args, { ...env, ...extraEnv }),
     gateArgs: (profile, constituent = "myapp") => ["--gate-job", gateUrl, "--constituent", constituent, "--profile", profile, ...labArgs()],
     labArgs,
+    manageArgs: () => ["--profiles-dir", lab.profilesDir, "--state-dir", stateDir],
     async profileTarget(profile) {
       try {
         const link = path.join(lab.profilesDir, profile);
@@ -60,6 +78,23 @@ export async function createWorld(): Promise<World> {
         .map((l) => l.trim().split(/\s+/)[0])
         .filter((n): n is string => n !== undefined && /^\d+$/.test(n))
         .map(Number);
+    },
+    async currentGeneration(profile) {
+      try {
+        const m = /-(\d+)-link$/.exec(await readlink(path.join(lab.profilesDir, profile)));
+        return m?.[1] === undefined ? null : Number(m[1]);
+      } catch {
+        return null;
+      }
+    },
+    stateFile,
+    async readState(profile) {
+      try {
+        return JSON.parse(await readFile(stateFile(profile), "utf8")) as State;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+        throw err;
+      }
     },
     async close() {
       await hydra.close();
@@ -87,4 +122,88 @@ export async function publishedApps(lab: NixLab, ...specs: { name: string; versi
   await lab.publish(...paths);
   await lab.deleteLocal(...paths);
   return paths;
+}
+
+/**
+ * An activation body that runs `prefix` first and then does what the default activation does
+ * (one "activated $out build=ID" line on stdout and in the activation log), so a test can see
+ * that it ran to the end.
+ */
+export function loggedActivation(prefix: string): string {
+  return [
+    prefix,
+    'line="activated $out build=${HAIL_BUILD_ID:-}"',
+    'echo "$line"',
+    'if [ -n "${HAIL_TEST_ACTIVATION_LOG:-}" ]; then echo "$line" >> "$HAIL_TEST_ACTIVATION_LOG"; fi',
+  ].join("\n");
+}
+
+/** Polls `test` until it holds; a generous timeout instead of a timing assumption. */
+export async function waitUntil(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await test()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface ProcessEntry { pid: number; ppid: number; pgid: number; state: string }
+
+/** Every live (not zombie) process, from /proc: enough to find a group or a subtree by pid. */
+async function listProcesses(): Promise<ProcessEntry[]> {
+  const entries: ProcessEntry[] = [];
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, "utf8");
+      const [state = "", ppid = "", pgid = ""] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (state !== "Z" && state !== "X") entries.push({ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), state });
+    } catch {
+      // it exited while we looked
+    }
+  }
+  return entries;
+}
+
+/** Live members of process group `pgid`. */
+export async function groupMembers(pgid: number): Promise<number[]> {
+  return (await listProcesses()).filter((p) => p.pgid === pgid).map((p) => p.pid);
+}
+
+/** Live descendants of `pid` (children, their children, …). */
+export async function descendantsOf(pid: number): Promise<number[]> {
+  const all = await listProcesses();
+  const found: number[] = [];
+  let frontier = [pid];
+  while (frontier.length > 0) {
+    const children = all.filter((p) => frontier.includes(p.ppid)).map((p) => p.pid);
+    found.push(...children);
+    frontier = children;
+  }
+  return found;
+}
+
+/** SIGKILL to processes a test caused, by pid; ones already gone are fine. */
+export function killPids(pids: number[], group = false): void {
+  for (const pid of pids) {
+    try {
+      process.kill(group ? -pid : pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** The exit code of a hail process that should end by itself; one that hangs is killed and fails the test. */
+export async function waitForExit(d: HailDaemon, timeoutMs = 60_000): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+  const ended = await Promise.race([d.child.then((r) => r.exitCode ?? -1), timeout]);
+  clearTimeout(timer);
+  if (ended === "timeout") {
+    await d.stop("SIGKILL");
+    throw new Error(`hail did not exit by itself; stderr:\n${d.stderr}`);
+  }
+  return ended;
 }

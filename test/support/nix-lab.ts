@@ -13,7 +13,8 @@ export interface NixLab {
   profilesDir: string;
   cacheDir: string;
   publicKey: string;
-  buildApp(name: string, version: string, opts?: { activate?: string }): Promise<string>;
+  /** `deactivate`: also write $out/bin/deactivate with this body (as bin/activate's, `out` set) */
+  buildApp(name: string, version: string, opts?: { activate?: string; deactivate?: string }): Promise<string>;
   publish(...paths: string[]): Promise<void>;
   deleteLocal(...paths: string[]): Promise<void>;
   envFor(cacheUrl: string): NodeJS.ProcessEnv;
@@ -29,20 +30,25 @@ const DEFAULT_ACTIVATE = [
 
 // The builder only has /bin/sh and absolute /bin tools; `out` is set at the top of
 // bin/activate so that an activation body can name its own store path as $out.
+// `deactivate` (optional) adds bin/deactivate the same way; without it the derivation is
+// exactly what it was before the option existed.
 const APP_EXPRESSION = `
-{ name, version, activate, nonce }:
-derivation {
+{ name, version, activate, nonce, deactivate ? null }:
+derivation ({
   name = "\${name}-\${version}";
   system = builtins.currentSystem;
   builder = "/bin/sh";
   inherit version activate nonce;
-  args = [ "-c" ''
+  args = [ "-c" (''
     /bin/mkdir -p "$out/bin"
     printf '%s\\n' "$version" > "$out/version"
     printf '#!/bin/sh\\nout=%s\\n%s\\n' "$out" "$activate" > "$out/bin/activate"
     /bin/chmod +x "$out/bin/activate"
-  '' ];
-}
+  '' + (if deactivate == null then "" else ''
+    printf '#!/bin/sh\\nout=%s\\n%s\\n' "$out" "$deactivate" > "$out/bin/deactivate"
+    /bin/chmod +x "$out/bin/deactivate"
+  '')) ];
+} // (if deactivate == null then { } else { inherit deactivate; }))
 `;
 
 let nixAvailability: Promise<boolean> | undefined;
@@ -80,7 +86,8 @@ export async function createNixLab(): Promise<NixLab> {
     async buildApp(name, version, opts = {}) {
       const args = [expressionFile, "--no-out-link",
         "--argstr", "name", name, "--argstr", "version", version,
-        "--argstr", "activate", opts.activate ?? DEFAULT_ACTIVATE, "--argstr", "nonce", nonce];
+        "--argstr", "activate", opts.activate ?? DEFAULT_ACTIVATE, "--argstr", "nonce", nonce,
+        ...(opts.deactivate === undefined ? [] : ["--argstr", "deactivate", opts.deactivate])];
       return (await runNix(localEnv, "nix-build", args)).trim();
     },
     async publish(...paths) {
