@@ -1,0 +1,56 @@
+{
+  description = "hail: pull-based continuous deployment for Nix from Hydra release gates";
+
+  # nixos-25.05 or later: importNpmLock, lib.fileset, and a nodejs_20 new enough for the
+  # `engines` field (>= 20.19; .npmrc sets engine-strict). `nix flake lock` needs the network
+  # once; commit the flake.lock it writes.
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05";
+
+  outputs =
+    { self, nixpkgs }:
+    let
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+        "x86_64-darwin"
+        "aarch64-darwin"
+      ];
+      forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+    in
+    {
+      packages = forAllSystems (pkgs: {
+        hail = pkgs.callPackage ./nix/package.nix { };
+        default = self.packages.${pkgs.stdenv.hostPlatform.system}.hail;
+      });
+
+      apps = forAllSystems (pkgs: {
+        default = {
+          type = "app";
+          program = "${self.packages.${pkgs.stdenv.hostPlatform.system}.hail}/bin/hail";
+        };
+      });
+
+      overlays.default = final: _prev: { hail = final.callPackage ./nix/package.nix { }; };
+
+      # services.hail; its package defaults to this flake's build for the host's system.
+      nixosModules.default =
+        { lib, pkgs, ... }:
+        {
+          imports = [ ./nix/module.nix ];
+          services.hail.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.hail;
+        };
+      nixosModules.hail = self.nixosModules.default;
+
+      devShells = forAllSystems (pkgs: {
+        default = pkgs.mkShell {
+          # systemd-analyze for test/packaging/systemd.test.ts (Linux only)
+          packages = [
+            pkgs.nodejs_20
+            pkgs.nix
+          ] ++ pkgs.lib.optional pkgs.stdenv.hostPlatform.isLinux pkgs.systemd;
+        };
+      });
+
+      formatter = forAllSystems (pkgs: pkgs.nixfmt-rfc-style);
+    };
+}

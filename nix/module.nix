@@ -1,0 +1,310 @@
+# NixOS module: services.hail, one systemd service `hail-<name>` per instance.
+#
+#   services.hail = {
+#     enable = true;
+#     instances.myapp = {
+#       gateJob = "https://hydra.example/job/proj/main/release_gate";
+#       constituent = "myapp";
+#       netrcFile = "/run/keys/hydra-netrc";
+#       metricsFile = "/var/lib/prometheus-node-exporter-text/hail-myapp.prom";
+#     };
+#   };
+#
+# The services are the daemon of nix/systemd/hail@.service with the same restart, stop and
+# hardening settings; that file explains each of them.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  inherit (lib)
+    mkEnableOption
+    mkIf
+    mkOption
+    types
+    ;
+
+  cfg = config.services.hail;
+
+  # systemd's quoting for one ExecStart= argument, as nixpkgs' utils.escapeSystemdExecArg:
+  # a JSON string is a valid systemd double-quoted word, and doubling % and $ stops systemd
+  # from expanding specifiers and variables. toString first, so a path given as a Nix path
+  # is used where it is and never copied into the store (a netrc file holds credentials).
+  escapeArg = arg: builtins.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON (toString arg));
+  escapeArgs = args: builtins.concatStringsSep " " (map escapeArg args);
+
+  flag = name: value: if value == null then [ ] else [ "--${name}" value ];
+
+  argsOf =
+    inst:
+    [
+      "run"
+      "--profile"
+      inst.profile
+      "--state-dir"
+      inst.stateDir
+      "--output"
+      inst.output
+      "--poll-period"
+      inst.pollPeriod
+      "--activate-timeout"
+      inst.activateTimeout
+      "--log-level"
+      inst.logLevel
+    ]
+    ++ flag "gate-job" inst.gateJob
+    ++ flag "constituent" inst.constituent
+    ++ flag "job-uri" inst.jobUri
+    ++ flag "netrc-file" inst.netrcFile
+    ++ flag "hydra-user" inst.hydraUser
+    ++ flag "hydra-password-file" inst.hydraPasswordFile
+    ++ flag "health-check" inst.healthCheck
+    ++ (if inst.rollback then [ ] else [ "--no-rollback" ])
+    ++ flag "metrics-file" inst.metricsFile
+    ++ flag "metrics-listen" inst.metricsListen
+    ++ flag "rollout-window" inst.rolloutWindow
+    ++ flag "rollout-key" inst.rolloutKey
+    ++ inst.extraArgs;
+
+  # What hail@.service sets, for the same reasons (each is explained there). `sandbox = false`
+  # drops these for an instance whose activation needs the whole system (a NixOS system
+  # profile's switch-to-configuration, an activation that writes /etc or /home).
+  hardening = {
+    NoNewPrivileges = true;
+    ProtectSystem = "full";
+    ProtectHome = "read-only";
+    PrivateTmp = true;
+    ProtectKernelModules = true;
+    ProtectKernelLogs = true;
+    LockPersonality = true;
+    RestrictRealtime = true;
+  };
+
+  serviceOf = name: inst: {
+    description = "hail: deploy Nix profile ${inst.profile} from Hydra";
+    wantedBy = [ "multi-user.target" ];
+    wants = [ "network-online.target" ];
+    after = [
+      "network-online.target"
+      "nix-daemon.socket"
+    ];
+    # hail runs nix-store and nix-env; the activation inherits this PATH too (NixOS adds
+    # coreutils, findutils, grep, sed and systemd). Add what your bin/activate calls by name
+    # with systemd.services."hail-<name>".path.
+    path = [ config.nix.package ];
+    # Nix's narinfo cache would go to /root/.cache, read-only under ProtectHome.
+    environment.XDG_CACHE_HOME = "/var/cache/hail";
+    serviceConfig = {
+      Type = "simple";
+      ExecStart = "${cfg.package}/bin/hail ${escapeArgs (argsOf inst)}";
+      ExecReload = "${pkgs.coreutils}/bin/kill -USR1 $MAINPID";
+      Restart = "on-failure";
+      RestartSec = "30s";
+      RestartPreventExitStatus = 64;
+      KillSignal = "SIGTERM";
+      KillMode = "mixed";
+      TimeoutStopSec = "25min";
+      StateDirectory = "hail";
+      StateDirectoryMode = "0750";
+      CacheDirectory = "hail";
+      CacheDirectoryMode = "0750";
+    }
+    // (if inst.sandbox then hardening else { });
+  };
+
+  instanceOptions =
+    { name, ... }:
+    {
+      options = {
+        profile = mkOption {
+          type = types.str;
+          default = name;
+          description = ''
+            The Nix profile to deploy: a name under /nix/var/nix/profiles (nested names such as
+            `hail/myapp` work) or an absolute path. Defaults to the instance name.
+          '';
+        };
+        gateJob = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "https://hydra.example/job/proj/main/release_gate";
+          description = "Hydra job URL of an aggregate release gate; needs `constituent`.";
+        };
+        constituent = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "myapp";
+          description = "The constituent job of the gate to deploy.";
+        };
+        jobUri = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "https://hydra.example/job/proj/main/myapp";
+          description = "A plain Hydra job whose latest build is deployed (instead of `gateJob`).";
+        };
+        output = mkOption {
+          type = types.str;
+          default = "out";
+          description = "Which output of the build to deploy.";
+        };
+        pollPeriod = mkOption {
+          type = types.str;
+          default = "5m";
+          example = "30s";
+          description = "Poll period: `30s`, `5m`, `1h`; a bare number means minutes.";
+        };
+        activateTimeout = mkOption {
+          type = types.str;
+          default = "10m";
+          description = ''
+            An activation running longer is killed and counts as failed. The service's
+            TimeoutStopSec (25min) assumes the default; raise both together.
+          '';
+        };
+        healthCheck = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "curl -fsS http://127.0.0.1:8080/health";
+          description = "Command run after a successful activation (split into words, no shell).";
+        };
+        rollback = mkOption {
+          type = types.bool;
+          default = true;
+          description = "On a failed deployment, return the profile to the previous generation.";
+        };
+        netrcFile = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "/run/keys/hydra-netrc";
+          description = ''
+            HTTP Basic credentials for the Hydra host, as a path on the machine (a string, not
+            a Nix path literal: a store path would be world-readable). Without it hail reads
+            /etc/netrc when that exists.
+          '';
+        };
+        hydraUser = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = "Log in to a private Hydra as this user (with `hydraPasswordFile`).";
+        };
+        hydraPasswordFile = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "/run/keys/hydra-password";
+          description = "File holding the Hydra password, as a path on the machine (not a Nix path literal).";
+        };
+        metricsFile = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "/var/lib/prometheus-node-exporter-text/hail-myapp.prom";
+          description = "Write Prometheus metrics here after every pass (node_exporter textfile collector).";
+        };
+        metricsListen = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "127.0.0.1:9465";
+          description = "Serve /metrics, /healthz and POST /poll on HOST:PORT.";
+        };
+        rolloutWindow = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "2h";
+          description = "Staged rollout: deploy a new gate build only after its stop time plus a host-specific share of this window.";
+        };
+        rolloutKey = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = "The key hashed for the staged rollout (default: the host name).";
+        };
+        stateDir = mkOption {
+          type = types.str;
+          default = "/var/lib/hail";
+          description = ''
+            State and lock files. The default is the service's StateDirectory; another
+            directory must be writable under ProtectSystem=full (not in /etc, /usr or /boot).
+          '';
+        };
+        logLevel = mkOption {
+          type = types.enum [
+            "debug"
+            "info"
+            "warn"
+            "error"
+          ];
+          default = "info";
+          description = "Log level; logs go to the journal as JSON lines.";
+        };
+        sandbox = mkOption {
+          type = types.bool;
+          default = true;
+          description = ''
+            Run with the hardening of nix/systemd/hail@.service (NoNewPrivileges,
+            ProtectSystem=full, ProtectHome=read-only, PrivateTmp, ...). Turn it off when the
+            activation must write /etc, /boot or /home, or use setuid programs such as sudo.
+          '';
+        };
+        extraArgs = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [
+            "--timeout"
+            "1m"
+          ];
+          description = "More arguments for `hail run`, one list element per argument.";
+        };
+      };
+    };
+in
+{
+  options.services.hail = {
+    enable = mkEnableOption "hail, pull-based deployment of Nix profiles from Hydra";
+
+    package = mkOption {
+      type = types.package;
+      default = pkgs.callPackage ./package.nix { };
+      defaultText = lib.literalExpression "pkgs.callPackage ./nix/package.nix { }";
+      description = "The hail package.";
+    };
+
+    instances = mkOption {
+      type = types.attrsOf (types.submodule instanceOptions);
+      default = { };
+      description = "One hail daemon (systemd service `hail-<name>`) per instance, each deploying one profile.";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    assertions = lib.concatLists (
+      lib.mapAttrsToList (name: inst: [
+        {
+          assertion = (inst.gateJob == null) != (inst.jobUri == null);
+          message = "services.hail.instances.${name}: set exactly one of gateJob and jobUri.";
+        }
+        {
+          assertion = (inst.gateJob == null) == (inst.constituent == null);
+          message = "services.hail.instances.${name}: constituent goes with gateJob, and gateJob needs it.";
+        }
+        {
+          assertion = (inst.hydraUser == null) == (inst.hydraPasswordFile == null);
+          message = "services.hail.instances.${name}: hydraUser and hydraPasswordFile go together.";
+        }
+      ]) cfg.instances
+    )
+    ++ [
+      {
+        assertion =
+          let
+            profiles = lib.mapAttrsToList (_: inst: inst.profile) cfg.instances;
+          in
+          builtins.length profiles == builtins.length (lib.unique profiles);
+        message = "services.hail.instances: two instances deploy the same profile; they would fight over its lock.";
+      }
+    ];
+
+    systemd.services = lib.mapAttrs' (
+      name: inst: lib.nameValuePair "hail-${name}" (serviceOf name inst)
+    ) cfg.instances;
+  };
+}

@@ -1,0 +1,108 @@
+# hail as a Nix package: `npm run build` (typecheck, then the esbuild single-file bundle
+# dist/hail.mjs) and bin/hail, a wrapper that runs the bundle with Node.js 20.
+#
+# Called from flake.nix (`pkgs.callPackage ./nix/package.nix { }`); also usable without flakes:
+#   nix-build -E 'with import <nixpkgs> { }; callPackage ./nix/package.nix { }'
+#
+# Dependencies come from package-lock.json through importNpmLock, so there is no npmDepsHash
+# to keep up to date: each tarball is pinned by the `integrity` in the lock file. See
+# npm-lock.nix for the registry URLs the lock file leaves out.
+{
+  lib,
+  stdenv,
+  buildNpmPackage,
+  importNpmLock,
+  nodejs_20,
+  makeWrapper,
+}:
+let
+  nodejs = nodejs_20;
+  packageJson = lib.importJSON ../package.json;
+
+  # npm's names for the platform the build runs on (esbuild and tsc are native binaries
+  # shipped as optional per-platform packages); null keeps every platform's.
+  npmPlatform =
+    let
+      parsed = stdenv.buildPlatform.parsed;
+      os =
+        {
+          linux = "linux";
+          darwin = "darwin";
+          freebsd = "freebsd";
+          openbsd = "openbsd";
+          netbsd = "netbsd";
+        }
+        .${parsed.kernel.name} or null;
+      cpu =
+        {
+          x86_64 = "x64";
+          aarch64 = "arm64";
+          i686 = "ia32";
+          armv7l = "arm";
+          armv6l = "arm";
+          riscv64 = "riscv64";
+          powerpc64le = "ppc64";
+          s390x = "s390x";
+          loongarch64 = "loong64";
+          mips64el = "mips64el";
+        }
+        .${parsed.cpu.name} or null;
+    in
+    if os == null || cpu == null then null else { inherit os cpu; };
+
+  packageLock = import ./npm-lock.nix {
+    packageLock = lib.importJSON ../package-lock.json;
+    platform = npmPlatform;
+  };
+in
+buildNpmPackage {
+  pname = packageJson.name;
+  inherit (packageJson) version;
+  inherit nodejs;
+
+  # Only what `npm run build` reads: tsc checks src and test (tsconfig.json), esbuild bundles
+  # src. A flake sees only files git tracks.
+  src = lib.fileset.toSource {
+    root = ../.;
+    fileset = lib.fileset.unions [
+      ../package.json
+      ../package-lock.json
+      ../.npmrc
+      ../tsconfig.json
+      ../src
+      ../test
+    ];
+  };
+
+  npmDeps = importNpmLock {
+    package = packageJson;
+    inherit packageLock;
+  };
+  npmConfigHook = importNpmLock.npmConfigHook;
+
+  # npmBuildScript defaults to "build": the same command as a developer's build.
+  # The bundle carries its dependencies, so no node_modules is installed.
+  dontNpmInstall = true;
+  nativeBuildInputs = [ makeWrapper ];
+  installPhase = ''
+    runHook preInstall
+    install -Dm644 dist/hail.mjs $out/lib/hail/hail.mjs
+    makeWrapper ${lib.getExe nodejs} $out/bin/hail --add-flags $out/lib/hail/hail.mjs
+    runHook postInstall
+  '';
+
+  doInstallCheck = true;
+  installCheckPhase = ''
+    runHook preInstallCheck
+    $out/bin/hail --version | grep -qx '${packageJson.version}'
+    $out/bin/hail run --help > /dev/null
+    runHook postInstallCheck
+  '';
+
+  meta = {
+    description = packageJson.description;
+    license = lib.licenses.mit;
+    mainProgram = "hail";
+    platforms = lib.platforms.linux ++ lib.platforms.darwin;
+  };
+}

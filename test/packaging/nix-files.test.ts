@@ -1,0 +1,477 @@
+// The Nix files: flake.nix, nix/package.nix, nix/module.nix, nix/npm-lock.nix.
+//
+// There is no nixpkgs on the test machine and no network, so a real `nix build` or a NixOS
+// evaluation cannot run here. What runs instead, all offline with nix-instantiate (required:
+// these tests fail, never skip, without it) against `--store dummy://`, which writes nothing:
+//   - every file parses;
+//   - nix/npm-lock.nix, which uses builtins only, runs on the real package-lock.json;
+//   - flake.nix, nix/package.nix and nix/module.nix are evaluated against
+//     test/packaging/nix-stub.nix, a stand-in for the few nixpkgs functions they call, and the
+//     systemd service the module generates is rendered to a unit file and checked with
+//     `systemd-analyze verify` and against nix/systemd/hail@.service.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { REPO, UNIT_DIR, expandSpecifiers, parseUnit, splitCommandLine, tempDir, value, verifyUnits, type Unit } from "./unit-file.js";
+
+const STUB = path.join(REPO, "test", "packaging", "nix-stub.nix");
+/** the repository as a Nix path value (a path literal cannot hold every file name) */
+const REPO_ARG = ["--arg", "repo", `/. + ${JSON.stringify(REPO)}`];
+const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/npm-lock.nix", "test/packaging/nix-stub.nix"];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], opts: { cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd: opts.cwd ?? REPO, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== "number") {
+        reject(new Error(`${file} could not run (${String(err.code ?? err.message)}): it is required for these tests`));
+        return;
+      }
+      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+const nixInstantiate = (args: string[]) => run("nix-instantiate", ["--store", "dummy://", ...args]);
+
+async function nixEval<T>(args: string[]): Promise<T> {
+  const r = await nixInstantiate(["--eval", "--strict", "--json", ...args]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as T;
+}
+
+describe("nix-instantiate --parse", () => {
+  for (const file of NIX_FILES) {
+    it(`parses ${file}`, async () => {
+      const r = await nixInstantiate(["--parse", path.join(REPO, file)]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.notEqual(r.stdout.trim(), "");
+    });
+  }
+
+  it("rejects a file with a syntax error (the check above has teeth)", async () => {
+    const dir = await tempDir("hail-nix-parse-");
+    try {
+      const broken = path.join(dir, "flake.nix");
+      await writeFile(broken, (await readFile(path.join(REPO, "flake.nix"), "utf8")).replace("outputs =", "outputs"));
+      const r = await nixInstantiate(["--parse", broken]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /syntax error/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+interface LockModule {
+  version?: string;
+  resolved?: string;
+  integrity?: string;
+  optional?: boolean;
+  os?: string[];
+  cpu?: string[];
+}
+interface Lock {
+  packages: Record<string, LockModule>;
+}
+
+function lockExpr(platform: { os: string; cpu: string } | null): string {
+  const p = platform === null ? "null" : `{ os = "${platform.os}"; cpu = "${platform.cpu}"; }`;
+  return `import ./nix/npm-lock.nix { packageLock = builtins.fromJSON (builtins.readFile ./package-lock.json); platform = ${p}; }`;
+}
+
+/** name of the package installed at a lock path: the part after the last node_modules/ */
+function packageName(lockPath: string): string {
+  return lockPath.slice(lockPath.lastIndexOf("node_modules/") + "node_modules/".length);
+}
+
+function tarballUrl(name: string, version: string): string {
+  const file = name.startsWith("@") ? name.split("/")[1] : name;
+  return `https://registry.npmjs.org/${name}/-/${file}-${version}.tgz`;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe("nix/npm-lock.nix (registry URLs for importNpmLock)", () => {
+  let original: Lock;
+  before(async () => {
+    original = JSON.parse(await readFile(path.join(REPO, "package-lock.json"), "utf8")) as Lock;
+  });
+
+  it("the lock file really lacks `resolved`, which is why npm-lock.nix exists", () => {
+    const withResolved = Object.entries(original.packages).filter(([k, m]) => k !== "" && m.resolved !== undefined);
+    assert.deepEqual(withResolved, []);
+  });
+
+  it("fills in a URL for exactly the packages npm installed on this platform, and keeps the integrity", async () => {
+    const platform = { os: process.platform, cpu: process.arch };
+    const lock = await nixEval<Lock>(["--expr", lockExpr(platform)]);
+    const fetched = Object.keys(lock.packages).filter((k) => lock.packages[k]?.resolved !== undefined).sort();
+    const installed: string[] = [];
+    for (const k of Object.keys(original.packages)) {
+      if (k !== "" && (await exists(path.join(REPO, k, "package.json")))) installed.push(k);
+    }
+    assert.deepEqual(fetched, installed.sort());
+    for (const k of fetched) {
+      const m = lock.packages[k] as LockModule;
+      assert.equal(m.resolved, tarballUrl(packageName(k), m.version as string), k);
+      assert.equal(m.integrity, original.packages[k]?.integrity, k);
+    }
+    // a nested copy and a scoped package take the name from the path's last node_modules/
+    const nested = Object.keys(lock.packages).find((k) => k.split("node_modules/").length > 2);
+    assert.ok(nested, "the lock has a nested package");
+    assert.match(lock.packages[nested]?.resolved ?? "", new RegExp(`/${packageName(nested)}/-/`));
+    assert.ok(fetched.some((k) => packageName(k).startsWith("@")), "a scoped package is fetched");
+  });
+
+  it("picks each platform's native binaries, and all of them with platform = null", async () => {
+    const darwin = await nixEval<Lock>(["--expr", lockExpr({ os: "darwin", cpu: "arm64" })]);
+    const linuxArm = await nixEval<Lock>(["--expr", lockExpr({ os: "linux", cpu: "arm64" })]);
+    const all = await nixEval<Lock>(["--expr", lockExpr(null)]);
+    const has = (lock: Lock, k: string) => lock.packages[k]?.resolved !== undefined;
+    assert.ok(has(darwin, "node_modules/@esbuild/darwin-arm64"));
+    assert.ok(has(darwin, "node_modules/fsevents"));
+    assert.ok(!has(darwin, "node_modules/@esbuild/linux-x64"));
+    assert.ok(has(linuxArm, "node_modules/@esbuild/linux-arm64"));
+    assert.ok(has(linuxArm, "node_modules/@typescript/typescript-linux-arm64"));
+    assert.ok(!has(linuxArm, "node_modules/@esbuild/darwin-arm64"));
+    assert.ok(!has(linuxArm, "node_modules/fsevents"));
+    assert.ok(has(linuxArm, "node_modules/zod"), "packages without os/cpu are always fetched");
+    const every = Object.keys(original.packages).filter((k) => k !== "");
+    assert.deepEqual(every.filter((k) => !has(all, k)), []);
+  });
+
+  it("keeps a URL that is there, links, and honours negated os lists", async () => {
+    const lock = {
+      packages: {
+        "": { name: "x", version: "1.0.0" },
+        "node_modules/a": { version: "1.0.0", resolved: "https://mirror.example/a.tgz" },
+        "node_modules/b": { link: true, resolved: "packages/b" },
+        "node_modules/c": { version: "2.0.0", optional: true, os: ["!win32"] },
+        "node_modules/d": { version: "3.0.0", optional: true, os: ["!linux"] },
+        "node_modules/alias": { name: "@real/thing", version: "4.0.0" },
+      },
+    };
+    const expr = `import ./nix/npm-lock.nix { packageLock = builtins.fromJSON ''${JSON.stringify(lock)}''; platform = { os = "linux"; cpu = "x64"; }; }`;
+    const out = await nixEval<{ packages: Record<string, LockModule & { link?: boolean }> }>(["--expr", expr]);
+    assert.equal(out.packages["node_modules/a"]?.resolved, "https://mirror.example/a.tgz");
+    assert.equal(out.packages["node_modules/b"]?.resolved, "packages/b");
+    assert.equal(out.packages["node_modules/c"]?.resolved, "https://registry.npmjs.org/c/-/c-2.0.0.tgz");
+    assert.equal(out.packages["node_modules/d"]?.resolved, undefined);
+    assert.equal(out.packages["node_modules/alias"]?.resolved, "https://registry.npmjs.org/@real/thing/-/thing-4.0.0.tgz");
+    assert.equal(out.packages[""]?.resolved, undefined);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+interface PackageSummary {
+  pname: string;
+  version: string;
+  nodejs: string;
+  installPhase: string;
+  installCheckPhase: string;
+  dontNpmInstall: boolean;
+  npmConfigHook: string;
+  mainProgram: string;
+  srcRoot: string;
+  srcFiles: string[];
+  srcFilesExist: boolean;
+  hasNpmDepsHash: boolean;
+  resolved: Array<{ path: string; resolved: string | null }>;
+  packageJsonName: string;
+}
+
+describe("nix/package.nix (evaluated with the stub)", () => {
+  let pkg: { x86_64: PackageSummary; aarch64: PackageSummary };
+  let packageJson: { name: string; version: string; bin: Record<string, string>; scripts: Record<string, string> };
+  before(async () => {
+    pkg = await nixEval([...REPO_ARG, "-A", "package", STUB]);
+    packageJson = JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8")) as typeof packageJson;
+  });
+
+  it("is named and versioned from package.json and built with Node.js 20", () => {
+    assert.equal(pkg.x86_64.pname, packageJson.name);
+    assert.equal(pkg.x86_64.version, packageJson.version);
+    assert.equal(pkg.x86_64.packageJsonName, packageJson.name);
+    assert.match(pkg.x86_64.nodejs, /^20\./);
+    assert.equal(pkg.x86_64.mainProgram, "hail");
+  });
+
+  it("takes its dependencies through importNpmLock, with no npmDepsHash to maintain", () => {
+    assert.equal(pkg.x86_64.hasNpmDepsHash, false);
+    assert.equal(pkg.x86_64.npmConfigHook, "importNpmLock.npmConfigHook");
+    const fetched = (p: PackageSummary) => p.resolved.filter((r) => r.resolved !== null).map((r) => r.path);
+    assert.ok(fetched(pkg.x86_64).includes("node_modules/@esbuild/linux-x64"));
+    assert.ok(!fetched(pkg.x86_64).includes("node_modules/@esbuild/linux-arm64"));
+    assert.ok(fetched(pkg.aarch64).includes("node_modules/@esbuild/linux-arm64"), "the build platform decides");
+    assert.ok(fetched(pkg.x86_64).includes("node_modules/zod"));
+  });
+
+  it("installs the bundle that package.json's bin and build script name, run by node", () => {
+    const bundle = packageJson.bin.hail as string;
+    assert.equal(bundle, "dist/hail.mjs");
+    assert.ok(packageJson.scripts.build?.includes(`--outfile=${bundle}`), "npm run build writes the bundle");
+    assert.ok(pkg.x86_64.dontNpmInstall);
+    assert.ok(pkg.x86_64.installPhase.includes(`install -Dm644 ${bundle} $out/lib/hail/hail.mjs`), pkg.x86_64.installPhase);
+    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail --add-flags \$out\/lib\/hail\/hail\.mjs/);
+    assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail --version/);
+  });
+
+  it("builds from every file `npm run build` reads, and they exist", async () => {
+    assert.ok(pkg.x86_64.srcFilesExist);
+    assert.equal(path.resolve(pkg.x86_64.srcRoot), path.resolve(REPO));
+    const tsconfig = JSON.parse(await readFile(path.join(REPO, "tsconfig.json"), "utf8")) as { include: string[] };
+    const rel = pkg.x86_64.srcFiles.map((f) => path.relative(REPO, f));
+    for (const needed of [...tsconfig.include, "package.json", "package-lock.json", ".npmrc", "tsconfig.json"]) {
+      assert.ok(rel.includes(needed), `${needed} is in the package's source`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+interface Service {
+  description: string;
+  wantedBy: string[];
+  wants: string[];
+  after: string[];
+  path: string[];
+  environment: Record<string, string>;
+  serviceConfig: Record<string, string | number | boolean>;
+}
+interface ModuleResult {
+  optionNames: string[];
+  instanceOptionNames: string[];
+  services: Record<string, Service>;
+  assertions: Array<{ assertion: boolean; message: string }>;
+  defaultPackage: string;
+}
+
+const NIX_PACKAGE = "/nix/store/00000000000000000000000000000000-nix-2.28";
+
+describe("nix/module.nix (evaluated with the stub)", () => {
+  let dir: string;
+  let hailFlags: Set<string>;
+  let daemonUnit: Unit;
+  let fakePackage: string;
+  let counter = 0;
+
+  before(async () => {
+    dir = await tempDir("hail-nix-module-");
+    fakePackage = path.join(dir, "hail-pkg");
+    await mkdir(path.join(fakePackage, "bin"), { recursive: true });
+    await writeFile(path.join(fakePackage, "bin", "hail"), "#!/bin/sh\nexit 0\n");
+    await chmod(path.join(fakePackage, "bin", "hail"), 0o755);
+    // the flags `hail run` takes today, from the source (what `npm run build` bundles)
+    const help = await run(process.execPath, ["--import", "tsx", path.join(REPO, "src/cli/main.ts"), "run", "--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    hailFlags = new Set(help.stdout.match(/--[a-z][a-z-]*/g) ?? []);
+    daemonUnit = parseUnit(await readFile(path.join(UNIT_DIR, "hail@.service"), "utf8"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function evalModule(settings: unknown): Promise<ModuleResult> {
+    const file = path.join(dir, `settings-${counter++}.json`);
+    await writeFile(file, JSON.stringify(settings));
+    return nixEval<ModuleResult>([...REPO_ARG, "--arg", "settings", `builtins.fromJSON (builtins.readFile ${file})`, "-A", "module", STUB]);
+  }
+
+  function argvOf(service: Service): string[] {
+    // systemd expands specifiers first; the module's own words carry none but escaped %%
+    return splitCommandLine(expandSpecifiers(String(service.serviceConfig.ExecStart), { i: "", S: "/var/lib", C: "/var/cache" }), {});
+  }
+
+  /** "--flag value" pairs and lone flags of an argv after `hail run` */
+  function flagsOf(argv: string[]): string[] {
+    return argv.filter((a) => a.startsWith("--"));
+  }
+
+  const gateInstance = {
+    gateJob: "https://hydra.example/job/proj/main/release_gate",
+    constituent: "myapp",
+    pollPeriod: "2m",
+    netrcFile: "/run/keys/hydra-netrc",
+    metricsFile: "/var/lib/prometheus-node-exporter-text/hail-myapp.prom",
+    metricsListen: "127.0.0.1:9465",
+    healthCheck: "curl -fsS 'http://127.0.0.1:8080/health?x=100%' $HOME",
+    extraArgs: ["--timeout", "1m"],
+  };
+
+  it("declares services.hail.{enable,package,instances} and the instance options of the issue", async () => {
+    const m = await evalModule({});
+    assert.deepEqual(m.optionNames, ["enable", "instances", "package"]);
+    for (const name of ["gateJob", "constituent", "jobUri", "profile", "pollPeriod", "netrcFile", "metricsFile", "metricsListen", "stateDir", "extraArgs"]) {
+      assert.ok(m.instanceOptionNames.includes(name), name);
+    }
+    assert.deepEqual(m.services, {}, "nothing without enable");
+    assert.ok(m.defaultPackage.endsWith("/nix/package.nix"), m.defaultPackage);
+  });
+
+  it("generates hail-<name> running `hail run` with the instance's flags, quoted for systemd", async () => {
+    const m = await evalModule({ enable: true, package: fakePackage, instances: { myapp: gateInstance } });
+    assert.deepEqual(Object.keys(m.services), ["hail-myapp"]);
+    const svc = m.services["hail-myapp"] as Service;
+    const argv = argvOf(svc);
+    assert.equal(argv[0], `${fakePackage}/bin/hail`);
+    assert.equal(argv[1], "run");
+    const pairs = (flag: string) => argv[argv.indexOf(flag) + 1];
+    assert.equal(pairs("--profile"), "myapp", "the profile defaults to the instance name");
+    assert.equal(pairs("--gate-job"), gateInstance.gateJob);
+    assert.equal(pairs("--constituent"), "myapp");
+    assert.equal(pairs("--poll-period"), "2m");
+    assert.equal(pairs("--netrc-file"), gateInstance.netrcFile);
+    assert.equal(pairs("--metrics-file"), gateInstance.metricsFile);
+    assert.equal(pairs("--metrics-listen"), gateInstance.metricsListen);
+    assert.equal(pairs("--state-dir"), "/var/lib/hail");
+    // % and $ reach hail literally: systemd neither expands specifiers nor variables in them
+    assert.equal(pairs("--health-check"), gateInstance.healthCheck);
+    assert.deepEqual(argv.slice(-2), ["--timeout", "1m"]);
+    assert.ok(!argv.includes("--job-uri") && !argv.includes("--no-rollback"));
+    for (const flag of flagsOf(argv.slice(2))) assert.ok(hailFlags.has(flag), `hail run takes ${flag}`);
+    assert.deepEqual(svc.path, [NIX_PACKAGE], "nix-store and nix-env come from config.nix.package");
+    assert.deepEqual(svc.wantedBy, ["multi-user.target"]);
+  });
+
+  it("passes --job-uri, --no-rollback, the Hydra login and every optional flag under the names hail knows", async () => {
+    const m = await evalModule({
+      enable: true,
+      package: fakePackage,
+      instances: {
+        web: {
+          jobUri: "https://hydra.example/job/proj/main/web",
+          profile: "hail/web",
+          rollback: false,
+          output: "bin",
+          activateTimeout: "3m",
+          logLevel: "debug",
+          rolloutWindow: "1h",
+          rolloutKey: "rack-7",
+          hydraUser: "deploy",
+          hydraPasswordFile: "/run/keys/hydra-password",
+          stateDir: "/srv/hail-state",
+        },
+      },
+    });
+    const argv = argvOf(m.services["hail-web"] as Service);
+    const pairs = (flag: string) => argv[argv.indexOf(flag) + 1];
+    assert.equal(pairs("--job-uri"), "https://hydra.example/job/proj/main/web");
+    assert.equal(pairs("--profile"), "hail/web");
+    assert.equal(pairs("--output"), "bin");
+    assert.equal(pairs("--activate-timeout"), "3m");
+    assert.equal(pairs("--log-level"), "debug");
+    assert.equal(pairs("--rollout-window"), "1h");
+    assert.equal(pairs("--rollout-key"), "rack-7");
+    assert.equal(pairs("--hydra-user"), "deploy");
+    assert.equal(pairs("--hydra-password-file"), "/run/keys/hydra-password");
+    assert.equal(pairs("--state-dir"), "/srv/hail-state");
+    assert.ok(argv.includes("--no-rollback"));
+    assert.ok(!argv.includes("--gate-job") && !argv.includes("--constituent"));
+    for (const flag of flagsOf(argv.slice(2))) assert.ok(hailFlags.has(flag), `hail run takes ${flag}`);
+  });
+
+  it("uses the settings of nix/systemd/hail@.service, and `sandbox = false` drops only the hardening", async () => {
+    const m = await evalModule({ enable: true, package: fakePackage, instances: { a: gateInstance, b: { ...gateInstance, profile: "b", sandbox: false } } });
+    const sandboxed = (m.services["hail-a"] as Service).serviceConfig;
+    const open = (m.services["hail-b"] as Service).serviceConfig;
+    const systemdValue = (v: string | number | boolean) => (v === true ? "yes" : v === false ? "no" : String(v));
+    const shared = ["Type", "Restart", "RestartSec", "RestartPreventExitStatus", "KillSignal", "KillMode", "TimeoutStopSec", "StateDirectory", "StateDirectoryMode", "CacheDirectory", "CacheDirectoryMode"];
+    const hardening = ["NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "ProtectKernelModules", "ProtectKernelLogs", "LockPersonality", "RestrictRealtime"];
+    for (const key of [...shared, ...hardening]) {
+      assert.ok(key in sandboxed, key);
+      assert.equal(systemdValue(sandboxed[key] as string), value(daemonUnit, "Service", key), key);
+    }
+    // every hardening directive of the unit file is in the module's list
+    const unitHardening = (daemonUnit.get("Service") ?? []).map(([k]) => k).filter((k) => /^(No|Protect|Private|Restrict|Lock)/.test(k));
+    assert.deepEqual(unitHardening.sort(), [...hardening].sort());
+    assert.equal((m.services["hail-a"] as Service).environment.XDG_CACHE_HOME, "/var/cache/hail");
+    for (const key of hardening) assert.ok(!(key in open), `${key} is off without the sandbox`);
+    for (const key of shared) assert.equal(open[key], sandboxed[key], key);
+  });
+
+  it("asserts a well-formed target per instance and one instance per profile", async () => {
+    const ok = await evalModule({ enable: true, package: fakePackage, instances: { myapp: gateInstance } });
+    assert.ok(ok.assertions.length > 0 && ok.assertions.every((a) => a.assertion), JSON.stringify(ok.assertions));
+
+    const failing = async (instances: Record<string, unknown>) =>
+      (await evalModule({ enable: true, package: fakePackage, instances })).assertions.filter((a) => !a.assertion).map((a) => a.message);
+    assert.match((await failing({ x: { ...gateInstance, jobUri: "https://hydra.example/job/p/j/x" } })).join("\n"), /exactly one of gateJob and jobUri/);
+    assert.match((await failing({ x: { gateJob: gateInstance.gateJob } })).join("\n"), /constituent goes with gateJob/);
+    assert.match((await failing({ x: {} })).join("\n"), /exactly one of gateJob and jobUri/);
+    assert.match((await failing({ x: { ...gateInstance, hydraUser: "deploy" } })).join("\n"), /hydraUser and hydraPasswordFile/);
+    assert.match((await failing({ x: gateInstance, y: { ...gateInstance, profile: "x" } })).join("\n"), /same profile/);
+  });
+
+  it("rejects an option the module does not declare", async () => {
+    const file = path.join(dir, "typo.json");
+    await writeFile(file, JSON.stringify({ enable: true, instances: { x: { gatejob: "https://hydra.example/job/p/j/g" } } }));
+    const r = await nixInstantiate(["--eval", "--strict", "--json", ...REPO_ARG, "--arg", "settings", `builtins.fromJSON (builtins.readFile ${file})`, "-A", "module.services", STUB]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /services\.hail\.instances\.x\.gatejob' does not exist/);
+  });
+
+  it("renders to a unit that systemd-analyze verify accepts", async () => {
+    const m = await evalModule({ enable: true, package: fakePackage, instances: { myapp: gateInstance } });
+    const unitDir = path.join(dir, "units");
+    await mkdir(unitDir, { recursive: true });
+    await writeFile(path.join(unitDir, "hail-myapp.service"), renderService(m.services["hail-myapp"] as Service));
+    const r = await verifyUnits(unitDir, ["hail-myapp.service"]);
+    assert.deepEqual(r.complaints, [], r.stderr);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+/** a NixOS-style rendering of systemd.services.<name> (as nixos/lib/systemd-lib.nix does it) */
+function renderService(svc: Service): string {
+  const v = (x: string | number | boolean) => (x === true ? "true" : x === false ? "false" : String(x));
+  const lines = ["[Unit]", `Description=${svc.description}`, `Wants=${svc.wants.join(" ")}`, `After=${svc.after.join(" ")}`, "", "[Service]"];
+  const env = { ...svc.environment, PATH: [...svc.path.map((p) => `${p}/bin`), "/usr/bin", "/bin"].join(":") };
+  for (const [k, val] of Object.entries(env)) lines.push(`Environment="${k}=${val}"`);
+  for (const [k, val] of Object.entries(svc.serviceConfig)) lines.push(`${k}=${v(val)}`);
+  lines.push("", "[Install]", `WantedBy=${svc.wantedBy.join(" ")}`, "");
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------
+interface FlakeSummary {
+  description: string;
+  nixpkgsUrl: string;
+  systems: string[];
+  defaultPackage: string;
+  hailPackage: string;
+  app: { type: string; program: string };
+  overlay: string;
+  moduleImports: string[];
+  modulePackage: { _type: string; content: string };
+  devShellPackages: { linux: string[]; darwin: string[] };
+}
+
+describe("flake.nix (evaluated with the stub)", () => {
+  it("offers the package, an app, an overlay and the NixOS module for Linux and Darwin", async () => {
+    const f = await nixEval<FlakeSummary>([...REPO_ARG, "-A", "flake", STUB]);
+    assert.match(f.nixpkgsUrl, /^github:NixOS\/nixpkgs\//);
+    assert.deepEqual(f.systems, ["aarch64-darwin", "aarch64-linux", "x86_64-darwin", "x86_64-linux"]);
+    const packageNix = path.join(REPO, "nix", "package.nix");
+    assert.equal(path.resolve(f.defaultPackage), packageNix);
+    assert.equal(path.resolve(f.hailPackage), packageNix);
+    assert.equal(path.resolve(f.overlay), packageNix);
+    assert.equal(f.app.type, "app");
+    assert.match(f.app.program, /\/bin\/hail$/);
+    assert.deepEqual(f.moduleImports.map((p) => path.resolve(p)), [path.join(REPO, "nix", "module.nix")]);
+    assert.equal(f.modulePackage._type, "override", "the flake's package is only a default (mkDefault)");
+    assert.ok(f.devShellPackages.linux.includes("systemd") && !f.devShellPackages.darwin.includes("systemd"));
+  });
+});

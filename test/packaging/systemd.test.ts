@@ -1,0 +1,265 @@
+// The systemd units in nix/systemd: they pass `systemd-analyze verify`, carry the hardening
+// and lifecycle settings the README promises, and their command lines really start hail with
+// the exit codes and signals the units rely on (RestartPreventExitStatus=64,
+// SuccessExitStatus=75, ExecReload's SIGUSR1, KillSignal's SIGTERM).
+//
+// `systemd-analyze verify` checks that ExecStart='s program exists, and /usr/local/bin/hail is
+// not installed here: the copies under test point ExecStart= at a stub executable in a temp
+// directory instead; nothing else in the files changes. The templates are copied as they are
+// (hail@.service) and verified under instance names (hail@myapp.service), which makes
+// systemd-analyze instantiate them as systemd would.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  REPO,
+  UNIT_DIR,
+  expandSpecifiers,
+  parseEnvironmentFile,
+  parseUnit,
+  splitCommandLine,
+  tempDir,
+  value,
+  values,
+  verifyUnits,
+  type Unit,
+} from "./unit-file.js";
+
+const INSTALLED_HAIL = "/usr/local/bin/hail";
+const UNIT_FILES = ["hail@.service", "hail-oneshot@.service", "hail-oneshot@.timer"];
+
+async function readUnitText(name: string): Promise<string> {
+  return readFile(path.join(UNIT_DIR, name), "utf8");
+}
+
+async function readUnit(name: string): Promise<Unit> {
+  return parseUnit(await readUnitText(name));
+}
+
+/** copies of the unit files with ExecStart= pointing at an executable stub; returns the dir */
+async function stagedUnits(root: string, edit: (name: string, text: string) => string = (_, t) => t): Promise<string> {
+  const stub = path.join(root, "bin", "hail");
+  await mkdir(path.dirname(stub), { recursive: true });
+  await writeFile(stub, "#!/bin/sh\nexit 0\n");
+  await chmod(stub, 0o755);
+  const dir = path.join(root, "units");
+  await mkdir(dir, { recursive: true });
+  for (const name of UNIT_FILES) {
+    const text = await readUnitText(name);
+    await writeFile(path.join(dir, name), edit(name, text.replaceAll(`${INSTALLED_HAIL} `, `${stub} `)));
+  }
+  return dir;
+}
+
+const INSTANCES = ["hail@myapp.service", "hail@my-app.service", "hail-oneshot@myapp.service", "hail-oneshot@myapp.timer"];
+
+describe("systemd-analyze verify", () => {
+  let root: string;
+  before(async () => {
+    root = await tempDir("hail-units-");
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("accepts the daemon, the one-shot and the timer, instantiated, without a complaint", async () => {
+    const dir = await stagedUnits(path.join(root, "ok"));
+    const r = await verifyUnits(dir, INSTANCES);
+    assert.deepEqual(r.complaints, [], r.stderr);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it("would report a misspelt directive (the check above has teeth)", async () => {
+    const dir = await stagedUnits(path.join(root, "typo"), (name, text) =>
+      name === "hail@.service" ? text.replace("ProtectSystem=full", "ProtectSytem=full") : text,
+    );
+    const r = await verifyUnits(dir, ["hail@myapp.service"]);
+    assert.ok(r.complaints.some((l) => /Unknown key/i.test(l) && l.includes("ProtectSytem")), r.stderr);
+  });
+
+  it("would fail on an ExecStart= program that does not exist", async () => {
+    const dir = await stagedUnits(path.join(root, "missing"), (_, text) => text.replaceAll(/^ExecStart=\S+/gm, "ExecStart=/nonexistent/hail"));
+    const r = await verifyUnits(dir, ["hail-oneshot@myapp.service"]);
+    assert.notEqual(r.code, 0);
+    assert.ok(r.complaints.some((l) => l.includes("/nonexistent/hail")), r.stderr);
+  });
+});
+
+const HARDENING: Array<[string, string]> = [
+  ["NoNewPrivileges", "yes"],
+  ["ProtectSystem", "full"],
+  ["ProtectHome", "read-only"],
+  ["PrivateTmp", "yes"],
+  ["StateDirectory", "hail"],
+  ["CacheDirectory", "hail"],
+  ["KillMode", "mixed"],
+];
+
+/** minutes in a systemd time span like "25min" or "1h" (only the forms the units use) */
+function minutes(span: string): number {
+  const m = /^(\d+)(min|h|s)$/.exec(span);
+  assert.ok(m, `time span ${span}`);
+  const n = Number(m[1]);
+  return m[2] === "h" ? n * 60 : m[2] === "min" ? n : n / 60;
+}
+
+describe("unit settings", () => {
+  it("both services are hardened alike and keep their state in /var/lib/hail", async () => {
+    for (const name of ["hail@.service", "hail-oneshot@.service"]) {
+      const unit = await readUnit(name);
+      for (const [key, expected] of HARDENING) assert.equal(value(unit, "Service", key), expected, `${name} ${key}`);
+      assert.equal(value(unit, "Service", "EnvironmentFile"), "/etc/hail/%i.env", name);
+      assert.ok(values(unit, "Service", "Environment").includes("XDG_CACHE_HOME=%C/hail"), name);
+      assert.match(value(unit, "Service", "ExecStart"), /^\/usr\/local\/bin\/hail run .*--profile %i --state-dir %S\/hail \$HAIL_ARGS$/, name);
+    }
+    // the one-shot says "identical to hail@.service": every sandboxing directive, same value
+    const sandbox = (u: Unit) =>
+      (u.get("Service") ?? []).filter(([k]) => /^(No|Protect|Private|Restrict|Lock|ReadWrite|State|Cache)/.test(k)).map((kv) => kv.join("=")).sort();
+    assert.deepEqual(sandbox(await readUnit("hail-oneshot@.service")), sandbox(await readUnit("hail@.service")));
+  });
+
+  it("the daemon restarts on failure but not on a configuration error, reloads with SIGUSR1 and lets an activation finish", async () => {
+    const unit = await readUnit("hail@.service");
+    assert.equal(value(unit, "Service", "Type"), "simple");
+    assert.equal(value(unit, "Service", "Restart"), "on-failure");
+    assert.equal(value(unit, "Service", "RestartPreventExitStatus"), "64");
+    assert.equal(value(unit, "Service", "ExecReload"), "/bin/kill -USR1 $MAINPID");
+    assert.equal(value(unit, "Service", "KillSignal"), "SIGTERM");
+    // an activation (--activate-timeout 10m) and the rollback's activation (10m) fit
+    assert.ok(minutes(value(unit, "Service", "TimeoutStopSec")) > 2 * 10);
+    assert.deepEqual(values(unit, "Install", "WantedBy"), ["multi-user.target"]);
+  });
+
+  it("the one-shot counts 75 (nothing deployable yet, locked) as success and nothing else", async () => {
+    const unit = await readUnit("hail-oneshot@.service");
+    assert.equal(value(unit, "Service", "Type"), "oneshot");
+    assert.match(value(unit, "Service", "ExecStart"), / --oneshot /);
+    assert.deepEqual(value(unit, "Service", "SuccessExitStatus").split(/\s+/), ["75"]);
+    assert.ok(minutes(value(unit, "Service", "TimeoutStartSec")) >= 20, "a pass may take two activations");
+  });
+
+  it("the timer runs the one-shot every five minutes with fleet jitter, starting after boot", async () => {
+    const unit = await readUnit("hail-oneshot@.timer");
+    assert.equal(value(unit, "Timer", "OnUnitActiveSec"), "5min");
+    assert.ok(minutes(value(unit, "Timer", "RandomizedDelaySec")) > 0);
+    assert.ok(minutes(value(unit, "Timer", "OnBootSec")) > 0, "OnUnitActiveSec= alone never fires first");
+    assert.equal(value(unit, "Timer", "Unit"), "hail-oneshot@%i.service");
+    assert.deepEqual(values(unit, "Install", "WantedBy"), ["timers.target"]);
+  });
+});
+
+/** a Hydra that knows no builds: every request is a 404, which hail reads as "not ready" */
+async function emptyHydra(): Promise<{ url: string; server: Server; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? "");
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: "no such build" }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, requests };
+}
+
+interface Started {
+  child: ReturnType<typeof spawn>;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/**
+ * Runs a unit's ExecStart= the way systemd would for instance `myapp`, with the state and
+ * cache roots (%S, %C) in DIR and HAIL_ARGS from ENV_FILE_TEXT. /usr/local/bin/hail is the
+ * hail CLI from source (node --import tsx src/cli/main.ts): what `npm run build` bundles.
+ */
+async function startFromUnit(unitName: string, dir: string, envFileText: string): Promise<Started> {
+  const unit = await readUnit(unitName);
+  const spec = { i: "myapp", S: path.join(dir, "state"), C: path.join(dir, "cache") };
+  assert.equal(expandSpecifiers(value(unit, "Service", "EnvironmentFile"), spec), "/etc/hail/myapp.env");
+  const argv = splitCommandLine(expandSpecifiers(value(unit, "Service", "ExecStart"), spec), parseEnvironmentFile(envFileText));
+  assert.equal(argv[0], INSTALLED_HAIL);
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO, "src/cli/main.ts"), ...argv.slice(1)], {
+    cwd: REPO,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout?.resume();
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, stderr: () => stderr, exit };
+}
+
+async function waitFor(started: Started, re: RegExp, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!re.test(started.stderr())) {
+    if (started.child.exitCode !== null) throw new Error(`hail exited (${started.child.exitCode}) before ${what}:\n${started.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${started.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("the units' command lines start hail", () => {
+  let root: string;
+  let hydra: Awaited<ReturnType<typeof emptyHydra>>;
+  before(async () => {
+    root = await tempDir("hail-unit-run-");
+    hydra = await emptyHydra();
+  });
+  after(async () => {
+    hydra.server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const envFile = (dir: string) =>
+    `# /etc/hail/myapp.env\nHAIL_ARGS=--gate-job ${hydra.url}/job/proj/main/release_gate --constituent myapp --profiles-dir ${path.join(dir, "profiles")} --timeout 5s\n`;
+
+  it("the one-shot exits 75 while Hydra has no finished build, which SuccessExitStatus= counts as success", async () => {
+    const dir = path.join(root, "oneshot");
+    const run = await startFromUnit("hail-oneshot@.service", dir, envFile(dir));
+    const code = await run.exit;
+    assert.equal(code, 75, run.stderr());
+    assert.ok(hydra.requests.some((u) => u.startsWith("/job/proj/main/release_gate/latest-finished")), hydra.requests.join(" "));
+    const unit = await readUnit("hail-oneshot@.service");
+    assert.ok(value(unit, "Service", "SuccessExitStatus").split(/\s+/).includes(String(code)));
+  });
+
+  it("the daemon without a target exits 64, the status RestartPreventExitStatus= stops restarts for", async () => {
+    const dir = path.join(root, "no-target");
+    const run = await startFromUnit("hail@.service", dir, "HAIL_ARGS=\n");
+    const code = await run.exit;
+    assert.equal(code, 64, run.stderr());
+    assert.match(run.stderr(), /no target/);
+    assert.equal(value(await readUnit("hail@.service"), "Service", "RestartPreventExitStatus"), String(code));
+  });
+
+  it("the daemon polls on ExecReload='s signal and stops cleanly on KillSignal=", async () => {
+    const dir = path.join(root, "daemon");
+    const unit = await readUnit("hail@.service");
+    const reload = /^\/bin\/kill -(\w+) \$MAINPID$/.exec(value(unit, "Service", "ExecReload"));
+    assert.ok(reload);
+    const reloadSignal = `SIG${reload[1]}` as NodeJS.Signals;
+    const stopSignal = value(unit, "Service", "KillSignal") as NodeJS.Signals;
+
+    const run = await startFromUnit("hail@.service", dir, envFile(dir));
+    try {
+      await waitFor(run, /hail started/, "the daemon to start");
+      await waitFor(run, /latest-finished|not ready|no .*build/i, "the first pass");
+      const before = hydra.requests.length;
+      run.child.kill(reloadSignal);
+      await waitFor(run, /received SIGUSR1: polling now/, "the reload signal to be handled");
+      const deadline = Date.now() + 20_000;
+      while (hydra.requests.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(hydra.requests.length > before, "the reload made the daemon poll Hydra again");
+      run.child.kill(stopSignal);
+      assert.equal(await run.exit, 0, run.stderr());
+      assert.match(run.stderr(), /hail stopped/);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill("SIGKILL");
+    }
+  });
+});
