@@ -77,7 +77,7 @@ export function parseConfigFile(text: string, path: string): ConfigFile {
     throw new UsageError(`config file ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   const parsed = ConfigFileSchema.safeParse(json);
-  if (!parsed.success) throw new UsageError(`config file ${path}: ${describeZodError(parsed.error)}`);
+  if (!parsed.success) throw new UsageError(`config file ${path}: ${describeZodError(parsed.error, "(top level)")}`);
   const profiles = parsed.data.targets.map((t) => t.profile);
   const twice = profiles.find((p, i) => profiles.indexOf(p) !== i);
   if (twice !== undefined) throw new UsageError(`config file ${path}: profile ${twice} appears in two targets; one hail per profile`);

@@ -37,9 +37,9 @@ function buildProgram(setExit: (code: number) => void): Command {
   addManageOptions(program.command("status").description("what is deployed, from which build; last error; failure marks; hold"))
     .option("--json", "print one JSON object")
     .option("--config <file>", "the status of every target of a config file")
-    .action(async (profile: string | undefined, opts: ManageOptions & { json?: boolean; config?: string }) => {
+    .action(async (profile: string | undefined, opts: ManageOptions & { json?: boolean; config?: string }, cmd: Command) => {
       const { statusCommand } = await import("./manage.js");
-      setExit(await statusCommand(profile, opts));
+      setExit(await statusCommand(profile, opts, (option) => cmd.getOptionValueSource(option) === "cli"));
     });
 
   addManageOptions(program.command("hold").description("pause deployments of a profile"))

@@ -77,14 +77,20 @@ export interface StatusReport {
 }
 
 /** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
-export async function statusCommand(positional: string | undefined, opts: ManageOptions & { json?: boolean; config?: string }): Promise<number> {
+export async function statusCommand(
+  positional: string | undefined,
+  opts: ManageOptions & { json?: boolean; config?: string },
+  typed: (option: "stateDir" | "profilesDir") => boolean = () => false,
+): Promise<number> {
   if (opts.config !== undefined) {
     if (positional || opts.profile) throw new UsageError("give either a profile or --config, not both");
     const file = await loadConfigFile(opts.config);
     const reports: StatusReport[] = [];
+    // The same layering as run: defaults < file < target < flags typed on the command line.
+    const stateDir = typed("stateDir") ? opts.stateDir : (file.stateDir ?? opts.stateDir);
     for (const target of file.targets) {
-      const profilesDir = target.profilesDir ?? file.profilesDir ?? opts.profilesDir;
-      reports.push(await statusOf(resolveProfile(target.profile, profilesDir), profilesDir, file.stateDir ?? opts.stateDir));
+      const profilesDir = typed("profilesDir") ? opts.profilesDir : (target.profilesDir ?? file.profilesDir ?? opts.profilesDir);
+      reports.push(await statusOf(resolveProfile(target.profile, profilesDir), profilesDir, stateDir));
     }
     process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
     return 0;

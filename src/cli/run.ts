@@ -37,14 +37,11 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
     });
     log = configs.length === 1 ? rootLog.child({ profile: global.target.profile.name }) : rootLog;
     const agents = await createAgents(configs, rootLog, configFile);
-    // SPEC §7: locks come before any decision, so a locked profile answers 75 even when current.
-    for (const agent of agents) {
-      locks.push(await lockProfile(agent.target.profile, agent.profilesDir, global.stateDir, global.oneshot ? "oneshot" : "daemon"));
-    }
-    // Reading the state first stops hail on a damaged state file before anything runs.
-    for (const agent of agents) await agent.load();
-    if (configFile !== null) await retireRemovedTargets(agents, configFile, global, rootLog);
-    return global.oneshot ? await oneshot(agents, global, log) : await daemon(agents, global, log);
+    const { ready, codes } = await startTargets(agents, global, locks);
+    if (ready.length === 0) return combineExitCodes(codes);
+    if (configFile !== null) await retireRemovedTargets(ready, configFile, global, rootLog);
+    if (global.oneshot) return combineExitCodes([...codes, await oneshot(ready, global, log)]);
+    return await daemon(ready, global, log);
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
     if (log) log.error(err.message, { errorKind: err.kind });
@@ -53,6 +50,32 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
   } finally {
     for (const lock of locks) await lock.release();
   }
+}
+
+/**
+ * Locks and state come before any decision (SPEC §7): a locked profile answers 75 even when
+ * current, and a damaged state file stops its target (64) before anything runs. With several
+ * targets, such a target is left out and the others go on: one failure never stops the rest.
+ */
+async function startTargets(agents: TargetAgent[], global: AgentConfig, locks: Lock[]): Promise<{ ready: TargetAgent[]; codes: number[] }> {
+  const ready: TargetAgent[] = [];
+  const codes: number[] = [];
+  for (const agent of agents) {
+    let lock: Lock | null = null;
+    try {
+      lock = await lockProfile(agent.target.profile, agent.profilesDir, global.stateDir, global.oneshot ? "oneshot" : "daemon");
+      await agent.load();
+      locks.push(lock);
+      ready.push(agent);
+    } catch (err) {
+      if (!(err instanceof HailError)) throw err;
+      await lock?.release();
+      const leftOut = agents.length > 1 ? "; the other targets go on without it" : "";
+      agent.deps.log.error(`${err.message}${leftOut}`, { errorKind: err.kind });
+      codes.push(err.exitCode);
+    }
+  }
+  return { ready, codes };
 }
 
 /** One agent per target; targets on the same Hydra share one client and one round of answers. */

@@ -19,7 +19,24 @@ export async function resolveTargets(raw: RawOptions & { config?: string }, cmd:
   const { config: _path, ...defaults } = raw;
   const rawTargets = targetOptions(file, withoutCliValues(defaults, cmd), cliValues(defaults, cmd), raw.config);
   if (rawTargets.length === 0) throw new UsageError(`config file ${raw.config} has no targets`);
-  return { configs: rawTargets.map((r) => toAgentConfig(r, tty)), configFile: resolve(raw.config) };
+  const configs = rawTargets.map((r, i) => inTarget(raw.config ?? "", i, r.profile, () => toAgentConfig(r, tty)));
+  // The same profile named twice (once by name, once by path) would lock itself out.
+  const paths = configs.map((c) => c.target.profile.path);
+  const twice = paths.findIndex((p, i) => paths.indexOf(p) !== i);
+  if (twice !== -1) {
+    throw new UsageError(`config file ${raw.config}: targets ${paths.indexOf(paths[twice] ?? "")} and ${twice} are the same profile ${paths[twice]}; one hail per profile`);
+  }
+  return { configs, configFile: resolve(raw.config) };
+}
+
+/** A target's own errors name the file and the target, so the operator knows where to look. */
+function inTarget<T>(file: string, index: number, profile: string | undefined, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`config file ${file}, targets[${index}] (profile ${profile ?? "?"}): ${err.message}`);
+    throw err;
+  }
 }
 
 /** Options the operator typed (SPEC §5: they override the file's options). */

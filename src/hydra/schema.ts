@@ -46,14 +46,14 @@ export const HydraErrorBodySchema = z.object({ error: z.string() });
 const MAX_ISSUES = 5;
 
 /** A short `field.path: message; …` text for error messages (`[3].finished` inside arrays). */
-export function describeZodError(err: z.ZodError): string {
-  const shown = err.issues.slice(0, MAX_ISSUES).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+export function describeZodError(err: z.ZodError, root = "(body)"): string {
+  const shown = err.issues.slice(0, MAX_ISSUES).map((issue) => `${formatPath(issue.path, root)}: ${issue.message}`);
   const more = err.issues.length - shown.length;
   return more > 0 ? `${shown.join("; ")}; and ${more} more` : shown.join("; ");
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return "(body)";
+function formatPath(path: readonly PropertyKey[], root: string): string {
+  if (path.length === 0) return root;
   return path
     .map((key, index) => (typeof key === "number" ? `[${key}]` : `${index === 0 ? "" : "."}${String(key)}`))
     .join("");

@@ -61,7 +61,7 @@ export function parseState(text: string, file: string): State {
   const parsed = StateSchema.safeParse(json);
   if (!parsed.success) {
     throw new StateFileError(
-      `state file ${file} is damaged (${describeZodError(parsed.error)}); hail leaves it as it is: inspect it, then move it away to start afresh`,
+      `state file ${file} is damaged (${describeZodError(parsed.error, "(top level)")}); hail leaves it as it is: inspect it, then move it away to start afresh`,
     );
   }
   return parsed.data;
