@@ -4,7 +4,7 @@ import type { StateStore } from "../state/state-store.js";
 import { interruptedAttempt, recordInterrupted } from "../state/transitions.js";
 import type { DeployDeps, DeployOptions } from "./deploy.js";
 import { activate, finishDeployment } from "./deploy.js";
-import { recordResult } from "./pass.js";
+import { deployDepsOf, recordResult } from "./pass.js";
 import type { Target } from "./target.js";
 
 export type ConvergeOutcome = "nothing-to-do" | "completed" | "failed" | "re-activated";
@@ -26,7 +26,7 @@ export async function convergeInterrupted(
   const at = () => deps.now().toISOString();
   if (current === attempt.storePath) {
     deps.log.warn(`an earlier run stopped while deploying build ${attempt.buildId}; finishing it`, { storePath: attempt.storePath });
-    const result = await finishDeployment(deps, target, attempt, attempt.previousGeneration, opts);
+    const result = await finishDeployment({ ...deployDepsOf(deps), log: deps.log }, target, attempt, attempt.previousGeneration, opts);
     await recordResult(deps.store, attempt, result, at());
     return result.kind === "deployed" ? "completed" : "failed";
   }

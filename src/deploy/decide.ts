@@ -32,7 +32,8 @@ export function decide(
     const until = hold.until ? ` until ${hold.until}` : "";
     return { kind: "held", reason: `profile is held${until}${why}; run \`hail release\` to resume` };
   }
-  if (currentPath === resolution.storePath) return { kind: "none" };
+  // Before "same path": after a failure with --no-rollback the profile holds the failed path,
+  // and that is not "up to date".
   const failure = memory.failed.find((f) => f.storePath === resolution.storePath);
   if (failure) {
     return {
@@ -41,6 +42,7 @@ export function decide(
       reason: `${resolution.storePath} failed to deploy at ${failure.at} (${failure.reason}); waiting for Hydra to offer a different path (\`hail release --clear-failed\` to retry it)`,
     };
   }
+  if (currentPath === resolution.storePath) return { kind: "none" };
   const last = memory.lastDeployed;
   // A missing profile is not an operator's choice to respect (a reinstalled machine, a
   // restored state dir): deploy. To stop deployments, an operator uses `hail hold`.

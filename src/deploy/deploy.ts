@@ -1,4 +1,5 @@
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
@@ -24,6 +25,8 @@ export interface DeployDeps {
   runner: ProcessRunner;
   log: Log;
   storeDir: string;
+  /** the Hydra build id hail knows for a store path (HAIL_BUILD_ID after a rollback) */
+  buildIdOf?: (storePath: string) => Promise<number | null>;
 }
 
 /** The build being deployed, as activation scripts see it. */
@@ -50,6 +53,8 @@ export async function deploy(
   opts: DeployOptions,
 ): Promise<DeployResult> {
   try {
+    // nix-env does not create the parent of a nested profile name (hail/myapp)
+    await mkdir(dirname(target.profile.path), { recursive: true });
     deps.log.info(`realising ${build.storePath} (substituting from the configured caches)`);
     await deps.runner.runNix(realiseCommand(build.storePath));
     deps.log.info(`switching ${target.profile.path} to ${build.storePath}`);
@@ -140,8 +145,9 @@ async function rollBack(deps: DeployDeps, target: Target, previous: number | nul
   deps.log.warn(`rolling back ${profile} to generation ${previous}`);
   await deps.runner.runNix(switchGenerationCommand(profile, previous));
   const storePath = (await readProfileTarget(profile, deps.storeDir)) ?? profile;
+  const buildId = deps.buildIdOf ? await deps.buildIdOf(storePath) : null;
   try {
-    await activate(deps, target, { buildId: null, storePath }, timeoutMs);
+    await activate(deps, target, { buildId, storePath }, timeoutMs);
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
     deps.log.error(`re-activating generation ${previous} after the rollback failed: ${err.message}`, { errorKind: err.kind });

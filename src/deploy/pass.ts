@@ -7,7 +7,7 @@ import type { StateStore } from "../state/state-store.js";
 import { buildRef, clearError, recordError, recordFailure, recordSuccess, startAttempt } from "../state/transitions.js";
 import type { Decision } from "./decide.js";
 import { decide } from "./decide.js";
-import type { DeployOptions, DeployResult } from "./deploy.js";
+import type { DeployDeps, DeployOptions, DeployResult } from "./deploy.js";
 import { checkDiskSpace, deploy, pruneGenerations } from "./deploy.js";
 import { runHook } from "./hooks.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
@@ -94,9 +94,22 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
 async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolution, previous: number | null, opts: DeployOptions): Promise<DeployResult> {
   const ref = buildRef(resolution, sourceKey(target));
   await deps.store.update((s) => startAttempt(s, ref, previous, deps.now().toISOString()));
-  const result = await deploy({ runner: deps.runner, log: deps.log, storeDir: deps.storeDir }, target, resolution, previous, opts);
+  const result = await deploy(deployDepsOf(deps), target, resolution, previous, opts);
   await recordResult(deps.store, ref, result, deps.now().toISOString());
   return result;
+}
+
+/** What deploying needs from a pass's deps, with build ids looked up in the state file. */
+export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" | "store">): DeployDeps {
+  return {
+    runner: deps.runner,
+    log: deps.log,
+    storeDir: deps.storeDir,
+    buildIdOf: async (storePath) => {
+      const { lastDeployed } = await deps.store.read();
+      return lastDeployed?.storePath === storePath ? lastDeployed.buildId : null;
+    },
+  };
 }
 
 export async function recordResult(store: StateStore, ref: ReturnType<typeof buildRef>, result: DeployResult, at: string): Promise<void> {

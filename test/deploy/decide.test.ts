@@ -36,7 +36,8 @@ describe("decide", () => {
     ["hold expired, profile current", OFFERED, memory({ hold: { reason: "x", until: "2025-01-01T00:00:00.000Z" } }), "none", []],
     ["offered path failed before", PREVIOUS, memory(failedAt(OFFERED)), "skip", [OFFERED, "failed", "activation exited 3", "2025-03-01T11:00:00.000Z", "different path"]],
     ["another path failed before", PREVIOUS, memory(failedAt(BY_HAND)), "deploy", []],
-    ["failed path but the profile is already there", OFFERED, memory(failedAt(OFFERED)), "none", []],
+    // --no-rollback left the failed path in the profile: that is not "up to date"
+    ["failed path left in the profile (--no-rollback)", OFFERED, memory(failedAt(OFFERED)), "skip", [OFFERED, "release --clear-failed"]],
     [
       "moved by hand, Hydra still offers what hail last deployed",
       BY_HAND,

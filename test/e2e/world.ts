@@ -184,15 +184,28 @@ export async function descendantsOf(pid: number): Promise<number[]> {
   return found;
 }
 
-/** SIGKILL to processes a test caused, by pid; ones already gone are fine. */
-export function killPids(pids: number[], group = false): void {
+/**
+ * SIGKILL to processes a test caused, by pid. With `owner` (a lab's root directory, which is in
+ * the environment of everything hail starts in that lab) a pid is only hit while its
+ * environment names the lab, so a pid the system has handed to another process is left alone.
+ */
+export async function killPids(pids: number[], owner?: string): Promise<void> {
   for (const pid of pids) {
+    if (owner !== undefined) {
+      const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
+      if (!environ.includes(owner)) continue;
+    }
     try {
-      process.kill(group ? -pid : pid, "SIGKILL");
+      process.kill(pid, "SIGKILL");
     } catch {
       // already gone
     }
   }
+}
+
+/** SIGKILL to what is left of a process group a test's hail started in the lab `owner`. */
+export async function killGroup(pgid: number, owner: string): Promise<void> {
+  await killPids(await groupMembers(pgid), owner);
 }
 
 /** The exit code of a hail process that should end by itself; one that hangs is killed and fails the test. */
@@ -206,4 +219,14 @@ export async function waitForExit(d: HailDaemon, timeoutMs = 60_000): Promise<nu
     throw new Error(`hail did not exit by itself; stderr:\n${d.stderr}`);
   }
   return ended;
+}
+
+/**
+ * SIGKILL to a hail the test started, only while it runs. HailDaemon.alive looks at the exit
+ * code alone, so it calls a hail killed by a signal alive, and its pid may belong to another
+ * process by now.
+ */
+export async function killIfRunning(d: HailDaemon): Promise<void> {
+  if (d.child.exitCode !== null || d.child.signalCode !== null) return;
+  await d.stop("SIGKILL");
 }

@@ -57,14 +57,15 @@ export class HailDaemon {
     while (Date.now() < deadline) {
       const ok = test instanceof RegExp ? test.test(this.output) : await test();
       if (ok) return;
-      if (this.child.exitCode !== null) throw new Error(`hail exited (${this.child.exitCode}) while waiting for ${what}; stderr:\n${this.output}`);
+      if (!this.alive) throw new Error(`hail exited (${this.child.exitCode}) while waiting for ${what}; stderr:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`timed out waiting for ${what}; stderr:\n${this.output}`);
   }
 
   get alive(): boolean {
-    return this.child.exitCode === null;
+    // a child killed by a signal has no exit code, but a signal code
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number> {

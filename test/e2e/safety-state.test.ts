@@ -1,0 +1,224 @@
+// The state file, the profile lock and `hail status`, end to end: the built CLI, the Hydra
+// test server and real Nix (SPEC §4, §7).
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { execa } from "execa";
+import { HailDaemon } from "../support/cli.js";
+import { createWorld, greenGate, killIfRunning, publishedApps, waitForExit, type World } from "./world.js";
+
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+describe("state file: written after a deployment, refused when unreadable", () => {
+  let w: World;
+  let app1: string;
+  const daemons: HailDaemon[] = [];
+
+  before(async () => {
+    w = await createWorld();
+    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
+    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+  });
+  after(async () => {
+    for (const d of daemons) await killIfRunning(d);
+    await w.close();
+  });
+
+  it("a deployment writes STATE_DIR/myapp.json, version 1, with what was deployed from which builds", async () => {
+    const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+    const file = path.join(w.stateDir, "myapp.json");
+    assert.ok(existsSync(file), `${file} exists`);
+    const state = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    assert.equal(state.version, 1);
+    const deployed = state.lastDeployed as Record<string, unknown>;
+    assert.equal(deployed.storePath, app1);
+    assert.equal(deployed.buildId, 101);
+    assert.equal(deployed.gateBuildId, 100);
+    assert.deepEqual(deployed.evals, [10]);
+    assert.match(String(deployed.at), ISO_TIME);
+  });
+
+  it("a nested profile name team/app has its state in team%2Fapp.json", async () => {
+    // The parent directory exists here, so this checks only how the state file is named.
+    await mkdir(path.join(w.lab.profilesDir, "team"), { recursive: true });
+    const r = await w.hail([...w.gateArgs("team/app"), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await w.profileTarget("team/app"), app1);
+    const file = path.join(w.stateDir, "team%2Fapp.json");
+    assert.ok(existsSync(file), `${file} exists`);
+    const state = JSON.parse(await readFile(file, "utf8")) as { version: number; lastDeployed: { storePath: string } };
+    assert.equal(state.version, 1);
+    assert.equal(state.lastDeployed.storePath, app1);
+    assert.ok(!existsSync(path.join(w.stateDir, "team")), "no state directory per name segment");
+  });
+
+  it("a nested profile name hail/app deploys even when PROFILES_DIR/hail does not exist yet", async () => {
+    const r = await w.hail([...w.gateArgs("hail/app"), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await w.profileTarget("hail/app"), app1);
+    const state = JSON.parse(await readFile(path.join(w.stateDir, "hail%2Fapp.json"), "utf8")) as { lastDeployed: { storePath: string } | null };
+    assert.equal(state.lastDeployed?.storePath, app1);
+  });
+
+  const unreadable: [string, string, RegExp][] = [
+    ["a corrupt file", "{not json", /not valid JSON/],
+    ["an unknown version", '{"version": 2}', /version 2/],
+  ];
+  for (const [what, text, why] of unreadable) {
+    it(`${what} makes --oneshot exit 64 naming the file, and leaves the file byte for byte`, async () => {
+      const profile = what.includes("corrupt") ? "corrupt" : "future";
+      const file = path.join(w.stateDir, `${profile}.json`);
+      await mkdir(w.stateDir, { recursive: true });
+      await writeFile(file, text);
+      const callsBefore = (await w.nixCalls()).length;
+      const r = await w.hail([...w.gateArgs(profile), "--oneshot"]);
+      assert.equal(r.code, 64, r.stderr);
+      assert.ok(r.stderr.includes(file), `stderr names ${file}:\n${r.stderr}`);
+      assert.match(r.stderr, why);
+      assert.equal(await readFile(file, "utf8"), text, "the state file is unchanged");
+      assert.equal((await w.nixCalls()).length, callsBefore, "no nix command ran");
+      assert.equal(await w.profileTarget(profile), null, "the profile was not created");
+    });
+  }
+
+  it("a daemon on a corrupt state file refuses to start (exit 64) and leaves the file alone", async () => {
+    const file = path.join(w.stateDir, "corrupt.json");
+    await writeFile(file, "{not json");
+    const d = HailDaemon.start([...w.gateArgs("corrupt"), "--poll-period", "1s"], w.env);
+    daemons.push(d);
+    assert.equal(await waitForExit(d), 64, d.stderr);
+    assert.ok(d.stderr.includes(file), `stderr names ${file}:\n${d.stderr}`);
+    assert.equal(await readFile(file, "utf8"), "{not json");
+  });
+});
+
+describe("profile lock: one hail per profile", () => {
+  let w: World;
+  let app1: string;
+  const daemons: HailDaemon[] = [];
+  const start = (args: string[]) => {
+    const d = HailDaemon.start(args, w.env);
+    daemons.push(d);
+    return d;
+  };
+
+  before(async () => {
+    w = await createWorld();
+    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
+    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    for (const d of daemons) await killIfRunning(d);
+    await w.close();
+  });
+
+  it("while a daemon runs, --oneshot exits 75 naming the daemon's pid (by name and by absolute path), a second daemon refuses", async () => {
+    const daemon = start([...w.gateArgs("myapp"), "--poll-period", "1h"]);
+    await daemon.waitFor(/hail started/, "the daemon to start");
+    const pid = daemon.child.pid;
+    assert.ok(pid !== undefined);
+    const callsBefore = (await w.nixCalls()).length;
+
+    // The profile is current, and still the answer is 75: the lock comes before any decision.
+    const byName = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(byName.code, 75, byName.stderr);
+    assert.match(byName.stderr, new RegExp(`pid ${pid}\\b`));
+    assert.doesNotMatch(byName.stdout, /up to date/);
+
+    const absolute = path.join(w.lab.profilesDir, "myapp");
+    const byPath = await w.hail(["--gate-job", w.gateUrl, "--constituent", "myapp", "--profile", absolute, ...w.labArgs(), "--oneshot"]);
+    assert.equal(byPath.code, 75, byPath.stderr);
+    assert.match(byPath.stderr, new RegExp(`pid ${pid}\\b`));
+
+    const second = start([...w.gateArgs("myapp"), "--poll-period", "1h"]);
+    assert.equal(await waitForExit(second), 75, second.stderr);
+    assert.match(second.stderr, new RegExp(`pid ${pid}\\b`));
+
+    assert.equal((await w.nixCalls()).length, callsBefore, "the refused runs started no nix command");
+    assert.ok(daemon.alive, "the first daemon keeps running");
+    assert.equal(await daemon.stop("SIGTERM"), 0);
+
+    const after = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(after.code, 0, `the lock is free once the daemon stopped: ${after.stderr}`);
+  });
+
+  it("a lock held by a live process is respected; one left by a dead process is taken over", async () => {
+    const lockFile = path.join(w.stateDir, "myapp.lock");
+    const lockOf = (pid: number) => `${JSON.stringify({ pid, hostname: os.hostname(), since: new Date().toISOString(), processStart: null, command: "oneshot" })}\n`;
+
+    // The test runner itself is alive: the same file format must block hail, or the
+    // take-over below would prove nothing.
+    await writeFile(lockFile, lockOf(process.pid));
+    const blocked = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(blocked.code, 75, blocked.stderr);
+    assert.match(blocked.stderr, new RegExp(`pid ${process.pid}\\b`));
+
+    const exited = execa(process.execPath, ["-e", ""]);
+    const deadPid = exited.pid;
+    assert.ok(deadPid !== undefined);
+    await exited;
+    await writeFile(lockFile, lockOf(deadPid));
+    const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /up to date at build 101/);
+    assert.ok(!existsSync(lockFile), "the taken-over lock is released at the end");
+  });
+});
+
+describe("hail status after a deployment", () => {
+  let w: World;
+  let app1: string;
+
+  before(async () => {
+    w = await createWorld();
+    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
+    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(() => w.close());
+
+  it("status --json: generation, current path, last deployment with its build ids and evals, last attempt, failures, hold", async () => {
+    const r = await w.hail(["status", "myapp", "--json", ...w.manageArgs()]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(s.generation, 1);
+    assert.equal(s.currentPath, app1);
+    const deployed = s.lastDeployed as Record<string, unknown>;
+    assert.equal(deployed.storePath, app1);
+    assert.equal(deployed.buildId, 101);
+    assert.equal(deployed.gateBuildId, 100);
+    assert.deepEqual(deployed.evals, [10]);
+    assert.match(String(deployed.at), ISO_TIME);
+    const attempt = s.lastAttempt as Record<string, unknown>;
+    assert.equal(attempt.storePath, app1);
+    assert.equal(attempt.buildId, 101);
+    assert.equal(attempt.result, "success");
+    assert.match(String(attempt.endedAt), ISO_TIME);
+    assert.deepEqual(s.failed, []);
+    assert.equal(s.hold, null);
+  });
+
+  it("status (text) shows the same facts", async () => {
+    const r = await w.hail(["status", "--profile", "myapp", ...w.manageArgs()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`generation 1: ${app1}`));
+    assert.match(r.stdout, /build 101, gate 100, evals 10/);
+    assert.match(r.stdout, /^last attempt: .*: success$/m);
+    assert.match(r.stdout, /^hold: +none$/m);
+  });
+
+  it("status of a profile hail never deployed says so and exits 0", async () => {
+    const r = await w.hail(["status", "other", "--json", ...w.manageArgs()]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(s.currentPath, null);
+    assert.equal(s.lastDeployed, null);
+  });
+});
