@@ -76,7 +76,8 @@ export class TargetAgent {
       report = { kind: "error", error: err };
     }
     this.last = report;
-    await this.account(toRecord(report));
+    // An unchanged pass has just read the profile link: no need to read it again.
+    await this.account(toRecord(report), report.kind === "outcome" && report.outcome.kind === "unchanged" ? report.outcome.currentPath : undefined);
     return report;
   }
 
@@ -113,7 +114,7 @@ export class TargetAgent {
     await this.refreshDeployedBuild();
   }
 
-  private async account(record: PassRecord): Promise<void> {
+  private async account(record: PassRecord, current?: string | null): Promise<void> {
     const at = this.deps.now().toISOString();
     const before = this.metrics ?? (await this.deps.store.read()).metrics;
     const after = accountPass(before, record, at);
@@ -124,12 +125,15 @@ export class TargetAgent {
         this.deps.log.error(`cannot save metrics to the state file: ${err instanceof Error ? err.message : String(err)}`);
       });
     }
-    await this.refreshDeployedBuild();
+    await this.refreshDeployedBuild(current);
   }
 
-  private async refreshDeployedBuild(): Promise<void> {
+  private async refreshDeployedBuild(known?: string | null): Promise<void> {
     try {
-      const [state, current] = await Promise.all([this.deps.store.read(), readProfileTarget(this.target.profile.path, this.deps.storeDir)]);
+      const [state, current] = await Promise.all([
+        this.deps.store.read(),
+        known === undefined ? readProfileTarget(this.target.profile.path, this.deps.storeDir) : known,
+      ]);
       this.deployedBuildId = state.lastDeployed !== null && state.lastDeployed.storePath === current ? state.lastDeployed.buildId : null;
     } catch {
       this.deployedBuildId = null;

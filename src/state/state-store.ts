@@ -1,4 +1,4 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { hasErrnoCode } from "../errno.js";
 import { HailError } from "../errors.js";
@@ -22,15 +22,24 @@ export interface StateStore {
 }
 
 export function createStateStore(file: string, profile: { name: string; path: string }): StateStore {
+  // Every pass reads the state (a `hail hold` may have changed it); an unchanged file — same
+  // inode, size and mtime: hail replaces it by rename — is not read and parsed again.
+  let cached: { key: string; state: State } | null = null;
   const read = async (): Promise<State> => {
     let text: string;
+    let key: string;
     try {
+      const info = await stat(file);
+      key = `${info.ino}:${info.size}:${info.mtimeMs}`;
+      if (cached?.key === key) return cached.state;
       text = await readFile(file, "utf8");
     } catch (err) {
       if (hasErrnoCode(err, "ENOENT")) return emptyState(profile.name, profile.path);
       throw err;
     }
-    return parseState(text, file);
+    const state = parseState(text, file);
+    cached = { key, state };
+    return state;
   };
   return {
     file,

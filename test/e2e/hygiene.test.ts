@@ -485,7 +485,7 @@ describe("--on-success / --on-failure hooks", () => {
     assert.match(saw.HAIL_ERROR, /activation/);
     assert.deepEqual(saw.args, ["failure-arg"]);
     const log = await w.activations();
-    assert.deepEqual(log.slice(-2), [`activated ${app1} build=`, "hook failed"], "the hook runs after the rollback's re-activation");
+    assert.deepEqual(log.slice(-2), [`activated ${app1} build=101`, "hook failed"], "the hook runs after the rollback's re-activation");
   });
 
   it("a failing --on-failure hook leaves the exit code at 1", async () => {

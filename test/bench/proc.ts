@@ -1,0 +1,68 @@
+// Process measurements for the benchmark: wall time of a command from spawn to exit, and a
+// running process's CPU time and memory as the kernel reports them in /proc.
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+
+export interface TimedRun {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `file args` (no shell) and measures spawn → exit; stdin is closed, output collected. */
+export function timedRun(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<TimedRun> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ ms: performance.now() - started, code, stdout, stderr }));
+  });
+}
+
+/**
+ * `env` without what would change a Node child's start-up: tsx's loader, a test runner's
+ * context, and extra CA certificates (about 70 ms per start on this machine, not hail's).
+ */
+export function cleanNodeEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _options, NODE_TEST_CONTEXT: _test, NODE_EXTRA_CA_CERTS: _certs, ...rest } = env;
+  return rest;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ; 100 on every Linux this runs on (getconf CLK_TCK)
+
+/** utime + stime of a live process, in milliseconds (resolution 10 ms). */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based, man 5 proc).
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** VmRSS and VmHWM (peak RSS) of a live process, in KiB. */
+export async function memoryKiB(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return { rss: field("VmRSS"), peak: field("VmHWM") };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `test` every `everyMs` until it holds or `timeoutMs` passes. */
+export async function waitFor(test: () => boolean | Promise<boolean>, what: string, timeoutMs: number, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await test()) return;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
