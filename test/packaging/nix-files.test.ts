@@ -11,6 +11,7 @@
 //     `systemd-analyze verify` and against nix/systemd/hail@.service.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -226,7 +227,12 @@ describe("nix/package.nix (evaluated with the stub)", () => {
     assert.ok(packageJson.scripts.build?.includes(`--outfile=${bundle}`), "npm run build writes the bundle");
     assert.ok(pkg.x86_64.dontNpmInstall);
     assert.ok(pkg.x86_64.installPhase.includes(`install -Dm644 ${bundle} $out/lib/hail/hail.mjs`), pkg.x86_64.installPhase);
-    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail --add-flags \$out\/lib\/hail\/hail\.mjs/);
+    // the wrapper gives node the same V8 flags as the bundle's shebang line
+    const shebang = readFileSync(new URL("../../src/cli/main.ts", import.meta.url), "utf8").split("\n", 1)[0] ?? "";
+    const flags = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1];
+    assert.ok(flags, `src/cli/main.ts starts with node flags: ${shebang}`);
+    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail/);
+    assert.ok(pkg.x86_64.installPhase.includes(`--add-flags "${flags} $out/lib/hail/hail.mjs"`), pkg.x86_64.installPhase);
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail --version/);
   });
 

@@ -25,8 +25,8 @@ export async function runHail(args: string[], env: NodeJS.ProcessEnv, timeoutMs 
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-function spawnHail(args: string[], env: NodeJS.ProcessEnv) {
-  return execa(process.execPath, [HAIL_BIN, ...args], { env: withoutTestContext(env), extendEnv: false, reject: false, stdin: "ignore" });
+function spawnHail(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+  return execa(process.execPath, [...nodeArgs, HAIL_BIN, ...args], { env: withoutTestContext(env), extendEnv: false, reject: false, stdin: "ignore" });
 }
 
 /** A daemon under test: its stderr is collected so a test can wait for log lines. */
@@ -36,8 +36,9 @@ export class HailDaemon {
     child.stderr?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
   }
 
-  static start(args: string[], env: NodeJS.ProcessEnv): HailDaemon {
-    return new HailDaemon(spawnHail(args, env));
+  /** `nodeArgs` go to node before the bundle, as the bundle's shebang line passes them. */
+  static start(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): HailDaemon {
+    return new HailDaemon(spawnHail(args, env, nodeArgs));
   }
 
   get stderr(): string {
