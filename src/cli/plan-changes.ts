@@ -1,4 +1,3 @@
-import { access } from "node:fs/promises";
 import type { ClosureSizes } from "../deploy/closure-size.js";
 import { closureSizes } from "../deploy/closure-size.js";
 import { HailError } from "../errors.js";
@@ -8,6 +7,7 @@ import { realiseCommand } from "../nix/commands.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import { configuredSubstituters } from "../nix/substituters.js";
 import { formatSize } from "../size.js";
+import { pathExists } from "../path-exists.js";
 
 /** What a pending deployment would change on this machine (issue: show what will change). */
 export interface ChangePreview {
@@ -37,7 +37,7 @@ async function closureDiff(storePath: string, currentPath: string | null, opts: 
   if (currentPath === null) return { unavailable: "no current generation to compare with" };
   try {
     if (opts.fetch) await opts.runner.runNix(realiseCommand(storePath));
-    else if (!(await exists(storePath))) return { unavailable: "the new closure is not in the local store yet; `plan --fetch` realises it first" };
+    else if (!(await pathExists(storePath))) return { unavailable: "the new closure is not in the local store yet; `plan --fetch` realises it first" };
     return { changes: parseDiffClosures(await opts.runner.captureNix(diffClosuresCommand(currentPath, storePath))) };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
@@ -57,13 +57,4 @@ export function renderChanges(preview: ChangePreview): string[] {
   else if (closureDiff.changes.length === 0) rows.push(`${"changes:".padEnd(13)}no package version or size changes`);
   else rows.push("changes:", ...closureDiff.changes.map((c) => `  ${c.name}: ${c.change}`));
   return rows;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,4 +1,4 @@
-import { access, readdir, readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { TargetAgent } from "../daemon/target-agent.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
@@ -10,6 +10,7 @@ import { acquireLock } from "../state/lock.js";
 import type { State } from "../state/schema.js";
 import { createStateStore, parseState } from "../state/state-store.js";
 import type { AgentConfig } from "./options.js";
+import { pathExists } from "../path-exists.js";
 
 /**
  * Service removal: a profile whose target was in this config file and is no longer there gets
@@ -53,7 +54,7 @@ async function retire(file: string, state: State, global: AgentConfig, log: Log)
   }
   try {
     const deactivate = join(state.profilePath, "bin", "deactivate");
-    if (await exists(deactivate)) {
+    if (await pathExists(deactivate)) {
       log.info(`target ${state.profile} was removed from the config: running ${deactivate}`);
       const current = (await readProfileTarget(state.profilePath, storeDirFromEnv(process.env))) ?? "";
       const deactivation = log.child({ source: "deactivation" });
@@ -72,14 +73,5 @@ async function retire(file: string, state: State, global: AgentConfig, log: Log)
     log.error(`deactivating removed target ${state.profile} failed: ${err.message}; hail tries again at its next start`, { errorKind: err.kind });
   } finally {
     await lock.release();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

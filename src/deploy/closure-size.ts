@@ -1,6 +1,6 @@
-import { access } from "node:fs/promises";
 import type { Narinfo } from "../nix/narinfo.js";
 import { hashPart, parseNarinfo } from "../nix/narinfo.js";
+import { pathExists } from "../path-exists.js";
 
 export type ClosureSizes =
   | { known: true; paths: number; closureSize: number; missingPaths: number; downloadSize: number; unpackedSize: number }
@@ -40,7 +40,7 @@ export async function closureSizes(storePath: string, opts: ClosureSizeOptions):
     return { known: false, reason: `cannot read the binary cache: ${err instanceof Error ? err.message : String(err)}` };
   }
   const all = [...seen.values()];
-  const missing = (await Promise.all(all.map(async (n) => ((await isLocal(n.storePath)) ? null : n)))).filter((n) => n !== null);
+  const missing = (await Promise.all(all.map(async (n) => ((await pathExists(n.storePath)) ? null : n)))).filter((n) => n !== null);
   return {
     known: true,
     paths: all.length,
@@ -81,14 +81,6 @@ async function fetchNarinfoText(url: string, timeoutMs: number): Promise<string 
   return response.text();
 }
 
-async function isLocal(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
