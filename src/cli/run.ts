@@ -39,7 +39,8 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
     const agents = await createAgents(configs, rootLog, configFile);
     const { ready, codes } = await startTargets(agents, global, locks);
     if (ready.length === 0) return combineExitCodes(codes);
-    if (configFile !== null) await retireRemovedTargets(ready, configFile, global, rootLog);
+    // every configured target counts as present, also one left out because it is locked
+    if (configFile !== null) await retireRemovedTargets(agents, configFile, global, rootLog);
     if (global.oneshot) return combineExitCodes([...codes, await oneshot(ready, global, log)]);
     return await daemon(ready, global, log);
   } catch (err) {

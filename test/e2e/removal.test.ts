@@ -3,7 +3,8 @@
 // managing it; the profile stays. Only state files of this config file are touched. The
 // tests run in order on one lab, as an operator would edit one file over time.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HailDaemon, readLines } from "../support/cli.js";
@@ -175,5 +176,21 @@ describe("removing a target from the config file, real Nix", () => {
     assert.equal(await w.profileTarget("alpha"), apps.alpha);
     assert.equal((await deactivations()).length, before, "nothing else was deactivated");
     assert.equal((await w.readState("beta"))?.retiredAt, null, "beta, back in the file, is managed");
+  });
+
+  it("a configured target whose lock another hail holds is left out, not mistaken for a removed one", async () => {
+    const before = await deactivations();
+    // a lock held by a live process: this test runner
+    const lockFile = path.join(w.stateDir, "beta.lock");
+    await writeFile(lockFile, JSON.stringify({ pid: process.pid, hostname: hostname(), since: new Date().toISOString(), processStart: null, command: "daemon" }));
+    try {
+      const r = await oneshot(configFile);
+      assert.equal(r.code, 75, r.stderr);
+      assert.match(r.stderr, new RegExp(`locked by another hail \\(pid ${process.pid}`));
+      assert.deepEqual(await deactivations(), before, "beta was not deactivated");
+      assert.equal((await w.readState("beta"))?.retiredAt, null);
+    } finally {
+      await rm(lockFile, { force: true });
+    }
   });
 });
