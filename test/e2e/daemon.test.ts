@@ -2,33 +2,23 @@
 // runs, idles on one request per poll, survives a Hydra outage, and stops cleanly.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { HailDaemon } from "../support/cli.js";
 import { createWorld, greenGate, publishedApps, type World } from "./world.js";
 
 describe("hail daemon with real Nix", () => {
   let w: World;
   let app1: string;
   let app2: string;
-  const daemons: HailDaemon[] = [];
-  const start = (args: string[]) => {
-    const d = HailDaemon.start(args, w.env);
-    daemons.push(d);
-    return d;
-  };
 
   before(async () => {
     w = await createWorld();
     [app1, app2] = (await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" })) as [string, string];
   });
-  after(async () => {
-    for (const d of daemons) if (d.alive) await d.stop("SIGKILL");
-    await w.close();
-  });
+  after(() => w.close());
 
   const latestFinishedRequests = () => w.hydra.requests.filter((q) => q.path.endsWith("/latest-finished")).length;
 
   it("deploys a gate build that appears while it runs, idles cheaply, survives an outage", async () => {
-    const daemon = start([...w.gateArgs("myapp"), "--poll-period", "1s", "--log-level", "debug"]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1s", "--log-level", "debug"]);
     await daemon.waitFor(/nothing deployable yet/, "the first poll to find nothing");
     assert.equal(await w.profileTarget("myapp"), null);
 
@@ -70,7 +60,7 @@ describe("hail daemon with real Nix", () => {
 
   it("a daemon that starts on an existing profile activates it once, as the original hail did", async () => {
     const before = (await w.activations()).length;
-    const daemon = start([...w.gateArgs("myapp"), "--poll-period", "1h"]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h"]);
     await daemon.waitFor(async () => (await w.activations()).length === before + 1, "the start-up activation");
     assert.equal((await w.activations()).at(-1), `activated ${app2} build=201`);
     assert.equal(await daemon.stop("SIGINT"), 0);

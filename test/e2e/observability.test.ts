@@ -325,26 +325,17 @@ describe("--metrics-file for the targets of a config file", () => {
 describe("a daemon with --metrics-listen, and SIGUSR1", () => {
   let w: World;
   let app1: string;
-  const daemons: HailDaemon[] = [];
-  const start = (args: string[]) => {
-    const d = HailDaemon.start(args, w.env);
-    daemons.push(d);
-    return d;
-  };
 
   before(async () => {
     w = await createWorld();
     [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
     for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
   });
-  after(async () => {
-    for (const d of daemons) if (d.alive) await d.stop("SIGKILL");
-    await w.close();
-  });
+  after(() => w.close());
 
   it("serves /metrics, /healthz and POST /poll; 405 and 404 for the rest", async () => {
     const metricsFile = path.join(w.lab.root, "listen", "hail.prom");
-    const daemon = start([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-listen", "127.0.0.1:0", "--metrics-file", metricsFile]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-listen", "127.0.0.1:0", "--metrics-file", metricsFile]);
     const url = await metricsUrlOf(daemon);
     const scrape = async () => {
       const r = await get(`${url}/metrics`);
@@ -403,7 +394,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
 
   it("SIGUSR1 polls now, and the daemon keeps running", async () => {
     const metricsFile = path.join(w.lab.root, "usr1", "hail.prom");
-    const daemon = start([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-file", metricsFile]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-file", metricsFile]);
     // The file is written after each pass: once it exists, the first pass is over.
     await daemon.waitFor(async () => (await readdir(path.dirname(metricsFile)).catch((): string[] => [])).includes("hail.prom"), "the first pass");
     const pid = daemon.child.pid as number;
@@ -420,7 +411,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
   it("the metrics file is replaced atomically: a reader never sees half of it, no temp file stays", async () => {
     const dir = path.join(w.lab.root, "atomic");
     const metricsFile = path.join(dir, "hail.prom");
-    const daemon = start([...w.gateArgs("myapp"), "--poll-period", "200ms", "--metrics-file", metricsFile]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "200ms", "--metrics-file", metricsFile]);
     const seen = new Set<number>();
     let reads = 0;
     const deadline = Date.now() + 60_000;
@@ -448,7 +439,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
   it("/healthz stays 503 while the newest build is a failed one hail keeps skipping (a one-shot exits 1 then)", async () => {
     const [bad] = (await publishedApps(w.lab, { name: "myapp", version: "2", activate: FAILING_ACTIVATION })) as [string];
     for (const b of greenGate(200, 20, bad)) w.hydra.addBuild(b);
-    const daemon = start([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-listen", "127.0.0.1:0"]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-listen", "127.0.0.1:0"]);
     const url = await metricsUrlOf(daemon);
     const lastCheck = async () => value(parseExposition((await get(`${url}/metrics`)).body), "hail_last_check_timestamp_seconds", { profile: "myapp" });
     await waitUntil(async () => (await get(`${url}/healthz`)).status === 503, "/healthz to report the failed deployment");
@@ -571,14 +562,10 @@ describe("the log contract", () => {
 
 describe("error messages name the URL, file or profile, and what to do", () => {
   let w: World;
-  const daemons: HailDaemon[] = [];
   beforeEach(async () => {
     w = await createWorld();
   });
-  afterEach(async () => {
-    for (const d of daemons.splice(0)) if (d.alive) await d.stop("SIGKILL");
-    await w.close();
-  });
+  afterEach(() => w.close());
 
   const usage: [title: string, flags: (w: World) => string[], mustName: (w: World) => string[]][] = [
     ["--poll-period 5x", () => ["--poll-period", "5x"], () => ["--poll-period", "5x", "e.g. 30s"]],
@@ -630,8 +617,7 @@ describe("error messages name the URL, file or profile, and what to do", () => {
   });
 
   it("locked: 75, names the pid holding the lock and the lock file", async () => {
-    const daemon = HailDaemon.start([...w.gateArgs("myapp"), "--poll-period", "1h"], w.env);
-    daemons.push(daemon);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h"]);
     await daemon.waitFor(/hail started/, "the daemon to take the lock");
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 75, r.stderr);
@@ -675,7 +661,6 @@ describe("netrc credentials never leak", () => {
   let netrc: string;
   let argvLog: string;
   let envLog: string;
-  const daemons: HailDaemon[] = [];
 
   before(async () => {
     w = await createWorld();
@@ -685,10 +670,7 @@ describe("netrc credentials never leak", () => {
     argvLog = path.join(w.lab.root, "activation-argv.log");
     envLog = path.join(w.lab.root, "activation-env.log");
   });
-  after(async () => {
-    for (const d of daemons) if (d.alive) await d.stop("SIGKILL");
-    await w.close();
-  });
+  after(() => w.close());
 
   it("is sent to Hydra as Basic auth, and found in no output, file, argv or environment", async () => {
     const recordArgv = `echo "$0 $*" >> '${argvLog}'\nenv >> '${envLog}'\necho "activated $out build=\${HAIL_BUILD_ID:-}"`;
@@ -716,16 +698,14 @@ describe("netrc credentials never leak", () => {
     }
 
     // A daemon pass that deploys, with the listener: its answers are output too.
-    const daemon = HailDaemon.start([...secretArgs("json"), "--poll-period", "1h", "--metrics-listen", "127.0.0.1:0"], w.env);
-    daemons.push(daemon);
+    const daemon = w.startDaemon([...secretArgs("json"), "--poll-period", "1h", "--metrics-listen", "127.0.0.1:0"]);
     const url = await metricsUrlOf(daemon);
     await daemon.waitFor(async () => (await w.profileTarget("myapp")) === app2 && /result="success"} 2/.test((await get(`${url}/metrics`)).body), "the daemon's deployment");
     outputs.push((await get(`${url}/metrics`)).body, (await get(`${url}/healthz`)).body);
     assert.equal(await daemon.stop("SIGTERM"), 0);
     outputs.push(daemon.stderr);
 
-    const pretty = HailDaemon.start([...secretArgs("pretty"), "--poll-period", "1h"], w.env);
-    daemons.push(pretty);
+    const pretty = w.startDaemon([...secretArgs("pretty"), "--poll-period", "1h"]);
     await pretty.waitFor(/profile is up to date/, "the pretty daemon's pass");
     assert.equal(await pretty.stop("SIGTERM"), 0);
     outputs.push(pretty.stderr);

@@ -6,8 +6,7 @@ import { existsSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { HailDaemon } from "../support/cli.js";
-import { createWorld, descendantsOf, greenGate, killGroup, killIfRunning, killPids, loggedActivation, publishedApps, waitForExit, type World } from "./world.js";
+import { createWorld, descendantsOf, greenGate, killGroup, killPids, loggedActivation, publishedApps, waitForExit, type World } from "./world.js";
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 
@@ -19,7 +18,6 @@ describe("kill -9 of hail at any moment, then the next --oneshot converges", () 
   let app4: string;
   let marker: string;
   let activationPidFile: string;
-  const started: HailDaemon[] = [];
   /** processes the killed hail left behind, ended when the test is over */
   const leftoverGroups: number[] = [];
 
@@ -44,7 +42,6 @@ describe("kill -9 of hail at any moment, then the next --oneshot converges", () 
     assert.equal(r.code, 0, r.stderr);
   });
   after(async () => {
-    for (const d of started) await killIfRunning(d);
     for (const pgid of leftoverGroups) await killGroup(pgid, w.lab.root);
     await w.close();
   });
@@ -53,8 +50,7 @@ describe("kill -9 of hail at any moment, then the next --oneshot converges", () 
 
   /** Starts `hail --oneshot` in the background, waits for `moment`, then SIGKILLs it by pid. */
   async function killDuring(extraEnv: NodeJS.ProcessEnv, moment: () => Promise<boolean>, what: string, opts: { keepChildren: boolean }) {
-    const hail = HailDaemon.start([...w.gateArgs("myapp"), "--oneshot"], env(extraEnv));
-    started.push(hail);
+    const hail = w.startDaemon([...w.gateArgs("myapp"), "--oneshot"], env(extraEnv));
     await hail.waitFor(moment, what);
     const pid = hail.child.pid;
     assert.ok(pid !== undefined);
@@ -168,7 +164,6 @@ describe("SIGTERM to the daemon during an activation", () => {
   let app1: string;
   let app2: string;
   let go: string;
-  const daemons: HailDaemon[] = [];
 
   before(async () => {
     w = await createWorld();
@@ -189,15 +184,11 @@ describe("SIGTERM to the daemon during an activation", () => {
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
   });
-  after(async () => {
-    for (const d of daemons) await killIfRunning(d);
-    await w.close();
-  });
+  after(() => w.close());
 
   it("waits for the activation to finish, records the deployment, exits 0", async () => {
     for (const b of greenGate(200, 20, app2)) w.hydra.addBuild(b);
-    const daemon = HailDaemon.start([...w.gateArgs("myapp"), "--poll-period", "1h"], { ...w.env, GO_FILE: go });
-    daemons.push(daemon);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h"], { ...w.env, GO_FILE: go });
     await daemon.waitFor(async () => (await w.activations()).includes(`starting ${app2}`), "v2's activation to start");
     const pid = daemon.child.pid;
     assert.ok(pid !== undefined);

@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { HailDaemon } from "../support/cli.js";
-import { createWorld, greenGate, killIfRunning, publishedApps, waitUntil, type World } from "./world.js";
+import { createWorld, greenGate, publishedApps, waitUntil, type World } from "./world.js";
 
 describe("a profile changed outside hail", () => {
   let w: World;
@@ -68,7 +67,6 @@ describe("hail hold and hail release", () => {
   let app2: string;
   let app3: string;
   let app4: string;
-  const daemons: HailDaemon[] = [];
 
   before(async () => {
     w = await createWorld();
@@ -83,10 +81,7 @@ describe("hail hold and hail release", () => {
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
   });
-  after(async () => {
-    for (const d of daemons) await killIfRunning(d);
-    await w.close();
-  });
+  after(() => w.close());
 
   it("a held profile is not deployed: oneshot exits 0 and says held, plan says held, status shows the reason, a daemon skips", async () => {
     const hold = await w.hail(["hold", "myapp", "--reason", "freeze", ...w.manageArgs()]);
@@ -113,8 +108,7 @@ describe("hail hold and hail release", () => {
     assert.equal(s.hold?.reason, "freeze");
     assert.equal(s.hold?.until, null);
 
-    const daemon = HailDaemon.start([...w.gateArgs("myapp"), "--poll-period", "1h"], w.env);
-    daemons.push(daemon);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h"]);
     await daemon.waitFor(/not deploying: profile is held[^"]*freeze/, "the daemon to skip the held profile");
     assert.equal(await daemon.stop("SIGTERM"), 0);
     assert.equal(await w.profileTarget("myapp"), app1);

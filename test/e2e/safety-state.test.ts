@@ -7,25 +7,20 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { HailDaemon } from "../support/cli.js";
-import { createWorld, greenGate, killIfRunning, publishedApps, waitForExit, type World } from "./world.js";
+import { createWorld, greenGate, publishedApps, waitForExit, type World } from "./world.js";
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 
 describe("state file: written after a deployment, refused when unreadable", () => {
   let w: World;
   let app1: string;
-  const daemons: HailDaemon[] = [];
 
   before(async () => {
     w = await createWorld();
     [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
     for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
   });
-  after(async () => {
-    for (const d of daemons) await killIfRunning(d);
-    await w.close();
-  });
+  after(() => w.close());
 
   it("a deployment writes STATE_DIR/myapp.json, version 1, with what was deployed from which builds", async () => {
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
@@ -88,8 +83,7 @@ describe("state file: written after a deployment, refused when unreadable", () =
   it("a daemon on a corrupt state file refuses to start (exit 64) and leaves the file alone", async () => {
     const file = path.join(w.stateDir, "corrupt.json");
     await writeFile(file, "{not json");
-    const d = HailDaemon.start([...w.gateArgs("corrupt"), "--poll-period", "1s"], w.env);
-    daemons.push(d);
+    const d = w.startDaemon([...w.gateArgs("corrupt"), "--poll-period", "1s"]);
     assert.equal(await waitForExit(d), 64, d.stderr);
     assert.ok(d.stderr.includes(file), `stderr names ${file}:\n${d.stderr}`);
     assert.equal(await readFile(file, "utf8"), "{not json");
@@ -99,12 +93,6 @@ describe("state file: written after a deployment, refused when unreadable", () =
 describe("profile lock: one hail per profile", () => {
   let w: World;
   let app1: string;
-  const daemons: HailDaemon[] = [];
-  const start = (args: string[]) => {
-    const d = HailDaemon.start(args, w.env);
-    daemons.push(d);
-    return d;
-  };
 
   before(async () => {
     w = await createWorld();
@@ -113,13 +101,10 @@ describe("profile lock: one hail per profile", () => {
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
   });
-  after(async () => {
-    for (const d of daemons) await killIfRunning(d);
-    await w.close();
-  });
+  after(() => w.close());
 
   it("while a daemon runs, --oneshot exits 75 naming the daemon's pid (by name and by absolute path), a second daemon refuses", async () => {
-    const daemon = start([...w.gateArgs("myapp"), "--poll-period", "1h"]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h"]);
     await daemon.waitFor(/hail started/, "the daemon to start");
     const pid = daemon.child.pid;
     assert.ok(pid !== undefined);
@@ -136,7 +121,7 @@ describe("profile lock: one hail per profile", () => {
     assert.equal(byPath.code, 75, byPath.stderr);
     assert.match(byPath.stderr, new RegExp(`pid ${pid}\\b`));
 
-    const second = start([...w.gateArgs("myapp"), "--poll-period", "1h"]);
+    const second = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h"]);
     assert.equal(await waitForExit(second), 75, second.stderr);
     assert.match(second.stderr, new RegExp(`pid ${pid}\\b`));
 

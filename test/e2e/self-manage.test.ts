@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { HailDaemon } from "../support/cli.js";
 import type { FakeBuild } from "../support/hydra-server.js";
 import { createWorld, publishedApps, type World } from "./world.js";
 
@@ -30,7 +29,6 @@ describe("hail manages hail", () => {
   let w: World;
   let manager: string;
   let worker: string;
-  const daemons: HailDaemon[] = [];
 
   before(async () => {
     w = await createWorld();
@@ -46,10 +44,7 @@ describe("hail manages hail", () => {
     ];
     for (const b of builds) w.hydra.addBuild(b);
   });
-  after(async () => {
-    for (const d of daemons) if (d.alive) await d.stop("SIGKILL");
-    await w.close();
-  });
+  after(() => w.close());
 
   const env = () => ({ ...w.env, HAIL_TEST_DIR: w.lab.root, HAIL_TEST_GATE: w.gateUrl });
   const managerLog = async () => (await readFile(path.join(w.lab.root, "manager.log"), "utf8")).trim().split("\n");
@@ -60,8 +55,7 @@ describe("hail manages hail", () => {
     };
 
   it("the manager finishes its own pass when its activation restarts it, then comes back without a loop", async () => {
-    const first = HailDaemon.start([...w.gateArgs("manager", "manager"), "--poll-period", "1h"], env());
-    daemons.push(first);
+    const first = w.startDaemon([...w.gateArgs("manager", "manager"), "--poll-period", "1h"], env());
     const code = await first.child.then((r) => r.exitCode);
     assert.equal(code, 0, `the manager stops cleanly when asked to during its own activation:\n${first.stderr}`);
     assert.match(first.stderr, /received SIGTERM: stopping after the running step/);
@@ -73,8 +67,7 @@ describe("hail manages hail", () => {
     assert.deepEqual(await w.generations("manager"), [1]);
 
     // systemd starts the manager again (in real life: the hail binary from the new profile)
-    const second = HailDaemon.start([...w.gateArgs("manager", "manager"), "--poll-period", "1h", "--log-level", "debug"], env());
-    daemons.push(second);
+    const second = w.startDaemon([...w.gateArgs("manager", "manager"), "--poll-period", "1h", "--log-level", "debug"], env());
     await second.waitFor(/profile is up to date/, "the restarted manager's first pass");
     assert.ok(second.alive, "the restarted manager keeps running: its start-up activation did not restart it again");
     assert.deepEqual(await managerLog(), [

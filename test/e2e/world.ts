@@ -6,7 +6,7 @@ import { execa } from "execa";
 import type { State } from "../../src/state/schema.js";
 import { HydraTestServer, type FakeBuild } from "../support/hydra-server.js";
 import { createNixLab, type NixLab } from "../support/nix-lab.js";
-import { makeNixSpy, readLines, runHail, type HailDaemon, type HailRun } from "../support/cli.js";
+import { HailDaemon, makeNixSpy, readLines, runHail, type HailRun } from "../support/cli.js";
 
 export interface World {
   lab: NixLab;
@@ -20,6 +20,8 @@ export interface World {
   labEnv: NodeJS.ProcessEnv;
   nixCalls(): Promise<string[]>;
   activations(): Promise<string[]>;
+  /** a hail daemon (or long one-shot) that close() kills if it is still running */
+  startDaemon(args: string[], env?: NodeJS.ProcessEnv): HailDaemon;
   /** hail with --profiles-dir and --state-dir inside the lab */
   hail(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<HailRun>;
   /** common flags: gate target + profile + lab dirs */
@@ -48,6 +50,7 @@ export async function createWorld(): Promise<World> {
   const gateUrl = `${hydra.url}/job/myproject/main/release_gate`;
   const stateDir = path.join(lab.root, "state");
   const labArgs = () => ["--profiles-dir", lab.profilesDir, "--state-dir", stateDir, "--log-format", "json"];
+  const daemons: HailDaemon[] = [];
   const stateFile = (profile: string) => path.join(stateDir, `${profile.replace(/%/g, "%25").replace(/\//g, "%2F")}.json`);
   return {
     lab,
@@ -60,6 +63,11 @@ export async function createWorld(): Promise<World> {
     nixCalls: () => spy.calls(),
     activations: () => readLines(activationLog),
     hail: (args, extraEnv = {}) => runHail(args, { ...env, ...extraEnv }),
+    startDaemon(args, daemonEnv = env) {
+      const d = HailDaemon.start(args, daemonEnv);
+      daemons.push(d);
+      return d;
+    },
     gateArgs: (profile, constituent = "myapp") => ["--gate-job", gateUrl, "--constituent", constituent, "--profile", profile, ...labArgs()],
     labArgs,
     manageArgs: () => ["--profiles-dir", lab.profilesDir, "--state-dir", stateDir],
@@ -97,6 +105,7 @@ export async function createWorld(): Promise<World> {
       }
     },
     async close() {
+      for (const d of daemons) await killIfRunning(d);
       await hydra.close();
       await lab.cleanup();
     },
@@ -226,7 +235,6 @@ export async function waitForExit(d: HailDaemon, timeoutMs = 60_000): Promise<nu
  * code alone, so it calls a hail killed by a signal alive, and its pid may belong to another
  * process by now.
  */
-export async function killIfRunning(d: HailDaemon): Promise<void> {
-  if (d.child.exitCode !== null || d.child.signalCode !== null) return;
-  await d.stop("SIGKILL");
+async function killIfRunning(d: HailDaemon): Promise<void> {
+  if (d.alive) await d.stop("SIGKILL");
 }
