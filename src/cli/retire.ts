@@ -9,6 +9,7 @@ import { createProcessRunner } from "../nix/runner.js";
 import { acquireLock } from "../state/lock.js";
 import type { State } from "../state/schema.js";
 import { createStateStore, parseState } from "../state/state-store.js";
+import { deployedBuildIdAt } from "../state/transitions.js";
 import type { AgentConfig } from "./options.js";
 import { pathExists } from "../path-exists.js";
 
@@ -56,10 +57,11 @@ async function retire(file: string, state: State, global: AgentConfig, log: Log)
     const deactivate = join(state.profilePath, "bin", "deactivate");
     if (await pathExists(deactivate)) {
       log.info(`target ${state.profile} was removed from the config: running ${deactivate}`);
-      const current = (await readProfileTarget(state.profilePath, storeDirFromEnv(process.env))) ?? "";
+      const current = await readProfileTarget(state.profilePath, storeDirFromEnv(process.env));
+      const buildId = deployedBuildIdAt(state, current);
       const deactivation = log.child({ source: "deactivation" });
       await createProcessRunner().runActivation({ file: deactivate, args: [] }, "deactivation", {
-        env: { HAIL_PROFILE: state.profilePath, HAIL_STORE_PATH: current, HAIL_BUILD_ID: state.lastDeployed?.storePath === current ? String(state.lastDeployed.buildId) : "" },
+        env: { HAIL_PROFILE: state.profilePath, HAIL_STORE_PATH: current ?? "", HAIL_BUILD_ID: buildId === null ? "" : String(buildId) },
         timeoutMs: global.activateTimeoutMs,
         onLine: (line) => deactivation.info(line),
       });

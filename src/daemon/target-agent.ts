@@ -10,6 +10,7 @@ import { accountPass, countersChanged } from "../metrics/account.js";
 import type { ProfileMetrics } from "../metrics/exposition.js";
 import { readProfileTarget } from "../nix/profile.js";
 import type { MetricsState } from "../state/schema.js";
+import { deployedBuildIdAt } from "../state/transitions.js";
 
 /** How the last pass of a target ended, for /healthz and the exit code of a one-shot. */
 export type PassReport =
@@ -134,7 +135,7 @@ export class TargetAgent {
         this.deps.store.read(),
         known === undefined ? readProfileTarget(this.target.profile.path, this.deps.storeDir) : known,
       ]);
-      this.deployedBuildId = state.lastDeployed !== null && state.lastDeployed.storePath === current ? state.lastDeployed.buildId : null;
+      this.deployedBuildId = deployedBuildIdAt(state, current);
     } catch {
       this.deployedBuildId = null;
     }

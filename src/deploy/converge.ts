@@ -1,7 +1,8 @@
+import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { readProfileTarget } from "../nix/profile.js";
 import type { StateStore } from "../state/state-store.js";
-import { interruptedAttempt, recordInterrupted } from "../state/transitions.js";
+import { deployedBuildIdAt, interruptedAttempt, recordInterrupted } from "../state/transitions.js";
 import type { DeployDeps, DeployOptions } from "./deploy.js";
 import { activate, finishDeployment } from "./deploy.js";
 import { deployDepsOf, recordResult } from "./pass.js";
@@ -45,8 +46,7 @@ export async function activateCurrent(
   current: string,
   timeoutMs: number,
 ): Promise<boolean> {
-  const state = await deps.store.read();
-  const buildId = state.lastDeployed?.storePath === current ? state.lastDeployed.buildId : null;
+  const buildId = deployedBuildIdAt(await deps.store.read(), current);
   try {
     await activate(deps, target, { buildId, storePath: current }, timeoutMs);
     return true;
@@ -57,9 +57,6 @@ export async function activateCurrent(
 }
 
 function logActivationError(log: Log, err: unknown): void {
-  if (err instanceof Error && "kind" in err) {
-    log.error(`activation of the current generation failed: ${err.message}`, { errorKind: String(err.kind) });
-    return;
-  }
-  throw err;
+  if (!(err instanceof HailError)) throw err;
+  log.error(`activation of the current generation failed: ${err.message}`, { errorKind: err.kind });
 }

@@ -4,7 +4,7 @@ import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
-import { buildRef, clearError, recordError, recordFailure, recordSuccess, startAttempt } from "../state/transitions.js";
+import { buildRef, clearError, deployedBuildIdAt, recordError, recordFailure, recordSuccess, startAttempt } from "../state/transitions.js";
 import type { Decision } from "./decide.js";
 import { decide } from "./decide.js";
 import type { DeployDeps, DeployOptions, DeployResult } from "./deploy.js";
@@ -105,10 +105,7 @@ export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" 
     runner: deps.runner,
     log: deps.log,
     storeDir: deps.storeDir,
-    buildIdOf: async (storePath) => {
-      const { lastDeployed } = await deps.store.read();
-      return lastDeployed?.storePath === storePath ? lastDeployed.buildId : null;
-    },
+    buildIdOf: async (storePath) => deployedBuildIdAt(await deps.store.read(), storePath),
   };
 }
 

@@ -71,3 +71,8 @@ export function releaseHold(state: State, clearFailed: boolean): State {
 export function interruptedAttempt(state: State) {
   return state.lastAttempt !== null && state.lastAttempt.endedAt === null ? state.lastAttempt : null;
 }
+
+/** The Hydra build id of `storePath` when it is what hail last deployed; null otherwise. */
+export function deployedBuildIdAt(state: State, storePath: string | null): number | null {
+  return state.lastDeployed !== null && state.lastDeployed.storePath === storePath ? state.lastDeployed.buildId : null;
+}
