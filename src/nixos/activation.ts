@@ -40,9 +40,11 @@ export function switchToConfigurationCommand(storePath: string, action: NixosAct
  * The switch as a transient systemd unit, outside hail's own service cgroup: when the new
  * system restarts or stops hail's unit, systemd kills that unit's cgroup, and a switch running
  * inside it would die half done. `--wait` keeps hail waiting for the result and returns the
- * switch's exit status; `--pipe` hands its output to hail's log; `--collect` leaves no failed
- * unit behind. The variables switch-to-configuration reads, and hail's own, are passed along
- * (a transient unit does not inherit hail's environment).
+ * switch's exit status; `--collect` leaves no failed unit behind. The switch's output goes to
+ * the journal, not through a pipe to hail: a pipe whose reader (hail) is stopped would kill
+ * the switch at its next line. systemd-run names the unit on stderr, which hail logs. The
+ * variables switch-to-configuration reads, and hail's own, are passed along (a transient unit
+ * does not inherit hail's environment).
  */
 export function systemdRunCommand(inner: Command, env: Record<string, string>): Command {
   return {
@@ -50,8 +52,6 @@ export function systemdRunCommand(inner: Command, env: Record<string, string>): 
     args: [
       "--wait",
       "--collect",
-      "--pipe",
-      "--quiet",
       "--no-ask-password",
       "--service-type=exec",
       "--description=hail: switch-to-configuration",
