@@ -7,15 +7,9 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FakeSystem } from "../support/nixos-systems.js";
 import { bootedSystemLike, publishedSystems } from "../support/nixos-systems.js";
+import { readLines } from "../support/cli.js";
 import { createWorld, greenGate, type World } from "./world.js";
 
-async function lines(file: string): Promise<string[]> {
-  try {
-    return (await readFile(file, "utf8")).split("\n").filter((l) => l !== "");
-  } catch {
-    return [];
-  }
-}
 
 const OUTSIDE = { TZ: "UTC" };
 const INSIDE = { TZ: "Etc/GMT-12" };
@@ -64,7 +58,7 @@ describe("hail --nixos --reboot-window with real Nix", () => {
     for (const b of greenGate(100, 10, oldKernel.path)) w.hydra.addBuild(b);
     const r = await hail("system", OUTSIDE);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await lines(switchLog), [`${oldKernel.path} switch`]);
+    assert.deepEqual(await readLines(switchLog), [`${oldKernel.path} switch`]);
     assert.match(await readFile(metricsFile, "utf8"), /^hail_reboot_pending\{profile="system"\} 0$/m);
   });
 
@@ -72,8 +66,8 @@ describe("hail --nixos --reboot-window with real Nix", () => {
     for (const b of greenGate(200, 20, newKernel.path)) w.hydra.addBuild(b);
     const r = await hail("system", OUTSIDE);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await lines(switchLog)).slice(-1), [`${newKernel.path} boot`]);
-    assert.deepEqual(await lines(rebootLog), [], "no reboot outside the window");
+    assert.deepEqual((await readLines(switchLog)).slice(-1), [`${newKernel.path} boot`]);
+    assert.deepEqual(await readLines(rebootLog), [], "no reboot outside the window");
     assert.equal((await w.readState("system"))?.rebootPending?.storePath, newKernel.path);
     assert.match(await readFile(metricsFile, "utf8"), /^hail_reboot_pending\{profile="system"\} 1$/m);
     const status = await w.hail(["status", "system", ...w.manageArgs()]);
@@ -84,26 +78,26 @@ describe("hail --nixos --reboot-window with real Nix", () => {
     for (const b of greenGate(300, 30, newKernel2.path)) w.hydra.addBuild(b);
     const r = await hail("system", OUTSIDE);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await lines(switchLog)).slice(-1), [`${newKernel2.path} boot`]);
-    assert.deepEqual(await lines(rebootLog), []);
+    assert.deepEqual((await readLines(switchLog)).slice(-1), [`${newKernel2.path} boot`]);
+    assert.deepEqual(await readLines(rebootLog), []);
   });
 
   it("the first run inside the window reboots once (argv split, no shell), the next does not", async () => {
     const r = await hail("system", INSIDE);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await lines(rebootLog), ["now|two words|"]);
+    assert.deepEqual(await readLines(rebootLog), ["now|two words|"]);
     assert.equal((await w.readState("system"))?.rebootPending, null);
     assert.match(await readFile(metricsFile, "utf8"), /^hail_reboot_pending\{profile="system"\} 0$/m);
     const again = await hail("system", INSIDE);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(await lines(rebootLog), ["now|two words|"], "the reboot command ran once");
+    assert.deepEqual(await readLines(rebootLog), ["now|two words|"], "the reboot command ran once");
   });
 
   it("a kernel change deployed inside the window reboots right away", async () => {
     for (const b of greenGate(400, 40, newKernel.path)) w.hydra.addBuild(b);
     const r = await hail("other", INSIDE);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await lines(switchLog)).slice(-1), [`${newKernel.path} boot`]);
-    assert.equal((await lines(rebootLog)).length, 2);
+    assert.deepEqual((await readLines(switchLog)).slice(-1), [`${newKernel.path} boot`]);
+    assert.equal((await readLines(rebootLog)).length, 2);
   });
 });

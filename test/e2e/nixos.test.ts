@@ -1,20 +1,13 @@
 // --nixos end to end: fake NixOS systems built with real Nix, published to the signed cache,
 // deployed by the built CLI through the Hydra test server.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FakeSystem } from "../support/nixos-systems.js";
 import { bootedSystemLike, publishedSystems } from "../support/nixos-systems.js";
+import { readLines } from "../support/cli.js";
 import { createWorld, greenGate, type World } from "./world.js";
 
-async function lines(file: string): Promise<string[]> {
-  try {
-    return (await readFile(file, "utf8")).split("\n").filter((l) => l !== "");
-  } catch {
-    return [];
-  }
-}
 
 describe("hail --nixos with real Nix", () => {
   let w: World;
@@ -51,7 +44,7 @@ describe("hail --nixos with real Nix", () => {
     const r = await hail(nixos("system"));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await w.profileTarget("system"), a1.path);
-    assert.deepEqual(await lines(switchLog), [`${a1.path} switch`]);
+    assert.deepEqual(await readLines(switchLog), [`${a1.path} switch`]);
   });
 
   it("an update switches to the new system", async () => {
@@ -60,22 +53,22 @@ describe("hail --nixos with real Nix", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await w.profileTarget("system"), a2.path);
     assert.deepEqual(await w.generations("system"), [1, 2]);
-    assert.deepEqual((await lines(switchLog)).slice(-1), [`${a2.path} switch`]);
+    assert.deepEqual((await readLines(switchLog)).slice(-1), [`${a2.path} switch`]);
   });
 
   it("a failing switch rolls back and runs the previous system's switch-to-configuration switch", async () => {
-    const before = (await lines(switchLog)).length;
+    const before = (await readLines(switchLog)).length;
     for (const b of greenGate(300, 30, bad.path)) w.hydra.addBuild(b);
     const r = await hail(nixos("system"));
     assert.equal(r.code, 1, r.stderr);
     assert.equal(await w.profileTarget("system"), a2.path);
-    assert.deepEqual((await lines(switchLog)).slice(before), [`${bad.path} switch`, `${a2.path} switch`]);
+    assert.deepEqual((await readLines(switchLog)).slice(before), [`${bad.path} switch`, `${a2.path} switch`]);
     const state = await w.readState("system");
     assert.ok(state?.failed.some((f) => f.storePath === bad.path));
   });
 
   it("a closure that is not a NixOS system is refused (65), marked failed, the profile untouched", async () => {
-    const before = (await lines(switchLog)).length;
+    const before = (await readLines(switchLog)).length;
     const generations = await w.generations("system");
     for (const b of greenGate(400, 40, notSystem.path)) w.hydra.addBuild(b);
     const r = await hail(nixos("system"));
@@ -83,7 +76,7 @@ describe("hail --nixos with real Nix", () => {
     assert.match(r.stderr, /is not a NixOS system/);
     assert.equal(await w.profileTarget("system"), a2.path);
     assert.deepEqual(await w.generations("system"), generations);
-    assert.equal((await lines(switchLog)).length, before, "no switch-to-configuration ran");
+    assert.equal((await readLines(switchLog)).length, before, "no switch-to-configuration ran");
     assert.ok((await w.readState("system"))?.failed.some((f) => f.storePath === notSystem.path));
   });
 
@@ -91,7 +84,7 @@ describe("hail --nixos with real Nix", () => {
     for (const b of greenGate(500, 50, newKernel.path)) w.hydra.addBuild(b);
     const r = await hail(nixos("system"));
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await lines(switchLog)).slice(-1), [`${newKernel.path} switch`]);
+    assert.deepEqual((await readLines(switchLog)).slice(-1), [`${newKernel.path} switch`]);
     assert.match(r.stderr, /kernel, initrd, kernel-modules changed: new kernel active after the next reboot/);
   });
 
@@ -100,6 +93,6 @@ describe("hail --nixos with real Nix", () => {
     const r = await hail([...nixos("boot-only"), "--nixos-action", "boot"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await w.profileTarget("boot-only"), a1.path);
-    assert.deepEqual((await lines(switchLog)).slice(-1), [`${a1.path} boot`]);
+    assert.deepEqual((await readLines(switchLog)).slice(-1), [`${a1.path} boot`]);
   });
 });
