@@ -54,6 +54,7 @@ let
     unique = builtins.foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
     genAttrs = names: f: listToAttrs (map (n: nameValuePair n (f n)) names);
     optional = cond: x: if cond then [ x ] else [ ];
+    optionalAttrs = cond: set: if cond then set else { };
     importJSON = path: builtins.fromJSON (builtins.readFile path);
     getExe = drv: "${drv}/bin/${drv.meta.mainProgram}";
     licenses.mit = "mit";
