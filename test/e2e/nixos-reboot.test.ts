@@ -62,6 +62,14 @@ describe("hail --nixos --reboot-window with real Nix", () => {
     assert.match(await readFile(metricsFile, "utf8"), /^hail_reboot_pending\{profile="system"\} 0$/m);
   });
 
+  it("plan --fetch says the kernel changes and shows the boot command it would run", async () => {
+    for (const b of greenGate(200, 20, newKernel.path)) w.hydra.addBuild(b);
+    const r = await w.hail(["plan", "--fetch", ...w.gateArgs("system"), "--nixos", "--booted-system", booted, "--reboot-window", window]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`${newKernel.path}/bin/switch-to-configuration boot`));
+    assert.match(r.stdout, /reboot: +yes \(kernel, initrd, kernel-modules changed\): made the boot default, then rebooted inside/);
+  });
+
   it("a kernel change outside the window: boot, reboot pending (status, metrics), no reboot", async () => {
     for (const b of greenGate(200, 20, newKernel.path)) w.hydra.addBuild(b);
     const r = await hail("system", OUTSIDE);

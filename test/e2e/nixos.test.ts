@@ -38,6 +38,7 @@ describe("hail --nixos with real Nix", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`${a1.path}/bin/switch-to-configuration switch`));
     assert.doesNotMatch(r.stdout, /bin\/activate/);
+    assert.match(r.stdout, /reboot: +unknown until .* is in the local store \(plan --fetch realises it\)/);
   });
 
   it("first deploy: substitutes the system, sets the profile, runs switch-to-configuration switch", async () => {

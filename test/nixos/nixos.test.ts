@@ -10,6 +10,10 @@ import { insideWindow, parseRebootWindow } from "../../src/nixos/reboot-window.j
 import { renderCommand } from "../../src/nix/commands.js";
 import type { Target } from "../../src/deploy/target.js";
 import { createLog } from "../../src/log.js";
+import { renderMetrics } from "../../src/metrics/exposition.js";
+import { parseConfigFile, targetOptions } from "../../src/cli/config-file.js";
+import { toAgentConfig } from "../../src/cli/options.js";
+import { execa } from "execa";
 
 const at = (hh: number, mm: number) => new Date(2026, 0, 15, hh, mm);
 
@@ -139,5 +143,60 @@ describe("confirmation", () => {
       NotConfirmed,
     );
     assert.ok(clock >= 3_000);
+  });
+});
+
+describe("hail_reboot_pending", () => {
+  const metrics = {
+    upToDate: true,
+    lastCheckAt: null,
+    lastSuccessAt: null,
+    deployments: { success: 1, failed: 0 },
+    rollbacks: 0,
+    errors: {},
+    hookFailures: 0,
+  };
+  it("is rendered for --nixos targets with a window only, and promtool accepts it", async () => {
+    const text = renderMetrics([
+      { profile: "system", metrics, deployedBuildId: 7, rebootPending: true },
+      { profile: "app", metrics, deployedBuildId: 8 },
+    ]);
+    assert.match(text, /^# TYPE hail_reboot_pending gauge$/m);
+    assert.deepEqual(text.split("\n").filter((l) => l.startsWith("hail_reboot_pending{")), ['hail_reboot_pending{profile="system"} 1']);
+    const r = await execa("promtool", ["check", "metrics"], { input: text, reject: false, all: true });
+    assert.equal(r.exitCode, 0, r.all);
+    assert.doesNotMatch(renderMetrics([{ profile: "app", metrics, deployedBuildId: 8 }]), /hail_reboot_pending/);
+  });
+});
+
+describe("config file", () => {
+  it("takes nixos, nixosAction, rebootWindow, rebootCommand, bootedSystem and confirmTimeout per target", () => {
+    const text = JSON.stringify({
+      confirmTimeout: "2m",
+      targets: [
+        {
+          profile: "system",
+          gateJob: "https://hydra.example/job/p/j/release_gate",
+          constituent: "web1",
+          nixos: true,
+          nixosAction: "boot",
+          rebootWindow: "01:00-02:00",
+          rebootCommand: "systemctl kexec",
+          bootedSystem: "/run/booted-system",
+        },
+      ],
+    });
+    const defaults = { profilesDir: "/nix/var/nix/profiles", output: "out", stateDir: "/var/lib/hail", logLevel: "info", timeout: "30s" };
+    const [raw] = targetOptions(parseConfigFile(text, "hail.json"), defaults, {}, "hail.json");
+    assert.ok(raw);
+    const config = toAgentConfig(raw, false);
+    assert.equal(config.confirmTimeoutMs, 120_000);
+    assert.equal(config.target.nixos?.action, "boot");
+    assert.deepEqual(config.target.nixos?.rebootCommand, ["systemctl", "kexec"]);
+    assert.equal(config.target.nixos?.rebootWindow?.text, "01:00-02:00");
+  });
+  it("refuses an unknown nixosAction", () => {
+    const text = JSON.stringify({ targets: [{ profile: "system", jobUri: "https://h/job/p/j/x", nixos: true, nixosAction: "test" }] });
+    assert.throws(() => parseConfigFile(text, "hail.json"), /nixosAction/);
   });
 });
