@@ -58,6 +58,14 @@ describe("hail --nixos survives a switch that restarts hail", () => {
     assert.equal((await readLines(switchLog)).length, switches, "nothing left to switch");
   });
 
+  it("a daemon starting on a current system does not switch it again (its boot activated it)", async () => {
+    const switches = (await readLines(switchLog)).length;
+    const daemon = w.startDaemon(args("--poll-period", "1h", "--log-level", "debug"), env("killed-daemon"));
+    await daemon.waitFor(/profile is up to date/, "the first pass");
+    assert.equal(await daemon.stop(), 0, daemon.stderr);
+    assert.equal((await readLines(switchLog)).length, switches, "no switch-to-configuration at start-up");
+  });
+
   it("oneshot killed mid-switch: the switch completes, the next start finishes the deployment", async () => {
     for (const b of greenGate(300, 30, s3.path)) w.hydra.addBuild(b);
     const killed = await w.hail(args("--oneshot"), env("killed-oneshot"));
