@@ -66,6 +66,11 @@
           nixos = true;
           pollPeriod = "5s";
           confirmTimeout = "1m";
+          # the VM's small disk must not stop a deployment that downloads nothing
+          extraArgs = [
+            "--min-free"
+            "0"
+          ];
         };
       };
       # hail starts once the stand-in has a path to offer
