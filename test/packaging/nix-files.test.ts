@@ -523,6 +523,7 @@ interface FlakeSummary {
   moduleImports: string[];
   modulePackage: { _type: string; content: string };
   devShellPackages: { linux: string[]; darwin: string[] };
+  checks: Record<string, string[]>;
 }
 
 describe("flake.nix (evaluated with the stub)", () => {
@@ -539,5 +540,10 @@ describe("flake.nix (evaluated with the stub)", () => {
     assert.deepEqual(f.moduleImports.map((p) => path.resolve(p)), [path.join(REPO, "nix", "module.nix")]);
     assert.equal(f.modulePackage._type, "override", "the flake's package is only a default (mkDefault)");
     assert.ok(f.devShellPackages.linux.includes("systemd") && !f.devShellPackages.darwin.includes("systemd"));
+  });
+
+  it("offers the NixOS VM test as a check on Linux (only its name is evaluated here; it has not been run)", async () => {
+    const f = await nixEval<FlakeSummary>([...REPO_ARG, "-A", "flake", STUB]);
+    assert.deepEqual(f.checks, { "aarch64-linux": ["nixos-deploy"], "x86_64-linux": ["nixos-deploy"] });
   });
 });

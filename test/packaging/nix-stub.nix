@@ -288,6 +288,8 @@ in
     overlay = (outputs.overlays.default pkgs { }).hail.callPackage;
     moduleImports = map toString flakeModule.imports;
     modulePackage = flakeModule.services.hail.package;
+    # names only: running a check needs nixpkgs' NixOS test driver
+    checks = mapAttrs (_: attrNames) outputs.checks;
     devShellPackages = {
       linux = outputs.devShells.x86_64-linux.default.packages;
       darwin = outputs.devShells.aarch64-darwin.default.packages;
