@@ -11,7 +11,7 @@ import type { ProfileMetrics } from "../metrics/exposition.js";
 import { readProfileTarget } from "../nix/profile.js";
 import type { MetricsState } from "../state/schema.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
-import { rebootIfDue } from "../nixos/reboot.js";
+import { noteRebootNeed, rebootIfDue } from "../nixos/reboot.js";
 
 /** How the last pass of a target ended, for /healthz and the exit code of a one-shot. */
 export type PassReport =
@@ -59,6 +59,7 @@ export class TargetAgent {
   async start(mode: "daemon" | "oneshot"): Promise<void> {
     const converged = await convergeInterrupted(this.deps, this.target, this.opts);
     if (converged === "completed") await this.account({ kind: "deployed" });
+    if (converged === "completed") await this.noteRebootNeed();
     if (converged === "failed") {
       await this.account({ kind: "failed", errorKind: "activation", rolledBack: this.opts.rollback });
       this.last = { kind: "converge-failed" };
@@ -69,6 +70,12 @@ export class TargetAgent {
       const current = await readProfileTarget(this.target.profile.path, this.deps.storeDir);
       if (current !== null) await activateCurrent(this.deps, this.target, current, this.opts.activateTimeoutMs);
     }
+  }
+
+  /** A finished interrupted deployment of a new kernel waits for its reboot like any other. */
+  private async noteRebootNeed(): Promise<void> {
+    const current = this.target.nixos ? await readProfileTarget(this.target.profile.path, this.deps.storeDir) : null;
+    if (current !== null) await noteRebootNeed(this.deps, this.target, current);
   }
 
   async pass(): Promise<PassReport> {

@@ -21,19 +21,20 @@ describe("hail --nixos survives a switch that restarts hail", () => {
   let w: World;
   let switchLog: string;
   let booted: string;
-  let s1: FakeSystem, s2: FakeSystem, s3: FakeSystem;
+  let s1: FakeSystem, s2: FakeSystem, s3: FakeSystem, s4: FakeSystem;
   const args = (...extra: string[]) => [...w.gateArgs("system"), "--nixos", "--booted-system", booted, ...extra];
   const env = (killed: string) => ({ ...w.env, HAIL_TEST_SWITCH_LOG: switchLog, HAIL_TEST_KILLED: path.join(w.lab.root, killed) });
 
   before(async () => {
     w = await createWorld();
     switchLog = path.join(w.lab.root, "switches.log");
-    [s1, s2, s3] = (await publishedSystems(
+    [s1, s2, s3, s4] = (await publishedSystems(
       w.lab,
       { name: "host", version: "1", kernel: "6.1" },
       { name: "host", version: "2", kernel: "6.1", switchExtra: RESTARTS_HAIL },
       { name: "host", version: "3", kernel: "6.1", switchExtra: RESTARTS_HAIL },
-    )) as [FakeSystem, FakeSystem, FakeSystem];
+      { name: "host", version: "4", kernel: "6.6", switchExtra: RESTARTS_HAIL },
+    )) as [FakeSystem, FakeSystem, FakeSystem, FakeSystem];
     booted = await bootedSystemLike(path.join(w.lab.root, "booted"), s1);
     for (const b of greenGate(100, 10, s1.path)) w.hydra.addBuild(b);
     const r = await w.hail(args("--oneshot"), env("unused"));
@@ -81,5 +82,22 @@ describe("hail --nixos survives a switch that restarts hail", () => {
     const state = await w.readState("system");
     assert.equal(state?.lastDeployed?.storePath, s3.path);
     assert.equal(state?.lastAttempt?.result, "success");
+  });
+
+  it("a new kernel whose interrupted deployment the next start finishes waits for its reboot", async () => {
+    for (const b of greenGate(400, 40, s4.path)) w.hydra.addBuild(b);
+    // a window twelve hours away from now (TZ=UTC): outside it, so the reboot stays pending
+    const h = (new Date().getUTCHours() + 12) % 24;
+    const window = `${String(h).padStart(2, "0")}:00-${String((h + 1) % 24).padStart(2, "0")}:00`;
+    const withWindow = [...args("--oneshot"), "--reboot-window", window, "--reboot-command", "/bin/false"];
+    const killed = await w.hail(withWindow, { ...env("killed-kernel"), TZ: "UTC" });
+    assert.notEqual(killed.code, 0, "the one-shot died from the signal");
+    await waitUntil(async () => (await readLines(switchLog)).includes(`${s4.path} finished`), "the switch to finish without hail");
+    assert.equal((await w.readState("system"))?.lastAttempt?.endedAt, null);
+    const next = await w.hail(withWindow, { ...env("killed-kernel"), TZ: "UTC" });
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, /finishing it/);
+    assert.deepEqual((await readLines(switchLog)).filter((l) => l.startsWith(s4.path)), [`${s4.path} boot`, `${s4.path} finished`, `${s4.path} boot`, `${s4.path} finished`]);
+    assert.equal((await w.readState("system"))?.rebootPending?.storePath, s4.path);
   });
 });
