@@ -24,6 +24,12 @@ const perTargetKeys = {
   keepGenerations: z.number().int().positive().transform(String),
   onSuccess: z.string(),
   onFailure: z.string(),
+  nixos: z.boolean(),
+  nixosAction: z.enum(["switch", "boot"]),
+  rebootWindow: z.string(),
+  rebootCommand: z.string(),
+  bootedSystem: z.string().min(1),
+  confirmTimeout: duration,
 };
 
 const globalKeys = {

@@ -15,6 +15,7 @@ import { createProcessRunner } from "../nix/runner.js";
 import type { ChangePreview } from "./plan-changes.js";
 import { previewChanges, renderChanges } from "./plan-changes.js";
 import { createHydraClient } from "./agent.js";
+import { previewNixos } from "../nixos/plan-preview.js";
 import type { RawOptions } from "./options.js";
 import type { AgentConfig } from "./options.js";
 import type { TargetSet } from "./targets.js";
@@ -43,6 +44,8 @@ export interface PlanReport {
   commands: string[];
   /** for a pending deployment: download and closure sizes, and the closure diff */
   changes: ChangePreview | null;
+  /** --nixos, for a pending deployment: whether a reboot would be needed */
+  reboot?: string;
 }
 
 /** `hail plan`: the same resolution as a pass, then print; never runs Nix, never writes. */
@@ -90,6 +93,9 @@ async function planTarget(config: AgentConfig, fetch: boolean): Promise<PlanResu
         runner: createProcessRunner(),
       });
     }
+    const nixos = decision.kind === "deploy" ? await previewNixos(config.target, resolution.storePath) : null;
+    if (nixos) report.commands = [...report.commands.slice(0, -1), nixos.command];
+    if (nixos) report.reboot = nixos.reboot;
     return { kind: "report", report };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
@@ -143,6 +149,7 @@ export function renderPlan(report: PlanReport): string {
     ["action", report.reason ? `${report.action}: ${report.reason}` : report.action],
   ];
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`);
+  if (report.reboot !== undefined) lines.push(`${"reboot:".padEnd(13)}${report.reboot}`);
   if (report.changes) lines.push(...renderChanges(report.changes));
   if (report.commands.length > 0) lines.push("would run:", ...report.commands.map((c) => `  ${c}`));
   return `${lines.join("\n")}\n`;

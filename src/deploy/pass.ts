@@ -10,6 +10,8 @@ import { decide } from "./decide.js";
 import type { DeployDeps, DeployOptions, DeployResult } from "./deploy.js";
 import { checkDiskSpace, deploy, pruneGenerations } from "./deploy.js";
 import { runHook } from "./hooks.js";
+import { confirmerFor } from "../nixos/confirm.js";
+import { noteRebootNeed } from "../nixos/reboot.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
 import { fetchResolution, resolutionOf } from "./fetch.js";
 import type { Resolution } from "./resolve.js";
@@ -84,6 +86,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   );
   if (result.kind === "deployed") {
     log.info(`deployed build ${resolution.buildId}`);
+    await noteRebootNeed(deps, target, resolution.storePath);
     await pruneGenerations(deployDeps, target, opts.keepGenerations, previous);
     return { kind: "deployed", resolution, hookFailures };
   }
@@ -100,12 +103,13 @@ async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolu
 }
 
 /** What deploying needs from a pass's deps, with build ids looked up in the state file. */
-export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" | "store">): DeployDeps {
+export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" | "store"> & Partial<Pick<PassDeps, "hydra" | "now">>): DeployDeps {
   return {
     runner: deps.runner,
     log: deps.log,
     storeDir: deps.storeDir,
     buildIdOf: async (storePath) => deployedBuildIdAt(await deps.store.read(), storePath),
+    ...(deps.hydra && deps.now ? { confirmReachable: confirmerFor(deps.hydra, deps.log, deps.now) } : {}),
   };
 }
 

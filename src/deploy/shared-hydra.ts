@@ -14,6 +14,11 @@ export class SharedRound implements HydraApi {
 
   constructor(private readonly upstream: HydraApi) {}
 
+  /** The client itself, for a request that must really reach Hydra now (--confirm-timeout). */
+  direct(): HydraApi {
+    return this.upstream;
+  }
+
   newRound(): void {
     this.latest.clear();
     this.builds.clear();
