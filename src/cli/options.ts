@@ -37,6 +37,7 @@ export interface RawOptions {
   metricsListen?: string;
   rolloutWindow?: string;
   rolloutKey?: string;
+  allowDowngrade?: boolean;
   minFree?: string;
   keepGenerations?: string;
   onSuccess?: string;
@@ -61,6 +62,7 @@ export interface AgentConfig {
   metricsFile: string | null;
   metricsListen: { host: string; port: number } | null;
   rollout: RolloutPolicy | null;
+  allowDowngrade: boolean;
   minFreeBytes: number;
   keepGenerations: number | null;
   hooks: Hooks;
@@ -92,7 +94,8 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR)
       .option("--timeout <duration>", "per HTTP request", "30s")
       .option("--rollout-window <duration>", "staged rollout: deploy a new gate build only after stoptime + window × f(key, build)", "0")
-      .option("--rollout-key <key>", "the key hashed for the staged rollout (default: the host name)"),
+      .option("--rollout-key <key>", "the key hashed for the staged rollout (default: the host name)")
+      .option("--allow-downgrade", "follow Hydra when it offers an older build than the one hail last deployed"),
   );
 }
 
@@ -143,6 +146,7 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     metricsFile: raw.metricsFile ?? null,
     metricsListen: raw.metricsListen === undefined ? null : parseListenAddress(raw.metricsListen),
     rollout: rolloutChoice(raw),
+    allowDowngrade: raw.allowDowngrade === true,
     minFreeBytes: parseSize(raw.minFree ?? RUN_DEFAULTS.minFree, "--min-free"),
     keepGenerations: raw.keepGenerations === undefined ? null : positiveInteger(raw.keepGenerations, "--keep-generations"),
     hooks: {
