@@ -169,3 +169,38 @@ describe("constituents: duplicates and aliases", () => {
     assert.match(messages(r.stderr), /no constituent named "myapp-server"; it has: myapp, tests\. Check --constituent \(Hydra lists jobs that share one derivation once, under the shortest of their names\)/);
   });
 });
+
+describe("bodies shaped like Hydra's own (fixtures/hydra/hydra-shaped), deployed with real Nix", () => {
+  let w: World;
+  let app1: string;
+  let app2: string;
+  const shaped = (name: string) => readFile(new URL(`../../fixtures/hydra/hydra-shaped/${name}`, import.meta.url), "utf8");
+
+  before(async () => {
+    w = await createWorld();
+    [app1, app2] = (await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" })) as [string, string];
+  });
+  after(() => w.close());
+
+  it("a gate and its constituents in as_json's shape (shuffled keys, a cached build, a status-6 sibling) deploy", async () => {
+    const constituents = (await shaped("gate-constituents.json")).replaceAll("/nix/store/4lmnzx45iy43kwjqn1xna7z3dj8grrz5-app-server-2.14.0", app1);
+    w.hydra.override("/job/acme/production/release_gate/latest-finished", { status: 302, body: "", headers: { Location: `${w.hydra.url}/build/281734` } });
+    w.hydra.override("/build/281734", { status: 200, body: await shaped("gate-build.json") });
+    w.hydra.override("/build/281734/constituents", { status: 200, body: constituents });
+    const gateUrl = `${w.hydra.url}/job/acme/production/release_gate`;
+    const r = await w.hail(["--gate-job", gateUrl, "--constituent", "app-server", "--profile", "gated", ...w.labArgs(), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /deployed build 281701 /);
+    assert.equal(await w.profileTarget("gated"), app1);
+  });
+
+  it("an old instance's build (buildmetrics null, no drvpath) deploys with --job-uri", async () => {
+    const body = (await shaped("build-old-instance.json")).replaceAll("/nix/store/0m5cvbmhxp2kmh8k3c3idi4x4rzp3w66-app-server-0.9.1", app2);
+    w.hydra.override("/job/acme/production/app-server/latest", { status: 302, body: "", headers: { Location: `${w.hydra.url}/build/95012` } });
+    w.hydra.override("/build/95012", { status: 200, body });
+    const r = await w.hail(["--job-uri", `${w.hydra.url}/job/acme/production/app-server`, "--profile", "plain", ...w.labArgs(), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /deployed build 95012 /);
+    assert.equal(await w.profileTarget("plain"), app2);
+  });
+});
