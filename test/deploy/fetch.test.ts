@@ -131,3 +131,31 @@ describe("fetchResolution, job mode", () => {
     );
   });
 });
+
+describe("fetchResolution: the build is of the job asked for", () => {
+  const app = hydraBuild({ id: 501, job: "app-server", jobsetevals: [19022] });
+
+  it("a gate build of another jobset is refused (65) and kept as a refusal", async () => {
+    const { api } = fakeHydra(500, { 500: gateBuild({ id: 500, jobset: "staging", jobsetevals: [19022] }) }, { 500: [app] });
+    const result = await fetchResolution(api, gateSource, opts, null);
+    assert.throws(() => resolutionOf(result), (err: unknown) => err instanceof InvalidResponse && err.message.includes("acme/staging/release_gate, not of acme/production/release_gate"));
+  });
+
+  it("after a followed rename, the new names are the expected ones", async () => {
+    const renamed = parseJobUrl("https://hydra.example/job/acme/prod-2026/release_gate");
+    const builds = { 500: gateBuild({ id: 500, jobset: "prod-2026", jobsetevals: [19022] }) };
+    const { api } = fakeHydra(500, builds, { 500: [app] });
+    const moved: HydraApi = { ...api, latest: async (_job, which) => ({ ...(await api.latest(GATE_JOB, which)), job: renamed }) };
+    assert.equal(resolutionOf(await fetchResolution(moved, gateSource, opts, null)).buildId, 501);
+    // the old name is no longer what Hydra answers for
+    const { api: stale } = fakeHydra(500, builds, { 500: [app] });
+    const result = await fetchResolution(stale, gateSource, opts, null);
+    assert.throws(() => resolutionOf(result), InvalidResponse);
+  });
+
+  it("--job-uri: a build of another job is refused (65)", async () => {
+    const { api } = fakeHydra(700, { 700: hydraBuild({ id: 700, job: "worker" }) });
+    const result = await fetchResolution(api, jobSource, opts, null);
+    assert.throws(() => resolutionOf(result), (err: unknown) => err instanceof InvalidResponse && err.message.includes("job build 700 is of acme/production/worker"));
+  });
+});
