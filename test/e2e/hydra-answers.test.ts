@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { createWorld, greenGate, publishedApps, type World } from "./world.js";
+import { greenGate, worldWithApps, type World } from "./world.js";
 
 const WARN = '"logLevelName":"WARN"';
 
@@ -23,8 +23,7 @@ describe("Hydra's 404s told apart: --oneshot and plan", () => {
   let app1: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
+    ({ world: w, apps: [app1] } = await worldWithApps("1"));
     for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
     // A job that exists but never succeeded: "no successful build yet".
     w.hydra.addBuild({ id: 150, project: "myproject", jobset: "main", job: "flaky", finished: true, buildstatus: 1, jobsetevals: [10], outputs: { out: app1 } });
@@ -101,8 +100,7 @@ describe("a renamed jobset, and redirects to other hosts", () => {
   let app1: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
+    ({ world: w, apps: [app1] } = await worldWithApps("1"));
     for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
     w.hydra.renameJobset("myproject", "old-main", "main");
   });
@@ -146,8 +144,7 @@ describe("constituents: duplicates and aliases", () => {
   let app2: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1, app2] = (await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" })) as [string, string];
+    ({ world: w, apps: [app1, app2] } = await worldWithApps("1", "2"));
   });
   after(() => w.close());
 
@@ -177,8 +174,7 @@ describe("bodies shaped like Hydra's own (fixtures/hydra/hydra-shaped), deployed
   const shaped = (name: string) => readFile(new URL(`../../fixtures/hydra/hydra-shaped/${name}`, import.meta.url), "utf8");
 
   before(async () => {
-    w = await createWorld();
-    [app1, app2] = (await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" })) as [string, string];
+    ({ world: w, apps: [app1, app2] } = await worldWithApps("1", "2"));
   });
   after(() => w.close());
 

@@ -1,10 +1,10 @@
 // Hydra's latest-finished moves back while a build of the newest evaluation is restarted;
 // hail never follows it back (unless --allow-downgrade), with the built CLI and real Nix.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createWorld, greenGate, publishedApps, waitUntil, type World } from "./world.js";
+import { greenGate, waitUntil, worldWithApps, type World } from "./world.js";
 
 const WARN = '"logLevelName":"WARN"';
 
@@ -24,8 +24,7 @@ describe("never backwards: --oneshot and plan, with real Nix", () => {
   let metrics: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1, app2] = (await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" })) as [string, string];
+    ({ world: w, apps: [app1, app2] } = await worldWithApps("1", "2"));
     metrics = path.join(w.lab.root, "oneshot.prom");
     for (const b of [...greenGate(100, 10, app1), ...greenGate(200, 20, app2)]) w.hydra.addBuild(b);
   });
@@ -86,7 +85,6 @@ describe("never backwards: --oneshot and plan, with real Nix", () => {
     assert.equal(await w.profileTarget("myapp"), app2, "gate 200 is newer: deployed");
     w.hydra.restartBuild(202);
     const config = path.join(w.lab.root, "hail.json");
-    const { writeFile } = await import("node:fs/promises");
     const target = { profile: "myapp", gateJob: w.gateUrl, constituent: "myapp" };
     const dirs = { profilesDir: w.lab.profilesDir, stateDir: w.stateDir, logFormat: "json", oneshot: true };
     await writeFile(config, JSON.stringify({ ...dirs, targets: [target] }));
@@ -105,8 +103,7 @@ describe("never backwards: the daemon, with real Nix", () => {
   let apps: string[];
 
   before(async () => {
-    w = await createWorld();
-    apps = await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" }, { name: "myapp", version: "3" });
+    ({ world: w, apps: apps } = await worldWithApps("1", "2", "3"));
   });
   after(() => w.close());
 
@@ -135,5 +132,36 @@ describe("never backwards: the daemon, with real Nix", () => {
     assert.deepEqual(await w.generations("myapp"), [1, 2], "no flapping: still two generations");
     assert.deepEqual(await w.activations(), [`activated ${app2} build=201`, `activated ${app3} build=301`]);
     assert.equal(await daemon.stop(), 0);
+  });
+});
+
+describe("never backwards: --job-uri compares the job's own build ids, with real Nix", () => {
+  let w: World;
+  let app1: string;
+  let app2: string;
+
+  before(async () => {
+    ({ world: w, apps: [app1, app2] } = await worldWithApps("1", "2"));
+    const base = { project: "myproject", jobset: "main", job: "myapp", finished: true, buildstatus: 0 };
+    w.hydra.addBuild({ ...base, id: 101, jobsetevals: [10], outputs: { out: app1 } });
+    w.hydra.addBuild({ ...base, id: 201, jobsetevals: [20], outputs: { out: app2 } });
+  });
+  after(() => w.close());
+
+  const oneshot = () => w.hail(["--job-uri", `${w.hydra.url}/job/myproject/main/myapp`, "--profile", "plain", ...w.labArgs(), "--oneshot"]);
+
+  it("stays at build 201 while a restart makes `latest` answer build 101, then is up to date when it finishes", async () => {
+    assert.equal((await oneshot()).code, 0);
+    assert.equal(await w.profileTarget("plain"), app2);
+    w.hydra.restartBuild(201);
+    const stays = await oneshot();
+    assert.equal(stays.code, 0, stays.stderr);
+    assert.equal(warnings(stays.stderr, /Hydra offers build 101, older than build 201/).length, 1, stays.stderr);
+    assert.equal(await w.profileTarget("plain"), app2);
+    w.hydra.finishBuild(201);
+    const current = await oneshot();
+    assert.equal(current.code, 0, current.stderr);
+    assert.match(current.stdout, /up to date at build 201/);
+    assert.deepEqual(await w.generations("plain"), [1]);
   });
 });

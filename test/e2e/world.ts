@@ -43,6 +43,8 @@ export interface World {
 export async function createWorld(): Promise<World> {
   const lab = await createNixLab();
   const hydra = await HydraTestServer.start({ cacheDir: lab.cacheDir });
+  // The jobset exists before its first build, as in Hydra: an empty one is "nothing yet", not a typo.
+  hydra.addJobset("myproject", "main");
   const spy = await makeNixSpy(lab.root);
   const activationLog = path.join(lab.root, "activations.log");
   const base = lab.envFor(hydra.url);
@@ -131,6 +133,12 @@ export async function publishedApps(lab: NixLab, ...specs: { name: string; versi
   await lab.publish(...paths);
   await lab.deleteLocal(...paths);
   return paths;
+}
+
+/** A world with `myapp` built at each version and published to its cache. */
+export async function worldWithApps(...versions: string[]): Promise<{ world: World; apps: string[] }> {
+  const world = await createWorld();
+  return { world, apps: await publishedApps(world.lab, ...versions.map((version) => ({ name: "myapp", version }))) };
 }
 
 /**

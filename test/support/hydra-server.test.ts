@@ -146,6 +146,13 @@ describe("HydraTestServer", () => {
     assert.equal((await get(server, "/api/latestbuilds?project=p")).status, 500, "nr is required");
   });
 
+  it("addJobset: a jobset without builds exists (no successful build yet), as in Hydra", async () => {
+    assert.deepEqual(await (await get(server, "/job/p/js/app/latest-finished")).json(), { error: "Jobset ‘js’ doesn't exist." });
+    server.addJobset("p", "js");
+    assert.deepEqual(await (await get(server, "/job/p/js/app/latest-finished")).json(), { error: "There is no successful build to redirect to." });
+    assert.equal((await get(server, "/jobset/p/js")).status, 200);
+  });
+
   it("withoutConstituentsRoute: an old Hydra's 404 Page not found. for /build/ID/constituents", async () => {
     server.addBuild(build(1, "gate", [1], { constituents: [] }));
     server.withoutConstituentsRoute = true;

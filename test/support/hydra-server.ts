@@ -45,6 +45,8 @@ export class HydraTestServer {
   private readonly sessions = new Set<string>();
   private privateMode: PrivateMode | undefined;
   private readonly builds = new Map<number, FakeBuild>();
+  /** "project/jobset" of jobsets that exist before any build does (builds imply theirs) */
+  private readonly jobsets = new Set<string>();
   /** project/old-name → new name, as Hydra's JobsetRenames table */
   private readonly renames = new Map<string, string>();
   /** A Hydra from before late 2021: no /build/ID/constituents route ("Page not found."). */
@@ -98,6 +100,11 @@ export class HydraTestServer {
     if (!current) throw new Error(`finishBuild: no build ${id} (add it first)`);
     const { starttime: _start, stoptime: _stop, ...rest } = current;
     this.builds.set(id, copyBuild({ ...rest, finished: true, buildstatus }));
+  }
+
+  /** A jobset (and its project) that exists in Hydra, with or without builds yet. */
+  addJobset(project: string, jobset: string): void {
+    this.jobsets.add(`${project}/${jobset}`);
   }
 
   /** A jobset renamed in Hydra: its old job and jobset URLs answer 301 to the new name. */
@@ -234,7 +241,11 @@ export class HydraTestServer {
   }
 
   private hasJobset(project: string, jobset: string): boolean {
-    return [...this.builds.values()].some((b) => b.project === project && b.jobset === jobset);
+    return this.jobsets.has(`${project}/${jobset}`) || [...this.builds.values()].some((b) => b.project === project && b.jobset === jobset);
+  }
+
+  private hasProject(project: string): boolean {
+    return [...this.jobsets].some((j) => j.startsWith(`${project}/`)) || [...this.builds.values()].some((b) => b.project === project);
   }
 
   /** Controller/Job.pm: one lookup of (project, jobset), then the rename table, then 404. */
@@ -272,7 +283,7 @@ export class HydraTestServer {
 
   /** Controller/Jobset.pm: the project first, then the jobset (or its rename); JSON is Jobsets.as_json. */
   private routeJobset([project = "", jobset = ""]: string[], json: boolean): RawResponse {
-    if (![...this.builds.values()].some((b) => b.project === project)) return errorReply(404, `Project ‘${project}’ doesn't exist.`, json);
+    if (!this.hasProject(project)) return errorReply(404, `Project ‘${project}’ doesn't exist.`, json);
     if (!this.hasJobset(project, jobset)) {
       const renamed = this.renames.get(`${project}/${jobset}`);
       if (renamed !== undefined) return movedPermanently(`${this.locationBase}/jobset/${pathSuffix([project, renamed]).slice(1)}`);
