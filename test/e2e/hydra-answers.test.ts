@@ -76,8 +76,8 @@ describe("Hydra's 404s in the daemon", () => {
   let w: World;
 
   before(async () => {
-    w = await createWorld();
-    const [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
+    let app1: string;
+    ({ world: w, apps: [app1] } = await worldWithApps("1"));
     for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
   });
   after(() => w.close());

@@ -103,7 +103,7 @@ describe("never backwards: the daemon, with real Nix", () => {
   let apps: string[];
 
   before(async () => {
-    ({ world: w, apps: apps } = await worldWithApps("1", "2", "3"));
+    ({ world: w, apps } = await worldWithApps("1", "2", "3"));
   });
   after(() => w.close());
 

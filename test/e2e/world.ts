@@ -136,9 +136,10 @@ export async function publishedApps(lab: NixLab, ...specs: { name: string; versi
 }
 
 /** A world with `myapp` built at each version and published to its cache. */
-export async function worldWithApps(...versions: string[]): Promise<{ world: World; apps: string[] }> {
+export async function worldWithApps<V extends string[]>(...versions: V): Promise<{ world: World; apps: { [K in keyof V]: string } }> {
   const world = await createWorld();
-  return { world, apps: await publishedApps(world.lab, ...versions.map((version) => ({ name: "myapp", version }))) };
+  const apps = await publishedApps(world.lab, ...versions.map((version) => ({ name: "myapp", version })));
+  return { world, apps: apps as { [K in keyof V]: string } };
 }
 
 /**
