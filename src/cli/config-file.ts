@@ -19,6 +19,7 @@ const perTargetKeys = {
   noRollback: z.boolean(),
   rolloutWindow: duration,
   rolloutKey: z.string(),
+  allowDowngrade: z.boolean(),
   profilesDir: z.string().min(1),
   minFree: z.union([z.string(), z.number().nonnegative()]).transform(String),
   keepGenerations: z.number().int().positive().transform(String),

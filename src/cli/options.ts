@@ -39,6 +39,7 @@ export interface RawOptions extends RawNixosOptions {
   metricsListen?: string;
   rolloutWindow?: string;
   rolloutKey?: string;
+  allowDowngrade?: boolean;
   minFree?: string;
   keepGenerations?: string;
   onSuccess?: string;
@@ -63,6 +64,7 @@ export interface AgentConfig {
   metricsFile: string | null;
   metricsListen: { host: string; port: number } | null;
   rollout: RolloutPolicy | null;
+  allowDowngrade: boolean;
   minFreeBytes: number;
   keepGenerations: number | null;
   hooks: Hooks;
@@ -97,6 +99,7 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--timeout <duration>", "per HTTP request", "30s")
       .option("--rollout-window <duration>", "staged rollout: deploy a new gate build only after stoptime + window × f(key, build)", "0")
       .option("--rollout-key <key>", "the key hashed for the staged rollout (default: the host name)")
+      .option("--allow-downgrade", "follow Hydra when it offers an older build than the one hail last deployed")
       .option("--nixos", "the output is a NixOS system: activate it with its bin/switch-to-configuration")
       .option("--nixos-action <action>", "with --nixos: switch (default) or boot")
       .option("--reboot-window <HH:MM-HH:MM>", "with --nixos: on a kernel change, activate with boot and reboot inside this local-time window")
@@ -156,6 +159,7 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     metricsFile: raw.metricsFile ?? null,
     metricsListen: raw.metricsListen === undefined ? null : parseListenAddress(raw.metricsListen),
     rollout: rolloutChoice(raw),
+    allowDowngrade: raw.allowDowngrade === true,
     minFreeBytes: parseSize(raw.minFree ?? RUN_DEFAULTS.minFree, "--min-free"),
     keepGenerations: raw.keepGenerations === undefined ? null : positiveInteger(raw.keepGenerations, "--keep-generations"),
     hooks: {

@@ -6,7 +6,7 @@ import { fetchResolution, resolutionOf } from "../deploy/fetch.js";
 import type { Resolution } from "../deploy/resolve.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { Target } from "../deploy/target.js";
-import { describeSource } from "../deploy/target.js";
+import { describeSource, sourceKey } from "../deploy/target.js";
 import { HailError } from "../errors.js";
 import { createLog } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
@@ -83,7 +83,8 @@ async function planTarget(config: AgentConfig, fetch: boolean): Promise<PlanResu
     const current = await readProfileTarget(config.target.profile.path, storeDir);
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
     const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
-    const decision = decide(resolution, current, state, new Date(), config.rollout);
+    const policy = { source: sourceKey(config.target), allowDowngrade: config.allowDowngrade };
+    const decision = decide(resolution, current, state, new Date(), config.rollout, policy);
     const report = buildReport(config.target, resolution, current, decision);
     if (decision.kind === "deploy" || decision.kind === "wait") {
       report.changes = await previewChanges(resolution.storePath, current, {
@@ -137,6 +138,11 @@ export function buildReport(target: Target, resolution: Resolution, current: str
   };
 }
 
+/** "stay" says why in the action itself: the offered build is older than the deployed one. */
+function actionText(action: PlanReport["action"]): string {
+  return action === "stay" ? "stay (older than deployed)" : action;
+}
+
 export function renderPlan(report: PlanReport): string {
   const rows: [string, string][] = [
     ["target", `${report.target.source} (output ${report.target.output})`],
@@ -146,7 +152,7 @@ export function renderPlan(report: PlanReport): string {
     ["evaluations", report.evals.join(", ") || "-"],
     ["store path", report.storePath],
     ["current", report.currentPath ?? "(no profile yet)"],
-    ["action", report.reason ? `${report.action}: ${report.reason}` : report.action],
+    ["action", report.reason ? `${actionText(report.action)}: ${report.reason}` : report.action],
   ];
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`);
   if (report.reboot !== undefined) lines.push(`${"reboot:".padEnd(13)}${report.reboot}`);

@@ -110,6 +110,7 @@ async function createAgents(configs: AgentConfig[], log: Log, configFile: string
           healthCheck: config.healthCheck,
           rollback: config.rollback,
           rollout: config.rollout,
+          allowDowngrade: config.allowDowngrade,
           minFreeBytes: config.minFreeBytes,
           keepGenerations: config.keepGenerations,
           hooks: config.hooks,

@@ -169,6 +169,7 @@ function toRecord(report: PassReport): PassRecord {
     case "failed":
       return { kind: "failed", errorKind: outcome.error.kind, rolledBack: outcome.rolledBack, hookFailures: outcome.hookFailures };
     case "unchanged":
+      if (outcome.decision.kind === "stay") return { kind: "checked" };
       return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath };
   }
 }

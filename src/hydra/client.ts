@@ -8,7 +8,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import ky, { type KyInstance } from "ky";
 import type { z } from "zod";
 import { HydraUnavailable, InvalidResponse, UsageError } from "../errors.js";
-import { buildIdFromPath, urlOnBase, type JobUrl } from "./job-url.js";
+import { buildIdFromPath, jobUrlFromPath, urlOnBase, type JobUrl } from "./job-url.js";
 import {
   checkStatus,
   hydraSays,
@@ -18,9 +18,9 @@ import {
   parseJsonBody,
   parseRetryAfter,
   REDIRECT_STATUSES,
-  redirectPath,
+  redirectTarget,
 } from "./response.js";
-import { BuildSchema, ConstituentsSchema, describeZodError, type HydraBuild } from "./schema.js";
+import { BuildSchema, ConstituentsSchema, describeZodError, JobsetSchema, LatestBuildsSchema, type HydraBuild } from "./schema.js";
 import { HydraSession, type HydraLogin, type LoginAnswer, type LoginRequest } from "./session.js";
 
 export interface HydraClientOptions {
@@ -37,6 +37,8 @@ export interface HydraClientOptions {
   /** A private Hydra: log in with POST /login before the first request, and again on a 403. */
   login?: HydraLogin;
   onRequest?: (info: { method: string; url: string }) => void;
+  /** A job moved (Hydra's 301 for a renamed jobset): hail follows it; the operator should update the URL. */
+  onMoved?: (info: { from: string; to: string }) => void;
   /** Waits between retries; tests pass a recorder. Default: a real timer. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -46,6 +48,12 @@ const MAX_REDIRECTS = 5;
 const SAME_BASE_HINT =
   "hail follows redirects only on its configured Hydra URL; " +
   "if a proxy redirects http:// to https://, configure the https:// URL";
+
+/** What `latest` answered: the build id, and the job it is of (another after a jobset rename). */
+export interface Latest {
+  id: number;
+  job: JobUrl;
+}
 
 /** Where a request chain ended: a redirect naming a build, or an answer to read. */
 type Landed = { kind: "build"; id: number; url: string } | { kind: "answer"; url: string; response: Response };
@@ -58,6 +66,7 @@ export class HydraClient {
   readonly #retryDelayMs: number;
   readonly #maxRetryAfterMs: number;
   readonly #onRequest: HydraClientOptions["onRequest"];
+  readonly #onMoved: HydraClientOptions["onMoved"];
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #session: HydraSession | undefined;
 
@@ -72,6 +81,7 @@ export class HydraClient {
     this.#retryDelayMs = opts.retryDelayMs ?? 500;
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 10_000;
     this.#onRequest = opts.onRequest;
+    this.#onMoved = opts.onMoved;
     this.#sleep = opts.sleep ?? ((ms) => delay(ms));
     const auth = opts.credentials === undefined ? {} : { authorization: basicAuth(opts.credentials) };
     // Retries are ours (ky retries 5xx only by throwing); redirects are ours (see #follow).
@@ -88,10 +98,33 @@ export class HydraClient {
 
   /** GET `JOB/latest[-finished]` and return the build id from the redirect, without fetching the build. */
   async resolveLatest(job: JobUrl, which: "latest" | "latest-finished"): Promise<number> {
-    const landed = await this.#follow(`${this.#baseUrl}/job/${job.project}/${job.jobset}/${job.job}/${which}`);
-    if (landed.kind === "build") return landed.id;
+    return (await this.latest(job, which)).id;
+  }
+
+  /** As resolveLatest, and the job the answer is for: a 301 for a renamed jobset is followed. */
+  async latest(job: JobUrl, which: "latest" | "latest-finished"): Promise<Latest> {
+    let answered = job;
+    const landed = await this.#follow(`${this.#baseUrl}/job/${job.project}/${job.jobset}/${job.job}/${which}`, (from, to) => {
+      const moved = jobUrlFromPath(this.#baseUrl, new URL(to).pathname);
+      if (moved === undefined || moved.url === answered.url) return;
+      answered = moved;
+      this.#onMoved?.({ from, to: moved.url });
+    });
+    if (landed.kind === "build") return { id: landed.id, job: answered };
     // A proxy that follows redirects itself hands us the build instead.
-    return (await this.#read(landed.url, landed.response, BuildSchema)).id;
+    return { id: (await this.#read(landed.url, landed.response, BuildSchema)).id, job: answered };
+  }
+
+  /** GET /jobset/P/JS: resolves when the jobset exists; a 404 throws HydraNotFound with Hydra's text. */
+  async getJobset(job: JobUrl): Promise<void> {
+    await this.#getJson(`${this.#baseUrl}/jobset/${job.project}/${job.jobset}`, JobsetSchema);
+  }
+
+  /** GET /api/latestbuilds: the job names of the newest finished builds of the jobset, or of its one job. */
+  async latestBuildJobs(job: JobUrl, opts: { onlyThisJob: boolean; count: number }): Promise<string[]> {
+    const query = new URLSearchParams({ nr: String(opts.count), project: job.project, jobset: job.jobset });
+    if (opts.onlyThisJob) query.set("job", job.job);
+    return (await this.#getJson(`${this.#baseUrl}/api/latestbuilds?${query.toString()}`, LatestBuildsSchema)).map((b) => b.job);
   }
 
   getBuild(id: number): Promise<HydraBuild> {
@@ -110,18 +143,26 @@ export class HydraClient {
     return this.#read(landed.url, landed.response, schema);
   }
 
-  /** Follow redirects by path on the configured base until one names a build or an answer comes. */
-  async #follow(startUrl: string): Promise<Landed> {
+  /**
+   * Follow redirects by path on the configured base until one names a build or an answer comes.
+   * A redirect to a build may name any host (Hydra's idea of it, NixOS/hydra#1202); any other
+   * redirect is followed only on the configured host.
+   */
+  async #follow(startUrl: string, onHop?: (from: string, to: string) => void): Promise<Landed> {
     let url = startUrl;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
       const response = await this.#get(url);
       if (!REDIRECT_STATUSES.has(response.status)) return { kind: "answer", url, response };
       await response.body?.cancel();
-      const path = redirectPath(url, response.status, response.headers.get("location"));
+      const { origin, path } = redirectTarget(url, response.status, response.headers.get("location"));
       const next = urlOnBase(this.#baseUrl, path);
       const id = buildIdFromPath(path);
       if (id !== undefined) return { kind: "build", id, url: next };
       if (next === url) throw new InvalidResponse(url, `redirects to itself on another address; ${SAME_BASE_HINT}`);
+      if (origin !== new URL(this.#baseUrl).origin) {
+        throw new InvalidResponse(url, `redirects to another host (${origin}${path}); ${SAME_BASE_HINT} (a renamed jobset: use ${next})`);
+      }
+      onHop?.(url, next);
       url = next;
     }
     throw new InvalidResponse(

@@ -2,7 +2,8 @@
  * What an answer from Hydra (or a proxy in front of it) means: pure functions from status,
  * headers and body text to a value or a typed error. The client does the I/O.
  */
-import { HydraUnavailable, InvalidResponse, NotReady } from "../errors.js";
+import { HydraUnavailable, InvalidResponse } from "../errors.js";
+import { HydraNotFound } from "./not-found.js";
 import { HydraErrorBodySchema } from "./schema.js";
 
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -16,11 +17,17 @@ export function isRetryableStatus(status: number): boolean {
 
 /** Only the path of Location counts; its host may be the proxy's view (NixOS/hydra#1202). */
 export function redirectPath(url: string, status: number, location: string | null): string {
+  return redirectTarget(url, status, location).path;
+}
+
+/** Where a redirect points: its origin (never userinfo) and path. */
+export function redirectTarget(url: string, status: number, location: string | null): { origin: string; path: string } {
   if (location === null || location.trim() === "") {
     throw new InvalidResponse(url, `HTTP ${status} redirect without a Location header`);
   }
   try {
-    return new URL(location, url).pathname;
+    const target = new URL(location, url);
+    return { origin: target.origin, path: target.pathname };
   } catch {
     // The raw value is not repeated: it may carry userinfo.
     throw new InvalidResponse(url, `HTTP ${status} redirect with an unparseable Location header`);
@@ -32,7 +39,9 @@ export function checkStatus(url: string, status: number, body: string): void {
   if (status >= 200 && status < 300) return;
   const says = hydraSays(body);
   if (status === 404) {
-    throw new NotReady(
+    throw new HydraNotFound(
+      url,
+      hydraErrorText(body),
       `nothing deployable yet at ${url}${says || ": HTTP 404"}; hail tries again at the next poll ` +
         "(if this persists, check the job URL and that the job has a successful build)",
     );
@@ -67,16 +76,21 @@ export function parseJsonBody(url: string, contentType: string | null, body: str
 
 /** `: Hydra says "…"` when the body is Hydra's JSON error, else "". Cut short and made printable. */
 export function hydraSays(body: string): string {
+  const text = hydraErrorText(body);
+  return text === null ? "" : `: Hydra says "${text}"`;
+}
+
+/** The text of Hydra's JSON error body, cut short and made printable; null for any other body. */
+export function hydraErrorText(body: string): string | null {
   let data: unknown;
   try {
     data = JSON.parse(body);
   } catch {
-    return "";
+    return null;
   }
   const parsed = HydraErrorBodySchema.safeParse(data);
-  if (!parsed.success) return "";
-  const text = parsed.data.error.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
-  return `: Hydra says "${text}"`;
+  if (!parsed.success) return null;
+  return parsed.data.error.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
 }
 
 /** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or unreadable. */

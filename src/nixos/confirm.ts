@@ -45,7 +45,7 @@ export async function confirmReachable(deps: ConfirmDeps, target: Target, timeou
     tries += 1;
     let outcome: { ok: true } | { ok: false; error: unknown };
     try {
-      await deps.hydra.resolveLatest(target.source.job, which);
+      await deps.hydra.latest(target.source.job, which);
       outcome = { ok: true };
     } catch (error) {
       outcome = { ok: false, error };

@@ -36,7 +36,7 @@ function loginOk(scope: nock.Scope, { note }: Recorder, session: string): nock.S
   });
 }
 
-/** `/build/ID`: the recorded build, or Hydra's 403 for a request without a valid session. */
+/** `/build/ID`: the Hydra-shaped build, or Hydra's 403 for a request without a valid session. */
 function build(scope: nock.Scope, { note }: Recorder, id: number, status: 200 | 403 = 200): nock.Scope {
   return scope.get(`/build/${id}`).reply(function (path, body) {
     note(this, "GET", path, body);

@@ -117,10 +117,10 @@ describe("confirmation", () => {
     let clock = 0;
     let calls = 0;
     const hydra = {
-      resolveLatest: async () => {
+      latest: async () => {
         calls += 1;
         if (calls < 3) throw new HydraUnavailable("u", "ECONNREFUSED");
-        return 7;
+        return { id: 7, job: target.source.job };
       },
       getBuild: async () => assert.fail(),
       getConstituents: async () => assert.fail(),
@@ -132,7 +132,7 @@ describe("confirmation", () => {
   it("gives up with NotConfirmed once the timeout passed", async () => {
     let clock = 0;
     const hydra = {
-      resolveLatest: async () => {
+      latest: async () => {
         throw new HydraUnavailable("u", "ECONNREFUSED");
       },
       getBuild: async () => assert.fail(),
