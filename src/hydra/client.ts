@@ -46,6 +46,8 @@ export interface HydraClientOptions {
 }
 
 const MAX_REDIRECTS = 5;
+/** A build path whose id buildIdFromPath refused: beyond 2^53, no build can have it. */
+const ABSURD_BUILD_PATH = /\/build\/\d+(?:\/.*)?$/;
 /** Fits the constituents of a large aggregate many times over. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
@@ -106,8 +108,11 @@ export class HydraClient {
     return (await this.#read(landed.url, landed.response, BuildSchema)).id;
   }
 
-  getBuild(id: number): Promise<HydraBuild> {
-    return this.#getJson(`${this.#baseUrl}/build/${id}`, BuildSchema);
+  async getBuild(id: number): Promise<HydraBuild> {
+    const url = `${this.#baseUrl}/build/${id}`;
+    const build = await this.#getJson(url, BuildSchema);
+    if (build.id !== id) throw new InvalidResponse(url, `answered with build ${build.id} instead of build ${id}`);
+    return build;
   }
 
   getConstituents(id: number): Promise<HydraBuild[]> {
@@ -133,6 +138,7 @@ export class HydraClient {
       const next = urlOnBase(this.#baseUrl, path);
       const id = buildIdFromPath(path);
       if (id !== undefined) return { kind: "build", id, url: next };
+      if (ABSURD_BUILD_PATH.test(path)) throw new InvalidResponse(url, "redirects to a build id beyond 2^53, which no Hydra build can have");
       if (next === url) throw new InvalidResponse(url, `redirects to itself on another address; ${SAME_BASE_HINT}`);
       url = next;
     }
