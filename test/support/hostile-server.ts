@@ -20,6 +20,8 @@ export type Behaviour = (req: http.IncomingMessage, res: http.ServerResponse, de
 export class HostileServer {
   readonly url: string;
   readonly deliveries: Delivery[] = [];
+  /** the path of every request, hostile or passed through */
+  readonly requests: string[] = [];
   private readonly behaviours: Array<{ match: string | RegExp; behaviour: Behaviour }> = [];
   private readonly sockets = new Set<import("node:net").Socket>();
 
@@ -46,6 +48,13 @@ export class HostileServer {
     this.behaviours.unshift({ match, behaviour });
   }
 
+  /** Forget every behaviour and delivery: everything passes through again. */
+  reset(): void {
+    this.behaviours.splice(0);
+    this.deliveries.splice(0);
+    this.requests.splice(0);
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -53,6 +62,7 @@ export class HostileServer {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = new URL(req.url ?? "/", this.url).pathname;
+    this.requests.push(path);
     const found = this.behaviours.find(({ match }) => (typeof match === "string" ? match === path : match.test(path)));
     if (found === undefined) return this.pass(req, res);
     const delivery: Delivery = { path, bytesSent: 0, closedEarly: false };
