@@ -119,6 +119,23 @@ describe("hail against a hostile Hydra", () => {
     await assertRefused({ code, stderr: d.stderr }, 69, new RegExp(`/build/${id}: no complete answer within 2000 ms`), before);
   });
 
+  it("a daemon facing a dripping body under forced collections keeps its period and answers SIGTERM", async () => {
+    const id = newGate();
+    hostile.on(`/build/${id}`, drip());
+    const preload = path.join(w.lab.root, "gc-often.mjs");
+    await writeFile(preload, "setInterval(() => globalThis.gc(), 20).unref();\n");
+    const d = HailDaemon.start([...args("2s"), "--poll-period", "1s"], w.env, ["--expose-gc", "--import", preload]);
+    try {
+      const timeouts = () => d.stderr.split(`/build/${id}: no complete answer within 2000 ms`).length - 1;
+      await d.waitFor(() => timeouts() >= 3, "three timed-out passes in a row");
+      assert.equal(await d.stop("SIGTERM"), 0, d.stderr);
+      assert.match(d.stderr, /received SIGTERM/);
+      assert.equal(await w.profileTarget("myapp"), app);
+    } finally {
+      if (d.alive) await d.stop("SIGKILL");
+    }
+  });
+
   it("a Location on another port: only its path is used, on the configured Hydra", async () => {
     const elsewhere = await HostileServer.start(w.hydra.url);
     try {
