@@ -79,6 +79,7 @@ describe("hail against a hostile Hydra", () => {
     ["a chunked body growing past 32 MiB", (id) => [`/build/${id}/constituents`, oversized(256 * MiB, false)], 65, () => /body is larger than the 32 MiB hail reads/],
     ["a body dripping one byte a second", (id) => [`/build/${id}`, drip()], 69, (id) => new RegExp(`/build/${id}: no complete answer within 3000 ms`)],
     ["a Content-Length larger than the body, connection held open", (id) => [`/build/${id}`, wrongLength()], 69, (id) => new RegExp(`/build/${id}: no complete answer within 3000 ms`)],
+    ["a Content-Length larger than the body, then the connection closed", (id) => [`/build/${id}`, wrongLength(100_000, '{"id": 1', true)], 69, (id) => new RegExp(`/build/${id}: the connection broke while reading the answer`)],
     ["a redirect loop", () => [/\/(latest-finished|loop-a|loop-b)$/, loop()], 65, () => /more than 5 redirects/],
     ["401 with an HTML page", (id) => [`/build/${id}`, answer(401, HTML, HTML_TYPE)], 69, () => /HTTP 401: Hydra or a proxy in front of it wants a login/],
     ["403 with an HTML page", (id) => [`/build/${id}`, answer(403, HTML, HTML_TYPE)], 69, () => /HTTP 403: Hydra or a proxy in front of it wants a login/],

@@ -38,6 +38,14 @@ describe("HydraClient limits, against a hostile server", () => {
     );
   });
 
+  it("a Content-Length larger than what is sent, then the connection closed, is a broken connection (69)", async () => {
+    server.on("/build/6", wrongLength(100_000, '{"id": 6', true));
+    await assert.rejects(
+      client().getBuild(6),
+      failsWith(HydraUnavailable, 69, `${server.url}/build/6`, "the connection broke while reading the answer"),
+    );
+  });
+
   it("a Content-Length over the cap is refused (65) before the body is read", async () => {
     server.on("/build/3", oversized(64 * MiB, true));
     await assert.rejects(

@@ -52,9 +52,16 @@ describe("httpFetch over HTTP", () => {
     routes.set("/hop", (_req, res) => res.writeHead(301, { location: "/there" }).end());
     const r = await httpFetch(`${base}/hop`, { headers: { authorization: "Basic eDp5" } });
     assert.equal(await r.text(), "auth=Basic eDp5");
-    routes.set("/away", (_req, res) => res.writeHead(302, { location: `${base.replace("127.0.0.1", "localhost")}/there` }).end());
-    const away = await httpFetch(`${base}/away`, { headers: { authorization: "Basic eDp5" } });
-    assert.equal(await away.text(), "auth=none");
+    // Another port is another origin.
+    const other = http.createServer((req, res) => res.writeHead(200).end(`auth=${req.headers.authorization ?? "none"}`));
+    const otherBase = await listen(other);
+    try {
+      routes.set("/away", (_req, res) => res.writeHead(302, { location: `${otherBase}/there` }).end());
+      const away = await httpFetch(`${base}/away`, { headers: { authorization: "Basic eDp5" } });
+      assert.equal(await away.text(), "auth=none");
+    } finally {
+      await close(other);
+    }
   });
 
   it("keeps each Set-Cookie apart, and sends Basic auth, cookies and a POST body", async () => {

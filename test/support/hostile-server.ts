@@ -126,11 +126,13 @@ export function drip(body = '{"id": 100, "finished": 1, "buildstatus": 0, '): Be
   };
 }
 
-/** Content-Length `declared`, then fewer bytes, and the connection held open. */
-export function wrongLength(declared = 100_000, body = '{"id": 100'): Behaviour {
+/** Content-Length `declared`, then fewer bytes, and the connection held open (or, with `hangUp`, closed). */
+export function wrongLength(declared = 100_000, body = '{"id": 100', hangUp = false): Behaviour {
   return (_req, res, delivery) => {
     res.writeHead(200, { ...JSON_TYPE, "content-length": String(declared) });
-    void send(res, delivery, Buffer.from(body));
+    void send(res, delivery, Buffer.from(body)).then(() => {
+      if (hangUp) res.socket?.end();
+    });
   };
 }
 
