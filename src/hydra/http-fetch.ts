@@ -10,11 +10,14 @@
  *   caller holds a reference to, which ky passes through untouched) and the Request's own;
  * - TLS with Node's CA store plus NODE_EXTRA_CA_CERTS, as for fetch;
  * - every Set-Cookie header kept apart (`headers.getSetCookie()`);
+ * - gzip, deflate and br answers asked for and decoded, as fetch does;
  * - the body streams with backpressure: nothing is read before the caller asks for it, and
  *   cancelling the body closes the connection, so a size cap reads no further than the cap.
  */
 import http from "node:http";
 import https from "node:https";
+import type { Readable } from "node:stream";
+import zlib from "node:zlib";
 
 export type FetchFunction = (input: Request | URL | string, init?: RequestInit) => Promise<Response>;
 
@@ -66,15 +69,18 @@ function send(url: URL, method: string, headers: Headers, body: Buffer | undefin
   const outgoing: Record<string, string> = {};
   headers.forEach((value, name) => void (outgoing[name] = value));
   if (body !== undefined) outgoing["content-length"] = String(body.length);
+  outgoing["accept-encoding"] ??= "gzip, deflate, br";
   return new Promise<Response>((resolve, reject) => {
     const transport = url.protocol === "https:" ? https : http;
     const req = transport.request(url, { method, headers: outgoing });
     let res: http.IncomingMessage | undefined;
+    let source: Readable | undefined;
     const onAbort = (event: Event) => {
-      const reason = abortReason(event.target as AbortSignal);
+      const reason = abortReason(event.target as AbortSignal) as Error;
       // Once the answer has begun, the body stream is what the caller waits on.
-      if (res !== undefined) res.destroy(reason as Error);
-      req.destroy(reason as Error);
+      source?.destroy(reason);
+      res?.destroy(reason);
+      req.destroy(reason);
     };
     const detach = () => {
       for (const s of signals) s.removeEventListener("abort", onAbort);
@@ -88,7 +94,8 @@ function send(url: URL, method: string, headers: Headers, body: Buffer | undefin
       res = incoming;
       incoming.on("close", detach);
       try {
-        resolve(toResponse(incoming));
+        source = decoded(incoming);
+        resolve(toResponse(incoming, source));
       } catch (err) {
         incoming.destroy();
         reject(fetchFailed(err));
@@ -98,7 +105,24 @@ function send(url: URL, method: string, headers: Headers, body: Buffer | undefin
   });
 }
 
-function toResponse(res: http.IncomingMessage): Response {
+/** The body as it was meant: decompressed when the server says it compressed it. */
+function decoded(res: http.IncomingMessage): Readable {
+  const encoding = res.headers["content-encoding"]?.trim().toLowerCase();
+  const decoder =
+    encoding === "gzip" || encoding === "x-gzip" ? zlib.createGunzip()
+    : encoding === "deflate" ? zlib.createInflate()
+    : encoding === "br" ? zlib.createBrotliDecompress()
+    : undefined;
+  if (decoder === undefined) return res;
+  res.on("error", (err) => decoder.destroy(err));
+  // A decoder closed before the end (the body cancelled, or broken) closes the connection too.
+  decoder.on("close", () => {
+    if (!res.complete) res.destroy();
+  });
+  return res.pipe(decoder);
+}
+
+function toResponse(res: http.IncomingMessage, source: Readable): Response {
   const status = res.statusCode ?? 0;
   const headers = new Headers();
   const raw = res.rawHeaders;
@@ -107,11 +131,11 @@ function toResponse(res: http.IncomingMessage): Response {
     res.resume();
     return new Response(null, { status, statusText: res.statusMessage ?? "", headers });
   }
-  return new Response(bodyStream(res), { status, statusText: res.statusMessage ?? "", headers });
+  return new Response(bodyStream(source), { status, statusText: res.statusMessage ?? "", headers });
 }
 
 /** The socket's bytes as a web stream that pauses the socket while its reader is behind. */
-function bodyStream(res: http.IncomingMessage): ReadableStream<Uint8Array> {
+function bodyStream(res: Readable): ReadableStream<Uint8Array> {
   let finished = false;
   return new ReadableStream<Uint8Array>(
     {

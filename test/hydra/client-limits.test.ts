@@ -4,6 +4,7 @@
 // server managed to send.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import { HydraUnavailable, InvalidResponse } from "../../src/errors.js";
 import { HydraClient } from "../../src/hydra/client.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
@@ -64,6 +65,12 @@ describe("HydraClient limits, against a hostile server", () => {
     );
     const d = await closedDelivery(server, "/build/4");
     assert.ok(d.bytesSent < 32 * MiB, `the server got ${d.bytesSent} bytes out of 256 MiB`);
+  });
+
+  it("the cap counts decompressed bytes: a small gzip of 64 MiB is refused (65)", async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * MiB, 0x20));
+    server.on("/build/7", (_req, res) => res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(bomb));
+    await assert.rejects(client({ maxResponseBytes: MiB }).getBuild(7), failsWith(InvalidResponse, 65, "body is larger than the 1 MiB"));
   });
 
   it("the cap defaults to 32 MiB", async () => {

@@ -6,6 +6,7 @@ import https from "node:https";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
+import zlib from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
@@ -90,6 +91,19 @@ describe("httpFetch over HTTP", () => {
     });
     const api = ky.create({ fetch: httpFetch, headers: { accept: "application/json" }, retry: 0, throwHttpErrors: false });
     assert.deepEqual(await api.post(`${base}/echo`, { body: "x=1" }).json(), { accept: "application/json", body: "x=1" });
+  });
+
+  it("asks for compressed answers and decodes gzip, deflate and br", async () => {
+    const encoders = { gzip: zlib.gzipSync, deflate: zlib.deflateSync, br: zlib.brotliCompressSync };
+    for (const [encoding, encode] of Object.entries(encoders)) {
+      routes.set("/packed", (req, res) => {
+        res.writeHead(200, { "content-encoding": encoding, "x-asked": String(req.headers["accept-encoding"]) });
+        res.end(encode(Buffer.from('{"id": 1}')));
+      });
+      const r = await httpFetch(`${base}/packed`);
+      assert.equal(r.headers.get("x-asked"), "gzip, deflate, br");
+      assert.equal(await r.text(), '{"id": 1}', encoding);
+    }
   });
 
   it("a null-body status has a null body", async () => {
