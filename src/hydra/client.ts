@@ -6,6 +6,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import ky, { type KyInstance } from "ky";
+import { httpFetch } from "./http-fetch.js";
 import type { z } from "zod";
 import { HydraUnavailable, InvalidResponse, UsageError } from "../errors.js";
 import { buildIdFromPath, jobUrlFromPath, urlOnBase, type JobUrl } from "./job-url.js";
@@ -15,6 +16,7 @@ import {
   isRetryableStatus,
   isTimeout,
   networkErrorText,
+  readBodyText,
   parseJsonBody,
   parseRetryAfter,
   REDIRECT_STATUSES,
@@ -32,6 +34,8 @@ export interface HydraClientOptions {
   retryDelayMs?: number;
   /** Cap on a Retry-After header. Default 10 s: `Retry-After: 86400` must not stall a daemon. */
   maxRetryAfterMs?: number;
+  /** Larger answers are refused (InvalidResponse) without reading further. Default 32 MiB. */
+  maxResponseBytes?: number;
   /** Sent as HTTP Basic on every request (all requests go to the base host). */
   credentials?: { login: string; password: string };
   /** A private Hydra: log in with POST /login before the first request, and again on a 403. */
@@ -44,6 +48,10 @@ export interface HydraClientOptions {
 }
 
 const MAX_REDIRECTS = 5;
+/** A build path whose id buildIdFromPath refused: beyond 2^53, no build can have it. */
+const ABSURD_BUILD_PATH = /\/build\/\d+(?:\/.*)?$/;
+/** Fits the constituents of a large aggregate many times over. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const SAME_BASE_HINT =
   "hail follows redirects only on its configured Hydra URL; " +
@@ -62,6 +70,9 @@ export class HydraClient {
   readonly #baseUrl: string;
   readonly #http: KyInstance;
   readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
+  /** The timer of each answer not read yet: cleared once its body is read or dropped. */
+  readonly #deadlines = new WeakMap<Response, NodeJS.Timeout>();
   readonly #retries: number;
   readonly #retryDelayMs: number;
   readonly #maxRetryAfterMs: number;
@@ -77,6 +88,7 @@ export class HydraClient {
     }
     this.#baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.#timeoutMs = opts.timeoutMs;
+    this.#maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#retries = opts.retries ?? 2;
     this.#retryDelayMs = opts.retryDelayMs ?? 500;
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 10_000;
@@ -85,7 +97,9 @@ export class HydraClient {
     this.#sleep = opts.sleep ?? ((ms) => delay(ms));
     const auth = opts.credentials === undefined ? {} : { authorization: basicAuth(opts.credentials) };
     // Retries are ours (ky retries 5xx only by throwing); redirects are ours (see #follow).
+    // Requests go over node:http (http-fetch.ts): Node's fetch costs a one-shot ~100 ms to start.
     this.#http = ky.create({
+      fetch: httpFetch,
       headers: { accept: "application/json", ...auth },
       redirect: "manual",
       throwHttpErrors: false,
@@ -127,8 +141,11 @@ export class HydraClient {
     return (await this.#getJson(`${this.#baseUrl}/api/latestbuilds?${query.toString()}`, LatestBuildsSchema)).map((b) => b.job);
   }
 
-  getBuild(id: number): Promise<HydraBuild> {
-    return this.#getJson(`${this.#baseUrl}/build/${id}`, BuildSchema);
+  async getBuild(id: number): Promise<HydraBuild> {
+    const url = `${this.#baseUrl}/build/${id}`;
+    const build = await this.#getJson(url, BuildSchema);
+    if (build.id !== id) throw new InvalidResponse(url, `answered with build ${build.id} instead of build ${id}`);
+    return build;
   }
 
   getConstituents(id: number): Promise<HydraBuild[]> {
@@ -153,11 +170,12 @@ export class HydraClient {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
       const response = await this.#get(url);
       if (!REDIRECT_STATUSES.has(response.status)) return { kind: "answer", url, response };
-      await response.body?.cancel();
+      await this.#discard(response);
       const { origin, path } = redirectTarget(url, response.status, response.headers.get("location"));
       const next = urlOnBase(this.#baseUrl, path);
       const id = buildIdFromPath(path);
       if (id !== undefined) return { kind: "build", id, url: next };
+      if (ABSURD_BUILD_PATH.test(path)) throw new InvalidResponse(url, "redirects to a build id beyond 2^53, which no Hydra build can have");
       if (next === url) throw new InvalidResponse(url, `redirects to itself on another address; ${SAME_BASE_HINT}`);
       if (origin !== new URL(this.#baseUrl).origin) {
         throw new InvalidResponse(url, `redirects to another host (${origin}${path}); ${SAME_BASE_HINT} (a renamed jobset: use ${next})`);
@@ -178,7 +196,7 @@ export class HydraClient {
     const cookie = await session.cookieHeader();
     const response = await this.#send(url, cookie);
     if (response.status !== 403) return response;
-    await response.body?.cancel();
+    await this.#discard(response);
     const again = await this.#send(url, await session.renew(cookie));
     if (again.status === 403) throw session.refusedAfterLogin(url, hydraSays(await this.#text(url, again)));
     return again;
@@ -187,7 +205,7 @@ export class HydraClient {
   /** One GET with retries; a retryable status on the last attempt is HydraUnavailable. */
   async #send(url: string, cookie?: string): Promise<Response> {
     const headers = cookie === undefined ? {} : { cookie };
-    const response = await this.#attempts(url, "GET", (signal) => this.#http.get(url, { signal, headers }));
+    const response = await this.#attempts(url, "GET", (fetch) => this.#http.get(url, { fetch, headers }));
     if (!isRetryableStatus(response.status)) return response;
     const says = hydraSays(await this.#text(url, response));
     throw new HydraUnavailable(url, `HTTP ${response.status}${says} (${this.#retries + 1} attempts); hail tries again later`);
@@ -196,7 +214,7 @@ export class HydraClient {
   /** The login POST, with the same retries; redirects are not followed (the 302 carries the cookie). */
   async #postLogin(request: LoginRequest): Promise<LoginAnswer> {
     const { url, headers, body } = request;
-    const response = await this.#attempts(url, "POST", (signal) => this.#http.post(url, { signal, headers, body }));
+    const response = await this.#attempts(url, "POST", (fetch) => this.#http.post(url, { fetch, headers, body }));
     return { status: response.status, setCookies: response.headers.getSetCookie(), body: await this.#text(url, response) };
   }
 
@@ -204,15 +222,21 @@ export class HydraClient {
    * One request with retries for network errors, 5xx and 429. A network failure on the last
    * attempt is HydraUnavailable; a retryable status on the last attempt is returned, not read.
    */
-  async #attempts(url: string, method: string, request: (signal: AbortSignal) => Promise<Response>): Promise<Response> {
+  async #attempts(url: string, method: string, request: (fetch: typeof httpFetch) => Promise<Response>): Promise<Response> {
     const attempts = this.#retries + 1;
     for (let attempt = 1; ; attempt += 1) {
       let response: Response;
+      // The deadline covers the body too (#text). Not AbortSignal.timeout: nothing would hold
+      // that signal while a body is read, and a collected signal takes its timer with it.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new DOMException("request timed out", "TimeoutError")), this.#timeoutMs);
+      timer.unref();
       try {
         this.#onRequest?.({ method, url });
-        // The signal also covers reading the body (#text), so a stalled body is a timeout too.
-        response = await request(AbortSignal.timeout(this.#timeoutMs));
+        response = await request((input, init) => httpFetch(input, { ...init, signal: deadline.signal }));
+        this.#deadlines.set(response, timer);
       } catch (err) {
+        clearTimeout(timer);
         if (isTimeout(err)) throw this.#timeoutError(url);
         if (attempt >= attempts) {
           throw new HydraUnavailable(
@@ -225,7 +249,7 @@ export class HydraClient {
         continue;
       }
       if (!isRetryableStatus(response.status) || attempt >= attempts) return response;
-      await response.body?.cancel();
+      await this.#discard(response);
       await this.#sleep(this.#retryDelay(attempt, response));
     }
   }
@@ -251,13 +275,23 @@ export class HydraClient {
     return parsed.data;
   }
 
+  /** The body, at most maxResponseBytes of it, within the request's deadline. */
   async #text(url: string, response: Response): Promise<string> {
     try {
-      return await response.text();
+      return await readBodyText(url, response, this.#maxResponseBytes);
     } catch (err) {
+      if (err instanceof InvalidResponse) throw err;
       if (isTimeout(err)) throw this.#timeoutError(url);
       throw new HydraUnavailable(url, `the connection broke while reading the answer (${networkErrorText(err)})`);
+    } finally {
+      clearTimeout(this.#deadlines.get(response));
     }
+  }
+
+  /** An answer not needed: close it and stop its timer. */
+  async #discard(response: Response): Promise<void> {
+    clearTimeout(this.#deadlines.get(response));
+    await response.body?.cancel();
   }
 
   #timeoutError(url: string): HydraUnavailable {

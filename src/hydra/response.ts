@@ -118,3 +118,40 @@ function errorCode(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null || !("code" in value)) return undefined;
   return typeof value.code === "string" ? value.code : undefined;
 }
+
+/**
+ * The body as text, refusing one larger than `maxBytes` without reading further: a
+ * Content-Length beyond it is refused before the first byte, and the bytes are counted as
+ * they come (a server may send no length, or a wrong one).
+ */
+export async function readBodyText(url: string, response: Response, maxBytes: number): Promise<string> {
+  const tooLarge = (what: string) =>
+    new InvalidResponse(url, `answer ${what} is larger than the ${formatMiB(maxBytes)} hail reads; refused without reading further`);
+  const body = response.body;
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await body?.cancel();
+    throw tooLarge(`(Content-Length ${declared})`);
+  }
+  if (body === null) return "";
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel();
+      throw tooLarge("body");
+    }
+    parts.push(decoder.decode(value, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
+}
+
+function formatMiB(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
