@@ -4,7 +4,7 @@
 // baseline. Everything runs against the local Hydra test server on 127.0.0.1 and, where
 // deployments are involved, the real Nix lab in a temporary directory.
 //
-//   node --import tsx test/bench/bench.ts [--quick] [--json FILE] [--only cold,idle,latency,fleet,plan]
+//   node --import tsx test/bench/bench.ts [--quick] [--json FILE] [--only cold,idle,latency,fleet,plan,proxy]
 //                                         [--fleet-period SECONDS]
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -14,11 +14,12 @@ import { measureDeployLatency } from "./deploy-latency.js";
 import { measureFleet } from "./fleet.js";
 import { measureIdleDaemon } from "./idle-daemon.js";
 import { measurePlanFleet } from "./plan-fleet.js";
+import { measureProxyCache } from "./proxy-cache.js";
 import { nixAvailable } from "../support/nix-lab.js";
 import { renderReport, skippedSection, type Report, type Section } from "./report.js";
 import { rolloutSpreadSection } from "./rollout-spread.js";
 
-const SECTIONS = ["cold", "idle", "latency", "fleet", "plan"] as const;
+const SECTIONS = ["cold", "idle", "latency", "fleet", "plan", "proxy"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     rolloutSpreadSection(1_000),
   ]);
   await run("plan", "hail plan --config at fleet size", () => measurePlanFleet(SIZE.planTargets));
+  await run("proxy", "Fleet through an nginx cache", () => measureProxyCache(SIZE.fleetAgents, fleetPeriodMs, SIZE.fleetSeconds));
   progress(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(renderReport(report));
   if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
