@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./free-port.js";
 
 export const HYDRA_CACHE_CONF = fileURLToPath(new URL("../../nix/nginx/hydra-cache.conf", import.meta.url));
 const NGINX = "/usr/sbin/nginx";
@@ -114,13 +115,6 @@ http {
 `;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function connects(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
