@@ -32,3 +32,15 @@ describe("nix/nginx/hydra-cache.nix", () => {
     assert.match(await readFile(HYDRA_CACHE_CONF, "utf8"), /proxy_cache hydra_latest;/, "the snippet uses the zone the module declares");
   });
 });
+
+describe("README's nginx example", () => {
+  it("has every directive of nix/nginx/hydra-cache.conf, as written there", async () => {
+    const readme = await readFile(path.join(REPO, "README.md"), "utf8");
+    const block = /```nginx\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, "README has an nginx code block");
+    const inReadme = new Set(block.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()));
+    const directives = (await readFile(HYDRA_CACHE_CONF, "utf8")).split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+    assert.ok(directives.length > 10);
+    assert.deepEqual(directives.filter((d) => !inReadme.has(d)), []);
+  });
+});
