@@ -13,6 +13,7 @@ import { execa } from "execa";
 import { accountPass, type PassRecord } from "../../src/metrics/account.js";
 import { renderMetrics } from "../../src/metrics/exposition.js";
 import { MetricsStateSchema, type MetricsState } from "../../src/state/schema.js";
+import { exportedNames, foreignNames } from "./dashboard-queries.js";
 
 export const RULES_FILE = fileURLToPath(new URL("../../nix/prometheus/hail.rules.yml", import.meta.url));
 
@@ -107,6 +108,29 @@ function annotationTemplates(text: string): Map<string, Record<string, string>> 
   return templates;
 }
 
+/** Each alert's expression: `expr: ...` on one line, or `expr: |` and the lines indented under it. */
+function ruleExpressions(text: string): { alert: string; expr: string }[] {
+  const rules: { alert: string; expr: string }[] = [];
+  const lines = text.split("\n");
+  let alert = "";
+  for (const [i, line] of lines.entries()) {
+    alert = /^\s*- alert: (\w+)$/.exec(line)?.[1] ?? alert;
+    const expr = /^(\s*)expr: (.*)$/.exec(line);
+    if (!expr) continue;
+    if (expr[2] !== "|") {
+      rules.push({ alert, expr: expr[2] ?? "" });
+      continue;
+    }
+    const body: string[] = [];
+    for (const next of lines.slice(i + 1)) {
+      if (next.trim() !== "" && next.search(/\S/) <= (expr[1] ?? "").length) break;
+      body.push(next.trim());
+    }
+    rules.push({ alert, expr: body.join(" ").trim() });
+  }
+  return rules;
+}
+
 /** `{{ $labels.NAME }}` filled in; a label the alert does not carry is an error, not an empty string. */
 function renderTemplate(template: string, labels: Record<string, string>): string {
   const rest = template.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => {
@@ -171,6 +195,16 @@ describe("nix/prometheus/hail.rules.yml", () => {
     const r = await promtool(["check", "rules", RULES_FILE]);
     assert.equal(r.exitCode, 0, r.output);
     assert.match(r.output, /SUCCESS: 7 rules found/);
+  });
+
+  it("every rule reads only series and labels hail exports (and the --nixos reboot gauge)", async () => {
+    const exported = exportedNames();
+    // hail_reboot_pending{profile}: the --nixos --reboot-window gauge (README, Metrics).
+    exported.series.add("hail_reboot_pending");
+    const problems = ruleExpressions(await readFile(RULES_FILE, "utf8"))
+      .flatMap(({ alert, expr }) => foreignNames({ where: alert, expr }, exported).map((f) => `${alert}: ${f}`));
+    assert.deepEqual(problems, []);
+    assert.equal(ruleExpressions(await readFile(RULES_FILE, "utf8")).length, Object.keys(SEVERITY).length);
   });
 
   it("the harness can fail: an alert expected where none fires fails promtool test rules", async () => {
