@@ -7,12 +7,13 @@ import { MetricsStateSchema } from "../../src/state/schema.js";
 export const DASHBOARD_FILE = fileURLToPath(new URL("../../nix/grafana/hail-dashboard.json", import.meta.url));
 const SCRAPE_LABELS = ["instance", "job"];
 
-/** Family and label names in hail's exposition of a profile that has seen every error kind. */
+/** Family and label names in hail's exposition of a profile that has every series hail renders. */
 export function exportedNames(): { series: Set<string>; labels: Set<string> } {
   const metrics = MetricsStateSchema.parse({
     upToDate: true, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 1, failed: 1 }, rollbacks: 1, errors: {},
   });
-  const text = renderMetrics([{ profile: "p", metrics, deployedBuildId: 1 }]);
+  // rebootPending: a --nixos target with a --reboot-window, so hail_reboot_pending is rendered too
+  const text = renderMetrics([{ profile: "p", metrics, deployedBuildId: 1, rebootPending: true }]);
   const series = new Set<string>();
   const labels = new Set<string>(SCRAPE_LABELS);
   for (const line of text.split("\n")) {
