@@ -35,6 +35,8 @@ export interface FleetScenario {
   startSpreadMs: number;
   durationMs: number;
   rollout?: { windowMs: number; offerAtMs: number };
+  /** the base URL the agents use, given the Hydra server's (a proxy in front of it); default the server's */
+  through?: (hydraUrl: string) => Promise<string>;
 }
 
 export interface FleetRun {
@@ -48,6 +50,8 @@ export interface FleetRun {
   rolloutStartMs: number | null;
   rolloutGateId: number;
   serverRequests: number;
+  /** with `through`: every request the server saw, and the X-Forwarded-For it came with */
+  serverLog: { path: string; forwardedFor: string | null }[];
   errors: number;
   passes: number;
   eventLoopUtilization: number;
@@ -56,7 +60,8 @@ export interface FleetRun {
 export async function simulateFleet(scenario: FleetScenario): Promise<FleetRun> {
   const hydra = await FleetServer.start(APP_V1);
   try {
-    const source: Source = { kind: "gate", job: parseJobUrl(`${hydra.url}/job/myproject/main/release_gate`), constituent: "myapp" };
+    const base = scenario.through ? await scenario.through(hydra.url) : hydra.url;
+    const source: Source = { kind: "gate", job: parseJobUrl(`${base}/job/myproject/main/release_gate`), constituent: "myapp" };
     const requestTimes: number[] = [];
     // Set when the agents start, after they are all built.
     let t0 = 0;
@@ -66,7 +71,7 @@ export async function simulateFleet(scenario: FleetScenario): Promise<FleetRun> 
       requestTimes, deployedAt: new Array<null>(scenario.agents).fill(null),
       keys: Array.from({ length: scenario.agents }, (_, i) => `host-${String(i).padStart(4, "0")}`),
       rolloutStartMs: null, rolloutGateId: ROLLOUT_GATE_ID,
-      serverRequests: 0, errors: 0, passes: 0, eventLoopUtilization: 0,
+      serverRequests: 0, serverLog: [], errors: 0, passes: 0, eventLoopUtilization: 0,
     };
     // Each host starts from the state file's record of what it deployed: one request per idle poll from the first.
     const seed = await fetchResolution(new HydraClient({ baseUrl: source.job.baseUrl, timeoutMs: 30_000 }), source, { output: "out", storeDir: STORE_DIR }, null);
@@ -110,6 +115,10 @@ export async function simulateFleet(scenario: FleetScenario): Promise<FleetRun> 
     run.eventLoopUtilization = performance.eventLoopUtilization(elu0).utilization;
     const counted = await hydra.ask({ kind: "count" });
     run.serverRequests = counted.kind === "count" ? counted.requests : NaN;
+    if (scenario.through) {
+      const log = await hydra.ask({ kind: "log" });
+      run.serverLog = log.kind === "log" ? log.requests : [];
+    }
     return run;
   } finally {
     await hydra.close();

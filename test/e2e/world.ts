@@ -114,6 +114,17 @@ export async function createWorld(): Promise<World> {
   };
 }
 
+/** Hydra API requests (not the binary cache), by path without query, with how often each was made. */
+export function apiRequestCounts(hydra: HydraTestServer): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const q of hydra.requests) {
+    const p = q.path.split("?")[0] ?? q.path;
+    if (p.endsWith(".narinfo") || p.startsWith("/nar/") || p === "/nix-cache-info") continue;
+    counts.set(p, (counts.get(p) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** A green gate `id` in eval `evalId` with constituents myapp (`appPath`) and tests. */
 export function greenGate(id: number, evalId: number, appPath: string, overrides: Partial<FakeBuild> = {}): FakeBuild[] {
   const base = { project: "myproject", jobset: "main", finished: true, buildstatus: 0, jobsetevals: [evalId] };
