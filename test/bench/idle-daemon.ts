@@ -35,7 +35,7 @@ export async function measureIdleDaemon(polls: number): Promise<Section> {
 }
 
 /** The node flags in dist/hail.mjs's shebang line, so the bench measures what `hail` runs with. */
-async function shippedNodeFlags(): Promise<string[]> {
+export async function shippedNodeFlags(): Promise<string[]> {
   const firstLine = (await readFile(HAIL_BIN, "utf8")).split("\n", 1)[0] ?? "";
   const match = /^#!\/usr\/bin\/env -S node (.*)$/.exec(firstLine);
   if (!match?.[1]) throw new Error(`${HAIL_BIN} starts with ${JSON.stringify(firstLine)}: no node flags`);
@@ -101,7 +101,8 @@ async function pollIdle(world: World, polls: number, nodeFlags: string[]): Promi
   world.hydra.resetRequests();
   const latestRequests = () => world.hydra.requests.filter((r) => r.path.endsWith("/latest-finished")).length;
   const act0 = (await world.activations()).length;
-  const gcOut = path.join(world.lab.root, "gc-probe.jsonl");
+  // One file per run: the probe appends, and a second run must not read the first one's figures.
+  const gcOut = path.join(world.lab.root, `gc-probe-${nodeFlags.length === 0 ? "default" : "shipped"}.jsonl`);
   const env = { ...cleanNodeEnv(world.env), NODE_OPTIONS: `--import ${GC_PROBE}`, HAIL_BENCH_GC_OUT: gcOut };
   const daemon = HailDaemon.start([...world.gateArgs("myapp"), "--poll-period", PERIOD], env, nodeFlags);
   const pid = daemon.child.pid;
