@@ -91,7 +91,7 @@ buildNpmPackage {
     # The same V8 flags as the bundle's shebang line: a small young generation and heap keep an
     # idle daemon's memory down (npm run bench measures it); they do not reach activations.
     makeWrapper ${lib.getExe nodejs} $out/bin/hail \
-      --add-flags "--max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size --v8-pool-size=1 $out/lib/hail/hail.mjs"
+      --add-flags "--max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size --v8-pool-size=1 --no-opt $out/lib/hail/hail.mjs"
     runHook postInstall
   '';
 
