@@ -88,8 +88,9 @@ buildNpmPackage {
   installPhase = ''
     runHook preInstall
     install -Dm644 dist/hail.mjs $out/lib/hail/hail.mjs
-    # The same V8 flags as the bundle's shebang line: a small young generation and heap keep an
-    # idle daemon's memory down (npm run bench measures it); they do not reach activations.
+    # The same node flags as the bundle's shebang line: a small young generation and heap, one
+    # V8 worker thread and no optimizing compiler keep an idle daemon's memory down (npm run
+    # bench measures it); they do not reach activations.
     makeWrapper ${lib.getExe nodejs} $out/bin/hail \
       --add-flags "--max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size --v8-pool-size=1 --no-opt $out/lib/hail/hail.mjs"
     runHook postInstall
