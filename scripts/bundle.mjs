@@ -3,7 +3,12 @@
 // and whitespace and syntax are minified; identifiers keep their names so that stack traces
 // and error names stay readable.
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { build } from "esbuild";
+
+// package.json's build script names the file (`--outfile=dist/hail.mjs`), as its `bin` does.
+const { outfile } = parseArgs({ options: { outfile: { type: "string" } } }).values;
+if (outfile === undefined) throw new Error("usage: node scripts/bundle.mjs --outfile=FILE");
 
 const zodEnglishOnly = {
   // zod re-exports every locale (`z.locales`, about 390 KiB); hail uses none but English,
@@ -34,7 +39,7 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  outfile: "dist/hail.mjs",
+  outfile,
   logLevel: "warning",
   // Renaming identifiers as well saved nothing more that the bench could see.
   minifyWhitespace: true,
