@@ -48,6 +48,12 @@ export class HydraUnavailable extends HailError {
   }
 }
 
+/** The binary cache could not be reached while realising (refused, 5xx, timeout): exit 69, retried. */
+export class CacheUnavailable extends HailError {
+  readonly exitCode = 69;
+  readonly kind = "unavailable" as const;
+}
+
 /** Nothing deployable yet (404, unfinished or failed build): exit 75. */
 export class NotReady extends HailError {
   readonly exitCode = 75;
@@ -79,4 +85,20 @@ export class InternalError extends HailError {
   constructor(cause: unknown) {
     super(`unexpected error: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
   }
+}
+
+/** A deployment that failed and whose rollback failed too: exit 1, with both errors. */
+export class DeploymentFailed extends HailError {
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly kind: ErrorKind,
+  ) {
+    super(message);
+  }
+}
+
+/** An error's message without a stack: for a line in a log or the state file. */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

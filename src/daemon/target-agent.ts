@@ -152,6 +152,7 @@ function toRecord(report: PassReport): PassRecord {
     case "failed":
       return { kind: "failed", errorKind: outcome.error.kind, rolledBack: outcome.rolledBack, hookFailures: outcome.hookFailures };
     case "unchanged":
-      return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath };
+      // a known-bad path the profile is stuck on (a failed rollback, --no-rollback) is not up to date
+      return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath && outcome.decision.kind !== "skip" };
   }
 }

@@ -2,7 +2,7 @@ import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { readProfileTarget } from "../nix/profile.js";
 import type { StateStore } from "../state/state-store.js";
-import { deployedBuildIdAt, interruptedAttempt, recordInterrupted } from "../state/transitions.js";
+import { deployedBuildIdAt, interruptedAttempt, profileBeforeAttempt, recordInterrupted } from "../state/transitions.js";
 import type { DeployDeps, DeployOptions } from "./deploy.js";
 import { activate, finishDeployment } from "./deploy.js";
 import { deployDepsOf, recordResult } from "./pass.js";
@@ -27,7 +27,7 @@ export async function convergeInterrupted(
   const at = () => deps.now().toISOString();
   if (current === attempt.storePath) {
     deps.log.warn(`an earlier run stopped while deploying build ${attempt.buildId}; finishing it`, { storePath: attempt.storePath });
-    const result = await finishDeployment({ ...deployDepsOf(deps), log: deps.log }, target, attempt, attempt.previousGeneration, opts);
+    const result = await finishDeployment({ ...deployDepsOf(deps), log: deps.log }, target, attempt, profileBeforeAttempt(attempt, target.profile.path), opts);
     await recordResult(deps.store, attempt, result, at());
     return result.kind === "deployed" ? "completed" : "failed";
   }

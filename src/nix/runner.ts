@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { ActivationFailed, NixCommandFailed } from "../errors.js";
+import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.js";
 import type { Command } from "./commands.js";
 import { renderCommand } from "./commands.js";
 
@@ -29,7 +29,10 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
     if (result.failed) {
       const tail = (result.all ?? "").trim().split("\n").slice(-5).join("\n");
       const why = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
-      throw new NixCommandFailed(`\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`);
+      const message = `\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`;
+      const outage = cacheOutage(result.all ?? "");
+      if (outage !== null) throw new CacheUnavailable(`binary cache unavailable: ${outage}; ${message}`);
+      throw new NixCommandFailed(message);
     }
     return result.all ?? "";
   };
@@ -80,4 +83,18 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
       }
     },
   };
+}
+
+/**
+ * Nix 2.8 says "unable to download 'URL': Couldn't connect to server (7)", "…: HTTP error 500
+ * (…)" or "…: Timeout was reached (28)" when a substituter cannot be reached, then gives up on
+ * that cache as if it did not have the path ("don't know how to build these paths"). A cache
+ * that answers 404 for a narinfo simply does not have it: Nix prints no such line then.
+ */
+export function cacheOutage(output: string): string | null {
+  for (const match of output.matchAll(/unable to download '([^']*)': ([^\n;]*)/g)) {
+    const [, url = "", why = ""] = match;
+    if (!/HTTP error 404/.test(why)) return `${url}: ${why.trim()}`;
+  }
+  return null;
 }

@@ -47,6 +47,9 @@ export const StateSchema = z.object({
       result: z.enum(["success", "failed", "interrupted"]).nullable(),
       error: z.string().nullable(),
       previousGeneration: z.number().int().nullable(),
+      /** the profile link's own target before the attempt (a plain link has no generation) */
+      previousLink: z.string().nullable().default(null),
+      previousStorePath: z.string().nullable().default(null),
     })
     .nullable(),
   /** the last pass that ended in an error of any kind, cleared by the next good pass */

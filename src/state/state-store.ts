@@ -47,7 +47,7 @@ export function createStateStore(file: string, profile: { name: string; path: st
     async update(change) {
       const next = change(await read());
       await mkdir(dirname(file), { recursive: true });
-      await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`);
+      await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o600);
       return next;
     },
   };
