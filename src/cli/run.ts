@@ -9,7 +9,7 @@ import { createLoop } from "../daemon/loop.js";
 import { startMetricsServer } from "../daemon/metrics-server.js";
 import type { PassReport } from "../daemon/target-agent.js";
 import { TargetAgent } from "../daemon/target-agent.js";
-import { HailError } from "../errors.js";
+import { HailError, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { renderMetrics } from "../metrics/exposition.js";
@@ -43,8 +43,9 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
     if (configFile !== null) await retireRemovedTargets(agents, configFile, global, rootLog);
     if (global.oneshot) return combineExitCodes([...codes, await oneshot(ready, global, log)]);
     return await daemon(ready, global, log);
-  } catch (err) {
-    if (!(err instanceof HailError)) throw err;
+  } catch (caught) {
+    const err = asHailError(caught);
+    if (err.exitCode === 70) throw caught;
     if (log) log.error(err.message, { errorKind: err.kind });
     else process.stderr.write(`hail: ${err.message}\n`);
     return err.exitCode;
@@ -68,8 +69,9 @@ async function startTargets(agents: TargetAgent[], global: AgentConfig, locks: L
       await agent.load();
       locks.push(lock);
       ready.push(agent);
-    } catch (err) {
-      if (!(err instanceof HailError)) throw err;
+    } catch (caught) {
+      const err = asHailError(caught);
+      if (err.exitCode === 70) throw caught;
       await lock?.release();
       const leftOut = agents.length > 1 ? "; the other targets go on without it" : "";
       agent.deps.log.error(`${err.message}${leftOut}`, { errorKind: err.kind });

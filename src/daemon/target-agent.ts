@@ -4,7 +4,7 @@ import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
 import { sourceKey } from "../deploy/target.js";
 import { cacheFromDeployed } from "../deploy/fetch.js";
-import { HailError, InternalError } from "../errors.js";
+import { HailError, asHailError } from "../errors.js";
 import type { PassRecord } from "../metrics/account.js";
 import { accountPass, countersChanged } from "../metrics/account.js";
 import type { ProfileMetrics } from "../metrics/exposition.js";
@@ -72,7 +72,7 @@ export class TargetAgent {
     try {
       report = { kind: "outcome", outcome: await runPass(this.deps, this.target, this.session, this.opts) };
     } catch (caught) {
-      const err = caught instanceof HailError ? caught : new InternalError(caught);
+      const err = asHailError(caught);
       this.deps.log.error(err.message, { errorKind: err.kind });
       report = { kind: "error", error: err };
     }

@@ -1,6 +1,6 @@
 import { mkdir, rename, rm, symlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { DeploymentFailed, HailError, describeError } from "../errors.js";
+import { DeploymentFailed, HailError, asHailError, describeError, isTransient } from "../errors.js";
 import type { Log } from "../log.js";
 import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
 import { checkSpace, dryRunCommand, freeBytes, parseDryRun } from "../nix/disk.js";
@@ -99,11 +99,11 @@ async function fail(
   build: DeployBuild,
   previous: ProfileBefore,
   opts: DeployOptions,
-  err: unknown,
+  caught: unknown,
 ): Promise<DeployResult> {
-  if (!(err instanceof HailError)) throw err;
+  const err = asHailError(caught);
   deps.log.error(`deployment of ${build.storePath} failed: ${err.message}`, { errorKind: err.kind });
-  if (!opts.rollback) return { kind: "failed", error: err, rolledBack: false };
+  if (!opts.rollback || isTransient(err)) return { kind: "failed", error: err, rolledBack: false };
   const rollback = await rollBack(deps, target, previous, opts.activateTimeoutMs);
   if (rollback.kind !== "failed") return { kind: "failed", error: err, rolledBack: rollback.kind === "done" };
   const where = rollback.profileAt ?? "no store path";

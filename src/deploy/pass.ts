@@ -1,4 +1,4 @@
-import { HailError } from "../errors.js";
+import { HailError, isTransient } from "../errors.js";
 import type { Log } from "../log.js";
 import type { ProfileBefore } from "../nix/profile.js";
 import { profileBefore, readProfileTarget } from "../nix/profile.js";
@@ -70,7 +70,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   }
   const previous = await profileBefore(target.profile.path, deps.storeDir);
   const result = await deployRecorded({ ...deps, log }, target, resolution, previous, opts);
-  if (result.kind === "failed" && result.error.exitCode === 69) throw result.error;
+  if (result.kind === "failed" && isTransient(result.error)) throw result.error;
   if (result.kind === "held") {
     return { kind: "unchanged", resolution, decision: { kind: "held", reason: result.reason }, currentPath: current };
   }
@@ -126,8 +126,8 @@ export async function recordResult(store: StateStore, ref: ReturnType<typeof bui
       case "held":
         return recordHeld(s, result.reason, at);
       case "failed":
-        // a cache that cannot be reached says nothing about the build: retried next poll
-        if (result.error.exitCode === 69) return recordTransient(s, result.error.kind, result.error.message, at);
+        // a cache that cannot be reached, a full disk, says nothing about the build: retried next poll
+        if (isTransient(result.error)) return recordTransient(s, result.error.kind, result.error.message, at);
         return recordFailure(s, ref, result.error.message, result.error.kind, at);
     }
   });

@@ -4,6 +4,7 @@ import { hasErrnoCode } from "../errno.js";
 import { HailError } from "../errors.js";
 import { describeZodError } from "../hydra/schema.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { withShortLock } from "./lock.js";
 import type { State } from "./schema.js";
 import { emptyState, StateSchema } from "./schema.js";
 
@@ -17,7 +18,10 @@ export interface StateStore {
   readonly file: string;
   /** the state on disk, or a fresh one when there is no file yet */
   read(): Promise<State>;
-  /** read, change, write atomically; every writer re-reads so a `hail hold` is never lost */
+  /**
+   * read, change, write atomically, under the state file's own short lock: a daemon writing
+   * every pass and a `hail hold` at the same moment both land, neither is lost
+   */
   update(change: (state: State) => State): Promise<State>;
 }
 
@@ -45,10 +49,13 @@ export function createStateStore(file: string, profile: { name: string; path: st
     file,
     read,
     async update(change) {
-      const next = change(await read());
       await mkdir(dirname(file), { recursive: true });
-      await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o600);
-      return next;
+      return withShortLock(`${file}.lock`, "state update", async () => {
+        cached = null; // read what is on disk now, not what an earlier read saw
+        const next = change(await read());
+        await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o600);
+        return next;
+      });
     },
   };
 }
