@@ -138,7 +138,8 @@ export function environmentErrorOf(err: unknown): EnvironmentError | null {
   const sys = systemErrorOf(err);
   if (sys === null) return null;
   const where = sys.path ?? "a file";
-  const cannot = CANNOT_CREATE[sys.code];
+  // recursive mkdir says ENOENT when a parent cannot be made (a read-only file system)
+  const cannot = sys.code === "ENOENT" && sys.syscall === "mkdir" ? "cannot be created: a parent is missing or read-only" : CANNOT_CREATE[sys.code];
   if (cannot !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: it ${cannot} (${sys.code}); fix the path or its permissions`, 73);
   const io = IO_ERROR[sys.code];
   if (io !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: ${io} (${sys.code})`, 74);

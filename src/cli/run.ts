@@ -9,7 +9,7 @@ import { createLoop } from "../daemon/loop.js";
 import { startMetricsServer } from "../daemon/metrics-server.js";
 import type { PassReport } from "../daemon/target-agent.js";
 import { TargetAgent } from "../daemon/target-agent.js";
-import { HailError, asHailError } from "../errors.js";
+import { HailError, UsageError, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { renderMetrics } from "../metrics/exposition.js";
@@ -200,6 +200,8 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Pro
         render: () => renderMetrics(snapshots(agents)),
         health: () => health(agents),
         pollNow: () => pollNow("POST /poll"),
+      }).catch((err: unknown) => {
+        throw listenError(err, global.metricsListen);
       })
     : null;
   log.info(`hail started: polling every ${global.pollPeriodMs / 1000}s`, {
@@ -214,6 +216,17 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Pro
   }
   log.info("hail stopped");
   return 0;
+}
+
+/** --metrics-listen that cannot listen is a configuration error (64) naming the address. */
+function listenError(err: unknown, listen: { host: string; port: number } | null): unknown {
+  const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
+  const address = `${listen?.host ?? ""}:${listen?.port ?? ""}`;
+  if (code === "EADDRINUSE") return new UsageError(`--metrics-listen ${address}: the port is in use; choose another port or stop what listens on it`);
+  if (code === "EADDRNOTAVAIL") return new UsageError(`--metrics-listen ${address}: this machine has no such address; give one of its addresses`);
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new UsageError(`--metrics-listen ${address}: unknown host ${listen?.host ?? ""}; give an IP address or a resolvable name`);
+  if (code === "EACCES") return new UsageError(`--metrics-listen ${address}: not allowed to listen there (a port below 1024 needs privileges)`);
+  return err;
 }
 
 function snapshots(agents: TargetAgent[]) {

@@ -4,7 +4,9 @@ import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
 import { sourceKey } from "../deploy/target.js";
 import { cacheFromDeployed } from "../deploy/fetch.js";
-import { HailError, asHailError } from "../errors.js";
+import { HailError, UsageError, asHailError } from "../errors.js";
+import { lstat } from "node:fs/promises";
+import { hasErrnoCode } from "../errno.js";
 import type { PassRecord } from "../metrics/account.js";
 import { accountPass, countersChanged } from "../metrics/account.js";
 import type { ProfileMetrics } from "../metrics/exposition.js";
@@ -105,6 +107,7 @@ export class TargetAgent {
    * and what hail last deployed seeds the resolution cache.
    */
   async load(): Promise<void> {
+    await refuseNonLinkProfile(this.target.profile.path);
     let state = await this.deps.store.read();
     const managedBy = this.context.managedBy;
     if (managedBy !== null && (state.managedBy !== managedBy || state.retiredAt !== null)) {
@@ -139,6 +142,18 @@ export class TargetAgent {
     } catch {
       this.deployedBuildId = null;
     }
+  }
+}
+
+/** A profile is a symlink (or nothing yet); a directory or file there is a configuration mistake. */
+async function refuseNonLinkProfile(path: string): Promise<void> {
+  try {
+    const info = await lstat(path);
+    if (info.isSymbolicLink()) return;
+    const what = info.isDirectory() ? "a directory" : "a regular file";
+    throw new UsageError(`--profile ${path} is ${what}, not a profile link: give the path of a Nix profile (a symlink nix-env manages), or move it away`);
+  } catch (err) {
+    if (!hasErrnoCode(err, "ENOENT")) throw err;
   }
 }
 
