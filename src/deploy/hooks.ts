@@ -1,4 +1,4 @@
-import { asHailError, describeError } from "../errors.js";
+import { HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { ProcessRunner } from "../nix/runner.js";
 
@@ -40,8 +40,8 @@ export async function runHook(runner: ProcessRunner, log: Log, hooks: Hooks, eve
     return 0;
   } catch (caught) {
     // whatever went wrong with the hook, the deployment's result stands
-    const err = asHailError(caught);
-    log.warn(`${name} failed: ${describeError(err)}; the deployment's result stands`, { errorKind: "hook" });
+    const message = caught instanceof HailError ? caught.message : `${name} failed: ${describeError(caught)}`;
+    log.warn(`${message}; the deployment's result stands`, { errorKind: "hook" });
     return 1;
   }
 }
