@@ -155,13 +155,22 @@ export function exitCodeOf(report: PassReport): number {
   }
 }
 
+function oneLine(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" | ");
+}
+
 function describeOutcome(outcome: PassOutcome, profile: string): string {
   const { resolution } = outcome;
   switch (outcome.kind) {
     case "deployed":
       return `deployed build ${resolution.buildId} ${resolution.storePath} to ${profile}`;
     case "failed":
-      return `failed to deploy build ${resolution.buildId} ${resolution.storePath} to ${profile}${outcome.rolledBack ? " (rolled back)" : ""}: ${outcome.error.message}`;
+      // one line: nix's output tail goes to the log, not into the result line
+      return `failed to deploy build ${resolution.buildId} ${resolution.storePath} to ${profile}${outcome.rolledBack ? " (rolled back)" : ""}: ${oneLine(outcome.error.message)}`;
     case "unchanged":
       return outcome.decision.kind === "none"
         ? `${profile} is up to date at build ${resolution.buildId} ${resolution.storePath}`

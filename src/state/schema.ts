@@ -32,7 +32,8 @@ function emptyMetrics(): MetricsState {
   return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {}, hookFailures: 0 };
 }
 
-export const StateSchema = z.object({
+/** Loose: keys a newer hail added are kept when this one rewrites the file. */
+export const StateSchema = z.looseObject({
   version: z.literal(1),
   profile: z.string(),
   profilePath: z.string(),

@@ -1,7 +1,7 @@
 // Failure paths that must still be recorded: a rollback that fails, a profile that was a plain
 // link, a binary cache that cannot be reached, and the state file's permissions.
 import assert from "node:assert/strict";
-import { lstat, readlink, rm, stat, symlink } from "node:fs/promises";
+import { lstat, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -139,6 +139,77 @@ describe("a binary cache that cannot be reached is not a failed build", () => {
     await rm(path.join(w.lab.cacheDir, `${path.basename(app1).slice(0, 32)}.narinfo`));
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^failed to deploy build 101 /);
+    assert.equal(r.stdout.trim().split("\n").length, 1, `one result line: ${r.stdout}`);
     await waitUntil(async () => ((await w.readState("myapp"))?.failed.length ?? 0) === 1, "the failure mark");
+  });
+});
+
+describe("smaller contract points", () => {
+  let w: World;
+  let apps: string[];
+
+  beforeEach(async () => {
+    w = await createWorld();
+    apps = await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" }, { name: "myapp", version: "3" });
+  });
+  afterEach(() => w.close());
+
+  it("unknown keys in a version-1 state file are kept", async () => {
+    await mkdir(w.stateDir, { recursive: true });
+    await writeFile(w.stateFile("myapp"), JSON.stringify({ version: 1, profile: "myapp", profilePath: path.join(w.lab.profilesDir, "myapp"), lastDeployed: null, lastAttempt: null, lastError: null, failed: [], hold: null, fromANewerHail: { keep: "me" } }));
+    for (const b of greenGate(100, 10, apps[0]!)) w.hydra.addBuild(b);
+    const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+    const state = (await w.readState("myapp")) as unknown as Record<string, unknown>;
+    assert.deepEqual(state.fromANewerHail, { keep: "me" });
+  });
+
+  it("plan --detailed-exitcode exits 2 while a staged rollout holds back a pending deployment", async () => {
+    for (const b of greenGate(100, 10, apps[0]!)) w.hydra.addBuild(b);
+    w.hydra.updateBuild(100, { stoptime: Math.floor(Date.now() / 1000) });
+    // a window of a year: this host's turn is (almost surely) not now; the plan must say "wait"
+    let key = 0;
+    let plan = await w.hail(["plan", ...w.gateArgs("myapp"), "--json", "--detailed-exitcode", "--rollout-window", "365d", "--rollout-key", `k${key}`]);
+    while ((JSON.parse(plan.stdout) as { action: string }).action !== "wait" && key < 20) {
+      key++;
+      plan = await w.hail(["plan", ...w.gateArgs("myapp"), "--json", "--detailed-exitcode", "--rollout-window", "365d", "--rollout-key", `k${key}`]);
+    }
+    assert.equal((JSON.parse(plan.stdout) as { action: string }).action, "wait");
+    assert.equal(plan.code, 2, plan.stderr);
+  });
+
+  it("hooks and --keep-generations run after a deployment finished by the next run (converged)", async () => {
+    const [app1, app2, app3] = apps as [string, string, string];
+    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    assert.equal((await w.hail([...w.gateArgs("myapp"), "--oneshot"])).code, 0);
+    for (const b of greenGate(200, 20, app2)) w.hydra.addBuild(b);
+    assert.equal((await w.hail([...w.gateArgs("myapp"), "--oneshot"])).code, 0);
+    // A run that died right after switching to app3 (gate 300): the switch done, the attempt open.
+    for (const b of greenGate(300, 30, app3)) w.hydra.addBuild(b);
+    const profile = path.join(w.lab.profilesDir, "myapp");
+    await execa("nix-store", ["--realise", app3], { env: w.labEnv, extendEnv: false });
+    await execa("nix-env", ["--profile", profile, "--set", app3], { env: w.labEnv, extendEnv: false });
+    const state = (await w.readState("myapp"))!;
+    const startedAt = new Date().toISOString();
+    const attempt = { storePath: app3, buildId: 301, gateBuildId: 300, evals: [30], job: "myapp", stoptime: null, source: state.lastDeployed?.source ?? "", startedAt, endedAt: null, result: null, error: null, previousGeneration: 2 };
+    await writeFile(w.stateFile("myapp"), JSON.stringify({ ...state, lastAttempt: attempt }));
+    const hookLog = path.join(w.lab.root, "hook.log");
+    const r = await w.hail([...w.gateArgs("myapp"), "--oneshot", "--keep-generations", "1", "--on-success", `/bin/sh -c 'echo "$HAIL_RESULT $HAIL_STORE_PATH" >> ${hookLog}'`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /finishing it/);
+    assert.deepEqual((await readFile(hookLog, "utf8")).trim().split("\n"), [`success ${app3}`], "the on-success hook ran once");
+    assert.deepEqual(await w.generations("myapp"), [2, 3], "generation 1 deleted; the rollback target 2 and the current 3 kept");
+  });
+
+  it("status --json prints a JSON error object when it fails", async () => {
+    await mkdir(w.stateDir, { recursive: true });
+    await writeFile(w.stateFile("myapp"), "{ not json");
+    const r = await w.hail(["status", "myapp", "--json", ...w.manageArgs()]);
+    assert.equal(r.code, 64, r.stderr);
+    const out = JSON.parse(r.stdout) as { error: { kind: string; message: string; exitCode: number } };
+    assert.equal(out.error.kind, "usage");
+    assert.equal(out.error.exitCode, 64);
+    assert.ok(out.error.message.includes(w.stateFile("myapp")), out.error.message);
   });
 });
