@@ -1,4 +1,5 @@
 import { convergeInterrupted, activateCurrent } from "../deploy/converge.js";
+import { settleOrphanedActivation } from "../deploy/orphan.js";
 import type { PassDeps, PassOptions, PassOutcome, TargetSession } from "../deploy/pass.js";
 import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
@@ -57,6 +58,7 @@ export class TargetAgent {
 
   /** Finishes what a crashed run left half done; the daemon also re-activates (SPEC §2.6). */
   async start(mode: "daemon" | "oneshot"): Promise<void> {
+    await settleOrphanedActivation(this.deps, this.opts.activateTimeoutMs);
     const converged = await convergeInterrupted(this.deps, this.target, this.opts);
     if (converged === "completed") await this.account({ kind: "deployed" });
     if (converged === "failed") {

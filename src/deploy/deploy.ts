@@ -28,6 +28,8 @@ export interface DeployDeps {
   storeDir: string;
   /** the Hydra build id hail knows for a store path (HAIL_BUILD_ID after a rollback) */
   buildIdOf?: (storePath: string) => Promise<number | null>;
+  /** records the activation's process group in the state file (null: it ended) */
+  trackActivation?: (pgid: number | null) => Promise<void>;
   /** asked right before the switch: why not to switch now (a hold given meanwhile), or null */
   heldNow?: () => Promise<string | null>;
 }
@@ -119,6 +121,7 @@ export async function activate(deps: DeployDeps, target: Target, build: DeployBu
     env: activationEnv(target, build),
     timeoutMs,
     onLine: (line) => log.info(line),
+    ...(deps.trackActivation ? { onGroup: deps.trackActivation } : {}),
   });
 }
 

@@ -1,4 +1,4 @@
-import { HailError, isTransient } from "../errors.js";
+import { HailError, describeError, isTransient } from "../errors.js";
 import type { Log } from "../log.js";
 import type { ProfileBefore } from "../nix/profile.js";
 import { profileBefore, readProfileTarget } from "../nix/profile.js";
@@ -8,6 +8,7 @@ import type { StateStore } from "../state/state-store.js";
 import { buildRef, clearError, deployedBuildIdAt, recordError, recordFailure, recordHeld, recordSuccess, recordTransient, startAttempt } from "../state/transitions.js";
 import type { Decision } from "./decide.js";
 import { decide } from "./decide.js";
+import { processStartTime } from "../state/lock.js";
 import type { DeployDeps, DeployOptions, DeployResult } from "./deploy.js";
 import { checkDiskSpace, deploy, pruneGenerations } from "./deploy.js";
 import { runHook } from "./hooks.js";
@@ -115,6 +116,12 @@ export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" 
     log: deps.log,
     storeDir: deps.storeDir,
     buildIdOf: async (storePath) => deployedBuildIdAt(await deps.store.read(), storePath),
+    trackActivation: async (pgid) => {
+      const activation = pgid === null ? null : { pgid, processStart: await processStartTime(pgid), startedAt: new Date().toISOString() };
+      await deps.store.update((s) => ({ ...s, activation })).catch((err: unknown) => {
+        deps.log.warn(`cannot record the activation's process group in the state file: ${describeError(err)}`);
+      });
+    },
   };
 }
 

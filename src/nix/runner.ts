@@ -8,6 +8,8 @@ export interface ProcessOptions {
   env: Record<string, string>;
   timeoutMs: number;
   onLine: (line: string) => void;
+  /** told the process group once it runs (the state file records it), and null once it ended */
+  onGroup?: (pgid: number | null) => Promise<void>;
 }
 
 /** The only place hail starts processes. Tests count calls through `onSpawn`. */
@@ -55,6 +57,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         all: true,
         buffer: false,
       });
+      if (child.pid !== undefined) await opts.onGroup?.(child.pid);
       let timedOut = false;
       const killGroup = (signal: NodeJS.Signals) => {
         if (child.pid !== undefined) {
@@ -80,6 +83,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         }
       } finally {
         clearTimeout(timer);
+        if (child.pid !== undefined) await opts.onGroup?.(null);
       }
     },
   };

@@ -150,7 +150,7 @@ export async function withShortLock<T>(file: string, what: string, body: () => P
 }
 
 /** Field 22 of /proc/PID/stat (after the parenthesised command name); null off Linux. */
-async function processStartTime(pid: number): Promise<string | null> {
+export async function processStartTime(pid: number): Promise<string | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;

@@ -58,6 +58,8 @@ export const StateSchema = z.looseObject({
   /** paths whose deployment failed: not tried again until Hydra offers another path */
   failed: z.array(z.object({ storePath: z.string(), buildId: z.number().int(), reason: z.string(), at: isoTime })),
   hold: z.object({ reason: z.string().nullable(), since: isoTime, until: isoTime.nullable() }).nullable(),
+  /** the process group of a running activation: a run killed during it leaves it here */
+  activation: z.object({ pgid: z.number().int().positive(), processStart: z.string().nullable(), startedAt: isoTime }).nullable().default(null),
   /** the config file whose target this profile is, so that removing the target retires it */
   managedBy: z.string().nullable().default(null),
   /** set once hail ran bin/deactivate for a target removed from its config file */
@@ -79,6 +81,7 @@ export function emptyState(profile: string, profilePath: string): State {
     lastError: null,
     failed: [],
     hold: null,
+    activation: null,
     managedBy: null,
     retiredAt: null,
     metrics: emptyMetrics(),
