@@ -1,6 +1,6 @@
 import { mkdir, rename, rm, symlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { DeploymentFailed, HailError, asHailError, describeError, isTransient } from "../errors.js";
+import { DeploymentFailed, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
 import { checkSpace, dryRunCommand, freeBytes, parseDryRun } from "../nix/disk.js";
@@ -105,7 +105,8 @@ async function fail(
 ): Promise<DeployResult> {
   const err = asHailError(caught);
   deps.log.error(`deployment of ${build.storePath} failed: ${err.message}`, { errorKind: err.kind });
-  if (!opts.rollback || isTransient(err)) return { kind: "failed", error: err, rolledBack: false };
+  // also after a transient error: a profile that moved is put back (realise failures never move it)
+  if (!opts.rollback) return { kind: "failed", error: err, rolledBack: false };
   const rollback = await rollBack(deps, target, previous, opts.activateTimeoutMs);
   if (rollback.kind !== "failed") return { kind: "failed", error: err, rolledBack: rollback.kind === "done" };
   const where = rollback.profileAt ?? "no store path";
@@ -162,8 +163,8 @@ async function rollBack(deps: DeployDeps, target: Target, previous: ProfileBefor
     if (previous.link === null) {
       // There was no profile before: leave none, rather than a profile whose activation failed.
       deps.log.warn(`rolling back: removing ${profile}, which did not exist before this attempt`);
-      await rm(profile, { force: true });
       const generation = await currentGenerationOf(profile, now);
+      await rm(profile, { force: true });
       if (generation !== null) await rm(`${profile}-${generation}-link`, { force: true });
       return { kind: "done" };
     }

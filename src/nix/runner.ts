@@ -57,7 +57,8 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         all: true,
         buffer: false,
       });
-      if (child.pid !== undefined) await opts.onGroup?.(child.pid);
+      // noted while the output is read: a line the activation prints at once must not be lost
+      const noted = child.pid !== undefined && opts.onGroup ? opts.onGroup(child.pid) : Promise.resolve();
       let timedOut = false;
       const killGroup = (signal: NodeJS.Signals) => {
         if (child.pid !== undefined) {
@@ -83,6 +84,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         }
       } finally {
         clearTimeout(timer);
+        await noted;
         if (child.pid !== undefined) await opts.onGroup?.(null);
       }
     },
