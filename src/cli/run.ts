@@ -36,13 +36,16 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
       color: global.logFormat === "pretty" && process.stderr.isTTY === true,
     });
     log = configs.length === 1 ? rootLog.child({ profile: global.target.profile.name }) : rootLog;
+    // A daemon told to stop while it is still starting (locks, convergence, retiring) stops
+    // as soon as its loop exists, with exit 0, instead of dying of the signal.
+    if (!global.oneshot) for (const signal of STOP_SIGNALS) process.on(signal, noteEarlyStop);
     const agents = await createAgents(configs, rootLog, configFile);
     const { ready, codes } = await startTargets(agents, global, locks);
     if (ready.length === 0) return combineExitCodes(codes);
     // every configured target counts as present, also one left out because it is locked
     if (configFile !== null) await retireRemovedTargets(agents, configFile, global, rootLog);
     if (global.oneshot) return combineExitCodes([...codes, await oneshot(ready, global, log)]);
-    return await daemon(ready, global, log);
+    return await daemon(ready, global, log, () => earlyStop);
   } catch (caught) {
     const err = asHailError(caught);
     if (err.exitCode === 70) throw caught;
@@ -178,7 +181,13 @@ function describeOutcome(outcome: PassOutcome, profile: string): string {
   }
 }
 
-async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Promise<number> {
+const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+let earlyStop: string | null = null;
+function noteEarlyStop(signal: string): void {
+  earlyStop = signal;
+}
+
+async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log, stoppedEarly: () => string | null): Promise<number> {
   const loop = createLoop(
     async () => {
       for (const agent of agents) agent.newRound();
@@ -199,6 +208,9 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Pro
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  for (const signal of STOP_SIGNALS) process.off(signal, noteEarlyStop);
+  const early = stoppedEarly();
+  if (early !== null) stop(early);
   const pollNow = (why: string) => {
     log.info(`${why}: polling now`);
     loop.pollNow();
