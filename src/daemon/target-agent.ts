@@ -124,6 +124,8 @@ export class TargetAgent {
     const at = this.deps.now().toISOString();
     const before = this.metrics ?? (await this.deps.store.read()).metrics;
     const after = accountPass(before, record, at);
+    // the build id first: a scrape must never see the new counters with the old build id
+    await this.refreshDeployedBuild(current);
     this.metrics = after;
     // Timestamps alone are not worth a disk write on every idle poll; counters are.
     if (countersChanged(before, after)) {
@@ -131,7 +133,6 @@ export class TargetAgent {
         this.deps.log.error(`cannot save metrics to the state file: ${err instanceof Error ? err.message : String(err)}`);
       });
     }
-    await this.refreshDeployedBuild(current);
   }
 
   private async refreshDeployedBuild(known?: string | null): Promise<void> {
