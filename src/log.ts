@@ -1,4 +1,5 @@
 import { Logger } from "tslog";
+import { redactSecrets } from "./secrets.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "pretty" | "json";
@@ -32,7 +33,7 @@ export function createLog(opts: { format: LogFormat; level: LogLevel; color: boo
 
 function wrap(logger: Logger<LogFields>, base: LogFields): Log {
   const emit = (level: LogLevel) => (msg: string, fields?: LogFields) => {
-    logger[level]({ msg, ...base, ...stripUndefined(fields) });
+    logger[level](sanitizeFields({ msg, ...base, ...stripUndefined(fields) }));
   };
   return {
     debug: emit("debug"),
@@ -41,6 +42,26 @@ function wrap(logger: Logger<LogFields>, base: LogFields): Log {
     error: emit("error"),
     child: (fields) => wrap(logger, { ...base, ...stripUndefined(fields) }),
   };
+}
+
+/**
+ * Text from Hydra (job names, error texts) and from commands reaches the log: control
+ * characters are written as escapes, so no value can start a forged line or colour the
+ * terminal, in pretty and JSON lines alike; and no credential gets through in any encoding.
+ */
+export function sanitizeText(text: string): string {
+  return escapeControls(redactSecrets(text));
+}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function sanitizeFields(fields: LogFields): LogFields {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [sanitizeText(k), typeof v === "string" ? sanitizeText(v) : v]));
 }
 
 function stripUndefined(fields: LogFields | undefined): LogFields {

@@ -6,6 +6,7 @@ import type { ManageOptions } from "./manage.js";
 import type { RawOptions } from "./options.js";
 import { addRunOptions, addTargetOptions, DEFAULT_STATE_DIR } from "./options.js";
 import type { PlanFlags } from "./plan.js";
+import { redactSecrets } from "../secrets.js";
 
 const VERSION = "0.1.0";
 
@@ -89,7 +90,7 @@ function exitCodeFor(err: unknown): number {
     process.stderr.write(`hail: ${err.message}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`hail: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`hail: unexpected error: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   return 70;
 }
 

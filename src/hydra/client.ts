@@ -8,6 +8,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import ky, { type KyInstance } from "ky";
 import type { z } from "zod";
 import { HydraUnavailable, InvalidResponse, UsageError } from "../errors.js";
+import { basicAuthVariants, rememberSecret, rememberSecrets } from "../secrets.js";
 import { buildIdFromPath, urlOnBase, type JobUrl } from "./job-url.js";
 import {
   checkStatus,
@@ -73,6 +74,8 @@ export class HydraClient {
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 10_000;
     this.#onRequest = opts.onRequest;
     this.#sleep = opts.sleep ?? ((ms) => delay(ms));
+    if (opts.credentials !== undefined) rememberSecrets(basicAuthVariants(opts.credentials.login, opts.credentials.password));
+    if (opts.login !== undefined) rememberSecret(opts.login.password);
     const auth = opts.credentials === undefined ? {} : { authorization: basicAuth(opts.credentials) };
     // Retries are ours (ky retries 5xx only by throwing); redirects are ours (see #follow).
     this.#http = ky.create({

@@ -3,6 +3,7 @@
  * headers and body text to a value or a typed error. The client does the I/O.
  */
 import { HydraUnavailable, InvalidResponse, NotReady } from "../errors.js";
+import { redactSecrets } from "../secrets.js";
 import { HydraErrorBodySchema } from "./schema.js";
 
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -60,7 +61,8 @@ export function parseJsonBody(url: string, contentType: string | null, body: str
   try {
     return JSON.parse(body);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    // V8 quotes a cut piece of the body in its message; a piece of an echoed secret must not get out.
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, " (not valid JSON)");
     throw new InvalidResponse(url, `body is not valid JSON, truncated? (${body.length} characters; ${reason})`);
   }
 }
@@ -75,7 +77,8 @@ export function hydraSays(body: string): string {
   }
   const parsed = HydraErrorBodySchema.safeParse(data);
   if (!parsed.success) return "";
-  const text = parsed.data.error.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
+  // Redacted whole, before it is cut: a cut could leave half a password that no longer matches.
+  const text = redactSecrets(parsed.data.error).replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
   return `: Hydra says "${text}"`;
 }
 

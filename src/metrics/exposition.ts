@@ -76,7 +76,13 @@ const FAMILIES: Family[] = [
   },
 ];
 
-export function renderMetrics(profiles: readonly ProfileMetrics[]): string {
+/** Counters of the daemon process as a whole, not of one profile (so without a profile label). */
+export interface DaemonMetrics {
+  /** POST /poll and SIGUSR1 requests refused by --poll-min-interval */
+  pollRequestsRejected: number;
+}
+
+export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics): string {
   const lines: string[] = [];
   for (const family of FAMILIES) {
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
@@ -85,6 +91,13 @@ export function renderMetrics(profiles: readonly ProfileMetrics[]): string {
         lines.push(`${family.name}{${renderLabels({ profile: p.profile, ...labels })}} ${renderValue(value)}`);
       }
     }
+  }
+  if (daemon !== undefined) {
+    lines.push(
+      "# HELP hail_poll_requests_rejected_total POST /poll and SIGUSR1 requests refused because --poll-min-interval had not passed",
+      "# TYPE hail_poll_requests_rejected_total counter",
+      `hail_poll_requests_rejected_total ${daemon.pollRequestsRejected}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
