@@ -60,6 +60,11 @@ export function escapeControls(text: string): string {
   return text.replace(CONTROL, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+/** For messages printed as they are (`hail: …` on stderr): escaped, continuation lines indented so none looks like a line of its own. */
+export function printableMessage(text: string): string {
+  return redactSecrets(text).split("\n").map(escapeControls).join("\n  ");
+}
+
 function sanitizeFields(fields: LogFields): LogFields {
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [sanitizeText(k), typeof v === "string" ? sanitizeText(v) : v]));
 }
