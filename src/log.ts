@@ -28,11 +28,13 @@ export function createLog(opts: { format: LogFormat; level: LogLevel; color: boo
       transportFormatted: (meta, args) => process.stderr.write(`${meta}${args.map(formatArg).join(" ")}\n`),
     },
   });
-  return wrap(logger, {});
+  return wrap(logger, {}, LEVEL_NUMBER[opts.level]);
 }
 
-function wrap(logger: Logger<LogFields>, base: LogFields): Log {
+function wrap(logger: Logger<LogFields>, base: LogFields, minLevel: number): Log {
   const emit = (level: LogLevel) => (msg: string, fields?: LogFields) => {
+    // Checked here too: a dropped debug line costs no redaction.
+    if (LEVEL_NUMBER[level] < minLevel) return;
     logger[level](sanitizeFields({ msg, ...base, ...stripUndefined(fields) }));
   };
   return {
@@ -40,7 +42,7 @@ function wrap(logger: Logger<LogFields>, base: LogFields): Log {
     info: emit("info"),
     warn: emit("warn"),
     error: emit("error"),
-    child: (fields) => wrap(logger, { ...base, ...stripUndefined(fields) }),
+    child: (fields) => wrap(logger, { ...base, ...stripUndefined(fields) }, minLevel),
   };
 }
 

@@ -17,11 +17,15 @@ const hex4 = (c: string, upper: boolean) => {
   return `\\u${upper ? code.toUpperCase() : code}`;
 };
 
+const jsonEscape = (ascii: "no" | "lower" | "upper", slash: boolean): Encode => (s) => {
+  let out = JSON.stringify(s).slice(1, -1);
+  if (ascii !== "no") out = out.replace(/[^\x20-\x7e]/g, (c) => hex4(c, ascii === "upper"));
+  return slash ? out.replaceAll("/", "\\/") : out;
+};
+
 const ENCODINGS: readonly Encode[] = [
-  (s) => JSON.stringify(s).slice(1, -1),
-  // JSON encoders that write ASCII only (Python's json.dumps, Perl's JSON ascii) and escape "/".
-  (s) => JSON.stringify(s).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => hex4(c, false)).replaceAll("/", "\\/"),
-  (s) => JSON.stringify(s).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => hex4(c, true)),
+  // JSON, also as encoders that write ASCII only (Python's json.dumps, Perl's JSON ascii) or escape "/".
+  ...(["no", "lower", "upper"] as const).flatMap((ascii) => [jsonEscape(ascii, false), jsonEscape(ascii, true)]),
   encodeURIComponent,
   (s) => encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
   (s) => new URLSearchParams({ s }).toString().slice(2),
