@@ -193,10 +193,10 @@ describe("secrets never leak through echoed error text (a private Hydra's passwo
       assert.equal(plan.code, 69, plan.stderr);
       const login = hydra.requests.find((q) => q.path === "/login");
       assert.equal((JSON.parse(login?.body ?? "{}") as { password?: string }).password, password, "the login carried the password");
-      assert.match(oneshot.stderr, /\[redact/, "the echo was passed on, redacted before it was cut");
       const needles = needlesFor(password, halves);
       for (const [where, text] of [["oneshot", oneshot.stdout + oneshot.stderr], ["plan", plan.stdout + plan.stderr]] as const) assertClean(where, text, needles);
       for (const file of await filesUnder(path.join(dir, "state"))) assertClean(file, await readFile(file, "utf8"), needles);
+      assert.match(oneshot.stderr, /\[redact/, "the echo was passed on, redacted before it was cut");
     } finally {
       hydra.clearOverrides();
     }

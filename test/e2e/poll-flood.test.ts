@@ -1,0 +1,93 @@
+// A flood of POST /poll and SIGUSR1 against the built daemon: requests coalesce, at most one
+// extra pass runs per --poll-min-interval, the excess is answered 429 and counted in
+// hail_poll_requests_rejected_total, and the log grows by a line or two, not one per request.
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { HailDaemon } from "../support/cli.js";
+import { HydraTestServer } from "../support/hydra-server.js";
+import { waitUntil } from "./world.js";
+
+const FLOOD = 2_000;
+const PARALLEL = 20;
+
+describe("POST /poll and SIGUSR1 floods", () => {
+  let dir: string;
+  let hydra: HydraTestServer;
+  let daemon: HailDaemon;
+  let url: string;
+  // No build yet (Hydra's 404): every pass is exactly one request and runs no nix command.
+  const polls = () => hydra.requests.filter((q) => q.path.endsWith("/latest-finished")).length;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hail-flood-"));
+    hydra = await HydraTestServer.start();
+    daemon = HailDaemon.start(
+      [
+        "--gate-job", `${hydra.url}/job/myproject/main/release_gate`, "--constituent", "myapp", "--profile", "myapp",
+        "--profiles-dir", path.join(dir, "profiles"), "--state-dir", path.join(dir, "state"), "--log-format", "json",
+        // An hour each: whatever the machine's speed, the flood fits in one interval and one period.
+        "--poll-period", "1h", "--poll-min-interval", "1h", "--metrics-listen", "127.0.0.1:0",
+      ],
+      { PATH: process.env.PATH ?? "", HOME: dir },
+    );
+    await daemon.waitFor(() => daemon.logLines().some((l) => String(l.msg).startsWith("hail started")), "the start");
+    url = String(daemon.logLines().find((l) => String(l.msg).startsWith("hail started"))?.metricsUrl);
+    await waitUntil(() => polls() === 1, "the first pass");
+  });
+  after(async () => {
+    if (daemon.alive) await daemon.stop("SIGKILL");
+    await hydra.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`${FLOOD} POSTs: one extra pass, the rest absorbed or 429 and counted, two log lines`, async () => {
+    const linesBefore = daemon.logLines().length;
+    const statuses = new Map<number, number>();
+    let retryAfter: string | null = null;
+    let next = 0;
+    const worker = async () => {
+      while (next < FLOOD) {
+        next += 1;
+        const r = await fetch(`${url}/poll`, { method: "POST" });
+        await r.text();
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        if (r.status === 429) retryAfter = r.headers.get("retry-after");
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
+    await waitUntil(() => polls() === 2, "the one extra pass");
+
+    assert.equal((statuses.get(202) ?? 0) + (statuses.get(429) ?? 0), FLOOD, JSON.stringify([...statuses]));
+    const rejected = statuses.get(429) ?? 0;
+    assert.ok(rejected > 0, "the excess is refused");
+    assert.ok(Number(retryAfter) > 0 && Number(retryAfter) <= 3600, `Retry-After: ${retryAfter}`);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^hail_poll_requests_rejected_total ${rejected}$`, "m"));
+
+    // Settle: a late pass would show up as a third request.
+    await fetch(`${url}/metrics`);
+    assert.equal(polls(), 2, "one extra pass for the whole flood");
+    const added = daemon.logLines().slice(linesBefore).map((l) => String(l.msg));
+    const pollLines = added.filter((m) => m.includes("POST /poll"));
+    assert.equal(pollLines.length, 2, `one "polling now" line and one summary: ${pollLines.join("\n")}`);
+    assert.match(pollLines[1] ?? "", /refused 1 poll request.*--poll-min-interval 1h/);
+  });
+
+  it("50 SIGUSR1 within the interval: no pass, no log line, each one counted", async () => {
+    const linesBefore = daemon.logLines().length;
+    const before = polls();
+    const countBefore = Number(/^hail_poll_requests_rejected_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+    for (let i = 0; i < 50; i++) process.kill(daemon.child.pid as number, "SIGUSR1");
+    await waitUntil(
+      async () => Number(/^hail_poll_requests_rejected_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]) >= countBefore + 1,
+      "the signals to be counted",
+    );
+    assert.equal(polls(), before);
+    assert.deepEqual(daemon.logLines().slice(linesBefore).map((l) => String(l.msg)), [], "summed up at most once a minute");
+    assert.ok(daemon.alive);
+    assert.equal(await daemon.stop("SIGTERM"), 0);
+  });
+});
