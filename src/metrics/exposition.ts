@@ -76,7 +76,10 @@ const FAMILIES: Family[] = [
   },
 ];
 
-/** Counters of the daemon process as a whole, not of one profile (so without a profile label). */
+/**
+ * Counters of the daemon process as a whole. Every series carries `profile`, so each profile
+ * shows the same count: a poll request is for every target of the process.
+ */
 export interface DaemonMetrics {
   /** POST /poll and SIGUSR1 requests refused by --poll-min-interval */
   pollRequestsRejected: number;
@@ -94,9 +97,9 @@ export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: Daem
   }
   if (daemon !== undefined) {
     lines.push(
-      "# HELP hail_poll_requests_rejected_total POST /poll and SIGUSR1 requests refused because --poll-min-interval had not passed",
+      "# HELP hail_poll_requests_rejected_total POST /poll and SIGUSR1 requests refused because --poll-min-interval had not passed (per process)",
       "# TYPE hail_poll_requests_rejected_total counter",
-      `hail_poll_requests_rejected_total ${daemon.pollRequestsRejected}`,
+      ...profiles.map((p) => `hail_poll_requests_rejected_total{${renderLabels({ profile: p.profile })}} ${daemon.pollRequestsRejected}`),
     );
   }
   return `${lines.join("\n")}\n`;

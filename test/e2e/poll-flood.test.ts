@@ -65,7 +65,7 @@ describe("POST /poll and SIGUSR1 floods", () => {
     assert.ok(rejected > 0, "the excess is refused");
     assert.ok(Number(retryAfter) > 0 && Number(retryAfter) <= 3600, `Retry-After: ${retryAfter}`);
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    assert.match(metrics, new RegExp(`^hail_poll_requests_rejected_total ${rejected}$`, "m"));
+    assert.match(metrics, new RegExp(`^hail_poll_requests_rejected_total\\{profile="myapp"\\} ${rejected}$`, "m"));
 
     // Settle: a late pass would show up as a third request.
     await fetch(`${url}/metrics`);
@@ -79,10 +79,10 @@ describe("POST /poll and SIGUSR1 floods", () => {
   it("50 SIGUSR1 within the interval: no pass, no log line, each one counted", async () => {
     const linesBefore = daemon.logLines().length;
     const before = polls();
-    const countBefore = Number(/^hail_poll_requests_rejected_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+    const countBefore = Number(/^hail_poll_requests_rejected_total\{profile="myapp"\} (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
     for (let i = 0; i < 50; i++) process.kill(daemon.child.pid as number, "SIGUSR1");
     await waitUntil(
-      async () => Number(/^hail_poll_requests_rejected_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]) >= countBefore + 1,
+      async () => Number(/^hail_poll_requests_rejected_total\{profile="myapp"\} (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]) >= countBefore + 1,
       "the signals to be counted",
     );
     assert.equal(polls(), before);
