@@ -1,6 +1,7 @@
 // A flood of POST /poll and SIGUSR1 against the built daemon: requests coalesce, at most one
 // extra pass runs per --poll-min-interval, the excess is answered 429 and counted in
 // hail_poll_requests_rejected_total, and the log grows by a line or two, not one per request.
+// And a daemon restarted on an existing profile activates at once but spreads its first poll.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,7 +9,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HailDaemon } from "../support/cli.js";
 import { HydraTestServer } from "../support/hydra-server.js";
-import { waitUntil } from "./world.js";
+import { createWorld, greenGate, publishedApps, waitUntil, type World } from "./world.js";
 
 const FLOOD = 2_000;
 const PARALLEL = 20;
@@ -89,5 +90,39 @@ describe("POST /poll and SIGUSR1 floods", () => {
     assert.deepEqual(daemon.logLines().slice(linesBefore).map((l) => String(l.msg)), [], "summed up at most once a minute");
     assert.ok(daemon.alive);
     assert.equal(await daemon.stop("SIGTERM"), 0);
+  });
+});
+
+describe("a daemon restarted on an existing profile, real Nix", () => {
+  let w: World;
+  let app1: string;
+
+  before(async () => {
+    w = await createWorld();
+    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
+    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+  });
+  after(() => w.close());
+
+  it("activates at once, spreads its first poll over the period, and SIGUSR1 still polls at once", async () => {
+    const first = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(first.code, 0, first.stderr);
+    const latest = () => w.hydra.requests.filter((q) => q.path.endsWith("/latest-finished")).length;
+    const before = latest();
+    const activations = (await w.activations()).length;
+    // A 7-day period: the first poll is due at a uniformly random moment of it, so not during this test.
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "7d"], { ...w.env, HAIL_NO_START_SPREAD: "0" });
+    await daemon.waitFor(() => daemon.logLines().some((l) => /^first poll in \d+\.\ds: spread over the period/.test(String(l.msg))), "the spread first poll");
+    await daemon.waitFor(async () => (await w.activations()).length === activations + 1, "the start-up activation, at once");
+    assert.equal(latest(), before, "no poll yet");
+    process.kill(daemon.child.pid as number, "SIGUSR1");
+    await daemon.waitFor(() => latest() === before + 1, "the poll SIGUSR1 asked for");
+    assert.equal(await daemon.stop("SIGTERM"), 0);
+
+    // A new machine: no profile yet, so the first poll is at once.
+    const fresh = w.startDaemon([...w.gateArgs("fresh"), "--poll-period", "7d"], { ...w.env, HAIL_NO_START_SPREAD: "0" });
+    await fresh.waitFor(async () => (await w.profileTarget("fresh")) === app1, "the first deployment of a new machine");
+    assert.ok(!fresh.logLines().some((l) => String(l.msg).startsWith("first poll in")), fresh.stderr);
+    assert.equal(await fresh.stop("SIGTERM"), 0);
   });
 });
