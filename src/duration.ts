@@ -57,7 +57,7 @@ export function checkDurationLimit(ms: number, what: string, limit: DurationLimi
 export function parseCalendarTime(text: string, flag: string): number {
   const refuse = (why: string) =>
     new UsageError(`${flag} ${text}: ${why}; give a date and time such as 2026-12-01T08:00:00Z`);
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(text.trim());
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
   if (m === null) throw refuse("cannot read this date");
   const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((v) => Number(v ?? 0)) as [
     number, number, number, number, number, number,

@@ -108,6 +108,16 @@ describe("parseCalendarTime and hold --until", () => {
       assert.throws(() => parseUntil(text, now), usage64("--until", text));
     });
   }
+  const readable: Array<[string, string]> = [
+    ["2026-12-01", "2026-12-01T00:00:00.000Z"],
+    ["2026-12-01T08:00:00Z", "2026-12-01T08:00:00.000Z"],
+    ["2026-12-01T08:00:00.123456Z", "2026-12-01T08:00:00.123Z"],
+    ["2026-12-01T08:00+01:00", "2026-12-01T07:00:00.000Z"],
+    ["2026-12-01T08:00:00+0100", "2026-12-01T07:00:00.000Z"],
+  ];
+  for (const [text, iso] of readable) {
+    it(`${text} -> ${iso}`, () => assert.equal(new Date(parseCalendarTime(text, "--until")).toISOString(), iso));
+  }
   it("a leap day exists in a leap year", () => assert.equal(parseCalendarTime("2028-02-29T00:00:00Z", "--until"), Date.parse("2028-02-29T00:00:00Z")));
   it("hold --until 99999999999d is a usage error naming 365 days", () => {
     assert.throws(() => parseUntil("99999999999d", now), usage64("--until", "365 days"));
