@@ -26,6 +26,8 @@ const jsonEscape = (ascii: "no" | "lower" | "upper", slash: boolean): Encode => 
 const ENCODINGS: readonly Encode[] = [
   // JSON, also as encoders that write ASCII only (Python's json.dumps, Perl's JSON ascii) or escape "/".
   ...(["no", "lower", "upper"] as const).flatMap((ascii) => [jsonEscape(ascii, false), jsonEscape(ascii, true)]),
+  // Go's encoding/json (many proxies) also writes <, > and & as \u003c, \u003e, \u0026.
+  (s) => jsonEscape("no", false)(s).replace(/[<>&\u2028\u2029]/g, (c) => hex4(c, false)),
   encodeURIComponent,
   (s) => encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
   (s) => new URLSearchParams({ s }).toString().slice(2),

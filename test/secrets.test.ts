@@ -17,6 +17,7 @@ describe("redaction finds a secret in every encoding a server may echo it in", (
       ["URL-encoded", encodeURIComponent(password)],
       ["form-encoded", new URLSearchParams({ password }).toString()],
       ["base64 of user:password (the Basic token)", `Authorization: Basic ${Buffer.from(`deployer:${password}`).toString("base64")}`],
+      ["JSON as Go writes it", JSON.stringify(password).slice(1, -1).replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)],
       ["HTML-escaped", password.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")],
     ];
     for (const [encoding, echo] of echoes) {
