@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { HydraApi } from "../deploy/fetch.js";
@@ -8,7 +9,6 @@ import { storeDirFromEnv } from "../deploy/store-path.js";
 import { createLoop, firstPollDelay } from "../daemon/loop.js";
 import { startMetricsServer } from "../daemon/metrics-server.js";
 import { PollRequests } from "../daemon/poll-requests.js";
-import { pathExists } from "../path-exists.js";
 import type { PassReport } from "../daemon/target-agent.js";
 import { TargetAgent } from "../daemon/target-agent.js";
 import { HailError } from "../errors.js";
@@ -172,7 +172,8 @@ function describeOutcome(outcome: PassOutcome, profile: string): string {
 async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Promise<number> {
   const requests = new PollRequests(log, global.pollMinIntervalMs);
   const daemonMetrics = (): DaemonMetrics => ({ pollRequestsRejected: requests.rejectedTotal });
-  const profilesExist = (await Promise.all(agents.map((a) => pathExists(a.target.profile.path)))).every(Boolean);
+  // Synchronous: nothing may come between the start and the signal handlers below.
+  const profilesExist = agents.every((a) => existsSync(a.target.profile.path));
   const firstDelayMs = process.env.HAIL_NO_START_SPREAD === "1" ? 0 : firstPollDelay(global.pollPeriodMs, profilesExist, Math.random);
   const loop = createLoop(
     async () => {
