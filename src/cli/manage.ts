@@ -74,6 +74,7 @@ export interface StatusReport {
   lastError: State["lastError"];
   failed: State["failed"];
   hold: State["hold"];
+  rebootPending: State["rebootPending"];
 }
 
 /** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
@@ -115,6 +116,7 @@ async function statusOf(profile: ProfileRef, profilesDir: string, stateDir: stri
     failed: state.failed,
     // An expired hold no longer holds anything (decide ignores it too).
     hold: state.hold && (state.hold.until === null || Date.parse(state.hold.until) > Date.now()) ? state.hold : null,
+    rebootPending: state.rebootPending,
   };
 }
 
@@ -132,6 +134,7 @@ export function renderStatus(r: StatusReport): string {
   }
   if (r.lastError) rows.push(["last error", `${r.lastError.kind} at ${r.lastError.at}: ${r.lastError.message}`]);
   rows.push(["hold", r.hold ? `held since ${r.hold.since}${r.hold.until ? ` until ${r.hold.until}` : ""}${r.hold.reason ? `: ${r.hold.reason}` : ""}` : "none"]);
+  if (r.rebootPending) rows.push(["reboot", `pending since ${r.rebootPending.since} into ${r.rebootPending.storePath} (${r.rebootPending.changed.join(", ")} changed)`]);
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`);
   if (r.failed.length > 0) {
     lines.push("known bad (not retried; `hail release --clear-failed` to retry):");

@@ -12,9 +12,11 @@ import { parseListenAddress } from "../metrics/listen-address.js";
 import type { LogFormat, LogLevel } from "../log.js";
 import { DEFAULT_PROFILES_DIR, resolveProfile } from "../nix/profile-path.js";
 import { parseSize } from "../size.js";
+import type { RawNixosOptions } from "../nixos/config.js";
+import { confirmTimeoutChoice, nixosChoice } from "../nixos/config.js";
 
 /** Flags as commander hands them over (camelCase, strings). */
-export interface RawOptions {
+export interface RawOptions extends RawNixosOptions {
   gateJob?: string;
   constituent?: string;
   jobUri?: string;
@@ -38,6 +40,7 @@ export interface RawOptions {
   metricsListen?: string;
   rolloutWindow?: string;
   rolloutKey?: string;
+  allowDowngrade?: boolean;
   minFree?: string;
   keepGenerations?: string;
   onSuccess?: string;
@@ -64,9 +67,12 @@ export interface AgentConfig {
   metricsFile: string | null;
   metricsListen: { host: string; port: number } | null;
   rollout: RolloutPolicy | null;
+  allowDowngrade: boolean;
   minFreeBytes: number;
   keepGenerations: number | null;
   hooks: Hooks;
+  /** --confirm-timeout: null when off */
+  confirmTimeoutMs: number | null;
 }
 
 export const DEFAULT_NETRC = "/etc/netrc";
@@ -95,7 +101,13 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR)
       .option("--timeout <duration>", "per HTTP request", "30s")
       .option("--rollout-window <duration>", "staged rollout: deploy a new gate build only after stoptime + window × f(key, build)", "0")
-      .option("--rollout-key <key>", "the key hashed for the staged rollout (default: the host name)"),
+      .option("--rollout-key <key>", "the key hashed for the staged rollout (default: the host name)")
+      .option("--allow-downgrade", "follow Hydra when it offers an older build than the one hail last deployed")
+      .option("--nixos", "the output is a NixOS system: activate it with its bin/switch-to-configuration")
+      .option("--nixos-action <action>", "with --nixos: switch (default) or boot")
+      .option("--reboot-window <HH:MM-HH:MM>", "with --nixos: on a kernel change, activate with boot and reboot inside this local-time window")
+      .option("--reboot-command <command>", "with --reboot-window: how to reboot (default: systemctl reboot)")
+      .option("--booted-system <path>", "with --nixos: the running system, to compare kernels with (default: /run/booted-system)"),
   );
 }
 
@@ -113,7 +125,8 @@ export function addRunOptions(cmd: Command): Command {
     .option("--min-free <size>", "refuse to realise when the store's filesystem would drop below this", RUN_DEFAULTS.minFree)
     .option("--keep-generations <n>", "after a success, delete profile generations older than the newest N")
     .option("--on-success <command>", "run after a successful deployment (env HAIL_PROFILE, HAIL_RESULT, HAIL_STORE_PATH, HAIL_BUILD_ID)")
-    .option("--on-failure <command>", "run after a failed deployment (same env, plus HAIL_ERROR)");
+    .option("--on-failure <command>", "run after a failed deployment (same env, plus HAIL_ERROR)")
+    .option("--confirm-timeout <duration>", "after activation, Hydra must answer again within this time, or hail rolls back");
 }
 
 export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output">): Target {
@@ -133,8 +146,11 @@ export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobU
 }
 
 export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfig {
+  const nixos = nixosChoice(raw);
+  const target = toTarget(raw);
   return {
-    target: toTarget(raw),
+    target: nixos === null ? target : { ...target, nixos },
+    confirmTimeoutMs: confirmTimeoutChoice(raw),
     profilesDir: raw.profilesDir,
     stateDir: raw.stateDir,
     pollPeriodMs: parseBoundedDuration(raw.pollPeriod ?? RUN_DEFAULTS.pollPeriod, "--poll-period", DURATION_LIMITS.timer, "m"),
@@ -149,6 +165,7 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     metricsFile: raw.metricsFile ?? null,
     metricsListen: raw.metricsListen === undefined ? null : parseListenAddress(raw.metricsListen),
     rollout: rolloutChoice(raw),
+    allowDowngrade: raw.allowDowngrade === true,
     minFreeBytes: parseSize(raw.minFree ?? RUN_DEFAULTS.minFree, "--min-free"),
     keepGenerations: raw.keepGenerations === undefined ? null : positiveInteger(raw.keepGenerations, "--keep-generations"),
     hooks: {

@@ -6,7 +6,7 @@ import { fetchResolution, resolutionOf } from "../deploy/fetch.js";
 import type { Resolution } from "../deploy/resolve.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { Target } from "../deploy/target.js";
-import { describeSource } from "../deploy/target.js";
+import { describeSource, sourceKey } from "../deploy/target.js";
 import { HailError } from "../errors.js";
 import { createLog } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
@@ -15,6 +15,7 @@ import { createProcessRunner } from "../nix/runner.js";
 import type { ChangePreview } from "./plan-changes.js";
 import { previewChanges, renderChanges } from "./plan-changes.js";
 import { createHydraClient } from "./agent.js";
+import { previewNixos } from "../nixos/plan-preview.js";
 import type { RawOptions } from "./options.js";
 import type { AgentConfig } from "./options.js";
 import type { TargetSet } from "./targets.js";
@@ -43,6 +44,8 @@ export interface PlanReport {
   commands: string[];
   /** for a pending deployment: download and closure sizes, and the closure diff */
   changes: ChangePreview | null;
+  /** --nixos, for a pending deployment: whether a reboot would be needed */
+  reboot?: string;
 }
 
 /** `hail plan`: the same resolution as a pass, then print; never runs Nix, never writes. */
@@ -80,7 +83,8 @@ async function planTarget(config: AgentConfig, fetch: boolean): Promise<PlanResu
     const current = await readProfileTarget(config.target.profile.path, storeDir);
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
     const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
-    const decision = decide(resolution, current, state, new Date(), config.rollout);
+    const policy = { source: sourceKey(config.target), allowDowngrade: config.allowDowngrade };
+    const decision = decide(resolution, current, state, new Date(), config.rollout, policy);
     const report = buildReport(config.target, resolution, current, decision);
     if (decision.kind === "deploy" || decision.kind === "wait") {
       report.changes = await previewChanges(resolution.storePath, current, {
@@ -90,6 +94,9 @@ async function planTarget(config: AgentConfig, fetch: boolean): Promise<PlanResu
         runner: createProcessRunner(),
       });
     }
+    const nixos = decision.kind === "deploy" ? await previewNixos(config.target, resolution.storePath) : null;
+    if (nixos) report.commands = [...report.commands.slice(0, -1), nixos.command];
+    if (nixos) report.reboot = nixos.reboot;
     return { kind: "report", report };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
@@ -131,6 +138,11 @@ export function buildReport(target: Target, resolution: Resolution, current: str
   };
 }
 
+/** "stay" says why in the action itself: the offered build is older than the deployed one. */
+function actionText(action: PlanReport["action"]): string {
+  return action === "stay" ? "stay (older than deployed)" : action;
+}
+
 export function renderPlan(report: PlanReport): string {
   const rows: [string, string][] = [
     ["target", `${report.target.source} (output ${report.target.output})`],
@@ -140,9 +152,10 @@ export function renderPlan(report: PlanReport): string {
     ["evaluations", report.evals.join(", ") || "-"],
     ["store path", report.storePath],
     ["current", report.currentPath ?? "(no profile yet)"],
-    ["action", report.reason ? `${report.action}: ${report.reason}` : report.action],
+    ["action", report.reason ? `${actionText(report.action)}: ${report.reason}` : report.action],
   ];
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`);
+  if (report.reboot !== undefined) lines.push(`${"reboot:".padEnd(13)}${report.reboot}`);
   if (report.changes) lines.push(...renderChanges(report.changes));
   if (report.commands.length > 0) lines.push("would run:", ...report.commands.map((c) => `  ${c}`));
   return `${lines.join("\n")}\n`;

@@ -16,6 +16,7 @@ import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { renderMetrics, type DaemonMetrics } from "../metrics/exposition.js";
 import { createProcessRunner } from "../nix/runner.js";
+import { NotANixosSystem } from "../nixos/system.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { createHydraClient } from "./agent.js";
 import type { AgentConfig, RawOptions } from "./options.js";
@@ -111,9 +112,11 @@ async function createAgents(configs: AgentConfig[], log: Log, configFile: string
           healthCheck: config.healthCheck,
           rollback: config.rollback,
           rollout: config.rollout,
+          allowDowngrade: config.allowDowngrade,
           minFreeBytes: config.minFreeBytes,
           keepGenerations: config.keepGenerations,
           hooks: config.hooks,
+          confirmTimeoutMs: config.confirmTimeoutMs,
         },
         { profilesDir: config.profilesDir, managedBy: configFile, newRound: () => round.newRound() },
       ),
@@ -148,7 +151,7 @@ export function exitCodeOf(report: PassReport): number {
     case "deployed":
       return 0;
     case "failed":
-      return 1;
+      return outcome.error instanceof NotANixosSystem ? outcome.error.exitCode : 1;
     case "unchanged":
       if (outcome.decision.kind === "wait") return 75;
       return outcome.decision.kind === "skip" && outcome.decision.cause === "failed-before" ? 1 : 0;

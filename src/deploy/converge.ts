@@ -48,7 +48,7 @@ export async function activateCurrent(
 ): Promise<boolean> {
   const buildId = deployedBuildIdAt(await deps.store.read(), current);
   try {
-    await activate(deps, target, { buildId, storePath: current }, timeoutMs);
+    await activate(deps, target, { buildId, storePath: current }, timeoutMs, "restore");
     return true;
   } catch (err) {
     logActivationError(deps.log, err);

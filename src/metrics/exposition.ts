@@ -11,6 +11,8 @@ export interface ProfileMetrics {
   metrics: MetricsState;
   /** Hydra build id of what the profile holds, when hail knows it */
   deployedBuildId: number | null;
+  /** --nixos with --reboot-window only: a reboot into the deployed system waits for the window */
+  rebootPending?: boolean;
 }
 
 export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation"] as const;
@@ -74,6 +76,12 @@ const FAMILIES: Family[] = [
     help: "errors by kind",
     samples: (p) => ERROR_KINDS.map((kind) => [{ kind }, p.metrics.errors[kind] ?? 0]),
   },
+  {
+    name: "hail_reboot_pending",
+    type: "gauge",
+    help: "1 while a reboot into the deployed NixOS system waits for --reboot-window (only --nixos targets with a window)",
+    samples: (p) => (p.rebootPending === undefined ? [] : [[{}, p.rebootPending ? 1 : 0]]),
+  },
 ];
 
 /**
@@ -88,6 +96,7 @@ export interface DaemonMetrics {
 export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics): string {
   const lines: string[] = [];
   for (const family of FAMILIES) {
+    if (family.name === "hail_reboot_pending" && profiles.every((p) => p.rebootPending === undefined)) continue;
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
     for (const p of profiles) {
       for (const [labels, value] of family.samples(p)) {

@@ -43,6 +43,8 @@ export interface World {
 export async function createWorld(): Promise<World> {
   const lab = await createNixLab();
   const hydra = await HydraTestServer.start({ cacheDir: lab.cacheDir });
+  // The jobset exists before its first build, as in Hydra: an empty one is "nothing yet", not a typo.
+  hydra.addJobset("myproject", "main");
   const spy = await makeNixSpy(lab.root);
   const activationLog = path.join(lab.root, "activations.log");
   const base = lab.envFor(hydra.url);
@@ -131,6 +133,13 @@ export async function publishedApps(lab: NixLab, ...specs: { name: string; versi
   await lab.publish(...paths);
   await lab.deleteLocal(...paths);
   return paths;
+}
+
+/** A world with `myapp` built at each version and published to its cache. */
+export async function worldWithApps<V extends string[]>(...versions: V): Promise<{ world: World; apps: { [K in keyof V]: string } }> {
+  const world = await createWorld();
+  const apps = await publishedApps(world.lab, ...versions.map((version) => ({ name: "myapp", version })));
+  return { world, apps: apps as { [K in keyof V]: string } };
 }
 
 /**
