@@ -2,6 +2,8 @@
  * Typed errors for the unexpected. Each carries the exit code of SPEC §3 and the
  * error kind used in logs and metrics; only the CLI entry turns them into exits.
  */
+import { redactSecrets } from "./secrets.js";
+
 export type ErrorKind =
   | "usage"
   | "invalid_response"
@@ -16,6 +18,10 @@ export abstract class HailError extends Error {
   abstract readonly exitCode: number;
   abstract readonly kind: ErrorKind;
   override readonly name: string = this.constructor.name;
+  /** Messages end up in logs, the state file, /healthz and plan output: no credential gets in. */
+  constructor(message: string) {
+    super(redactSecrets(message));
+  }
 }
 
 /** Bad flags, bad config, a missing file the operator named: exit 64. */

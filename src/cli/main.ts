@@ -6,6 +6,7 @@ import type { ManageOptions } from "./manage.js";
 import type { RawOptions } from "./options.js";
 import { addRunOptions, addTargetOptions, DEFAULT_STATE_DIR } from "./options.js";
 import type { PlanFlags } from "./plan.js";
+import { printableMessage } from "../log.js";
 
 const VERSION = "0.1.0";
 
@@ -94,10 +95,10 @@ function exitCodeFor(err: unknown): number {
     return err.exitCode === 0 ? 0 : 64;
   }
   if (err instanceof HailError) {
-    process.stderr.write(`hail: ${err.message}\n`);
+    process.stderr.write(`hail: ${printableMessage(err.message)}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`hail: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`hail: unexpected error: ${printableMessage(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   return 70;
 }
 

@@ -1,4 +1,4 @@
-import { parseDuration } from "../duration.js";
+import { checkDurationLimit, DURATION_LIMITS, parseCalendarTime, parseDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
 import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
@@ -52,14 +52,14 @@ export function parseUntil(text: string, now: Date): string {
   const usage = () => new UsageError(`--until ${text}: give a duration with a unit (2h, 30m) or a date and time (2026-12-01T08:00:00Z)`);
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     // Only a full date: Date.parse would read a bare "45" as the year 2045.
-    at = Date.parse(text);
-    if (Number.isNaN(at)) throw usage();
+    at = parseCalendarTime(text, "--until");
   } else if (/^[\d.]+(ms|s|m|h|d)/.test(text)) {
     at = now.getTime() + parseDuration(text, "--until");
   } else {
     throw usage();
   }
   if (at <= now.getTime()) throw new UsageError(`--until ${text} is not in the future`);
+  checkDurationLimit(at - now.getTime(), `--until ${text}`, DURATION_LIMITS.hold);
   return new Date(at).toISOString();
 }
 
