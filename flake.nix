@@ -51,6 +51,13 @@
         };
       });
 
+      # A NixOS VM test: a machine with hail (nixos = true) deploys a new system from a tiny
+      # Hydra stand-in. Linux with KVM only; it has not been run where hail is developed (see
+      # the README), where the packaging tests only parse it.
+      checks = nixpkgs.lib.genAttrs [ "x86_64-linux" "aarch64-linux" ] (system: {
+        nixos-deploy = nixpkgs.legacyPackages.${system}.testers.runNixOSTest (import ./nix/tests/nixos-deploy.nix { inherit self; });
+      });
+
       formatter = forAllSystems (pkgs: pkgs.nixfmt-rfc-style);
     };
 }

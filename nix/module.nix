@@ -8,6 +8,14 @@
 #       netrcFile = "/run/keys/hydra-netrc";
 #       metricsFile = "/var/lib/prometheus-node-exporter-text/hail-myapp.prom";
 #     };
+#     # the whole machine: a gate constituent that is nixosConfigurations.HOST's toplevel
+#     instances.system = {
+#       gateJob = "https://hydra.example/job/infra/main/release_gate";
+#       constituent = "host-web1";
+#       nixos = true; # profile "system", no sandbox, not restarted by its own switch
+#       rebootWindow = "02:00-04:00";
+#       confirmTimeout = "5m";
+#     };
 #   };
 #
 # The services are the daemon of nix/systemd/hail@.service with the same restart, stop and
@@ -66,7 +74,22 @@ let
     ++ flag "metrics-listen" inst.metricsListen
     ++ flag "rollout-window" inst.rolloutWindow
     ++ flag "rollout-key" inst.rolloutKey
+    ++ flag "confirm-timeout" inst.confirmTimeout
+    ++ nixosArgsOf inst
     ++ inst.extraArgs;
+
+  nixosArgsOf =
+    inst:
+    if !inst.nixos then
+      [ ]
+    else
+      [
+        "--nixos"
+        "--nixos-action"
+        inst.nixosAction
+      ]
+      ++ flag "reboot-window" inst.rebootWindow
+      ++ flag "reboot-command" inst.rebootCommand;
 
   # What hail@.service sets, for the same reasons (each is explained there). `sandbox = false`
   # drops these for an instance whose activation needs the whole system (a NixOS system
@@ -111,19 +134,80 @@ let
       CacheDirectory = "hail";
       CacheDirectoryMode = "0750";
     }
-    // (if inst.sandbox then hardening else { });
+    // (if inst.sandbox && !inst.nixos then hardening else { });
+  }
+  // lib.optionalAttrs inst.nixos nixosServiceSettings;
+
+  # A system deployment (`nixos = true`). switch-to-configuration writes /etc and /boot,
+  # loads kernel modules and runs setuid wrappers: none of the hardening above can stay.
+  # The switch it runs may change this very unit. Restarting it then would stop hail while
+  # hail waits for that switch: the switch would wait for the stop and the stop for the
+  # switch. So the unit is not restarted (nor stopped, if the new system drops it) by a
+  # switch, as nixpkgs does for its own nixos-upgrade.service; hail also runs the switch
+  # with `systemd-run --wait` outside this unit's cgroup, so a `systemctl stop` or
+  # shutdown mid-switch never kills a half-done switch. A changed hail takes over at the
+  # next start of the unit (the next reboot, or `systemctl restart hail-<name>`).
+  nixosServiceSettings = {
+    restartIfChanged = false;
+    unitConfig.X-StopOnRemoval = false;
   };
 
   instanceOptions =
-    { name, ... }:
+    { name, config, ... }:
     {
       options = {
         profile = mkOption {
           type = types.str;
-          default = name;
+          default = if config.nixos then "system" else name;
+          defaultText = lib.literalExpression ''if nixos then "system" else name'';
           description = ''
             The Nix profile to deploy: a name under /nix/var/nix/profiles (nested names such as
-            `hail/myapp` work) or an absolute path. Defaults to the instance name.
+            `hail/myapp` work) or an absolute path. Defaults to the instance name, and to
+            `system` (the NixOS system profile) with `nixos = true`.
+          '';
+        };
+        nixos = mkOption {
+          type = types.bool;
+          default = false;
+          description = ''
+            The deployed output is a whole NixOS system (a `system.build.toplevel`): hail
+            activates it with its `bin/switch-to-configuration` instead of `bin/activate`. The
+            service then runs without the sandbox and is not restarted by its own switch.
+          '';
+        };
+        nixosAction = mkOption {
+          type = types.enum [
+            "switch"
+            "boot"
+          ];
+          default = "switch";
+          description = "With `nixos`: `switch` to the new system now, or only make it the `boot` default.";
+        };
+        rebootWindow = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "02:00-04:00";
+          description = ''
+            With `nixos`: when the new system's kernel, initrd or kernel modules differ from the
+            running ones, activate with `boot` and reboot inside this local-time window
+            (HH:MM-HH:MM, may wrap midnight). Without it a kernel change is switched and takes
+            effect at the next reboot.
+          '';
+        };
+        rebootCommand = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "systemctl kexec";
+          description = "With `rebootWindow`: how to reboot (default `systemctl reboot`; split into words, no shell).";
+        };
+        confirmTimeout = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "5m";
+          description = ''
+            After a successful activation hail must reach Hydra again within this time, or it
+            rolls the deployment back (recommended with `nixos`: a system that breaks the
+            network undoes itself).
           '';
         };
         gateJob = mkOption {
@@ -285,6 +369,14 @@ in
         {
           assertion = (inst.gateJob == null) == (inst.constituent == null);
           message = "services.hail.instances.${name}: constituent goes with gateJob, and gateJob needs it.";
+        }
+        {
+          assertion = inst.nixos || (inst.rebootWindow == null && inst.rebootCommand == null);
+          message = "services.hail.instances.${name}: rebootWindow and rebootCommand need nixos = true.";
+        }
+        {
+          assertion = inst.rebootCommand == null || inst.rebootWindow != null;
+          message = "services.hail.instances.${name}: rebootCommand needs rebootWindow (when may hail reboot?).";
         }
         {
           assertion = (inst.hydraUser == null) == (inst.hydraPasswordFile == null);

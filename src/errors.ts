@@ -3,6 +3,7 @@
  * error kind used in logs and metrics; only the CLI entry turns them into exits.
  */
 import { systemErrorOf } from "./errno.js";
+import { redactSecrets } from "./secrets.js";
 
 export type ErrorKind =
   | "usage"
@@ -19,6 +20,10 @@ export abstract class HailError extends Error {
   abstract readonly exitCode: number;
   abstract readonly kind: ErrorKind;
   override readonly name: string = this.constructor.name;
+  /** Messages end up in logs, the state file, /healthz and plan output: no credential gets in. */
+  constructor(message: string) {
+    super(redactSecrets(message));
+  }
 }
 
 /** Bad flags, bad config, a missing file the operator named: exit 64. */

@@ -24,6 +24,8 @@ export async function createHydraClient(
     ...(credentials ? { credentials } : {}),
     ...(login ? { login } : {}),
     ...(onRequest ? { onRequest } : {}),
+    onMoved: ({ from, to }) =>
+      log.warn(`Hydra moved this job (a renamed jobset): ${from} now redirects to ${to}; following it, update the job URL in the configuration`, { movedTo: to }),
   });
 }
 

@@ -19,11 +19,18 @@ const perTargetKeys = {
   noRollback: z.boolean(),
   rolloutWindow: duration,
   rolloutKey: z.string(),
+  allowDowngrade: z.boolean(),
   profilesDir: z.string().min(1),
   minFree: z.union([z.string(), z.number().nonnegative()]).transform(String),
   keepGenerations: z.number().int().positive().transform(String),
   onSuccess: z.string(),
   onFailure: z.string(),
+  nixos: z.boolean(),
+  nixosAction: z.enum(["switch", "boot"]),
+  rebootWindow: z.string(),
+  rebootCommand: z.string(),
+  bootedSystem: z.string().min(1),
+  confirmTimeout: duration,
 };
 
 const globalKeys = {
@@ -33,6 +40,7 @@ const globalKeys = {
   hydraUser: z.string().min(1),
   hydraPasswordFile: z.string().min(1),
   pollPeriod: duration,
+  pollMinInterval: duration,
   oneshot: z.boolean(),
   logFormat: z.enum(["pretty", "json"]),
   logLevel: z.enum(["debug", "info", "warn", "error"]),

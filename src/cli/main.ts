@@ -6,6 +6,7 @@ import type { ManageOptions } from "./manage.js";
 import type { RawOptions } from "./options.js";
 import { addRunOptions, addTargetOptions, DEFAULT_STATE_DIR } from "./options.js";
 import type { PlanFlags } from "./plan.js";
+import { printableMessage } from "../log.js";
 
 const VERSION = "0.1.0";
 
@@ -27,6 +28,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   addTargetOptions(program.command("plan").description("resolve and show what would be deployed; change nothing"))
     .option("--config <file>", "plan every target of a config file")
     .option("--json", "print one JSON object")
+    .option("--format <format>", "text, json (as --json) or markdown (a table for a CI summary)")
     .option("--detailed-exitcode", "exit 2 when a deployment is pending")
     .option("--fetch", "realise the new closure first so plan can show a closure diff (writes the Nix store)")
     .action(async (opts: RawOptions & PlanFlags & { config?: string }, cmd: Command) => {
@@ -77,7 +79,14 @@ async function main(argv: string[]): Promise<never> {
   } catch (err) {
     code = exitCodeFor(err);
   }
+  // A pipe takes 64 KiB at once; exit() would cut off what is still queued (a big plan --json).
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);
+}
+
+/** Resolves once everything written to the stream so far has been handed to the OS. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write("", () => resolve()));
 }
 
 function exitCodeFor(err: unknown): number {
@@ -87,10 +96,10 @@ function exitCodeFor(err: unknown): number {
   }
   const known = err instanceof HailError ? err : environmentErrorOf(err);
   if (known !== null) {
-    process.stderr.write(`hail: ${known.message}\n`);
+    process.stderr.write(`hail: ${printableMessage(known.message)}\n`);
     return known.exitCode;
   }
-  process.stderr.write(`hail: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`hail: unexpected error: ${printableMessage(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   return 70;
 }
 

@@ -1,4 +1,4 @@
-import { parseDuration } from "../duration.js";
+import { checkDurationLimit, DURATION_LIMITS, parseCalendarTime, parseDuration } from "../duration.js";
 import { UsageError, asHailError } from "../errors.js";
 import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
@@ -52,14 +52,14 @@ export function parseUntil(text: string, now: Date): string {
   const usage = () => new UsageError(`--until ${text}: give a duration with a unit (2h, 30m) or a date and time (2026-12-01T08:00:00Z)`);
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     // Only a full date: Date.parse would read a bare "45" as the year 2045.
-    at = Date.parse(text);
-    if (Number.isNaN(at)) throw usage();
+    at = parseCalendarTime(text, "--until");
   } else if (/^[\d.]+(ms|s|m|h|d)/.test(text)) {
     at = now.getTime() + parseDuration(text, "--until");
   } else {
     throw usage();
   }
   if (at <= now.getTime()) throw new UsageError(`--until ${text} is not in the future`);
+  checkDurationLimit(at - now.getTime(), `--until ${text}`, DURATION_LIMITS.hold);
   return new Date(at).toISOString();
 }
 
@@ -74,6 +74,7 @@ export interface StatusReport {
   lastError: State["lastError"];
   failed: State["failed"];
   hold: State["hold"];
+  rebootPending: State["rebootPending"];
 }
 
 /** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
@@ -132,6 +133,7 @@ async function statusOf(profile: ProfileRef, profilesDir: string, stateDir: stri
     failed: state.failed,
     // An expired hold no longer holds anything (decide ignores it too).
     hold: state.hold && (state.hold.until === null || Date.parse(state.hold.until) > Date.now()) ? state.hold : null,
+    rebootPending: state.rebootPending,
   };
 }
 
@@ -149,6 +151,7 @@ export function renderStatus(r: StatusReport): string {
   }
   if (r.lastError) rows.push(["last error", `${r.lastError.kind} at ${r.lastError.at}: ${r.lastError.message}`]);
   rows.push(["hold", r.hold ? `held since ${r.hold.since}${r.hold.until ? ` until ${r.hold.until}` : ""}${r.hold.reason ? `: ${r.hold.reason}` : ""}` : "none"]);
+  if (r.rebootPending) rows.push(["reboot", `pending since ${r.rebootPending.since} into ${r.rebootPending.storePath} (${r.rebootPending.changed.join(", ")} changed)`]);
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`);
   if (r.failed.length > 0) {
     lines.push("known bad (not retried; `hail release --clear-failed` to retry):");

@@ -5,16 +5,18 @@ import { splitCommandLine } from "../command-line.js";
 import type { Hooks } from "../deploy/hooks.js";
 import type { RolloutPolicy } from "../deploy/rollout.js";
 import type { Target } from "../deploy/target.js";
-import { parseDuration } from "../duration.js";
+import { DURATION_LIMITS, parseBoundedDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
 import { parseJobUrl } from "../hydra/job-url.js";
 import { parseListenAddress } from "../metrics/listen-address.js";
 import type { LogFormat, LogLevel } from "../log.js";
 import { DEFAULT_PROFILES_DIR, resolveProfile } from "../nix/profile-path.js";
 import { parseSize } from "../size.js";
+import type { RawNixosOptions } from "../nixos/config.js";
+import { confirmTimeoutChoice, nixosChoice } from "../nixos/config.js";
 
 /** Flags as commander hands them over (camelCase, strings). */
-export interface RawOptions {
+export interface RawOptions extends RawNixosOptions {
   gateJob?: string;
   constituent?: string;
   jobUri?: string;
@@ -25,6 +27,7 @@ export interface RawOptions {
   hydraUser?: string;
   hydraPasswordFile?: string;
   pollPeriod?: string;
+  pollMinInterval?: string;
   oneshot?: boolean;
   stateDir: string;
   activateTimeout?: string;
@@ -37,6 +40,7 @@ export interface RawOptions {
   metricsListen?: string;
   rolloutWindow?: string;
   rolloutKey?: string;
+  allowDowngrade?: boolean;
   minFree?: string;
   keepGenerations?: string;
   onSuccess?: string;
@@ -48,6 +52,8 @@ export interface AgentConfig {
   profilesDir: string;
   stateDir: string;
   pollPeriodMs: number;
+  /** POST /poll and SIGUSR1 start at most one extra pass per this interval */
+  pollMinIntervalMs: number;
   oneshot: boolean;
   timeoutMs: number;
   activateTimeoutMs: number;
@@ -61,14 +67,17 @@ export interface AgentConfig {
   metricsFile: string | null;
   metricsListen: { host: string; port: number } | null;
   rollout: RolloutPolicy | null;
+  allowDowngrade: boolean;
   minFreeBytes: number;
   keepGenerations: number | null;
   hooks: Hooks;
+  /** --confirm-timeout: null when off */
+  confirmTimeoutMs: number | null;
 }
 
 export const DEFAULT_NETRC = "/etc/netrc";
 export const DEFAULT_STATE_DIR = "/var/lib/hail";
-export const RUN_DEFAULTS = { pollPeriod: "5m", activateTimeout: "10m", minFree: "1GiB" } as const;
+export const RUN_DEFAULTS = { pollPeriod: "5m", pollMinInterval: "10s", activateTimeout: "10m", minFree: "1GiB" } as const;
 
 export function addLogOptions(cmd: Command): Command {
   return cmd
@@ -92,7 +101,13 @@ export function addTargetOptions(cmd: Command): Command {
       .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR)
       .option("--timeout <duration>", "per HTTP request", "30s")
       .option("--rollout-window <duration>", "staged rollout: deploy a new gate build only after stoptime + window × f(key, build)", "0")
-      .option("--rollout-key <key>", "the key hashed for the staged rollout (default: the host name)"),
+      .option("--rollout-key <key>", "the key hashed for the staged rollout (default: the host name)")
+      .option("--allow-downgrade", "follow Hydra when it offers an older build than the one hail last deployed")
+      .option("--nixos", "the output is a NixOS system: activate it with its bin/switch-to-configuration")
+      .option("--nixos-action <action>", "with --nixos: switch (default) or boot")
+      .option("--reboot-window <HH:MM-HH:MM>", "with --nixos: on a kernel change, activate with boot and reboot inside this local-time window")
+      .option("--reboot-command <command>", "with --reboot-window: how to reboot (default: systemctl reboot)")
+      .option("--booted-system <path>", "with --nixos: the running system, to compare kernels with (default: /run/booted-system)"),
   );
 }
 
@@ -101,6 +116,7 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .option("--oneshot", "one pass, then exit with a meaningful code")
     .option("--poll-period <duration>", "poll period; a bare number means minutes", RUN_DEFAULTS.pollPeriod)
+    .option("--poll-min-interval <duration>", "POST /poll and SIGUSR1 start at most one extra pass per this interval (429 beyond)", RUN_DEFAULTS.pollMinInterval)
     .option("--activate-timeout <duration>", "kill an activation running longer", RUN_DEFAULTS.activateTimeout)
     .option("--health-check <command>", "run after activation; failure fails the deployment")
     .option("--no-rollback", "on failure, leave the failed generation in place")
@@ -109,11 +125,13 @@ export function addRunOptions(cmd: Command): Command {
     .option("--min-free <size>", "refuse to realise when the store's filesystem would drop below this", RUN_DEFAULTS.minFree)
     .option("--keep-generations <n>", "after a success, delete profile generations older than the newest N")
     .option("--on-success <command>", "run after a successful deployment (env HAIL_PROFILE, HAIL_RESULT, HAIL_STORE_PATH, HAIL_BUILD_ID)")
-    .option("--on-failure <command>", "run after a failed deployment (same env, plus HAIL_ERROR)");
+    .option("--on-failure <command>", "run after a failed deployment (same env, plus HAIL_ERROR)")
+    .option("--confirm-timeout <duration>", "after activation, Hydra must answer again within this time, or hail rolls back");
 }
 
 export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output">): Target {
   if (!raw.profile) throw new UsageError("--profile is required: the Nix profile to deploy to");
+  checkOutputName(raw.output);
   const profile = resolveProfile(raw.profile, raw.profilesDir);
   if (raw.gateJob && raw.jobUri) throw new UsageError("give either --gate-job or --job-uri, not both");
   if (raw.gateJob) {
@@ -128,14 +146,18 @@ export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobU
 }
 
 export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfig {
+  const nixos = nixosChoice(raw);
+  const target = toTarget(raw);
   return {
-    target: toTarget(raw),
+    target: nixos === null ? target : { ...target, nixos },
+    confirmTimeoutMs: confirmTimeoutChoice(raw),
     profilesDir: raw.profilesDir,
     stateDir: raw.stateDir,
-    pollPeriodMs: positive(parseDuration(raw.pollPeriod ?? RUN_DEFAULTS.pollPeriod, "--poll-period", "m"), "--poll-period"),
+    pollPeriodMs: parseBoundedDuration(raw.pollPeriod ?? RUN_DEFAULTS.pollPeriod, "--poll-period", DURATION_LIMITS.timer, "m"),
+    pollMinIntervalMs: parseBoundedDuration(raw.pollMinInterval ?? RUN_DEFAULTS.pollMinInterval, "--poll-min-interval", DURATION_LIMITS.timer),
     oneshot: raw.oneshot === true,
-    timeoutMs: positive(parseDuration(raw.timeout, "--timeout"), "--timeout"),
-    activateTimeoutMs: positive(parseDuration(raw.activateTimeout ?? RUN_DEFAULTS.activateTimeout, "--activate-timeout"), "--activate-timeout"),
+    timeoutMs: parseBoundedDuration(raw.timeout, "--timeout", DURATION_LIMITS.timer),
+    activateTimeoutMs: parseBoundedDuration(raw.activateTimeout ?? RUN_DEFAULTS.activateTimeout, "--activate-timeout", DURATION_LIMITS.timer),
     healthCheck: raw.healthCheck === undefined ? null : splitCommandLine(raw.healthCheck, "--health-check"),
     rollback: raw.rollback !== false,
     netrc: netrcChoice(raw.netrcFile),
@@ -143,6 +165,7 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     metricsFile: raw.metricsFile ?? null,
     metricsListen: raw.metricsListen === undefined ? null : parseListenAddress(raw.metricsListen),
     rollout: rolloutChoice(raw),
+    allowDowngrade: raw.allowDowngrade === true,
     minFreeBytes: parseSize(raw.minFree ?? RUN_DEFAULTS.minFree, "--min-free"),
     keepGenerations: raw.keepGenerations === undefined ? null : positiveInteger(raw.keepGenerations, "--keep-generations"),
     hooks: {
@@ -165,7 +188,7 @@ export function logChoice(raw: { logFormat?: string; logLevel: string }, stderrI
 
 /** Shared by run and plan: plan says when this host's turn comes. */
 export function rolloutChoice(raw: { rolloutWindow?: string; rolloutKey?: string }): RolloutPolicy | null {
-  const windowMs = parseDuration(raw.rolloutWindow ?? "0", "--rollout-window");
+  const windowMs = parseBoundedDuration(raw.rolloutWindow ?? "0", "--rollout-window", DURATION_LIMITS.window);
   if (windowMs === 0) return null;
   const key = raw.rolloutKey ?? hostname();
   if (key === "") throw new UsageError("--rollout-key must not be empty");
@@ -190,12 +213,18 @@ export function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPassw
   return { user, passwordFile };
 }
 
+/**
+ * An output name as Nix allows it (the characters of a store path name). Names an object has
+ * by inheritance (`toString`, `__proto__`) are refused too: no output is called that, and such
+ * a name must never pick something out of a plain object.
+ */
+export function checkOutputName(name: string): void {
+  if (!/^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$/.test(name) || name in Object.prototype) {
+    throw new UsageError(`--output ${JSON.stringify(name)}: not an output name; give one such as out, bin or lib`);
+  }
+}
+
 function positiveInteger(text: string, flag: string): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag} ${text}: give a whole number of at least 1`);
   return Number(text);
-}
-
-function positive(ms: number, flag: string): number {
-  if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`);
-  return ms;
 }

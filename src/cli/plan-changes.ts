@@ -18,9 +18,30 @@ export interface ChangePreview {
 export interface PreviewOptions {
   /** `plan --fetch`: realise the new closure first, so a diff is possible (writes the store) */
   fetch: boolean;
-  timeoutMs: number;
-  storeDir: string;
   runner: ProcessRunner;
+  sizes: SizeLookup;
+}
+
+/** The download and closure sizes of a store path on this machine. */
+export type SizeLookup = (storePath: string) => Promise<ClosureSizes>;
+
+/**
+ * Sizes read once per store path for a whole plan run: the targets of a config file offered
+ * the same build share one walk of its narinfo files (and one read of Nix's configuration).
+ */
+export function sharedSizeLookup(opts: { storeDir: string; timeoutMs: number }): SizeLookup {
+  const memo = new Map<string, Promise<ClosureSizes>>();
+  let caches: Promise<string[]> | null = null;
+  return (storePath) => {
+    let sizes = memo.get(storePath);
+    if (sizes === undefined) {
+      caches ??= configuredSubstituters(process.env);
+      const pending = caches;
+      sizes = pending.then((list) => closureSizes(storePath, { caches: list, storeDir: opts.storeDir, timeoutMs: opts.timeoutMs }));
+      memo.set(storePath, sizes);
+    }
+    return sizes;
+  };
 }
 
 /**
@@ -29,7 +50,7 @@ export interface PreviewOptions {
  * when the new path is already here, or after `--fetch` has realised it.
  */
 export async function previewChanges(storePath: string, currentPath: string | null, opts: PreviewOptions): Promise<ChangePreview> {
-  const sizes = await closureSizes(storePath, { caches: await configuredSubstituters(process.env), storeDir: opts.storeDir, timeoutMs: opts.timeoutMs });
+  const sizes = await opts.sizes(storePath);
   return { sizes, closureDiff: await closureDiff(storePath, currentPath, opts) };
 }
 

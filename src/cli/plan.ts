@@ -6,15 +6,19 @@ import { fetchResolution, resolutionOf } from "../deploy/fetch.js";
 import type { Resolution } from "../deploy/resolve.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { Target } from "../deploy/target.js";
-import { describeSource } from "../deploy/target.js";
-import { HailError } from "../errors.js";
+import { describeSource, sourceKey } from "../deploy/target.js";
+import { SharedRound } from "../deploy/shared-hydra.js";
+import { HailError, UsageError } from "../errors.js";
+import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
 import { readProfileTarget } from "../nix/profile.js";
 import { createProcessRunner } from "../nix/runner.js";
-import type { ChangePreview } from "./plan-changes.js";
-import { previewChanges, renderChanges } from "./plan-changes.js";
+import type { ChangePreview, SizeLookup } from "./plan-changes.js";
+import { previewChanges, renderChanges, sharedSizeLookup } from "./plan-changes.js";
+import { renderPlanMarkdown } from "./plan-markdown.js";
 import { createHydraClient } from "./agent.js";
+import { previewNixos } from "../nixos/plan-preview.js";
 import type { RawOptions } from "./options.js";
 import type { AgentConfig } from "./options.js";
 import type { TargetSet } from "./targets.js";
@@ -23,9 +27,14 @@ import { stateStoreFor } from "./target-files.js";
 
 export interface PlanFlags {
   json?: boolean;
+  /** text (default), json (same as --json) or markdown */
+  format?: string;
   detailedExitcode?: boolean;
   fetch?: boolean;
 }
+
+const FORMATS = ["text", "json", "markdown"] as const;
+type PlanFormat = (typeof FORMATS)[number];
 
 export interface PlanReport {
   target: { source: string; kind: Target["source"]["kind"]; url: string; constituent: string | null; output: string };
@@ -43,53 +52,88 @@ export interface PlanReport {
   commands: string[];
   /** for a pending deployment: download and closure sizes, and the closure diff */
   changes: ChangePreview | null;
+  /** --nixos, for a pending deployment: whether a reboot would be needed */
+  reboot?: string;
 }
 
 /** `hail plan`: the same resolution as a pass, then print; never runs Nix, never writes. */
 export async function planCommand(raw: RawOptions & PlanFlags & { config?: string }, cmd: Command | null = null): Promise<number> {
   let set: TargetSet;
+  let format: PlanFormat;
   try {
+    format = planFormat(raw);
     set = await resolveTargets(raw, cmd);
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
     process.stderr.write(`hail: ${err.message}\n`);
-    if (raw.json) process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
+    if (raw.json || raw.format === "json") process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
     return err.exitCode;
   }
+  const shared: PlanShared = { rounds: new Map(), sizes: null };
   const results: PlanResult[] = [];
-  for (const config of set.configs) results.push(await planTarget(config, raw.fetch === true));
+  for (const config of set.configs) results.push(await planTarget(config, raw.fetch === true, shared));
   const many = set.configFile !== null;
-  if (raw.json) {
+  if (format === "json") {
     const one = results[0];
     const body = !many && one ? (one.kind === "report" ? one.report : { error: errorJson(one.error) }) : { targets: results.map(resultJson) };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  } else if (format === "markdown") {
+    process.stdout.write(renderPlanMarkdown(results));
   } else {
     process.stdout.write(results.map((r) => (r.kind === "report" ? renderPlan(r.report) : `profile:     ${r.profile}\nerror:       ${r.error.message}\n`)).join("\n"));
   }
   return combineExitCodes(results.map((r) => (r.kind === "error" ? r.error.exitCode : raw.detailedExitcode && (r.report.action === "deploy" || r.report.action === "wait") ? 2 : 0)));
 }
 
-type PlanResult = { kind: "report"; report: PlanReport } | { kind: "error"; profile: string; error: HailError };
+/** `--format`, and `--json` as its short form; the two must not disagree. */
+function planFormat(raw: PlanFlags): PlanFormat {
+  const format = raw.format ?? (raw.json ? "json" : "text");
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format}: use one of ${FORMATS.join(", ")}`);
+  if (raw.json && format !== "json") throw new UsageError(`--json and --format ${format} disagree; give one of them`);
+  return format as PlanFormat;
+}
 
-async function planTarget(config: AgentConfig, fetch: boolean): Promise<PlanResult> {
+export type PlanResult = { kind: "report"; report: PlanReport } | { kind: "error"; profile: string; error: HailError };
+
+/**
+ * What the targets of one plan run share, as the daemon's targets do within a poll: one
+ * client and one round of answers per Hydra (so one resolution per gate), and the sizes of
+ * each offered store path.
+ */
+interface PlanShared {
+  rounds: Map<string, Promise<SharedRound>>;
+  sizes: SizeLookup | null;
+}
+
+function sharedRoundFor(shared: PlanShared, config: AgentConfig, log: Log): Promise<SharedRound> {
+  const base = config.target.source.job.baseUrl;
+  let round = shared.rounds.get(base);
+  if (round === undefined) {
+    round = createHydraClient(config, log).then((client) => new SharedRound(client));
+    shared.rounds.set(base, round);
+  }
+  return round;
+}
+
+async function planTarget(config: AgentConfig, fetch: boolean, shared: PlanShared): Promise<PlanResult> {
   const log = createLog({ format: config.logFormat, level: config.logLevel, color: false }).child({ profile: config.target.profile.name });
   const storeDir = storeDirFromEnv(process.env);
   try {
-    const hydra = await createHydraClient(config, log);
+    const hydra = await sharedRoundFor(shared, config, log);
     const resolution = resolutionOf(await fetchResolution(hydra, config.target.source, { output: config.target.output, storeDir }, null));
     const current = await readProfileTarget(config.target.profile.path, storeDir);
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
     const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
-    const decision = decide(resolution, current, state, new Date(), config.rollout);
+    const policy = { source: sourceKey(config.target), allowDowngrade: config.allowDowngrade };
+    const decision = decide(resolution, current, state, new Date(), config.rollout, policy);
     const report = buildReport(config.target, resolution, current, decision);
     if (decision.kind === "deploy" || decision.kind === "wait") {
-      report.changes = await previewChanges(resolution.storePath, current, {
-        fetch,
-        timeoutMs: config.timeoutMs,
-        storeDir,
-        runner: createProcessRunner(),
-      });
+      shared.sizes ??= sharedSizeLookup({ storeDir, timeoutMs: config.timeoutMs });
+      report.changes = await previewChanges(resolution.storePath, current, { fetch, runner: createProcessRunner(), sizes: shared.sizes });
     }
+    const nixos = decision.kind === "deploy" ? await previewNixos(config.target, resolution.storePath) : null;
+    if (nixos) report.commands = [...report.commands.slice(0, -1), nixos.command];
+    if (nixos) report.reboot = nixos.reboot;
     return { kind: "report", report };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
@@ -131,6 +175,11 @@ export function buildReport(target: Target, resolution: Resolution, current: str
   };
 }
 
+/** "stay" says why in the action itself: the offered build is older than the deployed one. */
+function actionText(action: PlanReport["action"]): string {
+  return action === "stay" ? "stay (older than deployed)" : action;
+}
+
 export function renderPlan(report: PlanReport): string {
   const rows: [string, string][] = [
     ["target", `${report.target.source} (output ${report.target.output})`],
@@ -140,9 +189,10 @@ export function renderPlan(report: PlanReport): string {
     ["evaluations", report.evals.join(", ") || "-"],
     ["store path", report.storePath],
     ["current", report.currentPath ?? "(no profile yet)"],
-    ["action", report.reason ? `${report.action}: ${report.reason}` : report.action],
+    ["action", report.reason ? `${actionText(report.action)}: ${report.reason}` : report.action],
   ];
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`);
+  if (report.reboot !== undefined) lines.push(`${"reboot:".padEnd(13)}${report.reboot}`);
   if (report.changes) lines.push(...renderChanges(report.changes));
   if (report.commands.length > 0) lines.push("would run:", ...report.commands.map((c) => `  ${c}`));
   return `${lines.join("\n")}\n`;

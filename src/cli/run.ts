@@ -1,19 +1,22 @@
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { HydraApi } from "../deploy/fetch.js";
 import type { PassOutcome } from "../deploy/pass.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
-import { createLoop } from "../daemon/loop.js";
+import { createLoop, firstPollDelay } from "../daemon/loop.js";
 import { startMetricsServer } from "../daemon/metrics-server.js";
+import { PollRequests } from "../daemon/poll-requests.js";
 import type { PassReport } from "../daemon/target-agent.js";
 import { TargetAgent } from "../daemon/target-agent.js";
 import { HailError, UsageError, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { createLog } from "../log.js";
-import { renderMetrics } from "../metrics/exposition.js";
+import { renderMetrics, type DaemonMetrics } from "../metrics/exposition.js";
 import { createProcessRunner } from "../nix/runner.js";
+import { NotANixosSystem } from "../nixos/system.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { createHydraClient } from "./agent.js";
 import type { AgentConfig, RawOptions } from "./options.js";
@@ -114,9 +117,11 @@ async function createAgents(configs: AgentConfig[], log: Log, configFile: string
           healthCheck: config.healthCheck,
           rollback: config.rollback,
           rollout: config.rollout,
+          allowDowngrade: config.allowDowngrade,
           minFreeBytes: config.minFreeBytes,
           keepGenerations: config.keepGenerations,
           hooks: config.hooks,
+          confirmTimeoutMs: config.confirmTimeoutMs,
         },
         { profilesDir: config.profilesDir, managedBy: configFile, newRound: () => round.newRound() },
       ),
@@ -151,7 +156,7 @@ export function exitCodeOf(report: PassReport): number {
     case "deployed":
       return 0;
     case "failed":
-      return 1;
+      return outcome.error instanceof NotANixosSystem ? outcome.error.exitCode : 1;
     case "unchanged":
       if (outcome.decision.kind === "wait") return 75;
       return outcome.decision.kind === "skip" && outcome.decision.cause === "failed-before" ? 1 : 0;
@@ -188,6 +193,11 @@ function noteEarlyStop(signal: string): void {
 }
 
 async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log, stoppedEarly: () => string | null): Promise<number> {
+  const requests = new PollRequests(log, global.pollMinIntervalMs);
+  const daemonMetrics = (): DaemonMetrics => ({ pollRequestsRejected: requests.rejectedTotal });
+  // Synchronous: nothing may come between the start and the signal handlers below.
+  const profilesExist = agents.every((a) => existsSync(a.target.profile.path));
+  const firstDelayMs = process.env.HAIL_NO_START_SPREAD === "1" ? 0 : firstPollDelay(global.pollPeriodMs, profilesExist, Math.random);
   const loop = createLoop(
     async () => {
       for (const agent of agents) agent.newRound();
@@ -198,9 +208,9 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log, stop
           agent.deps.log.error(describeOutcome(report.outcome, agent.target.profile.name), { errorKind: report.outcome.error.kind });
         }
       }
-      await writeMetricsFile(global.metricsFile, agents, log);
+      await writeMetricsFile(global.metricsFile, agents, log, daemonMetrics());
     },
-    { periodMs: global.pollPeriodMs, jitter: 0.1 },
+    { periodMs: global.pollPeriodMs, jitter: 0.1, firstDelayMs, minPollIntervalMs: global.pollMinIntervalMs },
   );
   const stop = (signal: string) => {
     log.info(`received ${signal}: stopping after the running step`);
@@ -212,13 +222,14 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log, stop
   const early = stoppedEarly();
   if (early !== null) stop(early);
   const pollNow = (why: string) => {
-    log.info(`${why}: polling now`);
-    loop.pollNow();
+    const answer = loop.pollNow();
+    requests.note(why, answer);
+    return answer;
   };
   process.on("SIGUSR1", () => pollNow("received SIGUSR1"));
   const server = global.metricsListen
     ? await startMetricsServer(global.metricsListen.host, global.metricsListen.port, {
-        render: () => renderMetrics(snapshots(agents)),
+        render: () => renderMetrics(snapshots(agents), daemonMetrics()),
         health: () => health(agents),
         pollNow: () => pollNow("POST /poll"),
       }).catch((err: unknown) => {
@@ -229,6 +240,9 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log, stop
     profiles: agents.map((a) => a.target.profile.name).join(","),
     metricsUrl: server?.url,
   });
+  if (firstDelayMs > 0) {
+    log.info(`first poll in ${(firstDelayMs / 1000).toFixed(1)}s: spread over the period so a fleet restarted at once does not hit Hydra in step`);
+  }
   try {
     for (const agent of agents) await agent.start("daemon");
     await loop.run();
@@ -263,11 +277,11 @@ function health(agents: TargetAgent[]): { ok: boolean; body: unknown } {
 }
 
 /** Written atomically: the textfile collector must never read half a file. */
-async function writeMetricsFile(file: string | null, agents: TargetAgent[], log: Log): Promise<void> {
+async function writeMetricsFile(file: string | null, agents: TargetAgent[], log: Log, daemonMetrics?: DaemonMetrics): Promise<void> {
   if (file === null) return;
   try {
     await mkdir(dirname(file), { recursive: true });
-    await writeFileAtomic(file, renderMetrics(snapshots(agents)));
+    await writeFileAtomic(file, renderMetrics(snapshots(agents), daemonMetrics));
   } catch (err) {
     log.error(`cannot write the metrics file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -14,6 +14,7 @@ import type { ProfileMetrics } from "../metrics/exposition.js";
 import { readProfileTarget } from "../nix/profile.js";
 import type { MetricsState } from "../state/schema.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
+import { noteRebootNeed, rebootIfDue } from "../nixos/reboot.js";
 
 /** How the last pass of a target ended, for /healthz and the exit code of a one-shot. */
 export type PassReport =
@@ -30,6 +31,7 @@ export class TargetAgent {
   last: PassReport | null = null;
   private metrics: MetricsState | null = null;
   private deployedBuildId: number | null = null;
+  private rebootPending: boolean | undefined = undefined;
 
   constructor(
     readonly deps: PassDeps,
@@ -61,14 +63,23 @@ export class TargetAgent {
     await settleOrphanedActivation(this.deps, this.opts.activateTimeoutMs);
     const converged = await convergeInterrupted(this.deps, this.target, this.opts);
     if (converged === "completed") await this.account({ kind: "deployed" });
+    if (converged === "completed") await this.noteRebootNeed();
     if (converged === "failed") {
       await this.account({ kind: "failed", errorKind: "activation", rolledBack: this.opts.rollback });
       this.last = { kind: "converge-failed" };
     }
-    if (mode === "daemon" && converged === "nothing-to-do") {
+    // A NixOS system was activated by its own boot: switching it again at every start of hail
+    // would undo a `boot`-only deployment that waits for its reboot.
+    if (mode === "daemon" && converged === "nothing-to-do" && !this.target.nixos) {
       const current = await readProfileTarget(this.target.profile.path, this.deps.storeDir);
       if (current !== null) await activateCurrent(this.deps, this.target, current, this.opts.activateTimeoutMs);
     }
+  }
+
+  /** A finished interrupted deployment of a new kernel waits for its reboot like any other. */
+  private async noteRebootNeed(): Promise<void> {
+    const current = this.target.nixos ? await readProfileTarget(this.target.profile.path, this.deps.storeDir) : null;
+    if (current !== null) await noteRebootNeed(this.deps, this.target, current);
   }
 
   async pass(): Promise<PassReport> {
@@ -81,6 +92,10 @@ export class TargetAgent {
       report = { kind: "error", error: err };
     }
     this.last = report;
+    // also while Hydra is away: a pending reboot only waits for the window
+    await rebootIfDue(this.deps, this.target).catch((err: unknown) => {
+      this.deps.log.error(`cannot check for a pending reboot: ${err instanceof Error ? err.message : String(err)}`);
+    });
     // An unchanged pass has just read the profile link: no need to read it again.
     await this.account(toRecord(report), report.kind === "outcome" && report.outcome.kind === "unchanged" ? report.outcome.currentPath : undefined);
     return report;
@@ -101,7 +116,8 @@ export class TargetAgent {
 
   metricsSnapshot(): ProfileMetrics | null {
     if (this.metrics === null) return null;
-    return { profile: this.target.profile.name, metrics: this.metrics, deployedBuildId: this.deployedBuildId };
+    const snapshot = { profile: this.target.profile.name, metrics: this.metrics, deployedBuildId: this.deployedBuildId };
+    return this.rebootPending === undefined ? snapshot : { ...snapshot, rebootPending: this.rebootPending };
   }
 
   /**
@@ -142,6 +158,7 @@ export class TargetAgent {
         known === undefined ? readProfileTarget(this.target.profile.path, this.deps.storeDir) : known,
       ]);
       this.deployedBuildId = deployedBuildIdAt(state, current);
+      if (this.target.nixos?.rebootWindow) this.rebootPending = state.rebootPending !== null;
     } catch {
       this.deployedBuildId = null;
     }
@@ -170,6 +187,7 @@ function toRecord(report: PassReport): PassRecord {
     case "failed":
       return { kind: "failed", errorKind: outcome.error.kind, rolledBack: outcome.rolledBack, hookFailures: outcome.hookFailures };
     case "unchanged":
+      if (outcome.decision.kind === "stay") return { kind: "checked" };
       // a known-bad path the profile is stuck on (a failed rollback, --no-rollback) is not up to date
       return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath && outcome.decision.kind !== "skip" };
   }

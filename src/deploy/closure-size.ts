@@ -1,5 +1,6 @@
 import type { Narinfo } from "../nix/narinfo.js";
 import { hashPart, parseNarinfo } from "../nix/narinfo.js";
+import { httpFetch } from "../hydra/http-fetch.js";
 import { pathExists } from "../path-exists.js";
 
 export type ClosureSizes =
@@ -75,7 +76,7 @@ async function fetchNarinfoText(url: string, timeoutMs: number): Promise<string 
       return null;
     }
   }
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const response = await httpFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   if (response.status === 404 || response.status === 403) return null;
   if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
   return response.text();

@@ -59,7 +59,7 @@ export async function activateCurrent(
 ): Promise<boolean> {
   const buildId = deployedBuildIdAt(await deps.store.read(), current);
   try {
-    await activate({ ...deployDepsOf(deps), log: deps.log }, target, { buildId, storePath: current }, timeoutMs);
+    await activate({ ...deployDepsOf(deps), log: deps.log }, target, { buildId, storePath: current }, timeoutMs, "restore");
     return true;
   } catch (err) {
     logActivationError(deps.log, err);

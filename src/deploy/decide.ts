@@ -4,7 +4,8 @@ import { rolloutNotBefore } from "./rollout.js";
 
 /** What hail remembers about a profile between passes (the state file's view of it). */
 export interface DeployMemory {
-  lastDeployed: { storePath: string; buildId: number } | null;
+  /** `gateBuildId` and `source` are what "never backwards" compares with (older state files lack them) */
+  lastDeployed: { storePath: string; buildId: number; gateBuildId?: number | null; source?: string } | null;
   failed: readonly { storePath: string; reason: string; at: string }[];
   hold: { reason: string | null; until: string | null } | null;
 }
@@ -16,15 +17,24 @@ export type Decision =
   | { kind: "none" }
   | { kind: "skip"; cause: "failed-before" | "changed-by-hand"; reason: string }
   | { kind: "held"; reason: string }
+  | { kind: "stay"; cause: "older-than-deployed"; offeredId: number; deployedId: number; reason: string }
   | { kind: "wait"; until: string; reason: string };
 
-/** SPEC §2.3: the whole "should this pass touch the profile" question, without I/O. */
+/** Which target is deciding, so that only its own history counts, and whether it may go back. */
+export interface DecidePolicy {
+  /** sourceKey() of the target */
+  source: string;
+  allowDowngrade: boolean;
+}
+
+/** The whole "should this pass touch the profile" question (README "How it works"), without I/O. */
 export function decide(
   resolution: Resolution,
   currentPath: string | null,
   memory: DeployMemory,
   now: Date,
   rollout: RolloutPolicy | null = null,
+  policy: DecidePolicy | null = null,
 ): Decision {
   const hold = memory.hold;
   if (hold && (hold.until === null || Date.parse(hold.until) > now.getTime())) {
@@ -32,6 +42,8 @@ export function decide(
     const until = hold.until ? ` until ${hold.until}` : "";
     return { kind: "held", reason: `profile is held${until}${why}; run \`hail release\` to resume` };
   }
+  const older = policy === null || currentPath === resolution.storePath ? null : olderThanDeployed(resolution, memory, policy);
+  if (older) return older;
   // Before "same path": after a failure with --no-rollback the profile holds the failed path,
   // and that is not "up to date".
   const failure = memory.failed.find((f) => f.storePath === resolution.storePath);
@@ -67,4 +79,28 @@ export function decide(
     }
   }
   return { kind: "deploy" };
+}
+
+/**
+ * Never backwards: Hydra's latest-finished moves back to an older gate build while a build of
+ * the newest evaluation is restarted. Build ids only grow, so a lower id than the one hail last
+ * deployed for this target is older, whatever its path.
+ */
+function olderThanDeployed(resolution: Resolution, memory: DeployMemory, policy: DecidePolicy): Decision | null {
+  const last = memory.lastDeployed;
+  if (policy.allowDowngrade || last === null || last.source !== policy.source) return null;
+  const gate = resolution.gateBuildId !== null;
+  const offeredId = resolution.gateBuildId ?? resolution.buildId;
+  const deployedId = gate ? last.gateBuildId : last.buildId;
+  if (deployedId === null || deployedId === undefined || offeredId >= deployedId) return null;
+  const what = gate ? "gate build" : "build";
+  return {
+    kind: "stay",
+    cause: "older-than-deployed",
+    offeredId,
+    deployedId,
+    reason:
+      `Hydra offers ${what} ${offeredId}, older than ${what} ${deployedId} that hail last deployed ` +
+      "(a restarted build makes Hydra answer with an older evaluation); staying until it offers a newer one (--allow-downgrade to follow it)",
+  };
 }

@@ -8,6 +8,9 @@ import { generationsToDelete } from "../nix/generations.js";
 import type { ProfileBefore } from "../nix/profile.js";
 import { currentGeneration, listGenerations, readProfileLink, readProfileTarget } from "../nix/profile.js";
 import type { ProcessRunner } from "../nix/runner.js";
+import type { ActivationPurpose } from "../nixos/activation.js";
+import { activationCommandFor, switchToConfigurationCommand } from "../nixos/activation.js";
+import { checkNixosSystem } from "../nixos/system.js";
 import type { Hooks } from "./hooks.js";
 import type { Target } from "./target.js";
 
@@ -20,6 +23,8 @@ export interface DeployOptions {
   /** after a success, keep only the newest N generations (null: keep all) */
   keepGenerations: number | null;
   hooks: Hooks;
+  /** --confirm-timeout: Hydra must answer again within this after activation, or roll back */
+  confirmTimeoutMs?: number | null;
 }
 
 export interface DeployDeps {
@@ -32,6 +37,8 @@ export interface DeployDeps {
   trackActivation?: (pgid: number | null) => Promise<void>;
   /** asked right before the switch: why not to switch now (a hold given meanwhile), or null */
   heldNow?: () => Promise<string | null>;
+  /** --confirm-timeout: resolves once Hydra answered; throws when it did not within the time */
+  confirmReachable?: (target: Target, timeoutMs: number) => Promise<void>;
 }
 
 /** The build being deployed, as activation scripts see it. */
@@ -49,7 +56,8 @@ export type DeployResult =
 
 /** The commands a deployment runs, in order: what `plan` shows. */
 export function deploymentCommands(target: Target, storePath: string) {
-  return [realiseCommand(storePath), setProfileCommand(target.profile.path, storePath), activateCommand(target.profile.path)];
+  const activation = target.nixos ? switchToConfigurationCommand(storePath, target.nixos.action) : activateCommand(target.profile.path);
+  return [realiseCommand(storePath), setProfileCommand(target.profile.path, storePath), activation];
 }
 
 /** SPEC §2.4–5: realise, switch, then activate and check; on failure go back to `previous`. */
@@ -65,6 +73,7 @@ export async function deploy(
     await mkdir(dirname(target.profile.path), { recursive: true });
     deps.log.info(`realising ${build.storePath} (substituting from the configured caches)`);
     await deps.runner.runNix(realiseCommand(build.storePath));
+    if (target.nixos) await checkNixosSystem(build.storePath);
     const held = deps.heldNow ? await deps.heldNow() : null;
     if (held !== null) {
       deps.log.info(`not switching: ${held}`);
@@ -89,6 +98,7 @@ export async function finishDeployment(
   try {
     await activate(deps, target, build, opts.activateTimeoutMs);
     if (opts.healthCheck) await runHealthCheck(deps, target, build, opts.healthCheck, opts.activateTimeoutMs);
+    if (opts.confirmTimeoutMs && deps.confirmReachable) await deps.confirmReachable(target, opts.confirmTimeoutMs);
     return { kind: "deployed" };
   } catch (err) {
     return fail(deps, target, build, previous, opts, err);
@@ -115,11 +125,18 @@ async function fail(
   return { kind: "failed", error: new DeploymentFailed(message, err.kind), rolledBack: false };
 }
 
-export async function activate(deps: DeployDeps, target: Target, build: DeployBuild, timeoutMs: number): Promise<void> {
+export async function activate(
+  deps: DeployDeps,
+  target: Target,
+  build: DeployBuild,
+  timeoutMs: number,
+  purpose: ActivationPurpose = "deploy",
+): Promise<void> {
   const log = deps.log.child({ source: "activation" });
   deps.log.info(`activating ${target.profile.path}`, { storePath: build.storePath });
-  await deps.runner.runActivation(activateCommand(target.profile.path), "activation", {
-    env: activationEnv(target, build),
+  const env = activationEnv(target, build);
+  await deps.runner.runActivation(await activationCommandFor(target, build.storePath, purpose, env, deps.log), "activation", {
+    env,
     timeoutMs,
     onLine: (line) => log.info(line),
     ...(deps.trackActivation ? { onGroup: deps.trackActivation } : {}),
@@ -181,7 +198,7 @@ async function rollBack(deps: DeployDeps, target: Target, previous: ProfileBefor
   const storePath = (await readProfileTarget(profile, deps.storeDir)) ?? profile;
   const buildId = deps.buildIdOf ? await deps.buildIdOf(storePath) : null;
   try {
-    await activate(deps, target, { buildId, storePath }, timeoutMs);
+    await activate(deps, target, { buildId, storePath }, timeoutMs, "restore");
   } catch (err) {
     return { kind: "failed", message: `re-activating ${storePath} failed: ${describeError(err)}`, profileAt: storePath };
   }

@@ -1,13 +1,17 @@
 import { InvalidResponse } from "../errors.js";
+import type { Latest } from "../hydra/client.js";
 import type { HydraBuild } from "../hydra/schema.js";
 import type { JobUrl } from "../hydra/job-url.js";
+import type { NotFoundProbe } from "../hydra/not-found.js";
+import { constituents404, diagnoseLatest404, HydraNotFound } from "../hydra/not-found.js";
 import type { Resolution } from "./resolve.js";
-import { resolveGateBuild, resolveJobBuild } from "./resolve.js";
+import { checkBuildIsOf, resolveGateBuild, resolveJobBuild } from "./resolve.js";
 import type { Source } from "./target.js";
 
 /** The part of the Hydra client a pass needs; tests pass fakes. */
-export interface HydraApi {
-  resolveLatest(job: JobUrl, which: "latest" | "latest-finished"): Promise<number>;
+export interface HydraApi extends NotFoundProbe {
+  /** the build id `latest[-finished]` redirects to, and the job it is of (after a jobset rename) */
+  latest(job: JobUrl, which: "latest" | "latest-finished"): Promise<Latest>;
   getBuild(id: number): Promise<HydraBuild>;
   getConstituents(id: number): Promise<HydraBuild[]>;
 }
@@ -43,24 +47,41 @@ export async function fetchResolution(
   cache: ResolutionCache | null,
 ): Promise<ResolutionCache> {
   const which = source.kind === "gate" ? "latest-finished" : "latest";
-  const latestId = await hydra.resolveLatest(source.job, which);
+  const latest = await diagnosed(hydra.latest(source.job, which), (err) => diagnoseLatest404(hydra, source.job, err));
+  const latestId = latest.id;
   if (cache && cache.latestId === latestId) return cache;
   const buildUrl = `${source.job.baseUrl}/build/${latestId}`;
   if (source.kind === "job") {
     const build = await hydra.getBuild(latestId);
-    return settle(latestId, () => resolveJobBuild(build, { ...opts, buildUrl }));
+    return settle(latestId, () => {
+      checkBuildIsOf(build, latest.job, "job", buildUrl);
+      return resolveJobBuild(build, { ...opts, buildUrl });
+    });
   }
   // Both need only the id: asked together, a new gate costs one round trip less.
-  const [build, constituents] = await Promise.all([hydra.getBuild(latestId), hydra.getConstituents(latestId)]);
-  return settle(latestId, () =>
-    resolveGateBuild(build, constituents, {
+  const [build, constituents] = await Promise.all([
+    hydra.getBuild(latestId),
+    diagnosed(hydra.getConstituents(latestId), (err) => Promise.resolve(constituents404(err))),
+  ]);
+  return settle(latestId, () => {
+    checkBuildIsOf(build, latest.job, "gate", buildUrl);
+    return resolveGateBuild(build, constituents, {
       constituent: source.constituent,
       output: opts.output,
       storeDir: opts.storeDir,
       gateUrl: buildUrl,
       constituentsUrl: `${buildUrl}/constituents`,
-    }),
-  );
+    });
+  });
+}
+
+/** A request whose 404 is looked at more closely: `diagnose` returns the error to throw instead. */
+async function diagnosed<T>(request: Promise<T>, diagnose: (err: HydraNotFound) => Promise<Error>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    throw err instanceof HydraNotFound ? await diagnose(err) : err;
+  }
 }
 
 /** NotReady is not kept: a restarted constituent can still finish under the same gate. */

@@ -12,6 +12,8 @@ import { processStartTime } from "../state/lock.js";
 import type { DeployDeps, DeployOptions, DeployResult } from "./deploy.js";
 import { checkDiskSpace, deploy, pruneGenerations } from "./deploy.js";
 import { runHook } from "./hooks.js";
+import { confirmerFor } from "../nixos/confirm.js";
+import { noteRebootNeed } from "../nixos/reboot.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
 import { fetchResolution, resolutionOf } from "./fetch.js";
 import type { Resolution } from "./resolve.js";
@@ -31,6 +33,8 @@ export interface PassDeps {
 /** What a target carries from one pass to the next in memory (the rest is in the state file). */
 export interface TargetSession {
   cache: ResolutionCache | null;
+  /** the older gate (or job) build id last warned about, so a daemon says it once per offered id */
+  warnedOlder?: number;
 }
 
 export type PassOutcome =
@@ -41,6 +45,8 @@ export type PassOutcome =
 /** Resolve → check → decide → deploy, once (SPEC §2). Hydra errors propagate as typed errors. */
 export interface PassOptions extends DeployOptions {
   rollout: RolloutPolicy | null;
+  /** follow Hydra back to an older build than the one last deployed */
+  allowDowngrade?: boolean;
 }
 
 export async function runPass(deps: PassDeps, target: Target, session: TargetSession, opts: PassOptions): Promise<PassOutcome> {
@@ -55,9 +61,10 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   }
   const log = deps.log.child({ gateBuildId: resolution.gateBuildId ?? undefined, buildId: resolution.buildId, storePath: resolution.storePath });
   const current = await readProfileTarget(target.profile.path, deps.storeDir);
-  const decision = decide(resolution, current, state, deps.now(), opts.rollout);
+  const policy = { source: sourceKey(target), allowDowngrade: opts.allowDowngrade === true };
+  const decision = decide(resolution, current, state, deps.now(), opts.rollout, policy);
   if (decision.kind !== "deploy") {
-    reportUnchanged(log, decision, current, state);
+    reportUnchanged(log, decision, current, state, session);
     if (state.lastError !== null && decision.kind !== "skip") await deps.store.update(clearError);
     return { kind: "unchanged", resolution, decision, currentPath: current };
   }
@@ -90,6 +97,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   );
   if (result.kind === "deployed") {
     log.info(`deployed build ${resolution.buildId}`);
+    await noteRebootNeed(deps, target, resolution.storePath);
     await pruneGenerations(deployDeps, target, opts.keepGenerations, previous.generation);
     return { kind: "deployed", resolution, hookFailures };
   }
@@ -110,7 +118,7 @@ async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolu
 }
 
 /** What deploying needs from a pass's deps, with build ids looked up in the state file. */
-export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" | "store">): DeployDeps {
+export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" | "store"> & Partial<Pick<PassDeps, "hydra" | "now">>): DeployDeps {
   return {
     runner: deps.runner,
     log: deps.log,
@@ -122,6 +130,7 @@ export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" 
         deps.log.warn(`cannot record the activation's process group in the state file: ${describeError(err)}`);
       });
     },
+    ...(deps.hydra && deps.now ? { confirmReachable: confirmerFor(deps.hydra, deps.log, deps.now) } : {}),
   };
 }
 
@@ -140,8 +149,13 @@ export async function recordResult(store: StateStore, ref: ReturnType<typeof bui
   });
 }
 
-function reportUnchanged(log: Log, decision: Exclude<Decision, { kind: "deploy" }>, current: string | null, state: State): void {
+function reportUnchanged(log: Log, decision: Exclude<Decision, { kind: "deploy" }>, current: string | null, state: State, session: TargetSession): void {
   switch (decision.kind) {
+    case "stay":
+      if (session.warnedOlder === decision.offeredId) log.debug(`not deploying: ${decision.reason}`);
+      else log.warn(`not deploying: ${decision.reason}`, { offeredBuildId: decision.offeredId, deployedBuildId: decision.deployedId });
+      session.warnedOlder = decision.offeredId;
+      return;
     case "none":
       log.debug("profile is up to date");
       return;

@@ -41,19 +41,42 @@ export function checkSucceeded(build: HydraBuild, what: string, url: string): vo
   }
 }
 
+/**
+ * The build `latest` led to must be of the job asked for (after a followed rename, of the job
+ * Hydra moved it to): a build of another project, jobset or job is a proxy or cache mixing
+ * answers up, and deploying it would deploy the wrong software.
+ */
+export function checkBuildIsOf(build: HydraBuild, job: { project: string; jobset: string; job: string }, what: string, url: string): void {
+  const want = `${job.project}/${job.jobset}/${job.job}`;
+  const got = `${build.project}/${build.jobset}/${build.job}`;
+  if (want !== got) {
+    throw new InvalidResponse(url, `${what} build ${build.id} is of ${got}, not of ${want} that hail asked for; not deploying it`);
+  }
+}
+
 export function selectConstituent(
   gate: HydraBuild,
   constituents: readonly HydraBuild[],
   name: string,
   url: string,
 ): HydraBuild {
-  const found = constituents.find((c) => c.job === name);
-  if (found) return found;
+  const found = constituents.filter((c) => c.job === name);
+  const [first, second] = found;
+  if (first !== undefined && second !== undefined) {
+    // Never "first wins": which of two builds is meant cannot be known.
+    throw new InvalidResponse(
+      url,
+      `gate build ${gate.id} has ${found.length} constituents named "${name}" (builds ${found.map((c) => c.id).join(" and ")}); ` +
+        "not deploying either; Hydra should never list two",
+    );
+  }
+  if (first !== undefined) return first;
   const names = constituents.map((c) => c.job);
   const there = names.length === 0 ? "it has none: is it an aggregate job?" : `it has: ${names.join(", ")}`;
   throw new InvalidResponse(
     url,
-    `gate build ${gate.id} has no constituent named "${name}"; ${there}. Check --constituent`,
+    `gate build ${gate.id} has no constituent named "${name}"; ${there}. Check --constituent ` +
+      "(Hydra lists jobs that share one derivation once, under the shortest of their names)",
   );
 }
 
@@ -68,7 +91,7 @@ export function checkSharedEval(gate: HydraBuild, constituent: HydraBuild, url: 
 }
 
 export function selectOutputPath(build: HydraBuild, output: string, storeDir: string, url: string): string {
-  const entry = build.buildoutputs[output];
+  const entry = Object.hasOwn(build.buildoutputs, output) ? build.buildoutputs[output] : undefined;
   if (!entry) {
     const names = Object.keys(build.buildoutputs);
     throw new InvalidResponse(

@@ -1,3 +1,4 @@
+import type { Latest } from "../hydra/client.js";
 import type { JobUrl } from "../hydra/job-url.js";
 import type { HydraBuild } from "../hydra/schema.js";
 import type { HydraApi } from "./fetch.js";
@@ -8,20 +9,34 @@ import type { HydraApi } from "./fetch.js";
  * forgets them all, so no answer outlives the poll it was fetched for.
  */
 export class SharedRound implements HydraApi {
-  private latest = new Map<string, Promise<number>>();
+  private latests = new Map<string, Promise<Latest>>();
   private builds = new Map<number, Promise<HydraBuild>>();
   private constituents = new Map<number, Promise<HydraBuild[]>>();
 
   constructor(private readonly upstream: HydraApi) {}
 
+  /** The client itself, for a request that must really reach Hydra now (--confirm-timeout). */
+  direct(): HydraApi {
+    return this.upstream;
+  }
+
   newRound(): void {
-    this.latest.clear();
+    this.latests.clear();
     this.builds.clear();
     this.constituents.clear();
   }
 
-  resolveLatest(job: JobUrl, which: "latest" | "latest-finished"): Promise<number> {
-    return once(this.latest, `${job.url} ${which}`, () => this.upstream.resolveLatest(job, which));
+  latest(job: JobUrl, which: "latest" | "latest-finished"): Promise<Latest> {
+    return once(this.latests, `${job.url} ${which}`, () => this.upstream.latest(job, which));
+  }
+
+  /** Only asked on the error path, after a 404: not shared. */
+  getJobset(job: JobUrl): Promise<void> {
+    return this.upstream.getJobset?.(job) ?? Promise.resolve();
+  }
+
+  latestBuildJobs(job: JobUrl, opts: { onlyThisJob: boolean; count: number }): Promise<string[]> {
+    return this.upstream.latestBuildJobs?.(job, opts) ?? Promise.resolve([]);
   }
 
   getBuild(id: number): Promise<HydraBuild> {

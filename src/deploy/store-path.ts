@@ -2,9 +2,9 @@ import { InvalidResponse } from "../errors.js";
 
 // Nix base32 omits e, o, u and t.
 const HASH = "[0123456789abcdfghijklmnpqrsvwxyz]{32}";
-// Nix allows [A-Za-z0-9+-._?=] in names; `?` is a shell glob character, so hail refuses it,
-// and a leading "." would let ".." through.
-const NAME = "[A-Za-z0-9+_=-][A-Za-z0-9+._=-]*";
+// Nix allows [A-Za-z0-9+-._?=] in names, at most 211 of them; `?` is a shell glob character,
+// so hail refuses it, and a leading "." would let ".." through.
+const NAME = "[A-Za-z0-9+_=-][A-Za-z0-9+._=-]{0,210}";
 
 export const DEFAULT_STORE_DIR = "/nix/store";
 
@@ -27,7 +27,7 @@ export function checkStorePath(path: string, storeDir: string, url: string): str
     throw new InvalidResponse(
       url,
       `output path ${JSON.stringify(path)} is not a plain store path under ${storeDir} ` +
-        `(<hash>-<name>, no "/", "..", whitespace or shell characters); refusing to deploy it`,
+        `(<hash>-<name>, a name of at most 211 characters without "/", "..", whitespace or shell characters); refusing to deploy it`,
     );
   }
   return path;

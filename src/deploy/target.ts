@@ -1,5 +1,6 @@
 import type { JobUrl } from "../hydra/job-url.js";
 import type { ProfileRef } from "../nix/profile-path.js";
+import type { NixosConfig } from "../nixos/config.js";
 
 /** What one hail target deploys: a gate constituent, or a plain job (the original hail). */
 export type Source =
@@ -11,6 +12,8 @@ export interface Target {
   profile: ProfileRef;
   /** which output of the selected build */
   output: string;
+  /** --nixos: the output is a NixOS system, activated with its bin/switch-to-configuration */
+  nixos?: NixosConfig;
 }
 
 export function describeSource(source: Source): string {

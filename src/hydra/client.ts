@@ -6,21 +6,24 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import ky, { type KyInstance } from "ky";
+import { httpFetch } from "./http-fetch.js";
 import type { z } from "zod";
 import { HydraUnavailable, InvalidResponse, UsageError } from "../errors.js";
-import { buildIdFromPath, urlOnBase, type JobUrl } from "./job-url.js";
+import { basicAuthVariants, rememberSecret, rememberSecrets } from "../secrets.js";
+import { buildIdFromPath, jobUrlFromPath, urlOnBase, type JobUrl } from "./job-url.js";
 import {
   checkStatus,
   hydraSays,
   isRetryableStatus,
   isTimeout,
   networkErrorText,
+  readBodyText,
   parseJsonBody,
   parseRetryAfter,
   REDIRECT_STATUSES,
-  redirectPath,
+  redirectTarget,
 } from "./response.js";
-import { BuildSchema, ConstituentsSchema, describeZodError, type HydraBuild } from "./schema.js";
+import { BuildSchema, ConstituentsSchema, describeZodError, JobsetSchema, LatestBuildsSchema, type HydraBuild } from "./schema.js";
 import { HydraSession, type HydraLogin, type LoginAnswer, type LoginRequest } from "./session.js";
 
 export interface HydraClientOptions {
@@ -32,20 +35,34 @@ export interface HydraClientOptions {
   retryDelayMs?: number;
   /** Cap on a Retry-After header. Default 10 s: `Retry-After: 86400` must not stall a daemon. */
   maxRetryAfterMs?: number;
+  /** Larger answers are refused (InvalidResponse) without reading further. Default 32 MiB. */
+  maxResponseBytes?: number;
   /** Sent as HTTP Basic on every request (all requests go to the base host). */
   credentials?: { login: string; password: string };
   /** A private Hydra: log in with POST /login before the first request, and again on a 403. */
   login?: HydraLogin;
   onRequest?: (info: { method: string; url: string }) => void;
+  /** A job moved (Hydra's 301 for a renamed jobset): hail follows it; the operator should update the URL. */
+  onMoved?: (info: { from: string; to: string }) => void;
   /** Waits between retries; tests pass a recorder. Default: a real timer. */
   sleep?: (ms: number) => Promise<void>;
 }
 
 const MAX_REDIRECTS = 5;
+/** A build path whose id buildIdFromPath refused: beyond 2^53, no build can have it. */
+const ABSURD_BUILD_PATH = /\/build\/\d+(?:\/.*)?$/;
+/** Fits the constituents of a large aggregate many times over. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const SAME_BASE_HINT =
   "hail follows redirects only on its configured Hydra URL; " +
   "if a proxy redirects http:// to https://, configure the https:// URL";
+
+/** What `latest` answered: the build id, and the job it is of (another after a jobset rename). */
+export interface Latest {
+  id: number;
+  job: JobUrl;
+}
 
 /** Where a request chain ended: a redirect naming a build, or an answer to read. */
 type Landed = { kind: "build"; id: number; url: string } | { kind: "answer"; url: string; response: Response };
@@ -54,10 +71,14 @@ export class HydraClient {
   readonly #baseUrl: string;
   readonly #http: KyInstance;
   readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
+  /** The timer of each answer not read yet: cleared once its body is read or dropped. */
+  readonly #deadlines = new WeakMap<Response, NodeJS.Timeout>();
   readonly #retries: number;
   readonly #retryDelayMs: number;
   readonly #maxRetryAfterMs: number;
   readonly #onRequest: HydraClientOptions["onRequest"];
+  readonly #onMoved: HydraClientOptions["onMoved"];
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #session: HydraSession | undefined;
 
@@ -68,14 +89,20 @@ export class HydraClient {
     }
     this.#baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.#timeoutMs = opts.timeoutMs;
+    this.#maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#retries = opts.retries ?? 2;
     this.#retryDelayMs = opts.retryDelayMs ?? 500;
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 10_000;
     this.#onRequest = opts.onRequest;
+    this.#onMoved = opts.onMoved;
     this.#sleep = opts.sleep ?? ((ms) => delay(ms));
+    if (opts.credentials !== undefined) rememberSecrets(basicAuthVariants(opts.credentials.login, opts.credentials.password));
+    if (opts.login !== undefined) rememberSecret(opts.login.password);
     const auth = opts.credentials === undefined ? {} : { authorization: basicAuth(opts.credentials) };
     // Retries are ours (ky retries 5xx only by throwing); redirects are ours (see #follow).
+    // Requests go over node:http (http-fetch.ts): Node's fetch costs a one-shot ~100 ms to start.
     this.#http = ky.create({
+      fetch: httpFetch,
       headers: { accept: "application/json", ...auth },
       redirect: "manual",
       throwHttpErrors: false,
@@ -88,14 +115,40 @@ export class HydraClient {
 
   /** GET `JOB/latest[-finished]` and return the build id from the redirect, without fetching the build. */
   async resolveLatest(job: JobUrl, which: "latest" | "latest-finished"): Promise<number> {
-    const landed = await this.#follow(`${this.#baseUrl}/job/${job.project}/${job.jobset}/${job.job}/${which}`);
-    if (landed.kind === "build") return landed.id;
-    // A proxy that follows redirects itself hands us the build instead.
-    return (await this.#read(landed.url, landed.response, BuildSchema)).id;
+    return (await this.latest(job, which)).id;
   }
 
-  getBuild(id: number): Promise<HydraBuild> {
-    return this.#getJson(`${this.#baseUrl}/build/${id}`, BuildSchema);
+  /** As resolveLatest, and the job the answer is for: a 301 for a renamed jobset is followed. */
+  async latest(job: JobUrl, which: "latest" | "latest-finished"): Promise<Latest> {
+    let answered = job;
+    const landed = await this.#follow(`${this.#baseUrl}/job/${job.project}/${job.jobset}/${job.job}/${which}`, (from, to) => {
+      const moved = jobUrlFromPath(this.#baseUrl, new URL(to).pathname);
+      if (moved === undefined || moved.url === answered.url) return;
+      answered = moved;
+      this.#onMoved?.({ from, to: moved.url });
+    });
+    if (landed.kind === "build") return { id: landed.id, job: answered };
+    // A proxy that follows redirects itself hands us the build instead.
+    return { id: (await this.#read(landed.url, landed.response, BuildSchema)).id, job: answered };
+  }
+
+  /** GET /jobset/P/JS: resolves when the jobset exists; a 404 throws HydraNotFound with Hydra's text. */
+  async getJobset(job: JobUrl): Promise<void> {
+    await this.#getJson(`${this.#baseUrl}/jobset/${job.project}/${job.jobset}`, JobsetSchema);
+  }
+
+  /** GET /api/latestbuilds: the job names of the newest finished builds of the jobset, or of its one job. */
+  async latestBuildJobs(job: JobUrl, opts: { onlyThisJob: boolean; count: number }): Promise<string[]> {
+    const query = new URLSearchParams({ nr: String(opts.count), project: job.project, jobset: job.jobset });
+    if (opts.onlyThisJob) query.set("job", job.job);
+    return (await this.#getJson(`${this.#baseUrl}/api/latestbuilds?${query.toString()}`, LatestBuildsSchema)).map((b) => b.job);
+  }
+
+  async getBuild(id: number): Promise<HydraBuild> {
+    const url = `${this.#baseUrl}/build/${id}`;
+    const build = await this.#getJson(url, BuildSchema);
+    if (build.id !== id) throw new InvalidResponse(url, `answered with build ${build.id} instead of build ${id}`);
+    return build;
   }
 
   getConstituents(id: number): Promise<HydraBuild[]> {
@@ -110,18 +163,27 @@ export class HydraClient {
     return this.#read(landed.url, landed.response, schema);
   }
 
-  /** Follow redirects by path on the configured base until one names a build or an answer comes. */
-  async #follow(startUrl: string): Promise<Landed> {
+  /**
+   * Follow redirects by path on the configured base until one names a build or an answer comes.
+   * A redirect to a build may name any host (Hydra's idea of it, NixOS/hydra#1202); any other
+   * redirect is followed only on the configured host.
+   */
+  async #follow(startUrl: string, onHop?: (from: string, to: string) => void): Promise<Landed> {
     let url = startUrl;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
       const response = await this.#get(url);
       if (!REDIRECT_STATUSES.has(response.status)) return { kind: "answer", url, response };
-      await response.body?.cancel();
-      const path = redirectPath(url, response.status, response.headers.get("location"));
+      await this.#discard(response);
+      const { origin, path } = redirectTarget(url, response.status, response.headers.get("location"));
       const next = urlOnBase(this.#baseUrl, path);
       const id = buildIdFromPath(path);
       if (id !== undefined) return { kind: "build", id, url: next };
+      if (ABSURD_BUILD_PATH.test(path)) throw new InvalidResponse(url, "redirects to a build id beyond 2^53, which no Hydra build can have");
       if (next === url) throw new InvalidResponse(url, `redirects to itself on another address; ${SAME_BASE_HINT}`);
+      if (origin !== new URL(this.#baseUrl).origin) {
+        throw new InvalidResponse(url, `redirects to another host (${origin}${path}); ${SAME_BASE_HINT} (a renamed jobset: use ${next})`);
+      }
+      onHop?.(url, next);
       url = next;
     }
     throw new InvalidResponse(
@@ -137,7 +199,7 @@ export class HydraClient {
     const cookie = await session.cookieHeader();
     const response = await this.#send(url, cookie);
     if (response.status !== 403) return response;
-    await response.body?.cancel();
+    await this.#discard(response);
     const again = await this.#send(url, await session.renew(cookie));
     if (again.status === 403) throw session.refusedAfterLogin(url, hydraSays(await this.#text(url, again)));
     return again;
@@ -146,7 +208,7 @@ export class HydraClient {
   /** One GET with retries; a retryable status on the last attempt is HydraUnavailable. */
   async #send(url: string, cookie?: string): Promise<Response> {
     const headers = cookie === undefined ? {} : { cookie };
-    const response = await this.#attempts(url, "GET", (signal) => this.#http.get(url, { signal, headers }));
+    const response = await this.#attempts(url, "GET", (fetch) => this.#http.get(url, { fetch, headers }));
     if (!isRetryableStatus(response.status)) return response;
     const says = hydraSays(await this.#text(url, response));
     throw new HydraUnavailable(url, `HTTP ${response.status}${says} (${this.#retries + 1} attempts); hail tries again later`);
@@ -155,7 +217,7 @@ export class HydraClient {
   /** The login POST, with the same retries; redirects are not followed (the 302 carries the cookie). */
   async #postLogin(request: LoginRequest): Promise<LoginAnswer> {
     const { url, headers, body } = request;
-    const response = await this.#attempts(url, "POST", (signal) => this.#http.post(url, { signal, headers, body }));
+    const response = await this.#attempts(url, "POST", (fetch) => this.#http.post(url, { fetch, headers, body }));
     return { status: response.status, setCookies: response.headers.getSetCookie(), body: await this.#text(url, response) };
   }
 
@@ -163,15 +225,21 @@ export class HydraClient {
    * One request with retries for network errors, 5xx and 429. A network failure on the last
    * attempt is HydraUnavailable; a retryable status on the last attempt is returned, not read.
    */
-  async #attempts(url: string, method: string, request: (signal: AbortSignal) => Promise<Response>): Promise<Response> {
+  async #attempts(url: string, method: string, request: (fetch: typeof httpFetch) => Promise<Response>): Promise<Response> {
     const attempts = this.#retries + 1;
     for (let attempt = 1; ; attempt += 1) {
       let response: Response;
+      // The deadline covers the body too (#text). Not AbortSignal.timeout: nothing would hold
+      // that signal while a body is read, and a collected signal takes its timer with it.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new DOMException("request timed out", "TimeoutError")), this.#timeoutMs);
+      timer.unref();
       try {
         this.#onRequest?.({ method, url });
-        // The signal also covers reading the body (#text), so a stalled body is a timeout too.
-        response = await request(AbortSignal.timeout(this.#timeoutMs));
+        response = await request((input, init) => httpFetch(input, { ...init, signal: deadline.signal }));
+        this.#deadlines.set(response, timer);
       } catch (err) {
+        clearTimeout(timer);
         if (isTimeout(err)) throw this.#timeoutError(url);
         if (attempt >= attempts) {
           throw new HydraUnavailable(
@@ -184,7 +252,7 @@ export class HydraClient {
         continue;
       }
       if (!isRetryableStatus(response.status) || attempt >= attempts) return response;
-      await response.body?.cancel();
+      await this.#discard(response);
       await this.#sleep(this.#retryDelay(attempt, response));
     }
   }
@@ -210,13 +278,23 @@ export class HydraClient {
     return parsed.data;
   }
 
+  /** The body, at most maxResponseBytes of it, within the request's deadline. */
   async #text(url: string, response: Response): Promise<string> {
     try {
-      return await response.text();
+      return await readBodyText(url, response, this.#maxResponseBytes);
     } catch (err) {
+      if (err instanceof InvalidResponse) throw err;
       if (isTimeout(err)) throw this.#timeoutError(url);
       throw new HydraUnavailable(url, `the connection broke while reading the answer (${networkErrorText(err)})`);
+    } finally {
+      clearTimeout(this.#deadlines.get(response));
     }
+  }
+
+  /** An answer not needed: close it and stop its timer. */
+  async #discard(response: Response): Promise<void> {
+    clearTimeout(this.#deadlines.get(response));
+    await response.body?.cancel();
   }
 
   #timeoutError(url: string): HydraUnavailable {

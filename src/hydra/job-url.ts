@@ -82,3 +82,22 @@ export function urlOnBase(baseUrl: string, path: string): string {
   const rest = prefix !== "" && path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
   return `${baseUrl}${rest}`;
 }
+
+/**
+ * The job a redirect path names, on the configured base: `/job/P/JS/J/latest-finished` after a
+ * 301 for a renamed jobset. Undefined for any other path.
+ */
+export function jobUrlFromPath(baseUrl: string, path: string): JobUrl | undefined {
+  const prefix = new URL(baseUrl).pathname.replace(/\/$/, "");
+  const rest = prefix !== "" && path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
+  const match = /^\/job\/([^/]+)\/([^/]+)\/([^/]+)(?:\/.*)?$/.exec(rest);
+  if (!match?.[1] || !match[2] || !match[3]) return undefined;
+  let names: string[];
+  try {
+    names = [match[1], match[2], match[3]].map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+  const [project = "", jobset = "", job = ""] = names;
+  return { baseUrl, project, jobset, job, url: `${baseUrl}/job/${project}/${jobset}/${job}` };
+}

@@ -2,7 +2,9 @@
  * What an answer from Hydra (or a proxy in front of it) means: pure functions from status,
  * headers and body text to a value or a typed error. The client does the I/O.
  */
-import { HydraUnavailable, InvalidResponse, NotReady } from "../errors.js";
+import { HydraUnavailable, InvalidResponse } from "../errors.js";
+import { redactSecrets } from "../secrets.js";
+import { HydraNotFound } from "./not-found.js";
 import { HydraErrorBodySchema } from "./schema.js";
 
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -16,11 +18,17 @@ export function isRetryableStatus(status: number): boolean {
 
 /** Only the path of Location counts; its host may be the proxy's view (NixOS/hydra#1202). */
 export function redirectPath(url: string, status: number, location: string | null): string {
+  return redirectTarget(url, status, location).path;
+}
+
+/** Where a redirect points: its origin (never userinfo) and path. */
+export function redirectTarget(url: string, status: number, location: string | null): { origin: string; path: string } {
   if (location === null || location.trim() === "") {
     throw new InvalidResponse(url, `HTTP ${status} redirect without a Location header`);
   }
   try {
-    return new URL(location, url).pathname;
+    const target = new URL(location, url);
+    return { origin: target.origin, path: target.pathname };
   } catch {
     // The raw value is not repeated: it may carry userinfo.
     throw new InvalidResponse(url, `HTTP ${status} redirect with an unparseable Location header`);
@@ -32,7 +40,9 @@ export function checkStatus(url: string, status: number, body: string): void {
   if (status >= 200 && status < 300) return;
   const says = hydraSays(body);
   if (status === 404) {
-    throw new NotReady(
+    throw new HydraNotFound(
+      url,
+      hydraErrorText(body),
       `nothing deployable yet at ${url}${says || ": HTTP 404"}; hail tries again at the next poll ` +
         "(if this persists, check the job URL and that the job has a successful build)",
     );
@@ -60,23 +70,30 @@ export function parseJsonBody(url: string, contentType: string | null, body: str
   try {
     return JSON.parse(body);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    // V8 quotes a cut piece of the body in its message; a piece of an echoed secret must not get out.
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, " (not valid JSON)");
     throw new InvalidResponse(url, `body is not valid JSON, truncated? (${body.length} characters; ${reason})`);
   }
 }
 
 /** `: Hydra says "…"` when the body is Hydra's JSON error, else "". Cut short and made printable. */
 export function hydraSays(body: string): string {
+  const text = hydraErrorText(body);
+  return text === null ? "" : `: Hydra says "${text}"`;
+}
+
+/** The text of Hydra's JSON error body, cut short and made printable; null for any other body. */
+export function hydraErrorText(body: string): string | null {
   let data: unknown;
   try {
     data = JSON.parse(body);
   } catch {
-    return "";
+    return null;
   }
   const parsed = HydraErrorBodySchema.safeParse(data);
-  if (!parsed.success) return "";
-  const text = parsed.data.error.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
-  return `: Hydra says "${text}"`;
+  if (!parsed.success) return null;
+  // Redacted whole, before it is cut: a cut could leave half a password that no longer matches.
+  return redactSecrets(parsed.data.error).replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
 }
 
 /** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or unreadable. */
@@ -103,4 +120,41 @@ export function networkErrorText(err: unknown): string {
 function errorCode(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null || !("code" in value)) return undefined;
   return typeof value.code === "string" ? value.code : undefined;
+}
+
+/**
+ * The body as text, refusing one larger than `maxBytes` without reading further: a
+ * Content-Length beyond it is refused before the first byte, and the bytes are counted as
+ * they come (a server may send no length, or a wrong one).
+ */
+export async function readBodyText(url: string, response: Response, maxBytes: number): Promise<string> {
+  const tooLarge = (what: string) =>
+    new InvalidResponse(url, `answer ${what} is larger than the ${formatMiB(maxBytes)} hail reads; refused without reading further`);
+  const body = response.body;
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await body?.cancel();
+    throw tooLarge(`(Content-Length ${declared})`);
+  }
+  if (body === null) return "";
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel();
+      throw tooLarge("body");
+    }
+    parts.push(decoder.decode(value, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
+}
+
+function formatMiB(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }

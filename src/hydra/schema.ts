@@ -40,6 +40,12 @@ export type HydraBuild = z.infer<typeof BuildSchema>;
 /** `/build/ID/constituents`: an array, `[]` for a build that is not an aggregate. */
 export const ConstituentsSchema = z.array(BuildSchema);
 
+/** `/jobset/P/JS` (Jobsets.as_json): only that it is a jobset matters. */
+export const JobsetSchema = z.object({ name: z.string(), project: z.string() });
+
+/** `/api/latestbuilds` (API.pm buildToHash): the newest finished builds. */
+export const LatestBuildsSchema = z.array(z.object({ id: z.number().int(), job: z.string() }));
+
 /** The body of Hydra's JSON errors, e.g. a 404 from `latest`. */
 export const HydraErrorBodySchema = z.object({ error: z.string() });
 

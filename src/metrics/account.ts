@@ -5,6 +5,8 @@ export type PassRecord =
   | { kind: "deployed"; hookFailures?: number }
   | { kind: "failed"; errorKind: string; rolledBack: boolean; hookFailures?: number }
   | { kind: "unchanged"; upToDate: boolean }
+  /** Hydra offered an older build than the deployed one: nothing is said about the profile */
+  | { kind: "checked" }
   | { kind: "error"; errorKind: string };
 
 /** Pure: the metrics after a pass that ended at `at`. */
@@ -30,6 +32,8 @@ export function accountPass(m: MetricsState, pass: PassRecord, at: string): Metr
       };
     case "unchanged":
       return { ...next, upToDate: pass.upToDate, lastSuccessAt: pass.upToDate ? at : m.lastSuccessAt };
+    case "checked":
+      return next;
     case "error":
       // A Hydra outage says nothing about the profile: up_to_date keeps its last value.
       return { ...next, errors: bump(m.errors, pass.errorKind) };

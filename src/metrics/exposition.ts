@@ -11,6 +11,8 @@ export interface ProfileMetrics {
   metrics: MetricsState;
   /** Hydra build id of what the profile holds, when hail knows it */
   deployedBuildId: number | null;
+  /** --nixos with --reboot-window only: a reboot into the deployed system waits for the window */
+  rebootPending?: boolean;
 }
 
 export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation"] as const;
@@ -74,17 +76,40 @@ const FAMILIES: Family[] = [
     help: "errors by kind",
     samples: (p) => ERROR_KINDS.map((kind) => [{ kind }, p.metrics.errors[kind] ?? 0]),
   },
+  {
+    name: "hail_reboot_pending",
+    type: "gauge",
+    help: "1 while a reboot into the deployed NixOS system waits for --reboot-window (only --nixos targets with a window)",
+    samples: (p) => (p.rebootPending === undefined ? [] : [[{}, p.rebootPending ? 1 : 0]]),
+  },
 ];
 
-export function renderMetrics(profiles: readonly ProfileMetrics[]): string {
+/**
+ * Counters of the daemon process as a whole. Every series carries `profile`, so each profile
+ * shows the same count: a poll request is for every target of the process.
+ */
+export interface DaemonMetrics {
+  /** POST /poll and SIGUSR1 requests refused by --poll-min-interval */
+  pollRequestsRejected: number;
+}
+
+export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics): string {
   const lines: string[] = [];
   for (const family of FAMILIES) {
+    if (family.name === "hail_reboot_pending" && profiles.every((p) => p.rebootPending === undefined)) continue;
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
     for (const p of profiles) {
       for (const [labels, value] of family.samples(p)) {
         lines.push(`${family.name}{${renderLabels({ profile: p.profile, ...labels })}} ${renderValue(value)}`);
       }
     }
+  }
+  if (daemon !== undefined) {
+    lines.push(
+      "# HELP hail_poll_requests_rejected_total POST /poll and SIGUSR1 requests refused because --poll-min-interval had not passed (per process)",
+      "# TYPE hail_poll_requests_rejected_total counter",
+      ...profiles.map((p) => `hail_poll_requests_rejected_total{${renderLabels({ profile: p.profile })}} ${daemon.pollRequestsRejected}`),
+    );
   }
   return `${lines.join("\n")}\n`;
 }

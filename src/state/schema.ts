@@ -64,6 +64,8 @@ export const StateSchema = z.looseObject({
   managedBy: z.string().nullable().default(null),
   /** set once hail ran bin/deactivate for a target removed from its config file */
   retiredAt: isoTime.nullable().default(null),
+  /** --nixos with --reboot-window: a system made the boot default waits for a reboot in the window */
+  rebootPending: z.object({ storePath: z.string(), changed: z.array(z.string()), since: isoTime }).nullable().default(null),
   /** what the metrics file reports, kept here so counters survive one-shot runs and restarts */
   metrics: MetricsStateSchema.default(emptyMetrics),
 });
@@ -84,6 +86,7 @@ export function emptyState(profile: string, profilePath: string): State {
     activation: null,
     managedBy: null,
     retiredAt: null,
+    rebootPending: null,
     metrics: emptyMetrics(),
   };
 }

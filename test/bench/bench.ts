@@ -4,7 +4,7 @@
 // baseline. Everything runs against the local Hydra test server on 127.0.0.1 and, where
 // deployments are involved, the real Nix lab in a temporary directory.
 //
-//   node --import tsx test/bench/bench.ts [--quick] [--json FILE] [--only cold,idle,latency,fleet]
+//   node --import tsx test/bench/bench.ts [--quick] [--json FILE] [--only cold,idle,latency,fleet,plan,proxy]
 //                                         [--fleet-period SECONDS]
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -13,11 +13,13 @@ import { measureColdStart } from "./cold-start.js";
 import { measureDeployLatency } from "./deploy-latency.js";
 import { measureFleet } from "./fleet.js";
 import { measureIdleDaemon } from "./idle-daemon.js";
+import { measurePlanFleet } from "./plan-fleet.js";
+import { measureProxyCache } from "./proxy-cache.js";
 import { nixAvailable } from "../support/nix-lab.js";
 import { renderReport, skippedSection, type Report, type Section } from "./report.js";
 import { rolloutSpreadSection } from "./rollout-spread.js";
 
-const SECTIONS = ["cold", "idle", "latency", "fleet"] as const;
+const SECTIONS = ["cold", "idle", "latency", "fleet", "plan", "proxy"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -41,8 +43,8 @@ if (!(fleetPeriodMs > 0)) throw new Error(`--fleet-period: expected seconds, got
 
 /** Sizes of the full run and of --quick. */
 const SIZE = quick
-  ? { coldRuns: 20, idlePolls: 2_000, latencySamples: 5, fleetAgents: 1_000, fleetSeconds: 10, rolloutAgents: 200 }
-  : { coldRuns: 25, idlePolls: 10_000, latencySamples: 10, fleetAgents: 1_000, fleetSeconds: 16, rolloutAgents: 200 };
+  ? { coldRuns: 20, idlePolls: 2_000, latencySamples: 5, fleetAgents: 1_000, fleetSeconds: 10, rolloutAgents: 200, planTargets: 1_000 }
+  : { coldRuns: 25, idlePolls: 10_000, latencySamples: 10, fleetAgents: 1_000, fleetSeconds: 16, rolloutAgents: 200, planTargets: 1_000 };
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -73,6 +75,8 @@ async function main(): Promise<void> {
     ...(await measureFleet({ agents: SIZE.fleetAgents, periodMs: fleetPeriodMs, seconds: SIZE.fleetSeconds, rolloutAgents: SIZE.rolloutAgents })),
     rolloutSpreadSection(1_000),
   ]);
+  await run("plan", "hail plan --config at fleet size", () => measurePlanFleet(SIZE.planTargets));
+  await run("proxy", "Fleet through an nginx cache", () => measureProxyCache(SIZE.fleetAgents, fleetPeriodMs, SIZE.fleetSeconds));
   progress(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(renderReport(report));
   if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);

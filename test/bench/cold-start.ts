@@ -12,8 +12,9 @@ import type { Section } from "./report.js";
 import { formatMs, formatRatio, median, quantile } from "./stats.js";
 
 const APP_PATH = "/nix/store/7xk3w8lbc6r1hzz4q3f0d4c9m2i5y1a0-myapp-1.0";
-/** Within 4× of curl | jq (the issue's target). */
-export const COLD_START_TARGET = 4;
+/** Within 3× of curl | jq (the issue's target), stretch 2.5×. */
+export const COLD_START_TARGET = 3;
+export const COLD_START_STRETCH = 2.5;
 
 interface Contender {
   label: string;
@@ -77,6 +78,9 @@ async function contendersFor(gateUrl: string, baseUrl: string, dir: string): Pro
   ].join(" && ");
   const oneFetch = `const r = await fetch(process.argv[1], { redirect: "manual", headers: { accept: "application/json" } }); await r.text(); console.log(r.status)`;
   const oneHttpGet = `import http from "node:http"; http.get(process.argv[1], { headers: { accept: "application/json" } }, (r) => { r.resume(); r.on("end", () => console.log(r.statusCode)); })`;
+  // What importing ky costs by itself: it builds a Request at load, and the first touch of
+  // Request/Headers/Response loads undici, whose module start compiles its WebAssembly parser.
+  const undiciLoad = `new Headers(); console.log("loaded")`;
   const contenders: Contender[] = [
     { label: PLAN_PENDING, file: node, args: plan("absent"), env, expect: '"action": "deploy"' },
     { label: PLAN_CURRENT, file: node, args: plan("current"), env, expect: '"action": "none"' },
@@ -85,6 +89,7 @@ async function contendersFor(gateUrl: string, baseUrl: string, dir: string): Pro
     { label: "hail --help (bundle load only)", file: node, args: [HAIL_BIN, "--help"], env, expect: "Usage: hail" },
     { label: "node: one fetch() request", file: node, args: ["--input-type=module", "-e", oneFetch, `${gateUrl}/latest-finished`], env, expect: "302" },
     { label: "node: one node:http request", file: node, args: ["--input-type=module", "-e", oneHttpGet, `${gateUrl}/latest-finished`], env, expect: "302" },
+    { label: "node: new Headers() (loads undici, as ky does)", file: node, args: ["-e", undiciLoad], env, expect: "loaded" },
   ];
   const certs = process.env["NODE_EXTRA_CA_CERTS"];
   if (certs) {
@@ -111,7 +116,8 @@ function coldStartSection(samples: Map<string, number[]>, runs: number, lines: s
   for (const [label, name] of [[PLAN_CURRENT, "up to date"], [PLAN_PENDING, "deploy pending"]] as const) {
     const ratio = med(label) / curl;
     rows.push({ label: `ratio hail plan (${name}) / curl|jq`, value: formatRatio(ratio), raw: ratio,
-      note: `target ≤ ${COLD_START_TARGET}×: ${ratio <= COLD_START_TARGET ? "MET" : "NOT MET"}` });
+      note: `target ≤ ${COLD_START_TARGET}×: ${ratio <= COLD_START_TARGET ? "MET" : "NOT MET"}; ` +
+        `stretch ≤ ${COLD_START_STRETCH}×: ${ratio <= COLD_START_STRETCH ? "MET" : "not met"}` });
   }
   rows.push({ label: "ratio hail plan (up to date) / node -e 0", value: formatRatio(med(PLAN_CURRENT) / node), raw: med(PLAN_CURRENT) / node, note: "" });
   return {

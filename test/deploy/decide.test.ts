@@ -71,3 +71,52 @@ describe("decide", () => {
     assert.equal(decide(resolution({ storePath: OFFERED }), PREVIOUS, mem, NOW).kind, "held");
   });
 });
+
+describe("decide: never backwards", () => {
+  const SOURCE = "https://hydra.example/job/acme/production/release_gate constituent app-server output out";
+  const policy = { source: SOURCE, allowDowngrade: false };
+  const lastDeployed = (gateBuildId: number | null, buildId = 281835, source = SOURCE) => ({
+    lastDeployed: { storePath: PREVIOUS, buildId, gateBuildId, source },
+  });
+  const offered = resolution({ gateBuildId: 281734, buildId: 281735, storePath: OFFERED });
+
+  it("an older gate build than the one deployed: stay, naming both ids", () => {
+    const decision = decide(offered, PREVIOUS, memory(lastDeployed(281834)), NOW, null, policy);
+    assert.equal(decision.kind, "stay");
+    assert.ok(decision.kind === "stay");
+    assert.deepEqual([decision.offeredId, decision.deployedId], [281734, 281834]);
+    for (const fragment of ["gate build 281734", "gate build 281834", "--allow-downgrade"]) {
+      assert.ok(decision.reason.includes(fragment), `${fragment} not in: ${decision.reason}`);
+    }
+  });
+
+  it("--allow-downgrade follows Hydra back", () => {
+    assert.equal(decide(offered, PREVIOUS, memory(lastDeployed(281834)), NOW, null, { ...policy, allowDowngrade: true }).kind, "deploy");
+  });
+
+  it("the same or a newer gate build is not held back", () => {
+    assert.equal(decide(offered, PREVIOUS, memory(lastDeployed(281734)), NOW, null, policy).kind, "deploy");
+    assert.equal(decide(offered, PREVIOUS, memory(lastDeployed(281700)), NOW, null, policy).kind, "deploy");
+  });
+
+  it("an older gate build whose path the profile already has: nothing to do, not stay", () => {
+    assert.equal(decide(offered, OFFERED, memory(lastDeployed(281834)), NOW, null, policy).kind, "none");
+  });
+
+  it("another target's history does not count (changed flags)", () => {
+    const other = memory(lastDeployed(281834, 281835, "https://hydra.example/job/acme/staging/release_gate constituent app-server output out"));
+    assert.equal(decide(offered, PREVIOUS, other, NOW, null, policy).kind, "deploy");
+  });
+
+  it("--job-uri: the job's own build ids", () => {
+    const job = resolution({ gateBuildId: null, buildId: 700, storePath: OFFERED });
+    const decision = decide(job, PREVIOUS, memory(lastDeployed(null, 705)), NOW, null, policy);
+    assert.ok(decision.kind === "stay" && decision.reason.includes("build 700") && decision.reason.includes("build 705"));
+    assert.equal(decide(job, PREVIOUS, memory(lastDeployed(null, 690)), NOW, null, policy).kind, "deploy");
+  });
+
+  it("a hold still wins", () => {
+    const mem = memory({ ...lastDeployed(281834), hold: { reason: null, until: null } });
+    assert.equal(decide(offered, PREVIOUS, mem, NOW, null, policy).kind, "held");
+  });
+});

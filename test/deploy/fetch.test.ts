@@ -19,9 +19,9 @@ const opts = { output: "out", storeDir: "/nix/store" };
 function fakeHydra(latestId: number, builds: Record<number, HydraBuild>, constituents: Record<number, HydraBuild[]> = {}) {
   const calls: string[] = [];
   const api: HydraApi = {
-    async resolveLatest(job: JobUrl, which) {
-      calls.push(`resolveLatest ${job.job} ${which}`);
-      return latestId;
+    async latest(job: JobUrl, which) {
+      calls.push(`latest ${job.job} ${which}`);
+      return { id: latestId, job };
     },
     async getBuild(id) {
       calls.push(`getBuild ${id}`);
@@ -44,7 +44,7 @@ describe("fetchResolution, gate mode", () => {
   it("asks latest-finished, then the gate build and its constituents", async () => {
     const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [app] });
     const result = await fetchResolution(api, gateSource, opts, null);
-    assert.deepEqual(calls, ["resolveLatest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
+    assert.deepEqual(calls, ["latest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
     assert.equal(result.latestId, 500);
     assert.deepEqual(resolutionOf(result), {
       gateBuildId: 500,
@@ -60,7 +60,7 @@ describe("fetchResolution, gate mode", () => {
     const cached: ResolutionCache = { latestId: 500, resolution: resolution({ gateBuildId: 500 }) };
     const { api, calls } = fakeHydra(500, {}, {});
     const result = await fetchResolution(api, gateSource, opts, cached);
-    assert.deepEqual(calls, ["resolveLatest release_gate latest-finished"]);
+    assert.deepEqual(calls, ["latest release_gate latest-finished"]);
     assert.equal(result, cached);
   });
 
@@ -68,7 +68,7 @@ describe("fetchResolution, gate mode", () => {
     const cached: ResolutionCache = { latestId: 499, resolution: resolution({ gateBuildId: 499, buildId: 498 }) };
     const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [app] });
     const result = await fetchResolution(api, gateSource, opts, cached);
-    assert.deepEqual(calls, ["resolveLatest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
+    assert.deepEqual(calls, ["latest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
     assert.equal(result.latestId, 500);
     assert.equal(resolutionOf(result).buildId, 501);
   });
@@ -89,10 +89,10 @@ describe("fetchResolution, gate mode", () => {
     const second = await fetchResolution(api, gateSource, opts, first);
     assert.equal(second, first);
     assert.deepEqual(calls, [
-      "resolveLatest release_gate latest-finished",
+      "latest release_gate latest-finished",
       "getBuild 500",
       "getConstituents 500",
-      "resolveLatest release_gate latest-finished",
+      "latest release_gate latest-finished",
     ]);
     assert.throws(() => resolutionOf(second), InvalidResponse);
   });
@@ -109,7 +109,7 @@ describe("fetchResolution, job mode", () => {
     const build = hydraBuild({ id: 700, job: "app-server" });
     const { api, calls } = fakeHydra(700, { 700: build });
     const result = await fetchResolution(api, jobSource, opts, null);
-    assert.deepEqual(calls, ["resolveLatest app-server latest", "getBuild 700"]);
+    assert.deepEqual(calls, ["latest app-server latest", "getBuild 700"]);
     assert.equal(result.latestId, 700);
     assert.equal(resolutionOf(result).gateBuildId, null);
     assert.equal(resolutionOf(result).buildId, 700);
@@ -119,7 +119,7 @@ describe("fetchResolution, job mode", () => {
     const cached: ResolutionCache = { latestId: 700, resolution: resolution({ gateBuildId: null, buildId: 700 }) };
     const { api, calls } = fakeHydra(700, {});
     assert.equal(await fetchResolution(api, jobSource, opts, cached), cached);
-    assert.deepEqual(calls, ["resolveLatest app-server latest"]);
+    assert.deepEqual(calls, ["latest app-server latest"]);
   });
 
   it("names the build URL in errors", async () => {
@@ -129,5 +129,33 @@ describe("fetchResolution, job mode", () => {
       () => resolutionOf(entry),
       (err: unknown) => err instanceof InvalidResponse && err.url === "https://hydra.example/build/700",
     );
+  });
+});
+
+describe("fetchResolution: the build is of the job asked for", () => {
+  const app = hydraBuild({ id: 501, job: "app-server", jobsetevals: [19022] });
+
+  it("a gate build of another jobset is refused (65) and kept as a refusal", async () => {
+    const { api } = fakeHydra(500, { 500: gateBuild({ id: 500, jobset: "staging", jobsetevals: [19022] }) }, { 500: [app] });
+    const result = await fetchResolution(api, gateSource, opts, null);
+    assert.throws(() => resolutionOf(result), (err: unknown) => err instanceof InvalidResponse && err.message.includes("acme/staging/release_gate, not of acme/production/release_gate"));
+  });
+
+  it("after a followed rename, the new names are the expected ones", async () => {
+    const renamed = parseJobUrl("https://hydra.example/job/acme/prod-2026/release_gate");
+    const builds = { 500: gateBuild({ id: 500, jobset: "prod-2026", jobsetevals: [19022] }) };
+    const { api } = fakeHydra(500, builds, { 500: [app] });
+    const moved: HydraApi = { ...api, latest: async (_job, which) => ({ ...(await api.latest(GATE_JOB, which)), job: renamed }) };
+    assert.equal(resolutionOf(await fetchResolution(moved, gateSource, opts, null)).buildId, 501);
+    // the old name is no longer what Hydra answers for
+    const { api: stale } = fakeHydra(500, builds, { 500: [app] });
+    const result = await fetchResolution(stale, gateSource, opts, null);
+    assert.throws(() => resolutionOf(result), InvalidResponse);
+  });
+
+  it("--job-uri: a build of another job is refused (65)", async () => {
+    const { api } = fakeHydra(700, { 700: hydraBuild({ id: 700, job: "worker" }) });
+    const result = await fetchResolution(api, jobSource, opts, null);
+    assert.throws(() => resolutionOf(result), (err: unknown) => err instanceof InvalidResponse && err.message.includes("job build 700 is of acme/production/worker"));
   });
 });

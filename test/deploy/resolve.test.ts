@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { resolveGateBuild, resolveJobBuild } from "../../src/deploy/resolve.js";
+import { checkBuildIsOf, resolveGateBuild, resolveJobBuild } from "../../src/deploy/resolve.js";
 import { InvalidResponse, NotReady } from "../../src/errors.js";
 import type { HydraBuild } from "../../src/hydra/schema.js";
 import { gateBuild, HASH, hydraBuild, storePath } from "./builds.js";
@@ -102,7 +102,15 @@ describe("resolveGateBuild", () => {
       const constituents = [hydraBuild({ job: "worker" }), hydraBuild({ job: "docs" })];
       assert.throws(
         () => resolveGate(gateBuild(), constituents),
-        fails(InvalidResponse, 65, constituentsUrl, '"app-server"', "worker, docs", "--constituent"),
+        fails(InvalidResponse, 65, constituentsUrl, '"app-server"', "worker, docs", "--constituent", "shortest of their names"),
+      );
+    });
+
+    it("two constituents with the selected name: refused, naming both builds, never first wins", () => {
+      const constituents = [hydraBuild({ id: 281735, job: "app-server" }), hydraBuild({ id: 281790, job: "app-server" })];
+      assert.throws(
+        () => resolveGate(gateBuild(), constituents),
+        fails(InvalidResponse, 65, constituentsUrl, '2 constituents named "app-server"', "builds 281735 and 281790"),
       );
     });
 
@@ -194,5 +202,20 @@ describe("resolveJobBuild", () => {
   ];
   for (const [what, build, type, exitCode, fragments] of refused) {
     it(`refuses: ${what}`, () => assert.throws(() => resolveJobBuild(build, jobOpts), fails(type, exitCode, ...fragments)));
+  }
+});
+
+describe("checkBuildIsOf", () => {
+  const asked = { project: "acme", jobset: "production", job: "release_gate" };
+  it("accepts the build of the job asked for", () => {
+    assert.doesNotThrow(() => checkBuildIsOf(gateBuild(), asked, "gate", gateUrl));
+  });
+  for (const [field, value] of [["project", "other"], ["jobset", "staging"], ["job", "docs"]] as const) {
+    it(`refuses a build of another ${field} (65), naming both`, () => {
+      assert.throws(
+        () => checkBuildIsOf(gateBuild({ [field]: value }), asked, "gate", gateUrl),
+        fails(InvalidResponse, 65, gateUrl, "gate build 281734", "not of acme/production/release_gate"),
+      );
+    });
   }
 });

@@ -19,9 +19,9 @@ function countingHydra(opts: { fail?: Error } = {}) {
   let latestId = 281734;
   const answer = <T>(value: T): Promise<T> => (opts.fail ? Promise.reject(opts.fail) : Promise.resolve(value));
   const api: HydraApi = {
-    resolveLatest(job: JobUrl, which) {
-      calls.push(`resolveLatest ${job.url} ${which}`);
-      return answer(latestId);
+    latest(job: JobUrl, which) {
+      calls.push(`latest ${job.url} ${which}`);
+      return answer({ id: latestId, job });
     },
     getBuild(id: number): Promise<HydraBuild> {
       calls.push(`getBuild ${id}`);
@@ -42,7 +42,7 @@ function countingHydra(opts: { fail?: Error } = {}) {
 
 /** What one gate target asks in a pass. */
 async function gatePass(hydra: HydraApi, job: JobUrl = GATE): Promise<{ latest: number; gate: HydraBuild; constituents: HydraBuild[] }> {
-  const latest = await hydra.resolveLatest(job, "latest-finished");
+  const { id: latest } = await hydra.latest(job, "latest-finished");
   return { latest, gate: await hydra.getBuild(latest), constituents: await hydra.getConstituents(latest) };
 }
 
@@ -53,7 +53,7 @@ describe("SharedRound", () => {
     const myapp = await gatePass(round);
     const worker = await gatePass(round);
     assert.deepEqual(upstream.calls, [
-      `resolveLatest ${GATE.url} latest-finished`,
+      `latest ${GATE.url} latest-finished`,
       "getBuild 281734",
       "getConstituents 281734",
     ]);
@@ -70,14 +70,14 @@ describe("SharedRound", () => {
   it("different questions are asked separately", async () => {
     const upstream = countingHydra();
     const round = new SharedRound(upstream.api);
-    await round.resolveLatest(GATE, "latest-finished");
-    await round.resolveLatest(GATE, "latest");
-    await round.resolveLatest(OTHER_GATE, "latest-finished");
+    await round.latest(GATE, "latest-finished");
+    await round.latest(GATE, "latest");
+    await round.latest(OTHER_GATE, "latest-finished");
     await round.getBuild(1);
     await round.getBuild(2);
     await round.getConstituents(1);
     await round.getConstituents(2);
-    assert.equal(upstream.count("resolveLatest"), 3);
+    assert.equal(upstream.count("latest"), 3);
     assert.equal(upstream.count("getBuild"), 2);
     assert.equal(upstream.count("getConstituents"), 2);
   });
@@ -100,7 +100,7 @@ describe("SharedRound", () => {
     await assert.rejects(round.getBuild(7), (err) => err === outage);
     await assert.rejects(round.getConstituents(7), (err) => err === outage);
     await assert.rejects(round.getConstituents(7), (err) => err === outage);
-    assert.deepEqual(upstream.calls, [`resolveLatest ${GATE.url} latest-finished`, "getBuild 7", "getConstituents 7"]);
+    assert.deepEqual(upstream.calls, [`latest ${GATE.url} latest-finished`, "getBuild 7", "getConstituents 7"]);
   });
 
   it("newRound() forgets every answer: the next poll asks Hydra again and sees a new gate build", async () => {
@@ -113,27 +113,27 @@ describe("SharedRound", () => {
     const next = await gatePass(round);
     assert.equal(next.latest, 281800);
     assert.equal(next.gate.id, 281800);
-    assert.equal(upstream.count("resolveLatest"), 2);
-    assert.deepEqual(upstream.calls.slice(3), [`resolveLatest ${GATE.url} latest-finished`, "getBuild 281800", "getConstituents 281800"]);
+    assert.equal(upstream.count("latest"), 2);
+    assert.deepEqual(upstream.calls.slice(3), [`latest ${GATE.url} latest-finished`, "getBuild 281800", "getConstituents 281800"]);
   });
 
   it("newRound() forgets a failure: Hydra back up is seen at the next poll", async () => {
     let failing = true;
     let calls = 0;
     const api: HydraApi = {
-      resolveLatest: () => {
+      latest: (job) => {
         calls++;
-        return failing ? Promise.reject(new HydraUnavailable("https://hydra.example", "connection refused")) : Promise.resolve(5);
+        return failing ? Promise.reject(new HydraUnavailable("https://hydra.example", "connection refused")) : Promise.resolve({ id: 5, job });
       },
       getBuild: () => Promise.reject(new Error("not used")),
       getConstituents: () => Promise.reject(new Error("not used")),
     };
     const round = new SharedRound(api);
-    await assert.rejects(round.resolveLatest(GATE, "latest-finished"), HydraUnavailable);
+    await assert.rejects(round.latest(GATE, "latest-finished"), HydraUnavailable);
     failing = false;
-    await assert.rejects(round.resolveLatest(GATE, "latest-finished"), HydraUnavailable);
+    await assert.rejects(round.latest(GATE, "latest-finished"), HydraUnavailable);
     round.newRound();
-    assert.equal(await round.resolveLatest(GATE, "latest-finished"), 5);
+    assert.equal((await round.latest(GATE, "latest-finished")).id, 5);
     assert.equal(calls, 2);
   });
 });

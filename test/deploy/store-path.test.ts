@@ -14,6 +14,8 @@ describe("isPlainStorePath", () => {
     `${STORE}/${HASH.b}-release_gate`,
     `${STORE}/${h}-name+with=all_allowed-chars.1`,
     `${STORE}/${h}-a..b`,
+    // Nix's longest name: 211 characters.
+    `${STORE}/${h}-${"n".repeat(211)}`,
   ];
   for (const path of good) {
     it(`accepts ${path}`, () => assert.equal(isPlainStorePath(path, STORE), true));
@@ -50,6 +52,7 @@ describe("isPlainStorePath", () => {
     ["relative", `nix/store/${h}-x`],
     ["the store dir itself", STORE],
     ["empty", ""],
+    ["name longer than Nix allows (212 characters)", `${STORE}/${h}-${"n".repeat(212)}`],
   ];
   for (const [what, path] of refused) {
     it(`refuses ${what}: ${JSON.stringify(path)}`, () => assert.equal(isPlainStorePath(path, STORE), false));

@@ -10,7 +10,7 @@ import { execa } from "execa";
 import type { State } from "../../src/state/schema.js";
 import { HailDaemon, type HailRun } from "../support/cli.js";
 import type { FakeBuild } from "../support/hydra-server.js";
-import { createWorld, publishedApps, stateKey, waitUntil, type World } from "./world.js";
+import { apiRequestCounts, createWorld, publishedApps, stateKey, waitUntil, type World } from "./world.js";
 
 interface FleetTarget { profile: string; [key: string]: unknown }
 
@@ -115,13 +115,7 @@ describe("hail --config with three targets, real Nix", () => {
 
   /** Hydra API requests (not the binary cache) by path, with how often each was made. */
   function apiRequests(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const q of w.hydra.requests) {
-      const p = q.path.split("?")[0] ?? q.path;
-      if (p.endsWith(".narinfo") || p.startsWith("/nar/") || p === "/nix-cache-info") continue;
-      counts.set(p, (counts.get(p) ?? 0) + 1);
-    }
-    return counts;
+    return apiRequestCounts(w.hydra);
   }
 
   async function activationsSince(count: number): Promise<string[]> {

@@ -335,7 +335,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
 
   it("serves /metrics, /healthz and POST /poll; 405 and 404 for the rest", async () => {
     const metricsFile = path.join(w.lab.root, "listen", "hail.prom");
-    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-listen", "127.0.0.1:0", "--metrics-file", metricsFile]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--poll-min-interval", "1ms", "--metrics-listen", "127.0.0.1:0", "--metrics-file", metricsFile]);
     const url = await metricsUrlOf(daemon);
     const scrape = async () => {
       const r = await get(`${url}/metrics`);
@@ -394,7 +394,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
 
   it("SIGUSR1 polls now, and the daemon keeps running", async () => {
     const metricsFile = path.join(w.lab.root, "usr1", "hail.prom");
-    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-file", metricsFile]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--poll-min-interval", "1ms", "--metrics-file", metricsFile]);
     // The file is written after each pass: once it exists, the first pass is over.
     await daemon.waitFor(async () => (await readdir(path.dirname(metricsFile)).catch((): string[] => [])).includes("hail.prom"), "the first pass");
     const pid = daemon.child.pid as number;

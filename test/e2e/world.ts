@@ -43,6 +43,8 @@ export interface World {
 export async function createWorld(): Promise<World> {
   const lab = await createNixLab();
   const hydra = await HydraTestServer.start({ cacheDir: lab.cacheDir });
+  // The jobset exists before its first build, as in Hydra: an empty one is "nothing yet", not a typo.
+  hydra.addJobset("myproject", "main");
   const spy = await makeNixSpy(lab.root);
   const activationLog = path.join(lab.root, "activations.log");
   const base = lab.envFor(hydra.url);
@@ -117,6 +119,17 @@ export function stateKey(absolutePath: string): string {
   return absolutePath.replace(/^\/+/, "").replace(/%/g, "%25").replace(/\//g, "%2F");
 }
 
+/** Hydra API requests (not the binary cache), by path without query, with how often each was made. */
+export function apiRequestCounts(hydra: HydraTestServer): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const q of hydra.requests) {
+    const p = q.path.split("?")[0] ?? q.path;
+    if (p.endsWith(".narinfo") || p.startsWith("/nar/") || p === "/nix-cache-info") continue;
+    counts.set(p, (counts.get(p) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** A green gate `id` in eval `evalId` with constituents myapp (`appPath`) and tests. */
 export function greenGate(id: number, evalId: number, appPath: string, overrides: Partial<FakeBuild> = {}): FakeBuild[] {
   const base = { project: "myproject", jobset: "main", finished: true, buildstatus: 0, jobsetevals: [evalId] };
@@ -136,6 +149,13 @@ export async function publishedApps(lab: NixLab, ...specs: { name: string; versi
   await lab.publish(...paths);
   await lab.deleteLocal(...paths);
   return paths;
+}
+
+/** A world with `myapp` built at each version and published to its cache. */
+export async function worldWithApps<V extends string[]>(...versions: V): Promise<{ world: World; apps: { [K in keyof V]: string } }> {
+  const world = await createWorld();
+  const apps = await publishedApps(world.lab, ...versions.map((version) => ({ name: "myapp", version })));
+  return { world, apps: apps as { [K in keyof V]: string } };
 }
 
 /**

@@ -154,7 +154,8 @@ describe("network failures", () => {
   it("a connection reset is retried and then succeeds", async () => {
     const hydra = nock(HYDRA)
       .get(`${GATE_PATH}/latest-finished`)
-      .replyWithError({ code: "ECONNRESET", message: "socket hang up" });
+      // An Error, not a plain object: nock's node:http interceptor drops plain-object errors silently.
+      .replyWithError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
     interceptLatestFinished(hydra, { buildId: 42 });
     const { client, requests } = makeClient();
     assert.equal(await client.resolveLatest(GATE, "latest-finished"), 42);

@@ -72,7 +72,7 @@ describe("credentials never appear in error messages", () => {
     ["{}", (s) => s.get("/build/5").reply(200, "{}", JSON_HEADERS)],
     ["truncated", (s) => s.get("/build/5").reply(200, '{"id": 5, "fin', JSON_HEADERS)],
     ["no Location", (s) => s.get("/build/5").reply(302, "")],
-    ["refused", (s) => s.get("/build/5").times(3).replyWithError({ code: "ECONNREFUSED", message: "refused" })],
+    ["refused", (s) => s.get("/build/5").times(3).replyWithError(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))],
     ["timeout", (s) => s.get("/build/5").delay(200).reply(200, "{}", JSON_HEADERS)],
   ];
   for (const [name, intercept] of failures) {

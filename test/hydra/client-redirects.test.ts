@@ -42,19 +42,38 @@ describe("resolveLatest", () => {
     });
   }
 
-  it("follows a 301 for a renamed jobset on the configured base, then takes the 302", async () => {
+  it("follows a 301 for a renamed jobset on the configured host, reports the move, and answers with the new job", async () => {
     const renamed = parseJobUrl(`${HYDRA}/job/acme/prod/release_gate`);
     const hydra = nock(HYDRA)
       .get("/job/acme/prod/release_gate/latest-finished")
-      .reply(301, "", { location: `http://127.0.0.1:3000${GATE_PATH}/latest-finished` });
+      .reply(301, "", { location: `${HYDRA}${GATE_PATH}/latest-finished` });
     interceptLatestFinished(hydra, { buildId: 281734 });
-    const { client, requests } = makeClient();
-    assert.equal(await client.resolveLatest(renamed, "latest-finished"), 281734);
+    const moves: { from: string; to: string }[] = [];
+    const { client, requests } = makeClient({ onMoved: (move) => moves.push(move) });
+    const latest = await client.latest(renamed, "latest-finished");
+    assert.deepEqual(latest, { id: 281734, job: GATE });
+    assert.deepEqual(moves, [{ from: `${HYDRA}/job/acme/prod/release_gate/latest-finished`, to: GATE.url }]);
     assert.deepEqual(hydra.pendingMocks(), []);
     assert.deepEqual(requests, [
       `${HYDRA}/job/acme/prod/release_gate/latest-finished`,
       `${HYDRA}${GATE_PATH}/latest-finished`,
     ]);
+  });
+
+  it("refuses a 301 to another host, naming the new job URL on the configured base", async () => {
+    const renamed = parseJobUrl(`${HYDRA}/job/acme/prod/release_gate`);
+    const hydra = nock(HYDRA)
+      .get("/job/acme/prod/release_gate/latest-finished")
+      .reply(301, "", { location: `https://elsewhere.example${GATE_PATH}/latest-finished` });
+    const moves: unknown[] = [];
+    const { client, requests } = makeClient({ onMoved: (move) => moves.push(move) });
+    await assert.rejects(
+      client.latest(renamed, "latest-finished"),
+      failsWith(InvalidResponse, 65, "redirects to another host (https://elsewhere.example", `use ${HYDRA}${GATE_PATH}/latest-finished`),
+    );
+    assert.equal(requests.length, 1, "nothing was requested from the other host or after the refusal");
+    assert.deepEqual(moves, []);
+    assert.deepEqual(hydra.pendingMocks(), []);
   });
 
   it("works under a path prefix, and getBuild uses the prefix", async () => {
@@ -75,7 +94,7 @@ describe("resolveLatest", () => {
     const job = parseJobUrl("https://h.example/hydra/job/acme/prod/release_gate");
     const hydra = nock("https://h.example")
       .get("/hydra/job/acme/prod/release_gate/latest-finished")
-      .reply(301, "", { location: `http://127.0.0.1:3000${GATE_PATH}/latest-finished` })
+      .reply(301, "", { location: `https://h.example${GATE_PATH}/latest-finished` })
       .get(`/hydra${GATE_PATH}/latest-finished`)
       .reply(302, "", { location: "http://127.0.0.1:3000/build/9" });
     assert.equal(await makeClient({ baseUrl: job.baseUrl }).client.resolveLatest(job, "latest-finished"), 9);

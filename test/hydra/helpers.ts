@@ -1,4 +1,4 @@
-/** Shared pieces for the Hydra client tests: recorded bodies, a client factory, interceptors. */
+/** Shared pieces for the Hydra client tests: Hydra-shaped bodies, a client factory, interceptors. */
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import assert from "node:assert/strict";
@@ -12,9 +12,9 @@ export const GATE: JobUrl = parseJobUrl(`${HYDRA}/job/acme/production/release_ga
 export const GATE_PATH = "/job/acme/production/release_gate";
 export const JSON_HEADERS = { "content-type": "application/json" };
 
-/** A recorded Hydra body from fixtures/hydra/recorded, as text. */
+/** A Hydra-shaped body from fixtures/hydra/hydra-shaped (see its README), as text. */
 export function fixture(name: string): string {
-  return readFileSync(new URL(`../../fixtures/hydra/recorded/${name}`, import.meta.url), "utf8");
+  return readFileSync(new URL(`../../fixtures/hydra/hydra-shaped/${name}`, import.meta.url), "utf8");
 }
 
 export interface TestClient {
@@ -54,7 +54,7 @@ export function interceptLatestFinished(
     .reply(302, "", { location: `${host}/build/${buildId}` });
 }
 
-/** `/build/ID` answered with a recorded body. */
+/** `/build/ID` answered with a Hydra-shaped body. */
 export function interceptBuild(scope: nock.Scope, id: number, fixtureName = "gate-build.json"): nock.Scope {
   return scope
     .get(`/build/${id}`)

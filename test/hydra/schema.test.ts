@@ -11,7 +11,7 @@ function withFields(fields: Record<string, unknown>, drop: string[] = []): Recor
   return build;
 }
 
-describe("BuildSchema on recorded bodies", () => {
+describe("BuildSchema on bodies shaped like Hydra's as_json (fixtures/hydra/hydra-shaped)", () => {
   it("reads a gate build", () => {
     const build = BuildSchema.parse(gate);
     assert.equal(build.id, 281734);
@@ -40,6 +40,29 @@ describe("BuildSchema on recorded bodies", () => {
   it("reads the constituents array", () => {
     const builds = ConstituentsSchema.parse(JSON.parse(fixture("gate-constituents.json")));
     assert.deepEqual(builds.map((b) => [b.job, b.buildstatus]), [["app-server", 0], ["docs", 6], ["worker", 0]]);
+  });
+
+  it("reads a cached build: timestamp == starttime == stoptime, with a build product", () => {
+    const [app] = ConstituentsSchema.parse(JSON.parse(fixture("gate-constituents.json")));
+    assert.ok(app);
+    assert.deepEqual([app.job, app.timestamp, app.starttime, app.stoptime], ["app-server", 1767265502, 1767265502, 1767265502]);
+  });
+
+  it("reads an old instance's build: buildmetrics null, no drvpath", () => {
+    const raw = JSON.parse(fixture("build-old-instance.json")) as Record<string, unknown>;
+    assert.equal(raw["buildmetrics"], null);
+    assert.ok(!("drvpath" in raw));
+    const build = BuildSchema.parse(raw);
+    assert.deepEqual([build.id, build.finished, build.buildstatus, build.jobsetevals], [95012, true, 0, [4411]]);
+  });
+
+  it("a constituent is in every evaluation its gate is in (Hydra adds a whole eval's builds together)", () => {
+    const gateEvals = BuildSchema.parse(gate).jobsetevals;
+    for (const build of ConstituentsSchema.parse(JSON.parse(fixture("gate-constituents.json")))) {
+      for (const e of gateEvals) assert.ok(build.jobsetevals.includes(e), `${build.job} lacks eval ${e}`);
+    }
+    const docs = BuildSchema.parse(JSON.parse(fixture("constituent-status6.json")));
+    for (const e of gateEvals) assert.ok(docs.jobsetevals.includes(e), `docs lacks eval ${e}`);
   });
 
   it("reads Hydra's JSON 404 body", () => {

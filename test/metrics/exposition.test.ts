@@ -204,3 +204,18 @@ describe("promtool check metrics", () => {
     assert.notEqual(r.exitCode, 0);
   });
 });
+
+describe("renderMetrics with the daemon's own counters", () => {
+  it("hail_poll_requests_rejected_total: one counter, the process's count on every profile", () => {
+    const text = renderMetrics([profile("a"), profile("b")], { pollRequestsRejected: 7 });
+    assert.deepEqual(samplesOf(text, "hail_poll_requests_rejected_total"), [
+      'hail_poll_requests_rejected_total{profile="a"} 7',
+      'hail_poll_requests_rejected_total{profile="b"} 7',
+    ]);
+    assert.equal(text.split("\n").filter((l) => l === "# TYPE hail_poll_requests_rejected_total counter").length, 1);
+  });
+
+  it("a one-shot (no daemon counters) has no such series", () => {
+    assert.deepEqual(samplesOf(renderMetrics([profile("a")]), "hail_poll_requests_rejected_total"), []);
+  });
+});

@@ -20,7 +20,9 @@ import { REPO, UNIT_DIR, expandSpecifiers, parseUnit, splitCommandLine, tempDir,
 const STUB = path.join(REPO, "test", "packaging", "nix-stub.nix");
 /** the repository as a Nix path value (a path literal cannot hold every file name) */
 const REPO_ARG = ["--arg", "repo", `/. + ${JSON.stringify(REPO)}`];
-const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/npm-lock.nix", "test/packaging/nix-stub.nix"];
+// nix/tests/nixos-deploy.nix is a NixOS VM test (flake checks): it needs nixpkgs and KVM, so
+// here it is only parsed, never run.
+const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/npm-lock.nix", "test/packaging/nix-stub.nix", "nix/tests/nixos-deploy.nix"];
 
 interface Run {
   code: number;
@@ -256,6 +258,8 @@ interface Service {
   path: string[];
   environment: Record<string, string>;
   serviceConfig: Record<string, string | number | boolean>;
+  restartIfChanged?: boolean;
+  unitConfig?: Record<string, string | number | boolean>;
 }
 interface ModuleResult {
   optionNames: string[];
@@ -438,12 +442,68 @@ describe("nix/module.nix (evaluated with the stub)", () => {
     assert.deepEqual(r.complaints, [], r.stderr);
     assert.equal(r.code, 0, r.stderr);
   });
+
+  const systemInstance = {
+    gateJob: "https://hydra.example/job/infra/main/release_gate",
+    constituent: "host-web1",
+    nixos: true,
+    nixosAction: "boot",
+    rebootWindow: "23:30-01:00",
+    rebootCommand: "systemctl kexec",
+    confirmTimeout: "5m",
+  };
+
+  it("nixos = true: the system profile, the --nixos flags, no sandbox, not restarted or stopped by its own switch", async () => {
+    const m = await evalModule({ enable: true, package: fakePackage, instances: { system: systemInstance, app: gateInstance } });
+    const svc = m.services["hail-system"] as Service;
+    const argv = argvOf(svc);
+    const pairs = (flag: string) => argv[argv.indexOf(flag) + 1];
+    assert.equal(pairs("--profile"), "system");
+    assert.ok(argv.includes("--nixos"));
+    assert.equal(pairs("--nixos-action"), "boot");
+    assert.equal(pairs("--reboot-window"), "23:30-01:00");
+    assert.equal(pairs("--reboot-command"), "systemctl kexec");
+    assert.equal(pairs("--confirm-timeout"), "5m");
+    for (const flag of flagsOf(argv.slice(2))) assert.ok(hailFlags.has(flag), `hail run takes ${flag}`);
+    for (const key of ["NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "ProtectKernelModules"]) {
+      assert.ok(!(key in svc.serviceConfig), `${key}: switch-to-configuration cannot run under it`);
+    }
+    assert.equal(svc.restartIfChanged, false);
+    assert.equal(svc.unitConfig?.["X-StopOnRemoval"], false);
+    const app = m.services["hail-app"] as Service;
+    assert.equal(app.restartIfChanged, undefined, "an app instance keeps NixOS's default restart");
+    assert.ok(!argvOf(app).includes("--nixos"));
+    assert.equal(app.serviceConfig.ProtectSystem, "full");
+  });
+
+  it("asserts that the reboot options go with nixos = true", async () => {
+    const failing = async (inst: Record<string, unknown>) =>
+      (await evalModule({ enable: true, package: fakePackage, instances: { x: inst } })).assertions.filter((a) => !a.assertion).map((a) => a.message);
+    assert.match((await failing({ ...gateInstance, rebootWindow: "02:00-03:00" })).join("\n"), /rebootWindow and rebootCommand need nixos = true/);
+    assert.match((await failing({ ...systemInstance, rebootWindow: null })).join("\n"), /rebootCommand needs rebootWindow/);
+    assert.deepEqual(await failing(systemInstance), []);
+  });
+
+  it("renders a nixos = true unit that systemd-analyze verify accepts", async () => {
+    const m = await evalModule({ enable: true, package: fakePackage, instances: { system: systemInstance } });
+    const unitDir = path.join(dir, "units-nixos");
+    await mkdir(unitDir, { recursive: true });
+    const text = renderService(m.services["hail-system"] as Service);
+    assert.match(text, /^X-RestartIfChanged=false$/m);
+    await writeFile(path.join(unitDir, "hail-system.service"), text);
+    const r = await verifyUnits(unitDir, ["hail-system.service"]);
+    assert.deepEqual(r.complaints, [], r.stderr);
+    assert.equal(r.code, 0, r.stderr);
+  });
 });
 
 /** a NixOS-style rendering of systemd.services.<name> (as nixos/lib/systemd-lib.nix does it) */
 function renderService(svc: Service): string {
   const v = (x: string | number | boolean) => (x === true ? "true" : x === false ? "false" : String(x));
-  const lines = ["[Unit]", `Description=${svc.description}`, `Wants=${svc.wants.join(" ")}`, `After=${svc.after.join(" ")}`, "", "[Service]"];
+  const unit = Object.entries(svc.unitConfig ?? {}).map(([k, val]) => `${k}=${v(val)}`);
+  const lines = ["[Unit]", `Description=${svc.description}`, `Wants=${svc.wants.join(" ")}`, `After=${svc.after.join(" ")}`, ...unit, "", "[Service]"];
+  // NixOS writes restartIfChanged = false as this key, which switch-to-configuration reads
+  if (svc.restartIfChanged === false) lines.push("X-RestartIfChanged=false");
   const env = { ...svc.environment, PATH: [...svc.path.map((p) => `${p}/bin`), "/usr/bin", "/bin"].join(":") };
   for (const [k, val] of Object.entries(env)) lines.push(`Environment="${k}=${val}"`);
   for (const [k, val] of Object.entries(svc.serviceConfig)) lines.push(`${k}=${v(val)}`);
@@ -463,6 +523,7 @@ interface FlakeSummary {
   moduleImports: string[];
   modulePackage: { _type: string; content: string };
   devShellPackages: { linux: string[]; darwin: string[] };
+  checks: Record<string, string[]>;
 }
 
 describe("flake.nix (evaluated with the stub)", () => {
@@ -479,5 +540,10 @@ describe("flake.nix (evaluated with the stub)", () => {
     assert.deepEqual(f.moduleImports.map((p) => path.resolve(p)), [path.join(REPO, "nix", "module.nix")]);
     assert.equal(f.modulePackage._type, "override", "the flake's package is only a default (mkDefault)");
     assert.ok(f.devShellPackages.linux.includes("systemd") && !f.devShellPackages.darwin.includes("systemd"));
+  });
+
+  it("offers the NixOS VM test as a check on Linux (only its name is evaluated here; it has not been run)", async () => {
+    const f = await nixEval<FlakeSummary>([...REPO_ARG, "-A", "flake", STUB]);
+    assert.deepEqual(f.checks, { "aarch64-linux": ["nixos-deploy"], "x86_64-linux": ["nixos-deploy"] });
   });
 });

@@ -54,6 +54,7 @@ let
     unique = builtins.foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
     genAttrs = names: f: listToAttrs (map (n: nameValuePair n (f n)) names);
     optional = cond: x: if cond then [ x ] else [ ];
+    optionalAttrs = cond: set: if cond then set else { };
     importJSON = path: builtins.fromJSON (builtins.readFile path);
     getExe = drv: "${drv}/bin/${drv.meta.mainProgram}";
     licenses.mit = "mit";
@@ -287,6 +288,8 @@ in
     overlay = (outputs.overlays.default pkgs { }).hail.callPackage;
     moduleImports = map toString flakeModule.imports;
     modulePackage = flakeModule.services.hail.package;
+    # names only: running a check needs nixpkgs' NixOS test driver
+    checks = mapAttrs (_: attrNames) outputs.checks;
     devShellPackages = {
       linux = outputs.devShells.x86_64-linux.default.packages;
       darwin = outputs.devShells.aarch64-darwin.default.packages;

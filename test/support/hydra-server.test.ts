@@ -98,6 +98,68 @@ describe("HydraTestServer", () => {
     assert.deepEqual(await noJobset.json(), { error: "Jobset ‘other’ doesn't exist." });
   });
 
+  it("restartBuild makes the eval incomplete so latest-finished moves back; finishBuild moves it on again", async () => {
+    server.addBuild(build(100, "gate", [10], { constituents: [101] }));
+    server.addBuild(build(101, "app", [10]));
+    server.addBuild(build(200, "gate", [20], { constituents: [201] }));
+    server.addBuild(build(201, "app", [20]));
+    assert.equal(await location(server, "/job/p/js/gate/latest-finished"), `${server.url}/build/200`);
+    const before = await getParsed(server, "/build/201", buildJson);
+    server.restartBuild(201);
+    assert.equal(await location(server, "/job/p/js/gate/latest-finished"), `${server.url}/build/100`);
+    const restarted = await getParsed(server, "/build/201", buildJson);
+    assert.deepEqual([restarted.finished, restarted.buildstatus, restarted.stoptime], [0, 0, before.stoptime], "finished 0, old status and times kept");
+    server.finishBuild(201);
+    assert.equal(await location(server, "/job/p/js/gate/latest-finished"), `${server.url}/build/200`);
+    assert.equal((await getParsed(server, "/build/201", buildJson)).finished, 1);
+  });
+
+  it("a renamed jobset answers 301 to the new job and jobset URLs", async () => {
+    server.addBuild(build(3, "app", [1]));
+    server.renameJobset("p", "old", "js");
+    const job = await get(server, "/job/p/old/app/latest-finished");
+    assert.equal(job.status, 301);
+    assert.equal(job.headers.get("location"), `${server.url}/job/p/js/app/latest-finished`);
+    const jobset = await get(server, "/jobset/p/old");
+    assert.deepEqual([jobset.status, jobset.headers.get("location")], [301, `${server.url}/jobset/p/js`]);
+  });
+
+  it("/jobset/P/JS: the jobset as JSON, or Hydra's 404 for a missing project or jobset", async () => {
+    server.addBuild(build(3, "app", [1]));
+    const ok = await get(server, "/jobset/p/js");
+    assert.equal(ok.status, 200);
+    assert.deepEqual(z.object({ name: z.string(), project: z.string() }).parse(await ok.json()), { name: "js", project: "p" });
+    const noProject = await get(server, "/jobset/q/js");
+    assert.deepEqual([noProject.status, await noProject.json()], [404, { error: "Project ‘q’ doesn't exist." }]);
+    const noJobset = await get(server, "/jobset/p/other");
+    assert.deepEqual([noJobset.status, await noJobset.json()], [404, { error: "Jobset ‘other’ doesn't exist." }]);
+  });
+
+  it("/api/latestbuilds: the newest finished builds, filtered, buildstatus only when finished", async () => {
+    server.addBuild(build(1, "app", [1]));
+    server.addBuild(build(2, "tests", [1], { buildstatus: 1 }));
+    server.addBuild(build(3, "app", [2], { finished: false, buildstatus: null }));
+    const all = z.array(z.object({ id: z.int(), job: z.string(), buildstatus: z.int() })).parse(await (await get(server, "/api/latestbuilds?nr=10&project=p&jobset=js")).json());
+    assert.deepEqual(all.map((b) => [b.id, b.job, b.buildstatus]), [[2, "tests", 1], [1, "app", 0]]);
+    const one = z.array(z.object({ id: z.int() })).parse(await (await get(server, "/api/latestbuilds?nr=1&project=p&jobset=js&job=app")).json());
+    assert.deepEqual(one.map((b) => b.id), [1]);
+    assert.equal((await get(server, "/api/latestbuilds?project=p")).status, 500, "nr is required");
+  });
+
+  it("addJobset: a jobset without builds exists (no successful build yet), as in Hydra", async () => {
+    assert.deepEqual(await (await get(server, "/job/p/js/app/latest-finished")).json(), { error: "Jobset ‘js’ doesn't exist." });
+    server.addJobset("p", "js");
+    assert.deepEqual(await (await get(server, "/job/p/js/app/latest-finished")).json(), { error: "There is no successful build to redirect to." });
+    assert.equal((await get(server, "/jobset/p/js")).status, 200);
+  });
+
+  it("withoutConstituentsRoute: an old Hydra's 404 Page not found. for /build/ID/constituents", async () => {
+    server.addBuild(build(1, "gate", [1], { constituents: [] }));
+    server.withoutConstituentsRoute = true;
+    const res = await get(server, "/build/1/constituents");
+    assert.deepEqual([res.status, await res.json()], [404, { error: "Page not found." }]);
+  });
+
   it("renders /build/ID as Hydra does, HTML without a JSON Accept", async () => {
     server.addBuild(build(42, "app", [4, 5], { outputs: { out: APP1, doc: null } }));
     const body: unknown = await (await get(server, "/build/42")).json();

@@ -45,6 +45,12 @@ export class HydraTestServer {
   private readonly sessions = new Set<string>();
   private privateMode: PrivateMode | undefined;
   private readonly builds = new Map<number, FakeBuild>();
+  /** "project/jobset" of jobsets that exist before any build does (builds imply theirs) */
+  private readonly jobsets = new Set<string>();
+  /** project/old-name → new name, as Hydra's JobsetRenames table */
+  private readonly renames = new Map<string, string>();
+  /** A Hydra from before late 2021: no /build/ID/constituents route ("Page not found."). */
+  withoutConstituentsRoute = false;
   private overrides: Override[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -74,6 +80,36 @@ export class HydraTestServer {
     const current = this.builds.get(id);
     if (!current) throw new Error(`updateBuild: no build ${id} (add it first)`);
     this.builds.set(id, copyBuild({ ...current, ...patch, id }));
+  }
+
+  /**
+   * As Hydra's "Restart": the build is queued again (finished = 0) and keeps its old
+   * buildstatus and times, so every evaluation holding it is incomplete until finishBuild.
+   */
+  restartBuild(id: number): void {
+    const current = this.builds.get(id);
+    if (!current) throw new Error(`restartBuild: no build ${id} (add it first)`);
+    const shown = renderBuild(current);
+    const times = { starttime: shown["starttime"] as number | null, stoptime: shown["stoptime"] as number | null };
+    this.builds.set(id, copyBuild({ ...current, ...times, finished: false }));
+  }
+
+  /** The queue runner finished the build (again), with this buildstatus. */
+  finishBuild(id: number, buildstatus = 0): void {
+    const current = this.builds.get(id);
+    if (!current) throw new Error(`finishBuild: no build ${id} (add it first)`);
+    const { starttime: _start, stoptime: _stop, ...rest } = current;
+    this.builds.set(id, copyBuild({ ...rest, finished: true, buildstatus }));
+  }
+
+  /** A jobset (and its project) that exists in Hydra, with or without builds yet. */
+  addJobset(project: string, jobset: string): void {
+    this.jobsets.add(`${project}/${jobset}`);
+  }
+
+  /** A jobset renamed in Hydra: its old job and jobset URLs answer 301 to the new name. */
+  renameJobset(project: string, from: string, to: string): void {
+    this.renames.set(`${project}/${from}`, to);
   }
 
   removeBuild(id: number): void {
@@ -198,13 +234,26 @@ export class HydraTestServer {
     if (head === "job" && rest.length >= 4) return this.routeJobLatest(rest, json);
     if (head === "build" && rest.length >= 1) return this.routeBuild(rest, json);
     if (head === "jobset" && rest[2] === "latest-eval") return this.routeLatestEval(rest, json);
+    if (head === "jobset" && rest.length === 2) return this.routeJobset(rest, json);
+    if (head === "api" && rest.length === 1 && rest[0] === "latestbuilds") return this.routeLatestBuilds(req.path);
     if (head === "eval" && rest.length === 1) return this.routeEval(rest[0] ?? "", json);
     return errorReply(404, "Page not found.", json);
   }
 
+  private hasJobset(project: string, jobset: string): boolean {
+    return this.jobsets.has(`${project}/${jobset}`) || [...this.builds.values()].some((b) => b.project === project && b.jobset === jobset);
+  }
+
+  private hasProject(project: string): boolean {
+    return [...this.jobsets].some((j) => j.startsWith(`${project}/`)) || [...this.builds.values()].some((b) => b.project === project);
+  }
+
+  /** Controller/Job.pm: one lookup of (project, jobset), then the rename table, then 404. */
   private routeJobLatest([project = "", jobset = "", job = "", kind = "", ...extra]: string[], json: boolean): RawResponse {
     const all = [...this.builds.values()];
-    if (!all.some((b) => b.project === project && b.jobset === jobset)) {
+    if (!this.hasJobset(project, jobset)) {
+      const renamed = this.renames.get(`${project}/${jobset}`);
+      if (renamed !== undefined) return movedPermanently(`${this.locationBase}/job/${pathSuffix([project, renamed, job, kind, ...extra]).slice(1)}`);
       return errorReply(404, `Jobset ‘${jobset}’ doesn't exist.`, json);
     }
     const system = kind === "latest-for" ? extra.shift() : undefined;
@@ -220,7 +269,7 @@ export class HydraTestServer {
     const build = this.builds.get(Number(idText));
     if (!build) return errorReply(404, `Build with ID ${idText} doesn't exist.`, json);
     if (extra.length === 0) return json ? jsonReply(200, renderBuild(build)) : htmlReply(200, `Build ${build.id}`, `Job ${build.job}`);
-    if (extra.length === 1 && extra[0] === "constituents") {
+    if (extra.length === 1 && extra[0] === "constituents" && !this.withoutConstituentsRoute) {
       if (!json) return htmlReply(200, `Build ${build.id}`, "Constituents");
       return jsonReply(200, this.constituentsOf(build).map(renderBuild));
     }
@@ -230,6 +279,31 @@ export class HydraTestServer {
   private constituentsOf(build: FakeBuild): FakeBuild[] {
     const found = (build.constituents ?? []).flatMap((id) => this.builds.get(id) ?? []);
     return found.sort((a, b) => (a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
+  }
+
+  /** Controller/Jobset.pm: the project first, then the jobset (or its rename); JSON is Jobsets.as_json. */
+  private routeJobset([project = "", jobset = ""]: string[], json: boolean): RawResponse {
+    if (!this.hasProject(project)) return errorReply(404, `Project ‘${project}’ doesn't exist.`, json);
+    if (!this.hasJobset(project, jobset)) {
+      const renamed = this.renames.get(`${project}/${jobset}`);
+      if (renamed !== undefined) return movedPermanently(`${this.locationBase}/jobset/${pathSuffix([project, renamed]).slice(1)}`);
+      return errorReply(404, `Jobset ‘${jobset}’ doesn't exist.`, json);
+    }
+    if (!json) return htmlReply(200, `Jobset ${jobset}`, `of project ${project}`);
+    return jsonReply(200, renderJobset(project, jobset));
+  }
+
+  /** Controller/API.pm latestbuilds: the newest finished builds (any status), filtered, as buildToHash. */
+  private routeLatestBuilds(requestPath: string): RawResponse {
+    const query = new URLSearchParams(requestPath.split("?")[1] ?? "");
+    const nr = query.get("nr");
+    if (nr === null) return errorReply(500, "Parameter not defined!", true);
+    const filter = (name: "project" | "jobset" | "job", b: FakeBuild) => { const v = query.get(name); return v === null || v === "" || b[name] === v; };
+    const found = [...this.builds.values()]
+      .filter((b) => b.finished && filter("project", b) && filter("jobset", b) && filter("job", b))
+      .sort((a, b) => b.id - a.id)
+      .slice(0, Number(nr));
+    return jsonReply(200, found.map(latestBuildHash));
   }
 
   private routeLatestEval([project = "", jobset = "", , ...extra]: string[], json: boolean): RawResponse {
@@ -309,6 +383,23 @@ export function renderBuild(b: FakeBuild): Record<string, unknown> {
     buildproducts: {},
     buildmetrics: {},
   };
+}
+
+/** Schema/Result/Jobsets.pm as_json, with the values of a freshly created jobset. */
+function renderJobset(project: string, name: string): Record<string, unknown> {
+  return {
+    errortime: null, lastcheckedtime: BASE_TIME, triggertime: null, enabled: 1, keepnr: 3, checkinterval: 300,
+    schedulingshares: 100, starttime: null, name, project, description: "", nixexprinput: "src", nixexprpath: "release.nix",
+    errormsg: "", emailoverride: "", fetcherrormsg: "", type: 0, flake: "", enableemail: false,
+    enable_dynamic_run_command: false, visible: true, inputs: {},
+  };
+}
+
+/** Controller/API.pm buildToHash: buildstatus only when finished, priority only when not. */
+function latestBuildHash(b: FakeBuild): Record<string, unknown> {
+  const rendered = renderBuild(b);
+  const common = { id: b.id, project: b.project, jobset: b.jobset, job: b.job, system: rendered["system"], nixname: rendered["nixname"], finished: b.finished ? 1 : 0, timestamp: rendered["timestamp"] };
+  return b.finished ? { ...common, buildstatus: b.buildstatus } : { ...common, priority: 100 };
 }
 
 function nameFromOutputs(b: FakeBuild): string | undefined {
@@ -400,6 +491,11 @@ function cacheFileFor(pathname: string): { relative: string; contentType: string
 
 function redirect(location: string): RawResponse {
   return { status: 302, body: `<html><body>Redirecting to <a href="${escapeHtml(location)}">${escapeHtml(location)}</a></body></html>`, headers: { Location: location, "Content-Type": "text/html; charset=utf-8" } };
+}
+
+/** A renamed jobset: Catalyst's redirect with status 301. */
+function movedPermanently(location: string): RawResponse {
+  return { ...redirect(location), status: 301 };
 }
 
 function jsonReply(status: number, value: unknown): RawResponse {

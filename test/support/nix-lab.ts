@@ -15,6 +15,8 @@ export interface NixLab {
   publicKey: string;
   /** `deactivate`: also write $out/bin/deactivate with this body (as bin/activate's, `out` set) */
   buildApp(name: string, version: string, opts?: { activate?: string; deactivate?: string }): Promise<string>;
+  /** nix-build `file` with these --argstr arguments plus the lab's `nonce` (for sibling helpers) */
+  buildExpression(file: string, args: Record<string, string>): Promise<string>;
   publish(...paths: string[]): Promise<void>;
   deleteLocal(...paths: string[]): Promise<void>;
   envFor(cacheUrl: string): NodeJS.ProcessEnv;
@@ -89,6 +91,10 @@ export async function createNixLab(): Promise<NixLab> {
         "--argstr", "activate", opts.activate ?? DEFAULT_ACTIVATE, "--argstr", "nonce", nonce,
         ...(opts.deactivate === undefined ? [] : ["--argstr", "deactivate", opts.deactivate])];
       return (await runNix(localEnv, "nix-build", args)).trim();
+    },
+    async buildExpression(file, args) {
+      const argstrs = Object.entries({ ...args, nonce }).flatMap(([k, v]) => ["--argstr", k, v]);
+      return (await runNix(localEnv, "nix-build", [file, "--no-out-link", ...argstrs])).trim();
     },
     async publish(...paths) {
       if (paths.length === 0) return;

@@ -1,0 +1,97 @@
+import { existsSync } from "node:fs";
+import type { Log } from "../log.js";
+import type { Command } from "../nix/commands.js";
+import { activateCommand } from "../nix/commands.js";
+import type { Target } from "../deploy/target.js";
+import type { NixosAction, NixosConfig } from "./config.js";
+import { changedBootLinks } from "./system.js";
+
+/**
+ * "deploy": activating the build just switched to (a kernel change may turn `switch` into
+ * `boot`); "restore": going back to a generation that ran before (rollback, converge), which
+ * is always `switch`: that system is known to have worked with the running kernel.
+ */
+export type ActivationPurpose = "deploy" | "restore";
+
+export interface SwitchChoice {
+  action: NixosAction;
+  /** kernel, initrd or kernel-modules links that differ from the booted system */
+  changedBootLinks: string[];
+  /** `boot` was chosen because of a kernel change and a reboot inside the window will follow */
+  rebootPending: boolean;
+}
+
+/** The action for a system: a kernel change with a reboot window means `boot`, then a reboot. */
+export function chooseAction(nixos: NixosConfig, changed: string[], purpose: ActivationPurpose): SwitchChoice {
+  if (purpose === "restore") return { action: "switch", changedBootLinks: changed, rebootPending: false };
+  if (changed.length > 0 && nixos.rebootWindow !== null) return { action: "boot", changedBootLinks: changed, rebootPending: true };
+  return { action: nixos.action, changedBootLinks: changed, rebootPending: false };
+}
+
+export async function switchChoiceFor(nixos: NixosConfig, storePath: string, purpose: ActivationPurpose): Promise<SwitchChoice> {
+  return chooseAction(nixos, await changedBootLinks(storePath, nixos.bootedSystem), purpose);
+}
+
+export function switchToConfigurationCommand(storePath: string, action: NixosAction): Command {
+  return { file: `${storePath}/bin/switch-to-configuration`, args: [action] };
+}
+
+/**
+ * The switch as a transient systemd unit, outside hail's own service cgroup: when the new
+ * system restarts or stops hail's unit, systemd kills that unit's cgroup, and a switch running
+ * inside it would die half done. `--wait` keeps hail waiting for the result and returns the
+ * switch's exit status; `--collect` leaves no failed unit behind. The switch's output goes to
+ * the journal, not through a pipe to hail: a pipe whose reader (hail) is stopped would kill
+ * the switch at its next line. systemd-run names the unit on stderr, which hail logs. The
+ * variables switch-to-configuration reads, and hail's own, are passed along (a transient unit
+ * does not inherit hail's environment).
+ */
+export function systemdRunCommand(inner: Command, env: Record<string, string>): Command {
+  return {
+    file: "systemd-run",
+    args: [
+      "--wait",
+      "--collect",
+      "--no-ask-password",
+      "--service-type=exec",
+      "--description=hail: switch-to-configuration",
+      "--setenv=LOCALE_ARCHIVE",
+      "--setenv=NIXOS_INSTALL_BOOTLOADER",
+      ...Object.entries(env).map(([k, v]) => `--setenv=${k}=${v}`),
+      "--",
+      inner.file,
+      ...inner.args,
+    ],
+  };
+}
+
+/** systemd is the init system (the check sd_booted() makes); elsewhere the switch runs directly. */
+export function systemdRunning(): boolean {
+  return existsSync("/run/systemd/system");
+}
+
+/**
+ * The one place the activation command is chosen: `PROFILE/bin/activate` for an app, the
+ * system's `bin/switch-to-configuration ACTION` for `--nixos` (through systemd-run when
+ * systemd runs this machine).
+ */
+export async function activationCommandFor(
+  target: Target,
+  storePath: string,
+  purpose: ActivationPurpose,
+  env: Record<string, string>,
+  log: Log,
+): Promise<Command> {
+  if (!target.nixos) return activateCommand(target.profile.path);
+  const choice = await switchChoiceFor(target.nixos, storePath, purpose);
+  if (purpose === "deploy" && choice.changedBootLinks.length > 0) {
+    const what = choice.changedBootLinks.join(", ");
+    log.info(
+      choice.rebootPending
+        ? `${what} changed: making ${storePath} the boot default; hail reboots inside ${target.nixos.rebootWindow?.text}`
+        : `${what} changed: new kernel active after the next reboot`,
+    );
+  }
+  const command = switchToConfigurationCommand(storePath, choice.action);
+  return systemdRunning() ? systemdRunCommand(command, env) : command;
+}

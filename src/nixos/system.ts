@@ -1,0 +1,55 @@
+import { constants } from "node:fs";
+import { access, realpath, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { HailError } from "../errors.js";
+
+/** `--nixos` on an output that is not a NixOS system closure: invalid data, exit 65. */
+export class NotANixosSystem extends HailError {
+  readonly exitCode = 65;
+  readonly kind = "invalid_response" as const;
+}
+
+/**
+ * A NixOS system closure has a `nixos-version` file and an executable
+ * `bin/switch-to-configuration`. Checked after realise and before the profile is switched.
+ */
+export async function checkNixosSystem(storePath: string): Promise<void> {
+  const missing: string[] = [];
+  try {
+    await stat(join(storePath, "nixos-version"));
+  } catch {
+    missing.push("nixos-version");
+  }
+  try {
+    await access(join(storePath, "bin", "switch-to-configuration"), constants.X_OK);
+  } catch {
+    missing.push("an executable bin/switch-to-configuration");
+  }
+  if (missing.length > 0) {
+    throw new NotANixosSystem(
+      `${storePath} is not a NixOS system (it has no ${missing.join(" and no ")}); ` +
+        "with --nixos the constituent must be a nixosConfigurations.HOST.config.system.build.toplevel",
+    );
+  }
+}
+
+/** The links whose change needs a reboot to take effect. */
+export const BOOT_LINKS = ["kernel", "initrd", "kernel-modules"] as const;
+
+/** Which of the boot links of `system` differ from those of the running (booted) system. */
+export async function changedBootLinks(system: string, bootedSystem: string): Promise<string[]> {
+  const changed: string[] = [];
+  for (const link of BOOT_LINKS) {
+    const [next, booted] = await Promise.all([resolved(join(system, link)), resolved(join(bootedSystem, link))]);
+    if (next !== booted) changed.push(link);
+  }
+  return changed;
+}
+
+async function resolved(path: string): Promise<string | null> {
+  try {
+    return await realpath(path);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,96 @@
+// Fake NixOS systems for end-to-end tests: real store paths built with nix-build (no nixpkgs)
+// that look like a system.build.toplevel to hail: `nixos-version`, `kernel`, `initrd` and
+// `kernel-modules` links into a kernel derivation shared by systems with the same kernel,
+// and a `bin/switch-to-configuration` script that records its argument.
+import { mkdir, realpath, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { NixLab } from "./nix-lab.js";
+
+export interface FakeSystemSpec {
+  name: string;
+  version: string;
+  /** systems with the same kernel string share the same kernel, initrd and modules paths */
+  kernel: string;
+  /** shell lines run by switch-to-configuration after it recorded its argument */
+  switchExtra?: string;
+  /** build a closure that is not a system (no nixos-version, no switch-to-configuration) */
+  notASystem?: boolean;
+}
+
+// switch-to-configuration appends "$out $1" to $HAIL_TEST_SWITCH_LOG when it is set; `extra`
+// can make it fail (exit 3), hang (sleep) or signal hail ($PPID) mid-switch.
+const SYSTEM_EXPRESSION = `
+{ name, version, kernel, switchExtra, notASystem, nonce }:
+let
+  kernelDrv = derivation {
+    name = "fake-kernel-\${kernel}";
+    system = builtins.currentSystem;
+    builder = "/bin/sh";
+    inherit nonce;
+    args = [ "-c" ''
+      /bin/mkdir -p "$out/lib/modules"
+      echo ${"$"}{kernel} > "$out/bzImage"
+      echo ${"$"}{kernel} > "$out/initrd"
+    '' ];
+  };
+in derivation {
+  name = "nixos-system-\${name}-\${version}";
+  system = builtins.currentSystem;
+  builder = "/bin/sh";
+  inherit version switchExtra notASystem nonce;
+  kernelPath = kernelDrv;
+  args = [ "-c" ''
+    /bin/mkdir -p "$out/bin"
+    /bin/ln -s "$kernelPath/bzImage" "$out/kernel"
+    /bin/ln -s "$kernelPath/initrd" "$out/initrd"
+    /bin/ln -s "$kernelPath/lib/modules" "$out/kernel-modules"
+    if [ "$notASystem" = 1 ]; then
+      printf '#!/bin/sh\\necho not a system\\n' > "$out/bin/activate"
+      /bin/chmod +x "$out/bin/activate"
+      exit 0
+    fi
+    printf '%s\\n' "$version" > "$out/nixos-version"
+    printf '#!/bin/sh\\nout=%s\\necho "switch-to-configuration $1 $out"\\nif [ -n "$HAIL_TEST_SWITCH_LOG" ]; then echo "$out $1" >> "$HAIL_TEST_SWITCH_LOG"; fi\\n%s\\n' "$out" "$switchExtra" > "$out/bin/switch-to-configuration"
+    /bin/chmod +x "$out/bin/switch-to-configuration"
+  '' ];
+}
+`;
+
+export interface FakeSystem {
+  path: string;
+  /** where its kernel, initrd and kernel-modules links point (kept in the store) */
+  bootLinks: Record<string, string>;
+}
+
+const BOOT_LINKS = ["kernel", "initrd", "kernel-modules"];
+
+/**
+ * Builds the systems, publishes them (with their kernels) to the lab's cache and removes the
+ * systems locally, so hail must substitute them.
+ */
+export async function publishedSystems(lab: NixLab, ...specs: FakeSystemSpec[]): Promise<FakeSystem[]> {
+  const file = path.join(lab.root, "nixos-system.nix");
+  await writeFile(file, SYSTEM_EXPRESSION);
+  const systems: FakeSystem[] = [];
+  for (const spec of specs) {
+    const built = await lab.buildExpression(file, {
+      name: spec.name,
+      version: spec.version,
+      kernel: spec.kernel,
+      switchExtra: spec.switchExtra ?? "",
+      notASystem: spec.notASystem ? "1" : "0",
+    });
+    const bootLinks = Object.fromEntries(await Promise.all(BOOT_LINKS.map(async (l) => [l, await realpath(path.join(built, l))] as const)));
+    systems.push({ path: built, bootLinks });
+  }
+  await lab.publish(...systems.map((s) => s.path));
+  await lab.deleteLocal(...systems.map((s) => s.path));
+  return systems;
+}
+
+/** A stand-in for /run/booted-system: a directory whose boot links are those of `system`. */
+export async function bootedSystemLike(dir: string, system: FakeSystem): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  for (const [link, target] of Object.entries(system.bootLinks)) await symlink(target, path.join(dir, link));
+  return dir;
+}
