@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size
 import { Command, CommanderError } from "commander";
-import { HailError } from "../errors.js";
+import { HailError, environmentErrorOf } from "../errors.js";
 import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";
 import type { ManageOptions } from "./manage.js";
 import type { RawOptions } from "./options.js";
@@ -94,9 +94,10 @@ function exitCodeFor(err: unknown): number {
     // help and version are not errors; commander already printed its message
     return err.exitCode === 0 ? 0 : 64;
   }
-  if (err instanceof HailError) {
-    process.stderr.write(`hail: ${printableMessage(err.message)}\n`);
-    return err.exitCode;
+  const known = err instanceof HailError ? err : environmentErrorOf(err);
+  if (known !== null) {
+    process.stderr.write(`hail: ${printableMessage(known.message)}\n`);
+    return known.exitCode;
   }
   process.stderr.write(`hail: unexpected error: ${printableMessage(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   return 70;

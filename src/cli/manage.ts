@@ -1,5 +1,5 @@
 import { checkDurationLimit, DURATION_LIMITS, parseCalendarTime, parseDuration } from "../duration.js";
-import { UsageError } from "../errors.js";
+import { UsageError, asHailError } from "../errors.js";
 import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
@@ -82,6 +82,23 @@ export async function statusCommand(
   positional: string | undefined,
   opts: ManageOptions & { json?: boolean; config?: string },
   typed: (option: "stateDir" | "profilesDir") => boolean = () => false,
+): Promise<number> {
+  if (!opts.json) return printStatus(positional, opts, typed);
+  try {
+    return await printStatus(positional, opts, typed);
+  } catch (caught) {
+    // --json: a script reads stdout, so the failure is a JSON object there too
+    const err = asHailError(caught);
+    process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, exitCode: err.exitCode } }, null, 2)}\n`);
+    process.stderr.write(`hail: ${err.message}\n`);
+    return err.exitCode;
+  }
+}
+
+async function printStatus(
+  positional: string | undefined,
+  opts: ManageOptions & { json?: boolean; config?: string },
+  typed: (option: "stateDir" | "profilesDir") => boolean,
 ): Promise<number> {
   if (opts.config !== undefined) {
     if (positional || opts.profile) throw new UsageError("give either a profile or --config, not both");

@@ -623,7 +623,7 @@ describe("error messages name the URL, file or profile, and what to do", () => {
     assert.equal(r.code, 75, r.stderr);
     const text = operatorText(r);
     assert.ok(text.includes(`pid ${daemon.child.pid}`), text);
-    assert.ok(text.includes(path.join(w.stateDir, "myapp.lock")), text);
+    assert.ok(text.includes(w.stateFile("myapp").replace(/\.json$/, ".lock")), text);
     assert.ok(text.includes("myapp"), text);
     assert.match(text, /stop the other one/);
     assert.ok(daemon.alive, "the daemon holding the lock is unaffected");
