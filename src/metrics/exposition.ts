@@ -15,7 +15,12 @@ export interface ProfileMetrics {
   rebootPending?: boolean;
 }
 
-export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation"] as const;
+/**
+ * The kinds of hail_errors_total. `environment` (exit 73/74: a read-only or full disk, a
+ * permission hail lacks) is hail's addition to the contract's list, so an operator sees a
+ * full disk in the metrics too; `locked` is not an error of the profile and is left out.
+ */
+export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation", "environment", "internal"] as const;
 
 interface Family {
   name: string;

@@ -52,7 +52,7 @@ function seriesKeys(exp: Exposition): string[] {
   return exp.samples.map((s) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`).sort();
 }
 
-const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation"];
+const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation", "environment", "internal"];
 /** SPEC §6: every series, with its type and the extra labels of each sample. */
 const SPEC_SERIES: [name: string, type: string, extraLabels: Record<string, string>[]][] = [
   ["hail_up_to_date", "gauge", [{}]],
