@@ -75,6 +75,8 @@ let
     ++ flag "rollout-window" inst.rolloutWindow
     ++ flag "rollout-key" inst.rolloutKey
     ++ flag "confirm-timeout" inst.confirmTimeout
+    ++ flag "poll-min-interval" inst.pollMinInterval
+    ++ (if inst.allowDowngrade then [ "--allow-downgrade" ] else [ ])
     ++ nixosArgsOf inst
     ++ inst.extraArgs;
 
@@ -301,6 +303,21 @@ let
           type = types.nullOr types.str;
           default = null;
           description = "The key hashed for the staged rollout (default: the host name).";
+        };
+        allowDowngrade = mkOption {
+          type = types.bool;
+          default = false;
+          description = ''
+            Follow Hydra when it offers an older gate build than the one hail last deployed
+            (by default hail never deploys backwards: a restarted build in Hydra's newest
+            evaluation moves `latest-finished` back until it finishes).
+          '';
+        };
+        pollMinInterval = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "30s";
+          description = "POST /poll and SIGUSR1 start at most one extra pass per this interval (hail's default: 10s).";
         };
         stateDir = mkOption {
           type = types.str;

@@ -20,6 +20,56 @@ export function parseDuration(text: string, flag: string, bareUnit: Unit = "s"):
   );
 }
 
+const DAY_MS = UNIT_MS.d;
+
+/** The longest durations hail accepts: longer ones would overflow Node's timers or mean a typo. */
+export const DURATION_LIMITS = {
+  /** timers: --poll-period, --timeout, --activate-timeout, --confirm-timeout */
+  timer: { maxMs: 7 * DAY_MS, maxText: "7 days", zero: false },
+  /** --rollout-window (0 turns it off) */
+  window: { maxMs: 365 * DAY_MS, maxText: "365 days", zero: true },
+  /** hold --until */
+  hold: { maxMs: 365 * DAY_MS, maxText: "365 days", zero: false },
+} as const;
+
+export type DurationLimit = (typeof DURATION_LIMITS)[keyof typeof DURATION_LIMITS];
+
+/** parseDuration, refusing zero (unless the limit allows it) and anything beyond the limit. */
+export function parseBoundedDuration(text: string, flag: string, limit: DurationLimit, bareUnit: Unit = "s"): number {
+  const ms = parseDuration(text, flag, bareUnit);
+  checkDurationLimit(ms, `${flag} ${text.trim()}`, limit);
+  return ms;
+}
+
+export function checkDurationLimit(ms: number, what: string, limit: DurationLimit): void {
+  if (!Number.isFinite(ms) || ms > limit.maxMs) {
+    throw new UsageError(`${what} is too long: the limit is ${limit.maxText} (${formatDuration(limit.maxMs)})`);
+  }
+  if (ms <= 0 && !(limit.zero && ms === 0)) {
+    throw new UsageError(`${what} must be longer than zero${limit.zero ? " (or 0 to turn it off)" : ""}`);
+  }
+}
+
+/**
+ * A calendar date with an optional time ("2026-12-01", "2026-12-01T08:00:00Z") in ms since the
+ * epoch. Date.parse quietly rolls "2027-02-30" over to 2 March; a date that does not exist is refused.
+ */
+export function parseCalendarTime(text: string, flag: string): number {
+  const refuse = (why: string) =>
+    new UsageError(`${flag} ${text}: ${why}; give a date and time such as 2026-12-01T08:00:00Z`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
+  if (m === null) throw refuse("cannot read this date");
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((v) => Number(v ?? 0)) as [
+    number, number, number, number, number, number,
+  ];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) throw refuse("no such day");
+  if (hour > 23 || minute > 59 || second > 59) throw refuse("no such time of day");
+  const at = Date.parse(text.trim());
+  if (Number.isNaN(at)) throw refuse("cannot read this date");
+  return at;
+}
+
 export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;

@@ -2,8 +2,12 @@
  * Typed errors for the unexpected. Each carries the exit code of SPEC §3 and the
  * error kind used in logs and metrics; only the CLI entry turns them into exits.
  */
+import { systemErrorOf } from "./errno.js";
+import { redactSecrets } from "./secrets.js";
+
 export type ErrorKind =
   | "usage"
+  | "environment"
   | "invalid_response"
   | "unavailable"
   | "not_ready"
@@ -16,6 +20,10 @@ export abstract class HailError extends Error {
   abstract readonly exitCode: number;
   abstract readonly kind: ErrorKind;
   override readonly name: string = this.constructor.name;
+  /** Messages end up in logs, the state file, /healthz and plan output: no credential gets in. */
+  constructor(message: string) {
+    super(redactSecrets(message));
+  }
 }
 
 /** Bad flags, bad config, a missing file the operator named: exit 64. */
@@ -46,6 +54,12 @@ export class HydraUnavailable extends HailError {
   ) {
     super(`Hydra unavailable at ${url}: ${detail}`);
   }
+}
+
+/** The binary cache could not be reached while realising (refused, 5xx, timeout): exit 69, retried. */
+export class CacheUnavailable extends HailError {
+  readonly exitCode = 69;
+  readonly kind = "unavailable" as const;
 }
 
 /** Nothing deployable yet (404, unfinished or failed build): exit 75. */
@@ -79,4 +93,71 @@ export class InternalError extends HailError {
   constructor(cause: unknown) {
     super(`unexpected error: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
   }
+}
+
+/** A deployment that failed and whose rollback failed too: exit 1, with both errors. */
+export class DeploymentFailed extends HailError {
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly kind: ErrorKind,
+  ) {
+    super(message);
+  }
+}
+
+/** An error's message without a stack: for a line in a log or the state file. */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The machine, not hail: a file or directory hail must create cannot be (73: read-only,
+ * missing parent, permission) or an I/O error such as a full disk (74). Names the path.
+ */
+export class EnvironmentError extends HailError {
+  readonly kind = "environment" as const;
+  constructor(
+    message: string,
+    readonly exitCode: 73 | 74,
+  ) {
+    super(message);
+  }
+}
+
+const CANNOT_CREATE: Record<string, string> = {
+  EROFS: "is on a read-only file system",
+  EACCES: "is not writable by this user (permission denied)",
+  EPERM: "may not be changed (operation not permitted: an immutable attribute or a security policy?)",
+  ENOTDIR: "has a parent that is not a directory",
+  EISDIR: "is a directory",
+};
+const IO_ERROR: Record<string, string> = {
+  ENOSPC: "no space left on the device: free some space",
+  EDQUOT: "the disk quota is exhausted: free some space",
+  EIO: "an I/O error: check the disk",
+};
+
+/** A Node system error as EnvironmentError (73/74), or null when it is none of those. */
+export function environmentErrorOf(err: unknown): EnvironmentError | null {
+  const sys = systemErrorOf(err);
+  if (sys === null) return null;
+  const where = sys.path ?? "a file";
+  // recursive mkdir says ENOENT when a parent cannot be made (a read-only file system)
+  const cannot = sys.code === "ENOENT" && sys.syscall === "mkdir" ? "cannot be created: a parent is missing or read-only" : CANNOT_CREATE[sys.code];
+  if (cannot !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: it ${cannot} (${sys.code}); fix the path or its permissions`, 73);
+  const io = IO_ERROR[sys.code];
+  if (io !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: ${io} (${sys.code})`, 74);
+  return null;
+}
+
+/** Any thrown value as a HailError: typed ones as they are, the machine's as 73/74, the rest as a bug (70). */
+export function asHailError(err: unknown): HailError {
+  if (err instanceof HailError) return err;
+  return environmentErrorOf(err) ?? new InternalError(err);
+}
+
+/** Errors that say nothing about the build: the attempt is closed without a failure mark and retried. */
+export function isTransient(err: HailError): boolean {
+  return err.exitCode === 69 || err.exitCode === 73 || err.exitCode === 74;
 }

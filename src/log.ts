@@ -1,4 +1,5 @@
 import { Logger } from "tslog";
+import { redactSecrets } from "./secrets.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "pretty" | "json";
@@ -27,20 +28,47 @@ export function createLog(opts: { format: LogFormat; level: LogLevel; color: boo
       transportFormatted: (meta, args) => process.stderr.write(`${meta}${args.map(formatArg).join(" ")}\n`),
     },
   });
-  return wrap(logger, {});
+  return wrap(logger, {}, LEVEL_NUMBER[opts.level]);
 }
 
-function wrap(logger: Logger<LogFields>, base: LogFields): Log {
+function wrap(logger: Logger<LogFields>, base: LogFields, minLevel: number): Log {
   const emit = (level: LogLevel) => (msg: string, fields?: LogFields) => {
-    logger[level]({ msg, ...base, ...stripUndefined(fields) });
+    // Checked here too: a dropped debug line costs no redaction.
+    if (LEVEL_NUMBER[level] < minLevel) return;
+    logger[level](sanitizeFields({ msg, ...base, ...stripUndefined(fields) }));
   };
   return {
     debug: emit("debug"),
     info: emit("info"),
     warn: emit("warn"),
     error: emit("error"),
-    child: (fields) => wrap(logger, { ...base, ...stripUndefined(fields) }),
+    child: (fields) => wrap(logger, { ...base, ...stripUndefined(fields) }, minLevel),
   };
+}
+
+/**
+ * Text from Hydra (job names, error texts) and from commands reaches the log: control
+ * characters are written as escapes, so no value can start a forged line or colour the
+ * terminal, in pretty and JSON lines alike; and no credential gets through in any encoding.
+ */
+export function sanitizeText(text: string): string {
+  return escapeControls(redactSecrets(text));
+}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** For messages printed as they are (`hail: …` on stderr): escaped, continuation lines indented so none looks like a line of its own. */
+export function printableMessage(text: string): string {
+  return redactSecrets(text).split("\n").map(escapeControls).join("\n  ");
+}
+
+function sanitizeFields(fields: LogFields): LogFields {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [sanitizeText(k), typeof v === "string" ? sanitizeText(v) : v]));
 }
 
 function stripUndefined(fields: LogFields | undefined): LogFields {

@@ -20,7 +20,8 @@ const UNITS: Record<string, number> = {
 /** "1GiB", "500MiB", "2G" (binary, as df -h), "1.5GB" (decimal), "0"; bare numbers are bytes. */
 export function parseSize(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
-  const factor = match ? UNITS[(match[2] ?? "").toLowerCase()] : undefined;
+  const unit = (match?.[2] ?? "").toLowerCase();
+  const factor = match && Object.hasOwn(UNITS, unit) ? UNITS[unit] : undefined;
   if (!match || factor === undefined) throw new UsageError(`${flag}: cannot read size "${text}"; use e.g. 1GiB, 500MiB, 0`);
   return Math.round(Number(match[1]) * factor);
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatDuration, parseDuration } from "../src/duration.js";
+import { DURATION_LIMITS, formatDuration, parseBoundedDuration, parseCalendarTime, parseDuration } from "../src/duration.js";
+import { parseUntil } from "../src/cli/manage.js";
 import { UsageError } from "../src/errors.js";
 
 describe("parseDuration", () => {
@@ -66,3 +67,70 @@ describe("formatDuration", () => {
     }
   });
 });
+
+describe("parseBoundedDuration: no duration overflows a timer or means a typo", () => {
+  const usage = (flag: string, ...words: string[]) => (err: unknown) =>
+    err instanceof UsageError && err.exitCode === 64 && err.message.includes(flag) && words.every((w) => err.message.includes(w));
+  const refused: Array<[string, string, keyof typeof DURATION_LIMITS, string]> = [
+    ["--poll-period", "30d", "timer", "7 days"],
+    ["--poll-period", "8d", "timer", "7 days"],
+    ["--activate-timeout", "9999h", "timer", "7 days"],
+    ["--timeout", "30d", "timer", "7 days"],
+    ["--timeout", "168h1ms", "timer", "7 days"],
+    ["--rollout-window", "99999999999999999999d", "window", "365 days"],
+    ["--rollout-window", "366d", "window", "365 days"],
+    ["--timeout", "0s", "timer", "longer than zero"],
+    ["--poll-period", "0", "timer", "longer than zero"],
+  ];
+  for (const [flag, text, limit, words] of refused) {
+    it(`${flag} ${text} is a usage error naming the limit`, () => {
+      assert.throws(() => parseBoundedDuration(text, flag, DURATION_LIMITS[limit], "m"), usage(flag, words));
+    });
+  }
+  const accepted: Array<[string, keyof typeof DURATION_LIMITS, number]> = [
+    ["7d", "timer", 7 * 86_400_000],
+    ["168h", "timer", 7 * 86_400_000],
+    ["1ms", "timer", 1],
+    ["365d", "window", 365 * 86_400_000],
+    ["0", "window", 0],
+  ];
+  for (const [text, limit, ms] of accepted) {
+    it(`${text} is within the ${limit} limit`, () => assert.equal(parseBoundedDuration(text, "--x", DURATION_LIMITS[limit]), ms));
+  }
+});
+
+describe("parseCalendarTime and hold --until", () => {
+  const now = new Date("2026-11-26T00:00:00Z");
+  const impossible = ["2027-02-30", "2027-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "2026-12-01T24:00:00Z", "2026-12-01T08:60:00Z", "2026-12-01T08:00:61Z"];
+  for (const text of impossible) {
+    it(`${text} does not exist: a usage error, not a date rolled over`, () => {
+      assert.throws(() => parseCalendarTime(text, "--until"), usage64("--until", text));
+      assert.throws(() => parseUntil(text, now), usage64("--until", text));
+    });
+  }
+  const readable: Array<[string, string]> = [
+    ["2026-12-01", "2026-12-01T00:00:00.000Z"],
+    ["2026-12-01T08:00:00Z", "2026-12-01T08:00:00.000Z"],
+    ["2026-12-01T08:00:00.123456Z", "2026-12-01T08:00:00.123Z"],
+    ["2026-12-01T08:00+01:00", "2026-12-01T07:00:00.000Z"],
+    ["2026-12-01T08:00:00+0100", "2026-12-01T07:00:00.000Z"],
+  ];
+  for (const [text, iso] of readable) {
+    it(`${text} -> ${iso}`, () => assert.equal(new Date(parseCalendarTime(text, "--until")).toISOString(), iso));
+  }
+  it("a leap day exists in a leap year", () => assert.equal(parseCalendarTime("2028-02-29T00:00:00Z", "--until"), Date.parse("2028-02-29T00:00:00Z")));
+  it("hold --until 99999999999d is a usage error naming 365 days", () => {
+    assert.throws(() => parseUntil("99999999999d", now), usage64("--until", "365 days"));
+  });
+  it("hold --until a date more than 365 days ahead is a usage error", () => {
+    assert.throws(() => parseUntil("2028-01-01T00:00:00Z", now), usage64("--until", "365 days"));
+  });
+  it("hold --until 365d and a real date within a year are fine", () => {
+    assert.equal(parseUntil("365d", now), new Date(now.getTime() + 365 * 86_400_000).toISOString());
+    assert.equal(parseUntil("2027-02-28T12:00:00Z", now), "2027-02-28T12:00:00.000Z");
+  });
+});
+
+function usage64(...words: string[]) {
+  return (err: unknown) => err instanceof UsageError && err.exitCode === 64 && words.every((w) => err.message.includes(w));
+}

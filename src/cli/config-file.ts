@@ -40,6 +40,7 @@ const globalKeys = {
   hydraUser: z.string().min(1),
   hydraPasswordFile: z.string().min(1),
   pollPeriod: duration,
+  pollMinInterval: duration,
   oneshot: z.boolean(),
   logFormat: z.enum(["pretty", "json"]),
   logLevel: z.enum(["debug", "info", "warn", "error"]),

@@ -1,11 +1,12 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size --v8-pool-size=1 --no-opt
 import { Command, CommanderError } from "commander";
-import { HailError } from "../errors.js";
+import { HailError, environmentErrorOf } from "../errors.js";
 import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";
 import type { ManageOptions } from "./manage.js";
 import type { RawOptions } from "./options.js";
 import { addRunOptions, addTargetOptions, DEFAULT_STATE_DIR } from "./options.js";
 import type { PlanFlags } from "./plan.js";
+import { printableMessage } from "../log.js";
 
 const VERSION = "0.1.0";
 
@@ -93,11 +94,12 @@ function exitCodeFor(err: unknown): number {
     // help and version are not errors; commander already printed its message
     return err.exitCode === 0 ? 0 : 64;
   }
-  if (err instanceof HailError) {
-    process.stderr.write(`hail: ${err.message}\n`);
-    return err.exitCode;
+  const known = err instanceof HailError ? err : environmentErrorOf(err);
+  if (known !== null) {
+    process.stderr.write(`hail: ${printableMessage(known.message)}\n`);
+    return known.exitCode;
   }
-  process.stderr.write(`hail: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`hail: unexpected error: ${printableMessage(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   return 70;
 }
 

@@ -1,5 +1,5 @@
-import { parseDuration } from "../duration.js";
-import { UsageError } from "../errors.js";
+import { checkDurationLimit, DURATION_LIMITS, parseCalendarTime, parseDuration } from "../duration.js";
+import { UsageError, asHailError } from "../errors.js";
 import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
@@ -52,14 +52,14 @@ export function parseUntil(text: string, now: Date): string {
   const usage = () => new UsageError(`--until ${text}: give a duration with a unit (2h, 30m) or a date and time (2026-12-01T08:00:00Z)`);
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     // Only a full date: Date.parse would read a bare "45" as the year 2045.
-    at = Date.parse(text);
-    if (Number.isNaN(at)) throw usage();
+    at = parseCalendarTime(text, "--until");
   } else if (/^[\d.]+(ms|s|m|h|d)/.test(text)) {
     at = now.getTime() + parseDuration(text, "--until");
   } else {
     throw usage();
   }
   if (at <= now.getTime()) throw new UsageError(`--until ${text} is not in the future`);
+  checkDurationLimit(at - now.getTime(), `--until ${text}`, DURATION_LIMITS.hold);
   return new Date(at).toISOString();
 }
 
@@ -82,6 +82,23 @@ export async function statusCommand(
   positional: string | undefined,
   opts: ManageOptions & { json?: boolean; config?: string },
   typed: (option: "stateDir" | "profilesDir") => boolean = () => false,
+): Promise<number> {
+  if (!opts.json) return printStatus(positional, opts, typed);
+  try {
+    return await printStatus(positional, opts, typed);
+  } catch (caught) {
+    // --json: a script reads stdout, so the failure is a JSON object there too
+    const err = asHailError(caught);
+    process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, exitCode: err.exitCode } }, null, 2)}\n`);
+    process.stderr.write(`hail: ${err.message}\n`);
+    return err.exitCode;
+  }
+}
+
+async function printStatus(
+  positional: string | undefined,
+  opts: ManageOptions & { json?: boolean; config?: string },
+  typed: (option: "stateDir" | "profilesDir") => boolean,
 ): Promise<number> {
   if (opts.config !== undefined) {
     if (positional || opts.profile) throw new UsageError("give either a profile or --config, not both");

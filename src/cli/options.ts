@@ -5,7 +5,7 @@ import { splitCommandLine } from "../command-line.js";
 import type { Hooks } from "../deploy/hooks.js";
 import type { RolloutPolicy } from "../deploy/rollout.js";
 import type { Target } from "../deploy/target.js";
-import { parseDuration } from "../duration.js";
+import { DURATION_LIMITS, parseBoundedDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
 import { parseJobUrl } from "../hydra/job-url.js";
 import { parseListenAddress } from "../metrics/listen-address.js";
@@ -27,6 +27,7 @@ export interface RawOptions extends RawNixosOptions {
   hydraUser?: string;
   hydraPasswordFile?: string;
   pollPeriod?: string;
+  pollMinInterval?: string;
   oneshot?: boolean;
   stateDir: string;
   activateTimeout?: string;
@@ -51,6 +52,8 @@ export interface AgentConfig {
   profilesDir: string;
   stateDir: string;
   pollPeriodMs: number;
+  /** POST /poll and SIGUSR1 start at most one extra pass per this interval */
+  pollMinIntervalMs: number;
   oneshot: boolean;
   timeoutMs: number;
   activateTimeoutMs: number;
@@ -74,7 +77,7 @@ export interface AgentConfig {
 
 export const DEFAULT_NETRC = "/etc/netrc";
 export const DEFAULT_STATE_DIR = "/var/lib/hail";
-export const RUN_DEFAULTS = { pollPeriod: "5m", activateTimeout: "10m", minFree: "1GiB" } as const;
+export const RUN_DEFAULTS = { pollPeriod: "5m", pollMinInterval: "10s", activateTimeout: "10m", minFree: "1GiB" } as const;
 
 export function addLogOptions(cmd: Command): Command {
   return cmd
@@ -113,6 +116,7 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .option("--oneshot", "one pass, then exit with a meaningful code")
     .option("--poll-period <duration>", "poll period; a bare number means minutes", RUN_DEFAULTS.pollPeriod)
+    .option("--poll-min-interval <duration>", "POST /poll and SIGUSR1 start at most one extra pass per this interval (429 beyond)", RUN_DEFAULTS.pollMinInterval)
     .option("--activate-timeout <duration>", "kill an activation running longer", RUN_DEFAULTS.activateTimeout)
     .option("--health-check <command>", "run after activation; failure fails the deployment")
     .option("--no-rollback", "on failure, leave the failed generation in place")
@@ -127,6 +131,7 @@ export function addRunOptions(cmd: Command): Command {
 
 export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output">): Target {
   if (!raw.profile) throw new UsageError("--profile is required: the Nix profile to deploy to");
+  checkOutputName(raw.output);
   const profile = resolveProfile(raw.profile, raw.profilesDir);
   if (raw.gateJob && raw.jobUri) throw new UsageError("give either --gate-job or --job-uri, not both");
   if (raw.gateJob) {
@@ -148,10 +153,11 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     confirmTimeoutMs: confirmTimeoutChoice(raw),
     profilesDir: raw.profilesDir,
     stateDir: raw.stateDir,
-    pollPeriodMs: positive(parseDuration(raw.pollPeriod ?? RUN_DEFAULTS.pollPeriod, "--poll-period", "m"), "--poll-period"),
+    pollPeriodMs: parseBoundedDuration(raw.pollPeriod ?? RUN_DEFAULTS.pollPeriod, "--poll-period", DURATION_LIMITS.timer, "m"),
+    pollMinIntervalMs: parseBoundedDuration(raw.pollMinInterval ?? RUN_DEFAULTS.pollMinInterval, "--poll-min-interval", DURATION_LIMITS.timer),
     oneshot: raw.oneshot === true,
-    timeoutMs: positive(parseDuration(raw.timeout, "--timeout"), "--timeout"),
-    activateTimeoutMs: positive(parseDuration(raw.activateTimeout ?? RUN_DEFAULTS.activateTimeout, "--activate-timeout"), "--activate-timeout"),
+    timeoutMs: parseBoundedDuration(raw.timeout, "--timeout", DURATION_LIMITS.timer),
+    activateTimeoutMs: parseBoundedDuration(raw.activateTimeout ?? RUN_DEFAULTS.activateTimeout, "--activate-timeout", DURATION_LIMITS.timer),
     healthCheck: raw.healthCheck === undefined ? null : splitCommandLine(raw.healthCheck, "--health-check"),
     rollback: raw.rollback !== false,
     netrc: netrcChoice(raw.netrcFile),
@@ -182,7 +188,7 @@ export function logChoice(raw: { logFormat?: string; logLevel: string }, stderrI
 
 /** Shared by run and plan: plan says when this host's turn comes. */
 export function rolloutChoice(raw: { rolloutWindow?: string; rolloutKey?: string }): RolloutPolicy | null {
-  const windowMs = parseDuration(raw.rolloutWindow ?? "0", "--rollout-window");
+  const windowMs = parseBoundedDuration(raw.rolloutWindow ?? "0", "--rollout-window", DURATION_LIMITS.window);
   if (windowMs === 0) return null;
   const key = raw.rolloutKey ?? hostname();
   if (key === "") throw new UsageError("--rollout-key must not be empty");
@@ -207,12 +213,18 @@ export function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPassw
   return { user, passwordFile };
 }
 
+/**
+ * An output name as Nix allows it (the characters of a store path name). Names an object has
+ * by inheritance (`toString`, `__proto__`) are refused too: no output is called that, and such
+ * a name must never pick something out of a plain object.
+ */
+export function checkOutputName(name: string): void {
+  if (!/^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$/.test(name) || name in Object.prototype) {
+    throw new UsageError(`--output ${JSON.stringify(name)}: not an output name; give one such as out, bin or lib`);
+  }
+}
+
 function positiveInteger(text: string, flag: string): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag} ${text}: give a whole number of at least 1`);
   return Number(text);
-}
-
-function positive(ms: number, flag: string): number {
-  if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`);
-  return ms;
 }

@@ -82,7 +82,7 @@ export async function planCommand(raw: RawOptions & PlanFlags & { config?: strin
   } else {
     process.stdout.write(results.map((r) => (r.kind === "report" ? renderPlan(r.report) : `profile:     ${r.profile}\nerror:       ${r.error.message}\n`)).join("\n"));
   }
-  return combineExitCodes(results.map((r) => (r.kind === "error" ? r.error.exitCode : raw.detailedExitcode && r.report.action === "deploy" ? 2 : 0)));
+  return combineExitCodes(results.map((r) => (r.kind === "error" ? r.error.exitCode : raw.detailedExitcode && (r.report.action === "deploy" || r.report.action === "wait") ? 2 : 0)));
 }
 
 /** `--format`, and `--json` as its short form; the two must not disagree. */

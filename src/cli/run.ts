@@ -1,18 +1,20 @@
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { HydraApi } from "../deploy/fetch.js";
 import type { PassOutcome } from "../deploy/pass.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
-import { createLoop } from "../daemon/loop.js";
+import { createLoop, firstPollDelay } from "../daemon/loop.js";
 import { startMetricsServer } from "../daemon/metrics-server.js";
+import { PollRequests } from "../daemon/poll-requests.js";
 import type { PassReport } from "../daemon/target-agent.js";
 import { TargetAgent } from "../daemon/target-agent.js";
-import { HailError } from "../errors.js";
+import { HailError, UsageError, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { createLog } from "../log.js";
-import { renderMetrics } from "../metrics/exposition.js";
+import { renderMetrics, type DaemonMetrics } from "../metrics/exposition.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { NotANixosSystem } from "../nixos/system.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
@@ -37,15 +39,19 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
       color: global.logFormat === "pretty" && process.stderr.isTTY === true,
     });
     log = configs.length === 1 ? rootLog.child({ profile: global.target.profile.name }) : rootLog;
+    // A daemon told to stop while it is still starting (locks, convergence, retiring) stops
+    // as soon as its loop exists, with exit 0, instead of dying of the signal.
+    if (!global.oneshot) for (const signal of STOP_SIGNALS) process.on(signal, noteEarlyStop);
     const agents = await createAgents(configs, rootLog, configFile);
     const { ready, codes } = await startTargets(agents, global, locks);
     if (ready.length === 0) return combineExitCodes(codes);
     // every configured target counts as present, also one left out because it is locked
     if (configFile !== null) await retireRemovedTargets(agents, configFile, global, rootLog);
     if (global.oneshot) return combineExitCodes([...codes, await oneshot(ready, global, log)]);
-    return await daemon(ready, global, log);
-  } catch (err) {
-    if (!(err instanceof HailError)) throw err;
+    return await daemon(ready, global, log, () => earlyStop);
+  } catch (caught) {
+    const err = asHailError(caught);
+    if (err.exitCode === 70) throw caught;
     if (log) log.error(err.message, { errorKind: err.kind });
     else process.stderr.write(`hail: ${err.message}\n`);
     return err.exitCode;
@@ -69,8 +75,9 @@ async function startTargets(agents: TargetAgent[], global: AgentConfig, locks: L
       await agent.load();
       locks.push(lock);
       ready.push(agent);
-    } catch (err) {
-      if (!(err instanceof HailError)) throw err;
+    } catch (caught) {
+      const err = asHailError(caught);
+      if (err.exitCode === 70) throw caught;
       await lock?.release();
       const leftOut = agents.length > 1 ? "; the other targets go on without it" : "";
       agent.deps.log.error(`${err.message}${leftOut}`, { errorKind: err.kind });
@@ -156,13 +163,22 @@ export function exitCodeOf(report: PassReport): number {
   }
 }
 
+function oneLine(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" | ");
+}
+
 function describeOutcome(outcome: PassOutcome, profile: string): string {
   const { resolution } = outcome;
   switch (outcome.kind) {
     case "deployed":
       return `deployed build ${resolution.buildId} ${resolution.storePath} to ${profile}`;
     case "failed":
-      return `failed to deploy build ${resolution.buildId} ${resolution.storePath} to ${profile}${outcome.rolledBack ? " (rolled back)" : ""}: ${outcome.error.message}`;
+      // one line: nix's output tail goes to the log, not into the result line
+      return `failed to deploy build ${resolution.buildId} ${resolution.storePath} to ${profile}${outcome.rolledBack ? " (rolled back)" : ""}: ${oneLine(outcome.error.message)}`;
     case "unchanged":
       return outcome.decision.kind === "none"
         ? `${profile} is up to date at build ${resolution.buildId} ${resolution.storePath}`
@@ -170,7 +186,18 @@ function describeOutcome(outcome: PassOutcome, profile: string): string {
   }
 }
 
-async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Promise<number> {
+const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+let earlyStop: string | null = null;
+function noteEarlyStop(signal: string): void {
+  earlyStop = signal;
+}
+
+async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log, stoppedEarly: () => string | null): Promise<number> {
+  const requests = new PollRequests(log, global.pollMinIntervalMs);
+  const daemonMetrics = (): DaemonMetrics => ({ pollRequestsRejected: requests.rejectedTotal });
+  // Synchronous: nothing may come between the start and the signal handlers below.
+  const profilesExist = agents.every((a) => existsSync(a.target.profile.path));
+  const firstDelayMs = process.env.HAIL_NO_START_SPREAD === "1" ? 0 : firstPollDelay(global.pollPeriodMs, profilesExist, Math.random);
   const loop = createLoop(
     async () => {
       for (const agent of agents) agent.newRound();
@@ -181,9 +208,9 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Pro
           agent.deps.log.error(describeOutcome(report.outcome, agent.target.profile.name), { errorKind: report.outcome.error.kind });
         }
       }
-      await writeMetricsFile(global.metricsFile, agents, log);
+      await writeMetricsFile(global.metricsFile, agents, log, daemonMetrics());
     },
-    { periodMs: global.pollPeriodMs, jitter: 0.1 },
+    { periodMs: global.pollPeriodMs, jitter: 0.1, firstDelayMs, minPollIntervalMs: global.pollMinIntervalMs },
   );
   const stop = (signal: string) => {
     log.info(`received ${signal}: stopping after the running step`);
@@ -191,22 +218,31 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Pro
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  for (const signal of STOP_SIGNALS) process.off(signal, noteEarlyStop);
+  const early = stoppedEarly();
+  if (early !== null) stop(early);
   const pollNow = (why: string) => {
-    log.info(`${why}: polling now`);
-    loop.pollNow();
+    const answer = loop.pollNow();
+    requests.note(why, answer);
+    return answer;
   };
   process.on("SIGUSR1", () => pollNow("received SIGUSR1"));
   const server = global.metricsListen
     ? await startMetricsServer(global.metricsListen.host, global.metricsListen.port, {
-        render: () => renderMetrics(snapshots(agents)),
+        render: () => renderMetrics(snapshots(agents), daemonMetrics()),
         health: () => health(agents),
         pollNow: () => pollNow("POST /poll"),
+      }).catch((err: unknown) => {
+        throw listenError(err, global.metricsListen);
       })
     : null;
   log.info(`hail started: polling every ${global.pollPeriodMs / 1000}s`, {
     profiles: agents.map((a) => a.target.profile.name).join(","),
     metricsUrl: server?.url,
   });
+  if (firstDelayMs > 0) {
+    log.info(`first poll in ${(firstDelayMs / 1000).toFixed(1)}s: spread over the period so a fleet restarted at once does not hit Hydra in step`);
+  }
   try {
     for (const agent of agents) await agent.start("daemon");
     await loop.run();
@@ -215,6 +251,17 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log): Pro
   }
   log.info("hail stopped");
   return 0;
+}
+
+/** --metrics-listen that cannot listen is a configuration error (64) naming the address. */
+function listenError(err: unknown, listen: { host: string; port: number } | null): unknown {
+  const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
+  const address = `${listen?.host ?? ""}:${listen?.port ?? ""}`;
+  if (code === "EADDRINUSE") return new UsageError(`--metrics-listen ${address}: the port is in use; choose another port or stop what listens on it`);
+  if (code === "EADDRNOTAVAIL") return new UsageError(`--metrics-listen ${address}: this machine has no such address; give one of its addresses`);
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new UsageError(`--metrics-listen ${address}: unknown host ${listen?.host ?? ""}; give an IP address or a resolvable name`);
+  if (code === "EACCES") return new UsageError(`--metrics-listen ${address}: not allowed to listen there (a port below 1024 needs privileges)`);
+  return err;
 }
 
 function snapshots(agents: TargetAgent[]) {
@@ -230,11 +277,11 @@ function health(agents: TargetAgent[]): { ok: boolean; body: unknown } {
 }
 
 /** Written atomically: the textfile collector must never read half a file. */
-async function writeMetricsFile(file: string | null, agents: TargetAgent[], log: Log): Promise<void> {
+async function writeMetricsFile(file: string | null, agents: TargetAgent[], log: Log, daemonMetrics?: DaemonMetrics): Promise<void> {
   if (file === null) return;
   try {
     await mkdir(dirname(file), { recursive: true });
-    await writeFileAtomic(file, renderMetrics(snapshots(agents)));
+    await writeFileAtomic(file, renderMetrics(snapshots(agents), daemonMetrics));
   } catch (err) {
     log.error(`cannot write the metrics file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -1,18 +1,21 @@
-import { ProfileLocked } from "../errors.js";
+import { ProfileLocked, UsageError } from "../errors.js";
 import type { ProfileRef } from "../nix/profile-path.js";
 import { acquireLock } from "../state/lock.js";
-import { profileKey, stateFiles } from "../state/profile-key.js";
+import { legacyProfileKey, profileKey, stateFiles } from "../state/profile-key.js";
 import type { StateStore } from "../state/state-store.js";
 import { createStateStore } from "../state/state-store.js";
 
 /** The state store of a profile (SPEC §4: STATE_DIR/<profile-key>.json). */
 export function stateStoreFor(profile: ProfileRef, profilesDir: string, stateDir: string): StateStore {
-  return createStateStore(stateFiles(stateDir, profileKey(profile, profilesDir)).state, profile);
+  refuseEmptyStateDir(stateDir);
+  const legacy = stateFiles(stateDir, legacyProfileKey(profile, profilesDir)).state;
+  return createStateStore(stateFiles(stateDir, profileKey(profile)).state, profile, legacy);
 }
 
 /** Takes the profile's lock or throws ProfileLocked (exit 75) naming the holder. */
 export async function lockProfile(profile: ProfileRef, profilesDir: string, stateDir: string, command: string) {
-  const file = stateFiles(stateDir, profileKey(profile, profilesDir)).lock;
+  refuseEmptyStateDir(stateDir);
+  const file = stateFiles(stateDir, profileKey(profile)).lock;
   const lock = await acquireLock(file, command);
   if (lock.kind === "held") {
     const { holder } = lock;
@@ -22,4 +25,9 @@ export async function lockProfile(profile: ProfileRef, profilesDir: string, stat
     );
   }
   return lock;
+}
+
+/** An empty --state-dir would mean the current directory: never what an operator wants. */
+function refuseEmptyStateDir(stateDir: string): void {
+  if (stateDir.trim() === "") throw new UsageError("--state-dir is empty: give the directory for state and lock files (default /var/lib/hail)");
 }

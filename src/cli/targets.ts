@@ -57,6 +57,6 @@ function withoutCliValues(raw: RawOptions, cmd: Command | null): RawOptions {
  * then a failed deployment, then Hydra's answers, then "not yet".
  */
 export function combineExitCodes(codes: readonly number[]): number {
-  for (const code of [64, 70, 1, 65, 69, 75, 2]) if (codes.includes(code)) return code;
+  for (const code of [64, 70, 73, 74, 1, 65, 69, 75, 2]) if (codes.includes(code)) return code;
   return 0;
 }

@@ -1,16 +1,19 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { redactSecrets } from "../secrets.js";
+import type { PollAnswer } from "./loop.js";
 
 export interface MetricsEndpoints {
   render(): string;
   health(): { ok: boolean; body: unknown };
-  pollNow(): void;
+  pollNow(): PollAnswer;
 }
 
 /**
  * `--metrics-listen`: GET /metrics (the same exposition as the file), GET /healthz (200 while
  * the last pass did not fail, 503 with the reason otherwise) and POST /poll (poll now, e.g.
- * from a Hydra RunCommand hook).
+ * from a Hydra RunCommand hook: 202, or 429 with Retry-After while --poll-min-interval has not
+ * passed). /healthz is unauthenticated: its body goes out redacted.
  */
 export async function startMetricsServer(host: string, port: number, endpoints: MetricsEndpoints): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
@@ -20,12 +23,16 @@ export async function startMetricsServer(host: string, port: number, endpoints: 
     }
     if (req.method === "GET" && path === "/healthz") {
       const { ok, body } = endpoints.health();
-      return send(res, ok ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
+      return send(res, ok ? 200 : 503, "application/json", `${redactSecrets(JSON.stringify(body))}\n`);
     }
     if (path === "/poll") {
       if (req.method !== "POST") return send(res, 405, "text/plain", "use POST /poll\n", { allow: "POST" });
-      endpoints.pollNow();
-      return send(res, 202, "application/json", `${JSON.stringify({ polling: true })}\n`);
+      const answer = endpoints.pollNow();
+      if (answer.kind === "rejected") {
+        const retryAfter = String(Math.max(1, Math.ceil(answer.retryAfterMs / 1000)));
+        return send(res, 429, "application/json", `${JSON.stringify({ polling: false, retryAfterSeconds: Number(retryAfter) })}\n`, { "retry-after": retryAfter });
+      }
+      return send(res, 202, "application/json", `${JSON.stringify({ polling: true, coalesced: answer.kind === "absorbed" })}\n`);
     }
     send(res, 404, "text/plain", "hail serves /metrics, /healthz and POST /poll\n");
   });

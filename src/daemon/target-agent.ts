@@ -1,10 +1,13 @@
 import { convergeInterrupted, activateCurrent } from "../deploy/converge.js";
+import { settleOrphanedActivation } from "../deploy/orphan.js";
 import type { PassDeps, PassOptions, PassOutcome, TargetSession } from "../deploy/pass.js";
 import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
 import { sourceKey } from "../deploy/target.js";
 import { cacheFromDeployed } from "../deploy/fetch.js";
-import { HailError, InternalError } from "../errors.js";
+import { HailError, UsageError, asHailError } from "../errors.js";
+import { lstat } from "node:fs/promises";
+import { hasErrnoCode } from "../errno.js";
 import type { PassRecord } from "../metrics/account.js";
 import { accountPass, countersChanged } from "../metrics/account.js";
 import type { ProfileMetrics } from "../metrics/exposition.js";
@@ -57,6 +60,7 @@ export class TargetAgent {
 
   /** Finishes what a crashed run left half done; the daemon also re-activates (SPEC §2.6). */
   async start(mode: "daemon" | "oneshot"): Promise<void> {
+    await settleOrphanedActivation(this.deps, this.opts.activateTimeoutMs);
     const converged = await convergeInterrupted(this.deps, this.target, this.opts);
     if (converged === "completed") await this.account({ kind: "deployed" });
     if (converged === "completed") await this.noteRebootNeed();
@@ -83,7 +87,7 @@ export class TargetAgent {
     try {
       report = { kind: "outcome", outcome: await runPass(this.deps, this.target, this.session, this.opts) };
     } catch (caught) {
-      const err = caught instanceof HailError ? caught : new InternalError(caught);
+      const err = asHailError(caught);
       this.deps.log.error(err.message, { errorKind: err.kind });
       report = { kind: "error", error: err };
     }
@@ -121,6 +125,7 @@ export class TargetAgent {
    * and what hail last deployed seeds the resolution cache.
    */
   async load(): Promise<void> {
+    await refuseNonLinkProfile(this.target.profile.path);
     let state = await this.deps.store.read();
     const managedBy = this.context.managedBy;
     if (managedBy !== null && (state.managedBy !== managedBy || state.retiredAt !== null)) {
@@ -135,6 +140,8 @@ export class TargetAgent {
     const at = this.deps.now().toISOString();
     const before = this.metrics ?? (await this.deps.store.read()).metrics;
     const after = accountPass(before, record, at);
+    // the build id first: a scrape must never see the new counters with the old build id
+    await this.refreshDeployedBuild(current);
     this.metrics = after;
     // Timestamps alone are not worth a disk write on every idle poll; counters are.
     if (countersChanged(before, after)) {
@@ -142,7 +149,6 @@ export class TargetAgent {
         this.deps.log.error(`cannot save metrics to the state file: ${err instanceof Error ? err.message : String(err)}`);
       });
     }
-    await this.refreshDeployedBuild(current);
   }
 
   private async refreshDeployedBuild(known?: string | null): Promise<void> {
@@ -159,6 +165,18 @@ export class TargetAgent {
   }
 }
 
+/** A profile is a symlink (or nothing yet); a directory or file there is a configuration mistake. */
+async function refuseNonLinkProfile(path: string): Promise<void> {
+  try {
+    const info = await lstat(path);
+    if (info.isSymbolicLink()) return;
+    const what = info.isDirectory() ? "a directory" : "a regular file";
+    throw new UsageError(`--profile ${path} is ${what}, not a profile link: give the path of a Nix profile (a symlink nix-env manages), or move it away`);
+  } catch (err) {
+    if (!hasErrnoCode(err, "ENOENT")) throw err;
+  }
+}
+
 function toRecord(report: PassReport): PassRecord {
   if (report.kind === "converge-failed") return { kind: "error", errorKind: "activation" };
   if (report.kind === "error") return { kind: "error", errorKind: report.error.kind };
@@ -170,6 +188,7 @@ function toRecord(report: PassReport): PassRecord {
       return { kind: "failed", errorKind: outcome.error.kind, rolledBack: outcome.rolledBack, hookFailures: outcome.hookFailures };
     case "unchanged":
       if (outcome.decision.kind === "stay") return { kind: "checked" };
-      return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath };
+      // a known-bad path the profile is stuck on (a failed rollback, --no-rollback) is not up to date
+      return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath && outcome.decision.kind !== "skip" };
   }
 }

@@ -2,9 +2,10 @@ import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { readProfileTarget } from "../nix/profile.js";
 import type { StateStore } from "../state/state-store.js";
-import { deployedBuildIdAt, interruptedAttempt, recordInterrupted } from "../state/transitions.js";
+import { deployedBuildIdAt, interruptedAttempt, profileBeforeAttempt, recordInterrupted } from "../state/transitions.js";
 import type { DeployDeps, DeployOptions } from "./deploy.js";
-import { activate, finishDeployment } from "./deploy.js";
+import { activate, finishDeployment, pruneGenerations } from "./deploy.js";
+import { runHook } from "./hooks.js";
 import { deployDepsOf, recordResult } from "./pass.js";
 import type { Target } from "./target.js";
 
@@ -27,8 +28,18 @@ export async function convergeInterrupted(
   const at = () => deps.now().toISOString();
   if (current === attempt.storePath) {
     deps.log.warn(`an earlier run stopped while deploying build ${attempt.buildId}; finishing it`, { storePath: attempt.storePath });
-    const result = await finishDeployment({ ...deployDepsOf(deps), log: deps.log }, target, attempt, attempt.previousGeneration, opts);
+    const previous = profileBeforeAttempt(attempt, target.profile.path);
+    const deployDeps = { ...deployDepsOf(deps), log: deps.log };
+    const result = await finishDeployment(deployDeps, target, attempt, previous, opts);
     await recordResult(deps.store, attempt, result, at());
+    // the same aftermath as a deployment finished in one run
+    const event = { profilePath: target.profile.path, storePath: attempt.storePath, buildId: attempt.buildId };
+    if (result.kind === "deployed") {
+      await runHook(deps.runner, deps.log, opts.hooks, { ...event, result: "success", error: null }, opts.activateTimeoutMs);
+      await pruneGenerations(deployDeps, target, opts.keepGenerations, previous.generation);
+    } else if (result.kind === "failed") {
+      await runHook(deps.runner, deps.log, opts.hooks, { ...event, result: "failed", error: result.error.message }, opts.activateTimeoutMs);
+    }
     return result.kind === "deployed" ? "completed" : "failed";
   }
   deps.log.warn(`an earlier run stopped before switching to build ${attempt.buildId}; re-activating the current generation`, {
@@ -48,7 +59,7 @@ export async function activateCurrent(
 ): Promise<boolean> {
   const buildId = deployedBuildIdAt(await deps.store.read(), current);
   try {
-    await activate(deps, target, { buildId, storePath: current }, timeoutMs, "restore");
+    await activate({ ...deployDepsOf(deps), log: deps.log }, target, { buildId, storePath: current }, timeoutMs, "restore");
     return true;
   } catch (err) {
     logActivationError(deps.log, err);

@@ -1,11 +1,12 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rename, rm, symlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { HailError } from "../errors.js";
+import { DeploymentFailed, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
 import { checkSpace, dryRunCommand, freeBytes, parseDryRun } from "../nix/disk.js";
 import { generationsToDelete } from "../nix/generations.js";
-import { currentGeneration, listGenerations, readProfileTarget } from "../nix/profile.js";
+import type { ProfileBefore } from "../nix/profile.js";
+import { currentGeneration, listGenerations, readProfileLink, readProfileTarget } from "../nix/profile.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { ActivationPurpose } from "../nixos/activation.js";
 import { activationCommandFor, switchToConfigurationCommand } from "../nixos/activation.js";
@@ -32,6 +33,10 @@ export interface DeployDeps {
   storeDir: string;
   /** the Hydra build id hail knows for a store path (HAIL_BUILD_ID after a rollback) */
   buildIdOf?: (storePath: string) => Promise<number | null>;
+  /** records the activation's process group in the state file (null: it ended) */
+  trackActivation?: (pgid: number | null) => Promise<void>;
+  /** asked right before the switch: why not to switch now (a hold given meanwhile), or null */
+  heldNow?: () => Promise<string | null>;
   /** --confirm-timeout: resolves once Hydra answered; throws when it did not within the time */
   confirmReachable?: (target: Target, timeoutMs: number) => Promise<void>;
 }
@@ -44,7 +49,10 @@ export interface DeployBuild {
 
 export type DeployResult =
   | { kind: "deployed" }
-  | { kind: "failed"; error: HailError; rolledBack: boolean };
+  /** `error` names the rollback's failure too, when there was one */
+  | { kind: "failed"; error: HailError; rolledBack: boolean }
+  /** a hold given while the build was realised: the profile was not touched */
+  | { kind: "held"; reason: string };
 
 /** The commands a deployment runs, in order: what `plan` shows. */
 export function deploymentCommands(target: Target, storePath: string) {
@@ -57,7 +65,7 @@ export async function deploy(
   deps: DeployDeps,
   target: Target,
   build: DeployBuild,
-  previous: number | null,
+  previous: ProfileBefore,
   opts: DeployOptions,
 ): Promise<DeployResult> {
   try {
@@ -66,6 +74,11 @@ export async function deploy(
     deps.log.info(`realising ${build.storePath} (substituting from the configured caches)`);
     await deps.runner.runNix(realiseCommand(build.storePath));
     if (target.nixos) await checkNixosSystem(build.storePath);
+    const held = deps.heldNow ? await deps.heldNow() : null;
+    if (held !== null) {
+      deps.log.info(`not switching: ${held}`);
+      return { kind: "held", reason: held };
+    }
     deps.log.info(`switching ${target.profile.path} to ${build.storePath}`);
     await deps.runner.runNix(setProfileCommand(target.profile.path, build.storePath));
   } catch (err) {
@@ -79,7 +92,7 @@ export async function finishDeployment(
   deps: DeployDeps,
   target: Target,
   build: DeployBuild,
-  previous: number | null,
+  previous: ProfileBefore,
   opts: DeployOptions,
 ): Promise<DeployResult> {
   try {
@@ -96,14 +109,20 @@ async function fail(
   deps: DeployDeps,
   target: Target,
   build: DeployBuild,
-  previous: number | null,
+  previous: ProfileBefore,
   opts: DeployOptions,
-  err: unknown,
+  caught: unknown,
 ): Promise<DeployResult> {
-  if (!(err instanceof HailError)) throw err;
+  const err = asHailError(caught);
   deps.log.error(`deployment of ${build.storePath} failed: ${err.message}`, { errorKind: err.kind });
+  // also after a transient error: a profile that moved is put back (realise failures never move it)
   if (!opts.rollback) return { kind: "failed", error: err, rolledBack: false };
-  return { kind: "failed", error: err, rolledBack: await rollBack(deps, target, previous, opts.activateTimeoutMs) };
+  const rollback = await rollBack(deps, target, previous, opts.activateTimeoutMs);
+  if (rollback.kind !== "failed") return { kind: "failed", error: err, rolledBack: rollback.kind === "done" };
+  const where = rollback.profileAt ?? "no store path";
+  const message = `${err.message}; rollback failed: ${rollback.message}; the profile is at ${where}: repair it by hand (nix-env --profile ${target.profile.path} --list-generations)`;
+  deps.log.error(`rollback of ${target.profile.path} failed: ${rollback.message}; the profile is at ${where}`, { errorKind: err.kind });
+  return { kind: "failed", error: new DeploymentFailed(message, err.kind), rolledBack: false };
 }
 
 export async function activate(
@@ -120,6 +139,7 @@ export async function activate(
     env,
     timeoutMs,
     onLine: (line) => log.info(line),
+    ...(deps.trackActivation ? { onGroup: deps.trackActivation } : {}),
   });
 }
 
@@ -143,33 +163,58 @@ async function runHealthCheck(deps: DeployDeps, target: Target, build: DeployBui
   });
 }
 
+type RollbackOutcome = { kind: "none" } | { kind: "done" } | { kind: "failed"; message: string; profileAt: string | null };
+
 /**
- * Back to the exact generation from before the attempt (by number, not a blind --rollback),
- * and re-activate it. A profile that never moved (realise failed) is left alone: its services
- * were never touched. Returns whether the profile was changed back.
+ * Back to exactly what was there before the attempt: the same generation (by number, not a
+ * blind --rollback), the same plain link for a profile that had no generations, or no profile
+ * for one that did not exist; then re-activate it. A profile that never moved (realise failed)
+ * is left alone: its services were never touched. A rollback that fails is reported, never
+ * thrown: the attempt must still be recorded.
  */
-async function rollBack(deps: DeployDeps, target: Target, previous: number | null, timeoutMs: number): Promise<boolean> {
+async function rollBack(deps: DeployDeps, target: Target, previous: ProfileBefore, timeoutMs: number): Promise<RollbackOutcome> {
   const profile = target.profile.path;
-  const now = await currentGeneration(profile);
-  if (now === previous) return false;
-  if (previous === null) {
-    // There was no profile before: leave none, rather than a profile whose activation failed.
-    deps.log.warn(`rolling back: removing ${profile}, which did not exist before this attempt`);
-    await rm(profile, { force: true });
-    if (now !== null) await rm(`${profile}-${now}-link`, { force: true });
-    return true;
+  const now = await readProfileLink(profile);
+  if (now === previous.link && (await readProfileTarget(profile, deps.storeDir)) === previous.storePath) return { kind: "none" };
+  try {
+    if (previous.link === null) {
+      // There was no profile before: leave none, rather than a profile whose activation failed.
+      deps.log.warn(`rolling back: removing ${profile}, which did not exist before this attempt`);
+      const generation = await currentGenerationOf(profile, now);
+      await rm(profile, { force: true });
+      if (generation !== null) await rm(`${profile}-${generation}-link`, { force: true });
+      return { kind: "done" };
+    }
+    if (previous.generation !== null) {
+      deps.log.warn(`rolling back ${profile} to generation ${previous.generation}`);
+      await deps.runner.runNix(switchGenerationCommand(profile, previous.generation));
+    } else {
+      deps.log.warn(`rolling back ${profile} to the link it was before: ${previous.link}`);
+      await replaceLink(profile, previous.link);
+    }
+  } catch (err) {
+    return { kind: "failed", message: describeError(err), profileAt: await readProfileTarget(profile, deps.storeDir).catch(() => null) };
   }
-  deps.log.warn(`rolling back ${profile} to generation ${previous}`);
-  await deps.runner.runNix(switchGenerationCommand(profile, previous));
   const storePath = (await readProfileTarget(profile, deps.storeDir)) ?? profile;
   const buildId = deps.buildIdOf ? await deps.buildIdOf(storePath) : null;
   try {
     await activate(deps, target, { buildId, storePath }, timeoutMs, "restore");
   } catch (err) {
-    if (!(err instanceof HailError)) throw err;
-    deps.log.error(`re-activating generation ${previous} after the rollback failed: ${err.message}`, { errorKind: err.kind });
+    return { kind: "failed", message: `re-activating ${storePath} failed: ${describeError(err)}`, profileAt: storePath };
   }
-  return true;
+  return { kind: "done" };
+}
+
+function currentGenerationOf(profile: string, link: string | null): Promise<number | null> {
+  return link === null ? Promise.resolve(null) : currentGeneration(profile);
+}
+
+/** Points `path` at `target` in one rename: never a moment without the link. */
+async function replaceLink(path: string, target: string): Promise<void> {
+  const temp = `${path}.hail-rollback-${process.pid}`;
+  await rm(temp, { force: true });
+  await symlink(target, temp);
+  await rename(temp, path);
 }
 
 /** --keep-generations: prune after a success, never the current generation or the rollback target. */

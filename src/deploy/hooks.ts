@@ -1,4 +1,4 @@
-import { HailError } from "../errors.js";
+import { HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { ProcessRunner } from "../nix/runner.js";
 
@@ -38,9 +38,10 @@ export async function runHook(runner: ProcessRunner, log: Log, hooks: Hooks, eve
       onLine: (line) => hookLog.info(line),
     });
     return 0;
-  } catch (err) {
-    if (!(err instanceof HailError)) throw err;
-    log.warn(`${err.message}; the deployment's result stands`, { errorKind: "hook" });
+  } catch (caught) {
+    // whatever went wrong with the hook, the deployment's result stands
+    const message = caught instanceof HailError ? caught.message : `${name} failed: ${describeError(caught)}`;
+    log.warn(`${message}; the deployment's result stands`, { errorKind: "hook" });
     return 1;
   }
 }

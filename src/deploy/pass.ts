@@ -1,12 +1,14 @@
-import { HailError } from "../errors.js";
+import { HailError, describeError, isTransient } from "../errors.js";
 import type { Log } from "../log.js";
-import { currentGeneration, readProfileTarget } from "../nix/profile.js";
+import type { ProfileBefore } from "../nix/profile.js";
+import { profileBefore, readProfileTarget } from "../nix/profile.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
-import { buildRef, clearError, deployedBuildIdAt, recordError, recordFailure, recordSuccess, startAttempt } from "../state/transitions.js";
+import { buildRef, clearError, deployedBuildIdAt, recordError, recordFailure, recordHeld, recordSuccess, recordTransient, startAttempt } from "../state/transitions.js";
 import type { Decision } from "./decide.js";
 import { decide } from "./decide.js";
+import { processStartTime } from "../state/lock.js";
 import type { DeployDeps, DeployOptions, DeployResult } from "./deploy.js";
 import { checkDiskSpace, deploy, pruneGenerations } from "./deploy.js";
 import { runHook } from "./hooks.js";
@@ -74,8 +76,12 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
     if (err instanceof HailError) await deps.store.update((s) => recordError(s, err.kind, err.message, deps.now().toISOString()));
     throw err;
   }
-  const previous = await currentGeneration(target.profile.path);
+  const previous = await profileBefore(target.profile.path, deps.storeDir);
   const result = await deployRecorded({ ...deps, log }, target, resolution, previous, opts);
+  if (result.kind === "failed" && isTransient(result.error)) throw result.error;
+  if (result.kind === "held") {
+    return { kind: "unchanged", resolution, decision: { kind: "held", reason: result.reason }, currentPath: current };
+  }
   const hookFailures = await runHook(
     deps.runner,
     log,
@@ -92,17 +98,21 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   if (result.kind === "deployed") {
     log.info(`deployed build ${resolution.buildId}`);
     await noteRebootNeed(deps, target, resolution.storePath);
-    await pruneGenerations(deployDeps, target, opts.keepGenerations, previous);
+    await pruneGenerations(deployDeps, target, opts.keepGenerations, previous.generation);
     return { kind: "deployed", resolution, hookFailures };
   }
   return { kind: "failed", resolution, error: result.error, rolledBack: result.rolledBack, hookFailures };
 }
 
 /** The attempt is in the state file before the first command runs, and its end right after. */
-async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolution, previous: number | null, opts: DeployOptions): Promise<DeployResult> {
+async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolution, previous: ProfileBefore, opts: DeployOptions): Promise<DeployResult> {
   const ref = buildRef(resolution, sourceKey(target));
   await deps.store.update((s) => startAttempt(s, ref, previous, deps.now().toISOString()));
-  const result = await deploy(deployDepsOf(deps), target, resolution, previous, opts);
+  const heldNow = async () => {
+    const decision = decide(resolution, previous.storePath, await deps.store.read(), deps.now(), null);
+    return decision.kind === "held" ? decision.reason : null;
+  };
+  const result = await deploy({ ...deployDepsOf(deps), heldNow }, target, resolution, previous, opts);
   await recordResult(deps.store, ref, result, deps.now().toISOString());
   return result;
 }
@@ -114,14 +124,29 @@ export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" 
     log: deps.log,
     storeDir: deps.storeDir,
     buildIdOf: async (storePath) => deployedBuildIdAt(await deps.store.read(), storePath),
+    trackActivation: async (pgid) => {
+      const activation = pgid === null ? null : { pgid, processStart: await processStartTime(pgid), startedAt: new Date().toISOString() };
+      await deps.store.update((s) => ({ ...s, activation })).catch((err: unknown) => {
+        deps.log.warn(`cannot record the activation's process group in the state file: ${describeError(err)}`);
+      });
+    },
     ...(deps.hydra && deps.now ? { confirmReachable: confirmerFor(deps.hydra, deps.log, deps.now) } : {}),
   };
 }
 
 export async function recordResult(store: StateStore, ref: ReturnType<typeof buildRef>, result: DeployResult, at: string): Promise<void> {
-  await store.update((s) =>
-    result.kind === "deployed" ? recordSuccess(s, ref, at) : recordFailure(s, ref, result.error.message, result.error.kind, at),
-  );
+  await store.update((s) => {
+    switch (result.kind) {
+      case "deployed":
+        return recordSuccess(s, ref, at);
+      case "held":
+        return recordHeld(s, result.reason, at);
+      case "failed":
+        // a cache that cannot be reached, a full disk, says nothing about the build: retried next poll
+        if (isTransient(result.error)) return recordTransient(s, result.error.kind, result.error.message, at);
+        return recordFailure(s, ref, result.error.message, result.error.kind, at);
+    }
+  });
 }
 
 function reportUnchanged(log: Log, decision: Exclude<Decision, { kind: "deploy" }>, current: string | null, state: State, session: TargetSession): void {

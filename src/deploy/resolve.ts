@@ -91,7 +91,7 @@ export function checkSharedEval(gate: HydraBuild, constituent: HydraBuild, url: 
 }
 
 export function selectOutputPath(build: HydraBuild, output: string, storeDir: string, url: string): string {
-  const entry = build.buildoutputs[output];
+  const entry = Object.hasOwn(build.buildoutputs, output) ? build.buildoutputs[output] : undefined;
   if (!entry) {
     const names = Object.keys(build.buildoutputs);
     throw new InvalidResponse(

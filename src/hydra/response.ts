@@ -3,6 +3,7 @@
  * headers and body text to a value or a typed error. The client does the I/O.
  */
 import { HydraUnavailable, InvalidResponse } from "../errors.js";
+import { redactSecrets } from "../secrets.js";
 import { HydraNotFound } from "./not-found.js";
 import { HydraErrorBodySchema } from "./schema.js";
 
@@ -69,7 +70,8 @@ export function parseJsonBody(url: string, contentType: string | null, body: str
   try {
     return JSON.parse(body);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    // V8 quotes a cut piece of the body in its message; a piece of an echoed secret must not get out.
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, " (not valid JSON)");
     throw new InvalidResponse(url, `body is not valid JSON, truncated? (${body.length} characters; ${reason})`);
   }
 }
@@ -90,7 +92,8 @@ export function hydraErrorText(body: string): string | null {
   }
   const parsed = HydraErrorBodySchema.safeParse(data);
   if (!parsed.success) return null;
-  return parsed.data.error.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
+  // Redacted whole, before it is cut: a cut could leave half a password that no longer matches.
+  return redactSecrets(parsed.data.error).replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
 }
 
 /** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or unreadable. */

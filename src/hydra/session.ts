@@ -4,6 +4,7 @@
  * here logs, and no message carries the password or the cookie (SPEC §7).
  */
 import { HydraUnavailable } from "../errors.js";
+import { rememberSecret } from "../secrets.js";
 import { hydraSays } from "./response.js";
 
 export interface HydraLogin {
@@ -137,6 +138,7 @@ export class HydraSession {
     if (outcome.kind === "refused") {
       throw new HydraUnavailable(this.#request.url, `cannot log in as "${this.#login.user}": ${this.#redact(outcome.detail)}`);
     }
+    rememberSecret(outcome.cookie);
     this.#cookie = outcome.cookie;
     return this.#header(outcome.cookie);
   }

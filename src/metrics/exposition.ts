@@ -15,7 +15,12 @@ export interface ProfileMetrics {
   rebootPending?: boolean;
 }
 
-export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation"] as const;
+/**
+ * The kinds of hail_errors_total. `environment` (exit 73/74: a read-only or full disk, a
+ * permission hail lacks) is hail's addition to the contract's list, so an operator sees a
+ * full disk in the metrics too; `locked` is not an error of the profile and is left out.
+ */
+export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation", "environment", "internal"] as const;
 
 interface Family {
   name: string;
@@ -84,7 +89,16 @@ const FAMILIES: Family[] = [
   },
 ];
 
-export function renderMetrics(profiles: readonly ProfileMetrics[]): string {
+/**
+ * Counters of the daemon process as a whole. Every series carries `profile`, so each profile
+ * shows the same count: a poll request is for every target of the process.
+ */
+export interface DaemonMetrics {
+  /** POST /poll and SIGUSR1 requests refused by --poll-min-interval */
+  pollRequestsRejected: number;
+}
+
+export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics): string {
   const lines: string[] = [];
   for (const family of FAMILIES) {
     if (family.name === "hail_reboot_pending" && profiles.every((p) => p.rebootPending === undefined)) continue;
@@ -94,6 +108,13 @@ export function renderMetrics(profiles: readonly ProfileMetrics[]): string {
         lines.push(`${family.name}{${renderLabels({ profile: p.profile, ...labels })}} ${renderValue(value)}`);
       }
     }
+  }
+  if (daemon !== undefined) {
+    lines.push(
+      "# HELP hail_poll_requests_rejected_total POST /poll and SIGUSR1 requests refused because --poll-min-interval had not passed (per process)",
+      "# TYPE hail_poll_requests_rejected_total counter",
+      ...profiles.map((p) => `hail_poll_requests_rejected_total{${renderLabels({ profile: p.profile })}} ${daemon.pollRequestsRejected}`),
+    );
   }
   return `${lines.join("\n")}\n`;
 }

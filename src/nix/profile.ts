@@ -57,3 +57,32 @@ export function parseGeneration(profileName: string, linkName: string): number |
   return /^\d+$/.test(middle) ? Number(middle) : null;
 }
 
+
+/** What a profile was before an attempt: what a rollback puts back exactly. */
+export interface ProfileBefore {
+  /** the generation the profile link pointed at (P -> P-N-link), null for a plain link or none */
+  generation: number | null;
+  /** the profile link's own target as readlink gives it; null when there was no profile */
+  link: string | null;
+  /** the store path behind it */
+  storePath: string | null;
+}
+
+/** The profile link's own target (readlink), or null when there is no profile. */
+export async function readProfileLink(profilePath: string): Promise<string | null> {
+  try {
+    return await readlink(profilePath);
+  } catch (err) {
+    if (hasErrnoCode(err, "ENOENT")) return null;
+    throw err;
+  }
+}
+
+export async function profileBefore(profilePath: string, storeDir: string): Promise<ProfileBefore> {
+  const link = await readProfileLink(profilePath);
+  return {
+    generation: link === null ? null : parseGeneration(basename(profilePath), link),
+    link,
+    storePath: await readProfileTarget(profilePath, storeDir),
+  };
+}

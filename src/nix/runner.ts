@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { ActivationFailed, NixCommandFailed } from "../errors.js";
+import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.js";
 import type { Command } from "./commands.js";
 import { renderCommand } from "./commands.js";
 
@@ -8,6 +8,8 @@ export interface ProcessOptions {
   env: Record<string, string>;
   timeoutMs: number;
   onLine: (line: string) => void;
+  /** told the process group once it runs (the state file records it), and null once it ended */
+  onGroup?: (pgid: number | null) => Promise<void>;
 }
 
 /** The only place hail starts processes. Tests count calls through `onSpawn`. */
@@ -29,7 +31,10 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
     if (result.failed) {
       const tail = (result.all ?? "").trim().split("\n").slice(-5).join("\n");
       const why = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
-      throw new NixCommandFailed(`\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`);
+      const message = `\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`;
+      const outage = cacheOutage(result.all ?? "");
+      if (outage !== null) throw new CacheUnavailable(`binary cache unavailable: ${outage}; ${message}`);
+      throw new NixCommandFailed(message);
     }
     return result.all ?? "";
   };
@@ -52,6 +57,8 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         all: true,
         buffer: false,
       });
+      // noted while the output is read: a line the activation prints at once must not be lost
+      const noted = child.pid !== undefined && opts.onGroup ? opts.onGroup(child.pid) : Promise.resolve();
       let timedOut = false;
       const killGroup = (signal: NodeJS.Signals) => {
         if (child.pid !== undefined) {
@@ -77,7 +84,23 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         }
       } finally {
         clearTimeout(timer);
+        await noted;
+        if (child.pid !== undefined) await opts.onGroup?.(null);
       }
     },
   };
+}
+
+/**
+ * Nix 2.8 says "unable to download 'URL': Couldn't connect to server (7)", "…: HTTP error 500
+ * (…)" or "…: Timeout was reached (28)" when a substituter cannot be reached, then gives up on
+ * that cache as if it did not have the path ("don't know how to build these paths"). A cache
+ * that answers 404 for a narinfo simply does not have it: Nix prints no such line then.
+ */
+export function cacheOutage(output: string): string | null {
+  for (const match of output.matchAll(/unable to download '([^']*)': ([^\n;]*)/g)) {
+    const [, url = "", why = ""] = match;
+    if (!/HTTP error 404/.test(why)) return `${url}: ${why.trim()}`;
+  }
+  return null;
 }

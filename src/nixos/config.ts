@@ -1,5 +1,5 @@
 import { splitCommandLine } from "../command-line.js";
-import { parseDuration } from "../duration.js";
+import { DURATION_LIMITS, parseBoundedDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
 import type { RebootWindow } from "./reboot-window.js";
 import { parseRebootWindow } from "./reboot-window.js";
@@ -25,7 +25,6 @@ export interface RawNixosOptions {
 
 export const DEFAULT_REBOOT_COMMAND = "systemctl reboot";
 export const DEFAULT_BOOTED_SYSTEM = "/run/booted-system";
-const MAX_CONFIRM_MS = 7 * 86_400_000;
 
 /** --nixos and the flags that only make sense with it; a flag without --nixos is a usage error. */
 export function nixosChoice(raw: RawNixosOptions): NixosConfig | null {
@@ -54,8 +53,5 @@ export function nixosChoice(raw: RawNixosOptions): NixosConfig | null {
 /** --confirm-timeout (any mode): null when off. */
 export function confirmTimeoutChoice(raw: RawNixosOptions): number | null {
   if (raw.confirmTimeout === undefined) return null;
-  const ms = parseDuration(raw.confirmTimeout, "--confirm-timeout");
-  if (ms <= 0) throw new UsageError("--confirm-timeout must be longer than zero");
-  if (ms > MAX_CONFIRM_MS) throw new UsageError(`--confirm-timeout ${raw.confirmTimeout} is longer than the limit of 7 days`);
-  return ms;
+  return parseBoundedDuration(raw.confirmTimeout, "--confirm-timeout", DURATION_LIMITS.timer);
 }

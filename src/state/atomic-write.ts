@@ -1,5 +1,6 @@
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { withPath } from "../errno.js";
 
 /**
  * Temp file, fsync, rename, fsync of the directory: a reader (or a crash) sees the old file or
@@ -20,7 +21,7 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
     await rename(temp, path);
   } catch (err) {
     await rm(temp, { force: true });
-    throw err;
+    throw withPath(err, temp);
   }
   const dirHandle = await open(dir, "r");
   try {

@@ -1,14 +1,25 @@
-import { mkdir, open, readFile, rm } from "node:fs/promises";
-import { hostname } from "node:os";
+import { createHash, randomBytes } from "node:crypto";
+import { link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { hostname } from "node:os";
 import { z } from "zod";
-import { hasErrnoCode } from "../errno.js";
+import { hasErrnoCode, withPath } from "../errno.js";
 
 /**
- * One hail per profile (SPEC §4). The lock file holds the owner's pid and the start time of
- * that process, so a lock left by a dead process (or by a pid reused after a reboot) is taken
- * over. proper-lockfile decides staleness by mtime and cannot name the holder's pid; flock
- * needs a native addon that cannot live in the single-file bundle.
+ * One hail per profile. The lock file names its owner (pid, host, start time, and the
+ * process's start time from /proc, to tell a live owner from a recycled pid).
+ *
+ * A lock file is never written in place: it is written whole under a temporary name and then
+ * linked (to create it) or renamed (to take a stale one over) into place, so a reader never
+ * sees half of one, and one left empty by a crash of an older hail is simply stale.
+ *
+ * Taking over is race-free: only the process that wins an exclusive claim file named after
+ * the stale lock's exact content may replace it, and it replaces it only after reading that
+ * the lock is still that content. Nobody else can change the file meanwhile (creating fails
+ * while it exists, its owner is dead, other takers lost the claim). A claimer that died
+ * leaves a claim that is itself stale: the next taker uses the next claim number.
+ * proper-lockfile decides staleness by mtime and cannot name the holder; flock needs a
+ * native addon that cannot live in the single-file bundle.
  */
 const LockInfoSchema = z.object({
   pid: z.number().int().positive(),
@@ -22,41 +33,63 @@ export type LockInfo = z.infer<typeof LockInfoSchema>;
 
 export type LockResult = { kind: "acquired"; release(): Promise<void> } | { kind: "held"; holder: LockInfo };
 
+const MAX_CLAIMS = 16;
+
 export async function acquireLock(file: string, command: string): Promise<LockResult> {
   await mkdir(dirname(file), { recursive: true });
-  const mine: LockInfo = {
-    pid: process.pid,
-    hostname: hostname(),
-    since: new Date().toISOString(),
-    processStart: await processStartTime(process.pid),
-    command,
-  };
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if (await createExclusive(file, mine)) return { kind: "acquired", release: () => releaseLock(file, mine) };
-    const holder = await readHolder(file);
-    if (holder === "gone") continue;
-    if (holder === "unreadable") {
-      // A holder is between creating and writing the file: give it a moment.
-      await new Promise((r) => setTimeout(r, 50));
-      continue;
+  const mine: LockInfo = { pid: process.pid, hostname: hostname(), since: new Date().toISOString(), processStart: await processStartTime(process.pid), command };
+  const text = `${JSON.stringify(mine)}\n`;
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const acquired: LockResult = { kind: "acquired", release: () => releaseLock(file, text) };
+  try {
+    await writeFile(temp, text, { flag: "wx", mode: 0o600 }).catch((err: unknown) => {
+      throw withPath(err, temp);
+    });
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (await linkExclusive(temp, file)) return acquired;
+      const seen = await readText(file);
+      if (seen === null) continue; // released meanwhile: try again
+      const holder = parseHolder(seen);
+      if (holder !== null && (await isAlive(holder))) return { kind: "held", holder };
+      const took = await takeOver(file, seen, temp);
+      if (took === "taken") return acquired;
+      if (took !== "lost") return { kind: "held", holder: took };
     }
-    if (await isAlive(holder)) return { kind: "held", holder };
-    await rm(file, { force: true });
+  } finally {
+    await rm(temp, { force: true });
   }
-  const holder = await readHolder(file);
-  if (typeof holder === "object") return { kind: "held", holder };
+  const seen = await readText(file);
+  const holder = seen === null ? null : parseHolder(seen);
+  if (holder !== null) return { kind: "held", holder };
   throw new Error(`cannot take the lock ${file}: it keeps changing; is another hail starting and stopping?`);
 }
 
-async function createExclusive(file: string, info: LockInfo): Promise<boolean> {
-  try {
-    const handle = await open(file, "wx", 0o644);
-    try {
-      await handle.writeFile(`${JSON.stringify(info)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
+/** Replaces the stale lock whose content was `seen` with `temp`, or says who is ahead. */
+async function takeOver(file: string, seen: string, temp: string): Promise<"taken" | "lost" | LockInfo> {
+  const tag = createHash("sha256").update(seen).digest("hex").slice(0, 16);
+  const claims: string[] = [];
+  for (let k = 0; k < MAX_CLAIMS; k++) {
+    const claim = `${file}.takeover-${tag}-${k}`;
+    claims.push(claim);
+    if (await linkExclusive(temp, claim)) {
+      if ((await readText(file)) !== seen) {
+        await rm(claim, { force: true });
+        return "lost";
+      }
+      await rename(temp, file);
+      for (const c of claims) await rm(c, { force: true });
+      return "taken";
     }
+    const claimText = await readText(claim);
+    const claimer = claimText === null ? null : parseHolder(claimText);
+    if (claimer !== null && (await isAlive(claimer))) return claimer;
+  }
+  return "lost";
+}
+
+async function linkExclusive(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
     return true;
   } catch (err) {
     if (hasErrnoCode(err, "EEXIST")) return false;
@@ -64,19 +97,22 @@ async function createExclusive(file: string, info: LockInfo): Promise<boolean> {
   }
 }
 
-async function readHolder(file: string): Promise<LockInfo | "gone" | "unreadable"> {
-  let text: string;
+async function readText(file: string): Promise<string | null> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (err) {
-    if (hasErrnoCode(err, "ENOENT")) return "gone";
+    if (hasErrnoCode(err, "ENOENT")) return null;
     throw err;
   }
+}
+
+/** The owner named in a lock file; null for an empty or garbled one, which is stale. */
+function parseHolder(text: string): LockInfo | null {
   try {
     const parsed = LockInfoSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : "unreadable";
+    return parsed.success ? parsed.data : null;
   } catch {
-    return "unreadable";
+    return null;
   }
 }
 
@@ -92,15 +128,29 @@ async function isAlive(holder: LockInfo): Promise<boolean> {
   return holder.processStart === null || start === null || start === holder.processStart;
 }
 
-async function releaseLock(file: string, mine: LockInfo): Promise<void> {
-  const holder = await readHolder(file);
-  if (typeof holder === "object" && holder.pid === mine.pid && holder.since === mine.since) {
-    await rm(file, { force: true });
+async function releaseLock(file: string, mine: string): Promise<void> {
+  if ((await readText(file)) === mine) await rm(file, { force: true });
+}
+
+/** Waits for a lock held only for moments (a read-modify-write of the state file). */
+export async function withShortLock<T>(file: string, what: string, body: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lock = await acquireLock(file, what);
+    if (lock.kind === "acquired") {
+      try {
+        return await body();
+      } finally {
+        await lock.release();
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`lock ${file} is held by pid ${lock.holder.pid} for more than ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
   }
 }
 
 /** Field 22 of /proc/PID/stat (after the parenthesised command name); null off Linux. */
-async function processStartTime(pid: number): Promise<string | null> {
+export async function processStartTime(pid: number): Promise<string | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
@@ -108,4 +158,3 @@ async function processStartTime(pid: number): Promise<string | null> {
     return null;
   }
 }
-

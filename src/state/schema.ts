@@ -32,7 +32,8 @@ function emptyMetrics(): MetricsState {
   return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {}, hookFailures: 0 };
 }
 
-export const StateSchema = z.object({
+/** Loose: keys a newer hail added are kept when this one rewrites the file. */
+export const StateSchema = z.looseObject({
   version: z.literal(1),
   profile: z.string(),
   profilePath: z.string(),
@@ -47,6 +48,9 @@ export const StateSchema = z.object({
       result: z.enum(["success", "failed", "interrupted"]).nullable(),
       error: z.string().nullable(),
       previousGeneration: z.number().int().nullable(),
+      /** the profile link's own target before the attempt (a plain link has no generation) */
+      previousLink: z.string().nullable().default(null),
+      previousStorePath: z.string().nullable().default(null),
     })
     .nullable(),
   /** the last pass that ended in an error of any kind, cleared by the next good pass */
@@ -54,6 +58,8 @@ export const StateSchema = z.object({
   /** paths whose deployment failed: not tried again until Hydra offers another path */
   failed: z.array(z.object({ storePath: z.string(), buildId: z.number().int(), reason: z.string(), at: isoTime })),
   hold: z.object({ reason: z.string().nullable(), since: isoTime, until: isoTime.nullable() }).nullable(),
+  /** the process group of a running activation: a run killed during it leaves it here */
+  activation: z.object({ pgid: z.number().int().positive(), processStart: z.string().nullable(), startedAt: isoTime }).nullable().default(null),
   /** the config file whose target this profile is, so that removing the target retires it */
   managedBy: z.string().nullable().default(null),
   /** set once hail ran bin/deactivate for a target removed from its config file */
@@ -77,6 +83,7 @@ export function emptyState(profile: string, profilePath: string): State {
     lastError: null,
     failed: [],
     hold: null,
+    activation: null,
     managedBy: null,
     retiredAt: null,
     rebootPending: null,

@@ -1,9 +1,10 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { hasErrnoCode } from "../errno.js";
 import { HailError } from "../errors.js";
 import { describeZodError } from "../hydra/schema.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { withShortLock } from "./lock.js";
 import type { State } from "./schema.js";
 import { emptyState, StateSchema } from "./schema.js";
 
@@ -17,11 +18,20 @@ export interface StateStore {
   readonly file: string;
   /** the state on disk, or a fresh one when there is no file yet */
   read(): Promise<State>;
-  /** read, change, write atomically; every writer re-reads so a `hail hold` is never lost */
+  /**
+   * read, change, write atomically, under the state file's own short lock: a daemon writing
+   * every pass and a `hail hold` at the same moment both land, neither is lost
+   */
   update(change: (state: State) => State): Promise<State>;
 }
 
-export function createStateStore(file: string, profile: { name: string; path: string }): StateStore {
+/**
+ * `legacyFile`: where an older hail kept this profile's state (keyed by the name under
+ * --profiles-dir). It is read while the new file does not exist yet, and moved to the new
+ * name by the first update, when it belongs to this profile: holds, failure marks and
+ * counters carry over.
+ */
+export function createStateStore(file: string, profile: { name: string; path: string }, legacyFile: string | null = null): StateStore {
   // Every pass reads the state (a `hail hold` may have changed it); an unchanged file — same
   // inode, size and mtime: hail replaces it by rename — is not read and parsed again.
   let cached: { key: string; state: State } | null = null;
@@ -34,21 +44,40 @@ export function createStateStore(file: string, profile: { name: string; path: st
       if (cached?.key === key) return cached.state;
       text = await readFile(file, "utf8");
     } catch (err) {
-      if (hasErrnoCode(err, "ENOENT")) return emptyState(profile.name, profile.path);
-      throw err;
+      if (!hasErrnoCode(err, "ENOENT")) throw err;
+      return (await readLegacy()) ?? emptyState(profile.name, profile.path);
     }
     const state = parseState(text, file);
     cached = { key, state };
     return state;
   };
+  /** The legacy file's state when it is this profile's (an older hail shared it between profiles). */
+  const readLegacy = async (): Promise<State | null> => {
+    if (legacyFile === null || legacyFile === file) return null;
+    let text: string;
+    try {
+      text = await readFile(legacyFile, "utf8");
+    } catch (err) {
+      if (hasErrnoCode(err, "ENOENT")) return null;
+      throw err;
+    }
+    const state = parseState(text, legacyFile);
+    return resolve(state.profilePath) === resolve(profile.path) ? state : null;
+  };
   return {
     file,
     read,
     async update(change) {
-      const next = change(await read());
       await mkdir(dirname(file), { recursive: true });
-      await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`);
-      return next;
+      return withShortLock(`${file}.lock`, "state update", async () => {
+        cached = null; // read what is on disk now, not what an earlier read saw
+        const before = await read();
+        const next = change(before);
+        await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o600);
+        // moved, not copied: once the new file exists the legacy one is not read again
+        if (legacyFile !== null && legacyFile !== file && (await readLegacy()) !== null) await rm(legacyFile, { force: true });
+        return next;
+      });
     },
   };
 }

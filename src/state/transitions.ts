@@ -1,5 +1,7 @@
+import { basename } from "node:path";
 import type { Resolution } from "../deploy/resolve.js";
-import type { State } from "./schema.js";
+import type { ProfileBefore } from "../nix/profile.js";
+import type { Attempt, State } from "./schema.js";
 import { MAX_FAILED_MARKS } from "./schema.js";
 
 /** Pure state changes: each takes the state read just before and returns the one to write. */
@@ -11,11 +13,23 @@ export function buildRef(r: Resolution, source: string) {
 export type BuildRef = ReturnType<typeof buildRef>;
 
 /** Written before the first command of a deployment: a crash after it is noticed on restart. */
-export function startAttempt(state: State, ref: BuildRef, previousGeneration: number | null, at: string): State {
+export function startAttempt(state: State, ref: BuildRef, previous: ProfileBefore, at: string): State {
+  const before = { previousGeneration: previous.generation, previousLink: previous.link, previousStorePath: previous.storePath };
   return {
     ...state,
-    lastAttempt: { ...ref, startedAt: at, endedAt: null, result: null, error: null, previousGeneration },
+    lastAttempt: { ...ref, startedAt: at, endedAt: null, result: null, error: null, ...before },
   };
+}
+
+/** What the profile was before `attempt`; a file from before previousLink existed names the generation link. */
+export function profileBeforeAttempt(attempt: Attempt, profilePath: string): ProfileBefore {
+  const generationLink = attempt.previousGeneration === null ? null : `${basename(profilePath)}-${attempt.previousGeneration}-link`;
+  return { generation: attempt.previousGeneration, link: attempt.previousLink ?? generationLink, storePath: attempt.previousStorePath };
+}
+
+/** The attempt stopped before the switch because a hold was given meanwhile. */
+export function recordHeld(state: State, reason: string, at: string): State {
+  return { ...state, lastAttempt: state.lastAttempt && { ...state.lastAttempt, endedAt: at, result: "interrupted", error: reason } };
 }
 
 export function recordSuccess(state: State, ref: BuildRef, at: string): State {
@@ -75,4 +89,13 @@ export function interruptedAttempt(state: State) {
 /** The Hydra build id of `storePath` when it is what hail last deployed; null otherwise. */
 export function deployedBuildIdAt(state: State, storePath: string | null): number | null {
   return state.lastDeployed !== null && state.lastDeployed.storePath === storePath ? state.lastDeployed.buildId : null;
+}
+
+/** A transient error (the binary cache unreachable) ended the attempt: no failure mark, retried next poll. */
+export function recordTransient(state: State, kind: string, message: string, at: string): State {
+  return {
+    ...state,
+    lastAttempt: state.lastAttempt && { ...state.lastAttempt, endedAt: at, result: "interrupted", error: message },
+    lastError: { kind, message, at },
+  };
 }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createLoop, jitteredDelay } from "../../src/daemon/loop.js";
+import { createLoop, firstPollDelay, jitteredDelay } from "../../src/daemon/loop.js";
+import { PollRequests } from "../../src/daemon/poll-requests.js";
+import { silentLog } from "../../src/log.js";
 
 /** Lets pending promise callbacks and zero-delay work run, without waiting on real time. */
 async function settle(rounds = 5): Promise<void> {
@@ -138,5 +140,151 @@ describe("createLoop", () => {
       loop.stop();
       await running;
     }
+  });
+});
+
+/** A fake timer: records each requested delay; `fire()` ends the pending sleep. */
+function fakeSchedule() {
+  const delays: number[] = [];
+  let pending: (() => void) | null = null;
+  return {
+    delays,
+    schedule: (ms: number, fire: () => void) => {
+      delays.push(ms);
+      pending = fire;
+      return () => {
+        if (pending === fire) pending = null;
+      };
+    },
+    fire() {
+      const f = pending;
+      pending = null;
+      f?.();
+    },
+  };
+}
+
+describe("firstPollDelay: a fleet restarted at once does not hit Hydra in step", () => {
+  const cases: Array<[boolean, number, number]> = [
+    [true, 0, 0],
+    [true, 0.25, 75_000],
+    [true, 0.999, 299_700],
+    [false, 0.25, 0],
+    [false, 0.999, 0],
+  ];
+  for (const [exists, r, expected] of cases) {
+    it(`profile ${exists ? "exists" : "is new"}, random() = ${r}: first poll after ${expected} ms of a 5 min period`, () => {
+      assert.equal(firstPollDelay(300_000, exists, () => r), expected);
+    });
+  }
+});
+
+describe("createLoop: the first pass and poll-now requests", () => {
+  it("waits firstDelayMs before the first pass, then the jittered period", async () => {
+    const timers = fakeSchedule();
+    let passes = 0;
+    const loop = createLoop(async () => void passes++, { periodMs: 60_000, jitter: 0.1, random: () => 0.5, firstDelayMs: 12_345, schedule: timers.schedule });
+    const running = loop.run();
+    await settle();
+    assert.equal(passes, 0, "no pass before the first delay");
+    assert.deepEqual(timers.delays, [12_345]);
+    timers.fire();
+    await settle();
+    assert.equal(passes, 1);
+    assert.deepEqual(timers.delays, [12_345, 60_000], "then the period with its jitter");
+    loop.stop();
+    await running;
+  });
+
+  it("pollNow() during the first delay polls at once", async () => {
+    const timers = fakeSchedule();
+    let passes = 0;
+    const loop = createLoop(async () => void passes++, { periodMs: 60_000, jitter: 0, firstDelayMs: 50_000, schedule: timers.schedule });
+    const running = loop.run();
+    await settle();
+    assert.deepEqual(loop.pollNow(), { kind: "accepted" });
+    await settle();
+    assert.equal(passes, 1);
+    loop.stop();
+    await running;
+  });
+
+  it("coalesces: requests while an extra pass is pending or running are absorbed; one extra pass per minimum interval", async () => {
+    const timers = fakeSchedule();
+    let clock = 1_000_000;
+    let passes = 0;
+    let release: (() => void) | null = null;
+    const loop = createLoop(
+      async () => {
+        passes++;
+        if (passes === 2) await new Promise<void>((r) => (release = r));
+      },
+      { periodMs: 3_600_000, jitter: 0, minPollIntervalMs: 10_000, now: () => clock, schedule: timers.schedule },
+    );
+    const running = loop.run();
+    await settle();
+    assert.equal(passes, 1, "the first pass ran; the loop sleeps an hour");
+
+    assert.deepEqual(loop.pollNow(), { kind: "accepted" });
+    assert.deepEqual(loop.pollNow(), { kind: "absorbed" }, "pending: absorbed");
+    await settle();
+    assert.equal(passes, 2, "the extra pass is running");
+    assert.deepEqual(loop.pollNow(), { kind: "absorbed" }, "running: absorbed");
+    release!();
+    await settle();
+    assert.equal(passes, 2, "absorbed requests start no pass of their own");
+
+    clock += 4_000;
+    assert.deepEqual(loop.pollNow(), { kind: "rejected", retryAfterMs: 6_000 }, "within the interval: refused");
+    await settle();
+    assert.equal(passes, 2);
+
+    clock += 6_000;
+    assert.deepEqual(loop.pollNow(), { kind: "accepted" }, "once the interval has passed: accepted");
+    await settle();
+    assert.equal(passes, 3);
+    loop.stop();
+    await running;
+  });
+
+  it("a flood of 10,000 requests makes one extra pass", async () => {
+    const timers = fakeSchedule();
+    let passes = 0;
+    const loop = createLoop(async () => void passes++, { periodMs: 3_600_000, jitter: 0, minPollIntervalMs: 10_000, now: () => 5_000_000, schedule: timers.schedule });
+    const running = loop.run();
+    await settle();
+    const answers = new Map<string, number>();
+    for (let i = 0; i < 10_000; i++) {
+      const { kind } = loop.pollNow();
+      answers.set(kind, (answers.get(kind) ?? 0) + 1);
+      if (i % 1000 === 0) await settle();
+    }
+    await settle();
+    assert.equal(passes, 2, "the first pass and one extra");
+    assert.equal(answers.get("accepted"), 1);
+    assert.equal((answers.get("absorbed") ?? 0) + (answers.get("rejected") ?? 0), 9_999);
+    loop.stop();
+    await running;
+  });
+});
+
+describe("PollRequests: what became of poll requests, logged at most once a minute", () => {
+  it("logs an accepted request, counts refused ones, and sums them up at most once a minute", () => {
+    const lines: string[] = [];
+    const log = { ...silentLog, info: (m: string) => void lines.push(`info ${m}`), warn: (m: string) => void lines.push(`warn ${m}`) };
+    let clock = 0;
+    const requests = new PollRequests(log, 10_000, () => clock);
+    requests.note("POST /poll", { kind: "accepted" });
+    for (let i = 0; i < 500; i++) requests.note("POST /poll", { kind: "rejected", retryAfterMs: 1_000 });
+    for (let i = 0; i < 300; i++) requests.note("POST /poll", { kind: "absorbed" });
+    clock += 59_999;
+    requests.note("POST /poll", { kind: "rejected", retryAfterMs: 1_000 });
+    assert.equal(lines.length, 2, lines.join("\n"));
+    clock += 1;
+    requests.note("POST /poll", { kind: "rejected", retryAfterMs: 1_000 });
+    assert.equal(requests.rejectedTotal, 502);
+    assert.deepEqual(lines.map((l) => l.split(":")[0]), ["info POST /poll", "warn POST /poll", "warn POST /poll"]);
+    assert.match(lines[1] ?? "", /refused 1 poll request\(s\) and absorbed 0 .*--poll-min-interval 10s/);
+    assert.match(lines[2] ?? "", /refused 501 poll request\(s\) and absorbed 300/);
   });
 });

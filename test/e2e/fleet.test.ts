@@ -10,7 +10,7 @@ import { execa } from "execa";
 import type { State } from "../../src/state/schema.js";
 import { HailDaemon, type HailRun } from "../support/cli.js";
 import type { FakeBuild } from "../support/hydra-server.js";
-import { apiRequestCounts, createWorld, publishedApps, waitUntil, type World } from "./world.js";
+import { apiRequestCounts, createWorld, publishedApps, stateKey, waitUntil, type World } from "./world.js";
 
 interface FleetTarget { profile: string; [key: string]: unknown }
 
@@ -103,7 +103,7 @@ describe("hail --config with three targets, real Nix", () => {
       },
       async readState(profile) {
         try {
-          return JSON.parse(await readFile(path.join(stateDir, `${profile}.json`), "utf8")) as State;
+          return JSON.parse(await readFile(path.join(stateDir, `${stateKey(path.join(profilesDir, profile))}.json`), "utf8")) as State;
         } catch {
           return null;
         }
@@ -159,7 +159,7 @@ describe("hail --config with three targets, real Nix", () => {
       assert.equal(state.lastDeployed?.gateBuildId, gateBuildId);
       assert.equal(state.managedBy, path.resolve(file));
     }
-    assert.deepEqual((await readdir(f.stateDir)).filter((n) => n.endsWith(".json")).sort(), ["myapp.json", "standalone.json", "worker.json"]);
+    assert.deepEqual((await readdir(f.stateDir)).filter((n) => n.endsWith(".json")).sort(), ["myapp", "standalone", "worker"].map((p) => `${stateKey(path.join(f.profilesDir, p))}.json`));
 
     const requests = apiRequests();
     const gatePath = `/job/myproject/three/release_gate`;
@@ -231,7 +231,7 @@ describe("hail --config with three targets, real Nix", () => {
         const flags = t.jobUri !== undefined ? ["--job-uri", String(t.jobUri)] : ["--gate-job", String(t.gateJob), "--constituent", String(t.constituent)];
         const r = await w.hail([...flags, "--profile", t.profile, "--profiles-dir", f.profilesDir, "--state-dir", f.stateDir, "--oneshot", "--log-format", "json"]);
         assert.equal(r.code, 75, `${t.profile}: ${r.stderr}`);
-        assert.ok(r.stderr.includes(path.join(f.stateDir, `${t.profile}.lock`)), `${t.profile}: the message names its lock file: ${r.stderr}`);
+        assert.ok(r.stderr.includes(path.join(f.stateDir, `${stateKey(path.join(f.profilesDir, t.profile))}.lock`)), `${t.profile}: the message names its lock file: ${r.stderr}`);
       }
 
       // The next poll (SIGUSR1) is a new round: a new gate build reaches both gate targets,
@@ -412,7 +412,7 @@ describe("hail --config with three targets, real Nix", () => {
     const r = await w.hail(["--config", file, "--oneshot", "--log-level", "info", "--state-dir", otherState]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(levels(r).includes("INFO"), `--log-level info over the file's error: ${r.stderr}`);
-    assert.deepEqual((await readdir(otherState)).filter((n) => n.endsWith(".json")).sort(), ["myapp.json", "standalone.json", "worker.json"]);
+    assert.deepEqual((await readdir(otherState)).filter((n) => n.endsWith(".json")).sort(), ["myapp", "standalone", "worker"].map((p) => `${stateKey(path.join(f.profilesDir, p))}.json`));
     assert.deepEqual(await readdir(f.stateDir).catch(() => []), [], "the file's stateDir was not used");
 
     // Without the flag the file's logLevel: error holds (so the flag above made the difference)...
@@ -434,7 +434,7 @@ describe("hail --config with three targets, real Nix", () => {
       await waitUntil(async () => (await f.readState("worker"))?.lastDeployed != null, "the other hail to deploy worker");
       const r = await w.hail(["--config", file, "--oneshot"]);
       assert.equal(r.code, 75, r.stderr);
-      assert.ok(r.stderr.includes(path.join(f.stateDir, "worker.lock")), `names the held lock: ${r.stderr}`);
+      assert.ok(r.stderr.includes(path.join(f.stateDir, `${stateKey(path.join(f.profilesDir, "worker"))}.lock`)), `names the held lock: ${r.stderr}`);
       assert.equal(await f.profileTarget("myapp"), apps.myapp, "myapp deployed although worker was locked");
       assert.equal(await f.profileTarget("standalone"), apps.standalone, "standalone deployed although worker was locked");
     } finally {
@@ -446,7 +446,7 @@ describe("hail --config with three targets, real Nix", () => {
     const f = await fleet("damaged");
     const file = await f.write(all(f));
     await mkdir(f.stateDir, { recursive: true });
-    const damaged = path.join(f.stateDir, "worker.json");
+    const damaged = path.join(f.stateDir, `${stateKey(path.join(f.profilesDir, "worker"))}.json`);
     await writeFile(damaged, "{ not json");
     const r = await w.hail(["--config", file, "--oneshot"]);
     assert.equal(r.code, 64, r.stderr);

@@ -52,7 +52,7 @@ function seriesKeys(exp: Exposition): string[] {
   return exp.samples.map((s) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`).sort();
 }
 
-const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation"];
+const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation", "environment", "internal"];
 /** SPEC §6: every series, with its type and the extra labels of each sample. */
 const SPEC_SERIES: [name: string, type: string, extraLabels: Record<string, string>[]][] = [
   ["hail_up_to_date", "gauge", [{}]],
@@ -335,7 +335,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
 
   it("serves /metrics, /healthz and POST /poll; 405 and 404 for the rest", async () => {
     const metricsFile = path.join(w.lab.root, "listen", "hail.prom");
-    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-listen", "127.0.0.1:0", "--metrics-file", metricsFile]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--poll-min-interval", "1ms", "--metrics-listen", "127.0.0.1:0", "--metrics-file", metricsFile]);
     const url = await metricsUrlOf(daemon);
     const scrape = async () => {
       const r = await get(`${url}/metrics`);
@@ -394,7 +394,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
 
   it("SIGUSR1 polls now, and the daemon keeps running", async () => {
     const metricsFile = path.join(w.lab.root, "usr1", "hail.prom");
-    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--metrics-file", metricsFile]);
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "1h", "--poll-min-interval", "1ms", "--metrics-file", metricsFile]);
     // The file is written after each pass: once it exists, the first pass is over.
     await daemon.waitFor(async () => (await readdir(path.dirname(metricsFile)).catch((): string[] => [])).includes("hail.prom"), "the first pass");
     const pid = daemon.child.pid as number;
@@ -623,7 +623,7 @@ describe("error messages name the URL, file or profile, and what to do", () => {
     assert.equal(r.code, 75, r.stderr);
     const text = operatorText(r);
     assert.ok(text.includes(`pid ${daemon.child.pid}`), text);
-    assert.ok(text.includes(path.join(w.stateDir, "myapp.lock")), text);
+    assert.ok(text.includes(w.stateFile("myapp").replace(/\.json$/, ".lock")), text);
     assert.ok(text.includes("myapp"), text);
     assert.match(text, /stop the other one/);
     assert.ok(daemon.alive, "the daemon holding the lock is unaffected");

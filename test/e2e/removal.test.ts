@@ -181,7 +181,7 @@ describe("removing a target from the config file, real Nix", () => {
   it("a configured target whose lock another hail holds is left out, not mistaken for a removed one", async () => {
     const before = await deactivations();
     // a lock held by a live process: this test runner
-    const lockFile = path.join(w.stateDir, "beta.lock");
+    const lockFile = w.stateFile("beta").replace(/\.json$/, ".lock");
     await writeFile(lockFile, JSON.stringify({ pid: process.pid, hostname: hostname(), since: new Date().toISOString(), processStart: null, command: "daemon" }));
     try {
       const r = await oneshot(configFile);

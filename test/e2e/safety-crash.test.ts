@@ -205,6 +205,6 @@ describe("SIGTERM to the daemon during an activation", () => {
     assert.equal(state?.lastDeployed?.buildId, 201);
     assert.equal(state?.lastAttempt?.result, "success");
     assert.match(state?.lastAttempt?.endedAt ?? "", ISO_TIME);
-    assert.ok(!existsSync(path.join(w.stateDir, "myapp.lock")), "the lock was released");
+    assert.ok(!existsSync(w.stateFile("myapp").replace(/\.json$/, ".lock")), "the lock was released");
   });
 });

@@ -22,10 +22,10 @@ describe("state file: written after a deployment, refused when unreadable", () =
   });
   after(() => w.close());
 
-  it("a deployment writes STATE_DIR/myapp.json, version 1, with what was deployed from which builds", async () => {
+  it("a deployment writes STATE_DIR/<key of the absolute path>.json, version 1, with what was deployed from which builds", async () => {
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
-    const file = path.join(w.stateDir, "myapp.json");
+    const file = w.stateFile("myapp");
     assert.ok(existsSync(file), `${file} exists`);
     const state = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
     assert.equal(state.version, 1);
@@ -37,13 +37,14 @@ describe("state file: written after a deployment, refused when unreadable", () =
     assert.match(String(deployed.at), ISO_TIME);
   });
 
-  it("a nested profile name team/app has its state in team%2Fapp.json", async () => {
+  it("a nested profile name team/app has its state in one file, its path escaped", async () => {
     // The parent directory exists here, so this checks only how the state file is named.
     await mkdir(path.join(w.lab.profilesDir, "team"), { recursive: true });
     const r = await w.hail([...w.gateArgs("team/app"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await w.profileTarget("team/app"), app1);
-    const file = path.join(w.stateDir, "team%2Fapp.json");
+    const file = w.stateFile("team/app");
+    assert.ok(path.basename(file).endsWith("%2Fteam%2Fapp.json"), file);
     assert.ok(existsSync(file), `${file} exists`);
     const state = JSON.parse(await readFile(file, "utf8")) as { version: number; lastDeployed: { storePath: string } };
     assert.equal(state.version, 1);
@@ -55,7 +56,7 @@ describe("state file: written after a deployment, refused when unreadable", () =
     const r = await w.hail([...w.gateArgs("hail/app"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await w.profileTarget("hail/app"), app1);
-    const state = JSON.parse(await readFile(path.join(w.stateDir, "hail%2Fapp.json"), "utf8")) as { lastDeployed: { storePath: string } | null };
+    const state = JSON.parse(await readFile(w.stateFile("hail/app"), "utf8")) as { lastDeployed: { storePath: string } | null };
     assert.equal(state.lastDeployed?.storePath, app1);
   });
 
@@ -66,7 +67,7 @@ describe("state file: written after a deployment, refused when unreadable", () =
   for (const [what, text, why] of unreadable) {
     it(`${what} makes --oneshot exit 64 naming the file, and leaves the file byte for byte`, async () => {
       const profile = what.includes("corrupt") ? "corrupt" : "future";
-      const file = path.join(w.stateDir, `${profile}.json`);
+      const file = w.stateFile(profile);
       await mkdir(w.stateDir, { recursive: true });
       await writeFile(file, text);
       const callsBefore = (await w.nixCalls()).length;
@@ -81,7 +82,7 @@ describe("state file: written after a deployment, refused when unreadable", () =
   }
 
   it("a daemon on a corrupt state file refuses to start (exit 64) and leaves the file alone", async () => {
-    const file = path.join(w.stateDir, "corrupt.json");
+    const file = w.stateFile("corrupt");
     await writeFile(file, "{not json");
     const d = w.startDaemon([...w.gateArgs("corrupt"), "--poll-period", "1s"]);
     assert.equal(await waitForExit(d), 64, d.stderr);
@@ -134,7 +135,7 @@ describe("profile lock: one hail per profile", () => {
   });
 
   it("a lock held by a live process is respected; one left by a dead process is taken over", async () => {
-    const lockFile = path.join(w.stateDir, "myapp.lock");
+    const lockFile = w.stateFile("myapp").replace(/\.json$/, ".lock");
     const lockOf = (pid: number) => `${JSON.stringify({ pid, hostname: os.hostname(), since: new Date().toISOString(), processStart: null, command: "oneshot" })}\n`;
 
     // The test runner itself is alive: the same file format must block hail, or the
@@ -205,5 +206,73 @@ describe("hail status after a deployment", () => {
     const s = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.equal(s.currentPath, null);
     assert.equal(s.lastDeployed, null);
+  });
+});
+
+describe("the state key is the profile's absolute path", () => {
+  let w: World;
+  let app1: string;
+
+  before(async () => {
+    w = await createWorld();
+    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
+    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+  });
+  after(() => w.close());
+
+  it("two --profiles-dir with the same profile name share neither the state file nor the lock", async () => {
+    const dirA = path.join(w.lab.root, "pA");
+    const dirB = path.join(w.lab.root, "pB");
+    await mkdir(dirA);
+    await mkdir(dirB);
+    const manage = (dir: string) => ["--profiles-dir", dir, "--state-dir", w.stateDir];
+    assert.equal((await w.hail(["hold", "app", ...manage(dirA), "--reason", "only A"])).code, 0);
+    const statusB = await w.hail(["status", "app", "--json", ...manage(dirB)]);
+    assert.equal(statusB.code, 0, statusB.stderr);
+    assert.equal((JSON.parse(statusB.stdout) as { hold: unknown }).hold, null, "the hold on pA/app does not show on pB/app");
+    const args = (dir: string) => ["--gate-job", w.gateUrl, "--constituent", "myapp", "--profile", "app", ...manage(dir), "--log-format", "json"];
+    const daemonA = w.startDaemon([...args(dirA), "--poll-period", "1h"]);
+    await daemonA.waitFor(/hail started/, "the daemon on pA/app to take its lock");
+    const oneshotB = await w.hail([...args(dirB), "--oneshot"]);
+    assert.equal(oneshotB.code, 0, `pB/app is not locked by the daemon on pA/app: ${oneshotB.stderr}`);
+    assert.equal(await daemonA.stop("SIGTERM"), 0);
+  });
+
+  it("a state file under the old name (the name under --profiles-dir) is taken over with its hold, failure marks and counters", async () => {
+    const legacy = path.join(w.stateDir, "legacy.json");
+    const at = new Date().toISOString();
+    const old = {
+      version: 1,
+      profile: "legacy",
+      profilePath: path.join(w.lab.profilesDir, "legacy"),
+      lastDeployed: null,
+      lastAttempt: null,
+      lastError: null,
+      failed: [{ storePath: "/nix/store/1bq3x6jz9mphgkfs8wrsbkvsy1iw4m58-myapp-9", buildId: 9, reason: "activation failed", at }],
+      hold: { reason: "kept", since: at, until: null },
+      metrics: { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 7, failed: 3 }, rollbacks: 2, errors: {}, hookFailures: 0 },
+    };
+    await mkdir(w.stateDir, { recursive: true });
+    await writeFile(legacy, JSON.stringify(old));
+    const held = await w.hail([...w.gateArgs("legacy"), "--oneshot"]);
+    assert.equal(held.code, 0, held.stderr);
+    assert.match(held.stdout, /held/);
+    assert.equal(await w.profileTarget("legacy"), null, "the hold was kept: nothing deployed");
+    const released = await w.hail(["release", "legacy", ...w.manageArgs()]);
+    assert.equal(released.code, 0, released.stderr);
+    assert.ok(!existsSync(legacy), "the old file was moved, not copied");
+    const state = await w.readState("legacy");
+    assert.equal(state?.hold, null);
+    assert.deepEqual(state?.failed.map((f) => f.buildId), [9]);
+    assert.deepEqual(state?.metrics.deployments, { success: 7, failed: 3 });
+    assert.equal(state?.metrics.rollbacks, 2);
+  });
+
+  it("--state-dir '' is a usage error", async () => {
+    for (const args of [[...w.gateArgs("myapp"), "--oneshot", "--state-dir", ""], ["hold", "myapp", "--profiles-dir", w.lab.profilesDir, "--state-dir", ""]]) {
+      const r = await w.hail(args);
+      assert.equal(r.code, 64, r.stderr);
+      assert.match(r.stderr, /--state-dir/);
+    }
   });
 });

@@ -49,7 +49,7 @@ describe("hail manages hail", () => {
   const env = () => ({ ...w.env, HAIL_TEST_DIR: w.lab.root, HAIL_TEST_GATE: w.gateUrl });
   const managerLog = async () => (await readFile(path.join(w.lab.root, "manager.log"), "utf8")).trim().split("\n");
   const stateOf = async (profile: string) =>
-    JSON.parse(await readFile(path.join(w.lab.root, "state", `${profile}.json`), "utf8")) as {
+    JSON.parse(await readFile(w.stateFile(profile), "utf8")) as {
       lastDeployed: { buildId: number; storePath: string } | null;
       lastAttempt: { result: string | null; endedAt: string | null } | null;
     };

@@ -33,7 +33,7 @@ export interface World {
   generations(profile: string): Promise<number[]>;
   /** the generation number the profile link points at (P -> P-N-link), or null */
   currentGeneration(profile: string): Promise<number | null>;
-  /** STATE_DIR/<key>.json, key as hail escapes it (`hail/app` -> `hail%2Fapp`) */
+  /** STATE_DIR/<key>.json, key as hail makes it from the profile's absolute path */
   stateFile(profile: string): string;
   /** the parsed state file, or null when there is none */
   readState(profile: string): Promise<State | null>;
@@ -53,7 +53,7 @@ export async function createWorld(): Promise<World> {
   const stateDir = path.join(lab.root, "state");
   const labArgs = () => ["--profiles-dir", lab.profilesDir, "--state-dir", stateDir, "--log-format", "json"];
   const daemons: HailDaemon[] = [];
-  const stateFile = (profile: string) => path.join(stateDir, `${profile.replace(/%/g, "%25").replace(/\//g, "%2F")}.json`);
+  const stateFile = (profile: string) => path.join(stateDir, `${stateKey(path.resolve(lab.profilesDir, profile))}.json`);
   return {
     lab,
     hydra,
@@ -112,6 +112,11 @@ export async function createWorld(): Promise<World> {
       await lab.cleanup();
     },
   };
+}
+
+/** The state and lock file key of the profile at `absolutePath`, as hail escapes it. */
+export function stateKey(absolutePath: string): string {
+  return absolutePath.replace(/^\/+/, "").replace(/%/g, "%25").replace(/\//g, "%2F");
 }
 
 /** Hydra API requests (not the binary cache), by path without query, with how often each was made. */

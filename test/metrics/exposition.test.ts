@@ -108,6 +108,8 @@ describe("renderMetrics", () => {
         'hail_errors_total{profile="myapp",kind="not_ready"} 0',
         'hail_errors_total{profile="myapp",kind="nix"} 0',
         'hail_errors_total{profile="myapp",kind="activation"} 1',
+        'hail_errors_total{profile="myapp",kind="environment"} 0',
+        'hail_errors_total{profile="myapp",kind="internal"} 0',
       ],
     };
     const blocks = familyBlocks(text);
@@ -157,8 +159,8 @@ describe("renderMetrics", () => {
     });
   }
 
-  it("renders every error kind, 0 when never seen, and only the kinds of SPEC §6", () => {
-    const text = renderMetrics([profile("p", { errors: { nix: 4, locked: 9, internal: 2 } })]);
+  it("renders every error kind, 0 when never seen: the contract's kinds and environment, never locked", () => {
+    const text = renderMetrics([profile("p", { errors: { nix: 4, locked: 9, internal: 2, environment: 3 } })]);
     assert.deepEqual(samplesOf(text, "hail_errors_total"), [
       'hail_errors_total{profile="p",kind="usage"} 0',
       'hail_errors_total{profile="p",kind="invalid_response"} 0',
@@ -166,6 +168,8 @@ describe("renderMetrics", () => {
       'hail_errors_total{profile="p",kind="not_ready"} 0',
       'hail_errors_total{profile="p",kind="nix"} 4',
       'hail_errors_total{profile="p",kind="activation"} 0',
+      'hail_errors_total{profile="p",kind="environment"} 3',
+      'hail_errors_total{profile="p",kind="internal"} 2',
     ]);
   });
 
@@ -184,7 +188,7 @@ describe("renderMetrics", () => {
 
   it("ends with a newline (the textfile collector drops a file whose last line is cut)", () => {
     const text = renderMetrics([profile("p")]);
-    assert.ok(text.endsWith('kind="activation"} 0\n'), JSON.stringify(text.slice(-40)));
+    assert.ok(text.endsWith('kind="internal"} 0\n'), JSON.stringify(text.slice(-40)));
     assert.ok(!text.endsWith("\n\n"));
   });
 });
@@ -202,5 +206,20 @@ describe("promtool check metrics", () => {
   it("is a real check: it refuses a counter without _total (so exit 0 above means something)", async () => {
     const r = await promtoolCheck("# HELP hail_bad a counter\n# TYPE hail_bad counter\nhail_bad 1\n");
     assert.notEqual(r.exitCode, 0);
+  });
+});
+
+describe("renderMetrics with the daemon's own counters", () => {
+  it("hail_poll_requests_rejected_total: one counter, the process's count on every profile", () => {
+    const text = renderMetrics([profile("a"), profile("b")], { pollRequestsRejected: 7 });
+    assert.deepEqual(samplesOf(text, "hail_poll_requests_rejected_total"), [
+      'hail_poll_requests_rejected_total{profile="a"} 7',
+      'hail_poll_requests_rejected_total{profile="b"} 7',
+    ]);
+    assert.equal(text.split("\n").filter((l) => l === "# TYPE hail_poll_requests_rejected_total counter").length, 1);
+  });
+
+  it("a one-shot (no daemon counters) has no such series", () => {
+    assert.deepEqual(samplesOf(renderMetrics([profile("a")]), "hail_poll_requests_rejected_total"), []);
   });
 });

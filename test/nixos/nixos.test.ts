@@ -67,7 +67,7 @@ describe("nixos options", () => {
     assert.equal(confirmTimeoutChoice({}), null);
     assert.equal(confirmTimeoutChoice({ confirmTimeout: "2m" }), 120_000);
     assert.throws(() => confirmTimeoutChoice({ confirmTimeout: "0s" }), UsageError);
-    assert.throws(() => confirmTimeoutChoice({ confirmTimeout: "8d" }), /limit of 7 days/);
+    assert.throws(() => confirmTimeoutChoice({ confirmTimeout: "8d" }), /the limit is 7 days/);
   });
 });
 

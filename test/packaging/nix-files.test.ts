@@ -343,6 +343,7 @@ describe("nix/module.nix (evaluated with the stub)", () => {
     assert.equal(pairs("--gate-job"), gateInstance.gateJob);
     assert.equal(pairs("--constituent"), "myapp");
     assert.equal(pairs("--poll-period"), "2m");
+    assert.ok(!argv.includes("--allow-downgrade") && !argv.includes("--poll-min-interval"), "off unless set");
     assert.equal(pairs("--netrc-file"), gateInstance.netrcFile);
     assert.equal(pairs("--metrics-file"), gateInstance.metricsFile);
     assert.equal(pairs("--metrics-listen"), gateInstance.metricsListen);
@@ -370,6 +371,8 @@ describe("nix/module.nix (evaluated with the stub)", () => {
           logLevel: "debug",
           rolloutWindow: "1h",
           rolloutKey: "rack-7",
+          allowDowngrade: true,
+          pollMinInterval: "30s",
           hydraUser: "deploy",
           hydraPasswordFile: "/run/keys/hydra-password",
           stateDir: "/srv/hail-state",
@@ -388,7 +391,9 @@ describe("nix/module.nix (evaluated with the stub)", () => {
     assert.equal(pairs("--hydra-user"), "deploy");
     assert.equal(pairs("--hydra-password-file"), "/run/keys/hydra-password");
     assert.equal(pairs("--state-dir"), "/srv/hail-state");
+    assert.equal(pairs("--poll-min-interval"), "30s");
     assert.ok(argv.includes("--no-rollback"));
+    assert.ok(argv.includes("--allow-downgrade"));
     assert.ok(!argv.includes("--gate-job") && !argv.includes("--constituent"));
     for (const flag of flagsOf(argv.slice(2))) assert.ok(hailFlags.has(flag), `hail run takes ${flag}`);
   });

@@ -25,8 +25,13 @@ export async function runHail(args: string[], env: NodeJS.ProcessEnv, timeoutMs 
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * Daemons under test poll at once even on an existing profile (a test waits for that first
+ * pass); a test of the start spread itself sets HAIL_NO_START_SPREAD=0.
+ */
 function spawnHail(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
-  return execa(process.execPath, [...nodeArgs, HAIL_BIN, ...args], { env: withoutTestContext(env), extendEnv: false, reject: false, stdin: "ignore" });
+  const daemonEnv = { HAIL_NO_START_SPREAD: "1", ...withoutTestContext(env) };
+  return execa(process.execPath, [...nodeArgs, HAIL_BIN, ...args], { env: daemonEnv, extendEnv: false, reject: false, stdin: "ignore" });
 }
 
 /** A daemon under test: its stderr is collected so a test can wait for log lines. */

@@ -1,0 +1,71 @@
+import { readdir, readFile } from "node:fs/promises";
+import type { Log } from "../log.js";
+import type { State } from "../state/schema.js";
+import type { StateStore } from "../state/state-store.js";
+import { processStartTime } from "../state/lock.js";
+
+const KILL_GRACE_MS = 5_000;
+const POLL_MS = 200;
+
+/**
+ * An activation runs in its own process group, outside hail's, so a hail killed with -9 leaves
+ * it running. Its group is in the state file while it runs; the next run waits for it (up to
+ * --activate-timeout) or kills it before it converges, so two activations never overlap.
+ */
+export async function settleOrphanedActivation(deps: { store: StateStore; log: Log }, timeoutMs: number): Promise<void> {
+  const { activation } = await deps.store.read();
+  if (activation === null) return;
+  const { pgid } = activation;
+  if (await stillOurs(activation)) {
+    deps.log.warn(`an activation started by an earlier run (process group ${pgid}) is still running; waiting up to ${timeoutMs / 1000}s for it`);
+    if (await waitForGroup(pgid, timeoutMs)) {
+      deps.log.info(`the earlier activation (process group ${pgid}) finished; going on`);
+    } else {
+      signalGroup(pgid, "SIGTERM");
+      if (!(await waitForGroup(pgid, KILL_GRACE_MS))) signalGroup(pgid, "SIGKILL");
+      await waitForGroup(pgid, KILL_GRACE_MS);
+      deps.log.warn(`killed the earlier activation (process group ${pgid}): still running after ${timeoutMs / 1000}s`);
+    }
+  }
+  await deps.store.update((s) => ({ ...s, activation: null }));
+}
+
+/** The group still has live members, and its leader (when there) is the process hail started. */
+async function stillOurs(activation: NonNullable<State["activation"]>): Promise<boolean> {
+  if (!(await groupAlive(activation.pgid))) return false;
+  const leaderStart = await processStartTime(activation.pgid);
+  return leaderStart === null || activation.processStart === null || leaderStart === activation.processStart;
+}
+
+async function waitForGroup(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (await groupAlive(pgid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return true;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // gone meanwhile
+  }
+}
+
+/** Live (not zombie) members of the group, from /proc: an exited child nobody reaped does not count. */
+async function groupAlive(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    if (typeof err === "object" && err !== null && "code" in err && err.code === "ESRCH") return false;
+  }
+  for (const name of await readdir("/proc").catch(() => [])) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, "utf8").catch(() => "");
+    const [state = "", , group = ""] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(group) === pgid && state !== "Z" && state !== "X") return true;
+  }
+  return false;
+}
