@@ -61,7 +61,7 @@ buildNpmPackage {
   inherit nodejs;
 
   # Only what `npm run build` reads: tsc checks src and test (tsconfig.json), esbuild bundles
-  # src. A flake sees only files git tracks.
+  # src (scripts/bundle.mjs). A flake sees only files git tracks.
   src = lib.fileset.toSource {
     root = ../.;
     fileset = lib.fileset.unions [
@@ -69,6 +69,7 @@ buildNpmPackage {
       ../package-lock.json
       ../.npmrc
       ../tsconfig.json
+      ../scripts
       ../src
       ../test
     ];
@@ -87,10 +88,11 @@ buildNpmPackage {
   installPhase = ''
     runHook preInstall
     install -Dm644 dist/hail.mjs $out/lib/hail/hail.mjs
-    # The same V8 flags as the bundle's shebang line: a small young generation and heap keep an
-    # idle daemon's memory down (npm run bench measures it); they do not reach activations.
+    # The same node flags as the bundle's shebang line: a small young generation and heap, one
+    # V8 worker thread and no optimizing compiler keep an idle daemon's memory down (npm run
+    # bench measures it); they do not reach activations.
     makeWrapper ${lib.getExe nodejs} $out/bin/hail \
-      --add-flags "--max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size $out/lib/hail/hail.mjs"
+      --add-flags "--max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size --v8-pool-size=1 --no-opt $out/lib/hail/hail.mjs"
     runHook postInstall
   '';
 

@@ -1,6 +1,7 @@
 // Preloaded into the idle daemon (NODE_OPTIONS=--import this): on SIGUSR2 it runs a full
 // garbage collection and appends the memory figures before and after to $HAIL_BENCH_GC_OUT,
-// so the benchmark can tell memory still in use (a leak) from garbage V8 has not collected yet.
+// so the benchmark can tell memory still in use (a leak) from garbage V8 has not collected yet,
+// and the size of each V8 heap space.
 import { appendFileSync } from "node:fs";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -14,6 +15,8 @@ if (out) {
     const before = process.memoryUsage();
     gc();
     const after = process.memoryUsage();
-    appendFileSync(out, `${JSON.stringify({ before, after })}\n`);
+    // where the heap goes: committed and used bytes per V8 space (new, old, code, map, large objects)
+    const spaces = v8.getHeapSpaceStatistics().map((s) => ({ name: s.space_name, size: s.space_size, used: s.space_used_size }));
+    appendFileSync(out, `${JSON.stringify({ before, after, spaces })}\n`);
   });
 }

@@ -11,8 +11,10 @@ import { cleanNodeEnv, cpuMs, memoryKiB, waitFor } from "./proc.js";
 import type { Section } from "./report.js";
 import { formatMs } from "./stats.js";
 
-/** The issue's target for an idle daemon's resident memory. */
-export const IDLE_RSS_TARGET_MIB = 80;
+/** The issue's targets for an idle daemon as shipped: resident memory (and stretch), CPU per pass. */
+export const IDLE_RSS_TARGET_MIB = 64;
+export const IDLE_RSS_STRETCH_MIB = 56;
+export const IDLE_CPU_TARGET_MS = 1;
 const PERIOD = "1ms";
 const CALIBRATION_POLLS = 500;
 const GC_PROBE = fileURLToPath(new URL("./gc-probe.mjs", import.meta.url));
@@ -33,7 +35,7 @@ export async function measureIdleDaemon(polls: number): Promise<Section> {
 }
 
 /** The node flags in dist/hail.mjs's shebang line, so the bench measures what `hail` runs with. */
-async function shippedNodeFlags(): Promise<string[]> {
+export async function shippedNodeFlags(): Promise<string[]> {
   const firstLine = (await readFile(HAIL_BIN, "utf8")).split("\n", 1)[0] ?? "";
   const match = /^#!\/usr\/bin\/env -S node (.*)$/.exec(firstLine);
   if (!match?.[1]) throw new Error(`${HAIL_BIN} starts with ${JSON.stringify(firstLine)}: no node flags`);
@@ -86,8 +88,11 @@ interface Steady {
   peakKiB: number;
   /** RSS in KiB after each tenth of the polls */
   rssTrend: number[];
-  /** after a forced full GC at the end: RSS and JS heap in use, KiB */
-  afterGc: { rssKiB: number; heapUsedKiB: number; heapTotalKiB: number };
+  /** RSS at the end, anonymous (heaps, malloc, stacks) and file-backed (node's code), KiB */
+  anonEndKiB: number;
+  fileEndKiB: number;
+  /** after a forced full GC at the end: RSS, JS heap, memory outside it, and V8's spaces, KiB */
+  afterGc: { rssKiB: number; heapUsedKiB: number; heapTotalKiB: number; externalKiB: number; spaces: { name: string; sizeKiB: number }[] };
   exitCode: number;
 }
 
@@ -96,7 +101,8 @@ async function pollIdle(world: World, polls: number, nodeFlags: string[]): Promi
   world.hydra.resetRequests();
   const latestRequests = () => world.hydra.requests.filter((r) => r.path.endsWith("/latest-finished")).length;
   const act0 = (await world.activations()).length;
-  const gcOut = path.join(world.lab.root, "gc-probe.jsonl");
+  // One file per run: the probe appends, and a second run must not read the first one's figures.
+  const gcOut = path.join(world.lab.root, `gc-probe-${nodeFlags.length === 0 ? "default" : "shipped"}.jsonl`);
   const env = { ...cleanNodeEnv(world.env), NODE_OPTIONS: `--import ${GC_PROBE}`, HAIL_BENCH_GC_OUT: gcOut };
   const daemon = HailDaemon.start([...world.gateArgs("myapp"), "--poll-period", PERIOD], env, nodeFlags);
   const pid = daemon.child.pid;
@@ -135,6 +141,8 @@ async function pollIdle(world: World, polls: number, nodeFlags: string[]): Promi
       rssStartKiB: mem0.rss,
       rssEndKiB: mem1.rss,
       peakKiB: mem1.peak,
+      anonEndKiB: mem1.anon,
+      fileEndKiB: mem1.file,
       rssTrend,
       afterGc,
     };
@@ -153,36 +161,51 @@ async function fullGc(pid: number, out: string): Promise<Steady["afterGc"]> {
     line = (await readFile(out, "utf8").catch(() => "")).trim();
     return line !== "";
   }, "the gc probe", 10_000);
-  const after = (JSON.parse(line) as { after: NodeJS.MemoryUsage }).after;
-  return { rssKiB: after.rss / 1024, heapUsedKiB: after.heapUsed / 1024, heapTotalKiB: after.heapTotal / 1024 };
+  const { after, spaces } = JSON.parse(line) as { after: NodeJS.MemoryUsage; spaces: { name: string; size: number }[] };
+  return {
+    rssKiB: after.rss / 1024, heapUsedKiB: after.heapUsed / 1024, heapTotalKiB: after.heapTotal / 1024, externalKiB: after.external / 1024,
+    spaces: spaces.filter((sp) => sp.size > 0).map((sp) => ({ name: sp.name.replace(/_space$/, ""), sizeKiB: sp.size / 1024 })),
+  };
 }
 
 function idleSection(target: number, cal: Calibration, s: Steady, shipped: { flags: string[]; steady: Steady }): Section {
   const mib = (kib: number) => kib / 1024;
-  const rssOk = mib(s.rssEndKiB) < IDLE_RSS_TARGET_MIB;
   const t = shipped.steady;
-  const shippedOk = mib(t.rssEndKiB) < IDLE_RSS_TARGET_MIB;
+  const rss = mib(t.rssEndKiB);
+  const cpu = t.cpuMs / t.polls;
+  const met = (ok: boolean) => (ok ? "MET" : "NOT MET");
   return {
-    title: `Daemon idle cost: dist/hail.mjs --poll-period ${PERIOD}, ${s.polls} idle polls after start-up`,
+    title: `Daemon idle cost: dist/hail.mjs --poll-period ${PERIOD}, ${t.polls} idle polls after start-up`,
     rows: [
-      { label: "HTTP requests per idle poll", value: (s.requests / s.polls).toFixed(3), raw: s.requests / s.polls,
-        note: `${s.requests} requests / ${s.polls} polls; exact count at debug level: ${cal.requests} / ${cal.passes} passes = ${(cal.requests / cal.passes).toFixed(3)}` },
-      { label: "subprocesses per idle poll", value: ((s.nixCalls + s.activations) / s.polls).toFixed(3), raw: (s.nixCalls + s.activations) / s.polls,
-        note: `nix commands ${s.nixCalls}, activations ${s.activations} (debug run: nix ${cal.nixCalls}, activations ${cal.activations}, the one at start-up included)` },
-      { label: "CPU per idle poll", value: formatMs(s.cpuMs / s.polls), raw: s.cpuMs / s.polls,
-        note: `${Math.round(s.cpuMs)} ms user+system over ${s.seconds.toFixed(1)} s (${Math.round(s.polls / s.seconds)} polls/s)` },
-      { label: "RSS after the idle polls", value: `${mib(s.rssEndKiB).toFixed(1)} MiB`, raw: mib(s.rssEndKiB),
-        note: `node's default flags; target < ${IDLE_RSS_TARGET_MIB} MiB: ${rssOk ? "MET" : "NOT MET"}; after start-up ${mib(s.rssStartKiB).toFixed(1)} MiB, peak ${mib(s.peakKiB).toFixed(1)} MiB` },
-      { label: "RSS, as shipped", value: `${mib(t.rssEndKiB).toFixed(1)} MiB`, raw: mib(t.rssEndKiB),
-        note: `node ${shipped.flags.join(" ")} (the bundle's shebang, the Nix wrapper); target < ${IDLE_RSS_TARGET_MIB} MiB: ${shippedOk ? "MET" : "NOT MET"}; ` +
-          `after start-up ${mib(t.rssStartKiB).toFixed(1)} MiB, peak ${mib(t.peakKiB).toFixed(1)} MiB, CPU per poll ${formatMs(t.cpuMs / t.polls)}` },
+      { label: "HTTP requests per idle poll", value: (t.requests / t.polls).toFixed(3), raw: t.requests / t.polls,
+        note: `${t.requests} requests / ${t.polls} polls; exact count at debug level: ${cal.requests} / ${cal.passes} passes = ${(cal.requests / cal.passes).toFixed(3)}` },
+      { label: "subprocesses per idle poll", value: ((t.nixCalls + t.activations) / t.polls).toFixed(3), raw: (t.nixCalls + t.activations) / t.polls,
+        note: `nix commands ${t.nixCalls}, activations ${t.activations} (debug run: nix ${cal.nixCalls}, activations ${cal.activations}, the one at start-up included)` },
+      { label: "CPU per idle poll, as shipped", value: formatMs(cpu), raw: cpu,
+        note: `target ≤ ${IDLE_CPU_TARGET_MS} ms: ${met(cpu <= IDLE_CPU_TARGET_MS)}; ${Math.round(t.cpuMs)} ms user+system over ${t.seconds.toFixed(1)} s (${Math.round(t.polls / t.seconds)} polls/s); ` +
+          `node's default flags: ${formatMs(s.cpuMs / s.polls)}` },
+      { label: "RSS after the idle polls, as shipped", value: `${rss.toFixed(1)} MiB`, raw: rss,
+        note: `node ${shipped.flags.join(" ")} (the bundle's shebang, the Nix wrapper); target ≤ ${IDLE_RSS_TARGET_MIB} MiB: ${met(rss <= IDLE_RSS_TARGET_MIB)}; ` +
+          `stretch ≤ ${IDLE_RSS_STRETCH_MIB} MiB: ${rss <= IDLE_RSS_STRETCH_MIB ? "MET" : "not met"}; after start-up ${mib(t.rssStartKiB).toFixed(1)} MiB, peak ${mib(t.peakKiB).toFixed(1)} MiB` },
+      { label: "RSS after the idle polls, node's default flags", value: `${mib(s.rssEndKiB).toFixed(1)} MiB`, raw: mib(s.rssEndKiB),
+        note: `baseline: \`node dist/hail.mjs\` (the flags do not apply); after start-up ${mib(s.rssStartKiB).toFixed(1)} MiB, peak ${mib(s.peakKiB).toFixed(1)} MiB` },
     ],
     lines: [
-      `RSS (MiB) after each tenth of the polls: ${s.rssTrend.map((k) => mib(k).toFixed(0)).join(" ")}`,
-      `after a forced full GC at the end: JS heap in use ${mib(s.afterGc.heapUsedKiB).toFixed(1)} MiB of ${mib(s.afterGc.heapTotalKiB).toFixed(1)} MiB, ` +
-        `RSS ${mib(s.afterGc.rssKiB).toFixed(1)} MiB (the daemon runs with a small --import probe that does this on SIGUSR2)`,
-      `polls measured ${s.polls} (asked ${target}); the daemon exited ${s.exitCode} on SIGTERM.`,
+      `RSS (MiB) after each tenth of the polls, as shipped: ${t.rssTrend.map((k) => mib(k).toFixed(0)).join(" ")}; node's default flags: ${s.rssTrend.map((k) => mib(k).toFixed(0)).join(" ")}`,
+      ...[["as shipped", t], ["node's default flags", s] as const].map(([name, run]) => whereItGoes(name as string, run as Steady)),
+      "(the daemon runs with a small --import probe that forces a full GC on SIGUSR2 and reports the heap)",
+      `polls measured ${t.polls} and ${s.polls} (asked ${target}); the daemons exited ${t.exitCode} and ${s.exitCode} on SIGTERM.`,
       "At a 5 m period the CPU figure is the cost of one pass every 5 minutes.",
     ],
   };
+}
+
+/** RSS split into what the kernel and V8 can each tell: file-backed code, V8's heap spaces, the rest. */
+function whereItGoes(name: string, run: Steady): string {
+  const mib = (kib: number) => (kib / 1024).toFixed(1);
+  const g = run.afterGc;
+  const spaces = g.spaces.map((sp) => `${sp.name} ${mib(sp.sizeKiB)}`).join(", ");
+  return `where it goes, ${name}: RSS ${mib(run.rssEndKiB)} MiB = file-backed ${mib(run.fileEndKiB)} (node's own code) + anonymous ${mib(run.anonEndKiB)}; ` +
+    `after a full GC: RSS ${mib(g.rssKiB)}, JS heap committed ${mib(g.heapTotalKiB)} (${spaces}), live ${mib(g.heapUsedKiB)}; ` +
+    `outside the JS heap about ${mib(g.rssKiB - g.heapTotalKiB - run.fileEndKiB)} MiB anonymous (malloc, V8's metadata, thread stacks; external buffers ${mib(g.externalKiB)} of it)`;
 }

@@ -46,11 +46,14 @@ export async function cpuMs(pid: number): Promise<number> {
   return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** VmRSS and VmHWM (peak RSS) of a live process, in KiB. */
-export async function memoryKiB(pid: number): Promise<{ rss: number; peak: number }> {
+/**
+ * VmRSS and VmHWM (peak RSS) of a live process, in KiB, and RSS split into anonymous memory
+ * (heaps, malloc, stacks) and file pages (the node binary's code and data as far as touched).
+ */
+export async function memoryKiB(pid: number): Promise<{ rss: number; peak: number; anon: number; file: number }> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-  return { rss: field("VmRSS"), peak: field("VmHWM") };
+  return { rss: field("VmRSS"), peak: field("VmHWM"), anon: field("RssAnon"), file: field("RssFile") };
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,0 +1,51 @@
+// Bundles src/cli/main.ts into dist/hail.mjs, the single file `hail` ships (run by `npm run
+// build` after tsc). Node parses all of it at every start, so what is not needed is left out
+// and whitespace and syntax are minified; identifiers keep their names so that stack traces
+// and error names stay readable.
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { build } from "esbuild";
+
+// package.json's build script names the file (`--outfile=dist/hail.mjs`), as its `bin` does.
+const { outfile } = parseArgs({ options: { outfile: { type: "string" } } }).values;
+if (outfile === undefined) throw new Error("usage: node scripts/bundle.mjs --outfile=FILE");
+
+const zodEnglishOnly = {
+  // zod re-exports every locale (`z.locales`, about 390 KiB); hail uses none but English,
+  // which zod's default config imports by itself.
+  name: "zod-english-only",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: args.importer, namespace: "zod-locales" } : undefined);
+    b.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) =>
+      ({ contents: 'export { default as en } from "../locales/en.js";', resolveDir: path.dirname(args.path) }));
+  },
+};
+
+/**
+ * Node 20 loads undici (its fetch, with a WebAssembly parser) the first time any of these
+ * globals is touched, and ky touches them when imported. In the bundle they are hail's own
+ * small classes (src/hydra/web-classes.ts says why and what they carry); the globals
+ * themselves stay as they are.
+ */
+const WEB_CLASSES = { Headers: "HailHeaders", Request: "HailRequest", Response: "HailResponse", FormData: "HailFormData" };
+const define = Object.fromEntries(
+  Object.entries(WEB_CLASSES).flatMap(([name, ours]) => [[name, ours], [`globalThis.${name}`, ours]]),
+);
+
+await build({
+  entryPoints: ["src/cli/main.ts"],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  outfile,
+  logLevel: "warning",
+  // Renaming identifiers as well saved nothing more that the bench could see.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  plugins: [zodEnglishOnly],
+  define,
+  inject: ["src/hydra/web-classes.ts"],
+  banner: { js: "import { createRequire as __hailCreateRequire } from 'node:module'; const require = __hailCreateRequire(import.meta.url);" },
+});

@@ -1,0 +1,69 @@
+// What the built CLI loads: Node 20's fetch (undici, with its WebAssembly HTTP parser) costs a
+// one-shot start tens of milliseconds and a daemon memory, and hail carries its requests on
+// node:http, so the bundle must not load undici at all (npm run bench measures the time).
+import assert from "node:assert/strict";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { execa } from "execa";
+import { HAIL_BIN } from "../support/cli.js";
+import { HydraTestServer } from "../support/hydra-server.js";
+import { greenGate } from "./world.js";
+
+const APP_PATH = "/nix/store/7xk3w8lbc6r1hzz4q3f0d4c9m2i5y1a0-myapp-1.0";
+/** Preloaded with --import: on exit, prints the internal modules Node loaded whose name says undici. */
+const PROBE = `process.on("exit", () => process.stderr.write("undici modules: " + JSON.stringify(process.moduleLoadList.filter((m) => m.includes("undici"))) + "\\n"));\n`;
+
+describe("what the bundle loads", () => {
+  let hydra: HydraTestServer;
+  let dir: string;
+  let probe: string;
+
+  before(async () => {
+    hydra = await HydraTestServer.start();
+    for (const b of greenGate(100, 10, APP_PATH)) hydra.addBuild(b);
+    dir = await mkdtemp(path.join(os.tmpdir(), "hail-startup-"));
+    probe = path.join(dir, "probe.mjs");
+    await writeFile(probe, PROBE);
+    await symlink(APP_PATH, path.join(dir, "current"));
+  });
+  after(async () => {
+    await hydra.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the bundle with the probe; returns stdout and the undici modules it saw loaded. */
+  async function run(args: string[]): Promise<{ code: number | undefined; stdout: string; undici: string[] }> {
+    const { NODE_OPTIONS: _o, NODE_TEST_CONTEXT: _t, ...env } = process.env;
+    const r = await execa(process.execPath, ["--import", probe, HAIL_BIN, ...args], {
+      env: { ...env, HOME: dir, XDG_CONFIG_HOME: dir, NIX_CONF_DIR: dir, NIX_CONFIG: `substituters = ${hydra.url}` },
+      extendEnv: false, reject: false, stdin: "ignore",
+    });
+    const line = /^undici modules: (.*)$/m.exec(r.stderr);
+    assert.ok(line?.[1], `the probe printed nothing; stderr:\n${r.stderr}`);
+    return { code: r.exitCode, stdout: r.stdout, undici: JSON.parse(line[1]) as string[] };
+  }
+
+  it("the probe sees undici when something loads it", async () => {
+    const { NODE_OPTIONS: _o, NODE_TEST_CONTEXT: _t, ...env } = process.env;
+    const r = await execa(process.execPath, ["--import", probe, "-e", "new Headers()"], { env, extendEnv: false, reject: false });
+    assert.match(r.stderr, /undici modules: \[".*undici/);
+  });
+
+  it("hail plan --json asks Hydra, answers, and never loads undici", async () => {
+    const gate = `${hydra.url}/job/myproject/main/release_gate`;
+    for (const profile of ["current", "absent"]) {
+      const r = await run(["plan", "--gate-job", gate, "--constituent", "myapp", "--profile", profile, "--profiles-dir", dir, "--state-dir", dir, "--json"]);
+      assert.equal(r.code, 0, r.stdout);
+      assert.equal((JSON.parse(r.stdout) as { action: string }).action, profile === "current" ? "none" : "deploy");
+      assert.deepEqual(r.undici, [], `${profile}: undici was loaded`);
+    }
+  });
+
+  it("hail --help never loads undici", async () => {
+    const r = await run(["--help"]);
+    assert.match(r.stdout, /Usage: hail/);
+    assert.deepEqual(r.undici, []);
+  });
+});
