@@ -61,7 +61,7 @@ buildNpmPackage {
   inherit nodejs;
 
   # Only what `npm run build` reads: tsc checks src and test (tsconfig.json), esbuild bundles
-  # src (scripts/bundle.mjs). A flake sees only files git tracks.
+  # src (src/build/bundle.mjs). A flake sees only files git tracks.
   src = lib.fileset.toSource {
     root = ../.;
     fileset = lib.fileset.unions [
@@ -69,7 +69,6 @@ buildNpmPackage {
       ../package-lock.json
       ../.npmrc
       ../tsconfig.json
-      ../scripts
       ../src
       ../test
     ];

@@ -1,6 +1,6 @@
 /**
  * Headers, Request and Response as small classes of our own, put in place of Node's by the
- * bundle only (scripts/bundle.mjs maps the globals `Headers`, `Request`, `Response` and
+ * bundle only (src/build/bundle.mjs maps the globals `Headers`, `Request`, `Response` and
  * `FormData` of every bundled module, ky's included, to these; the globals themselves are not
  * touched, and code run from source keeps Node's).
  *

@@ -1,5 +1,5 @@
 // The HTTP layer's tests once more, with hail's own Headers, Request and Response in place of
-// Node's, as the bundle has them (scripts/bundle.mjs maps those globals to
+// Node's, as the bundle has them (src/build/bundle.mjs maps those globals to
 // src/hydra/web-classes.ts). The first import swaps the globals before ky is loaded; the test
 // files imported after it register their tests in this process. The tests against real
 // servers are here, those with nock (which refuses real connections for the whole process)

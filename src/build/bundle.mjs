@@ -8,7 +8,7 @@ import { build } from "esbuild";
 
 // package.json's build script names the file (`--outfile=dist/hail.mjs`), as its `bin` does.
 const { outfile } = parseArgs({ options: { outfile: { type: "string" } } }).values;
-if (outfile === undefined) throw new Error("usage: node scripts/bundle.mjs --outfile=FILE");
+if (outfile === undefined) throw new Error("usage: node src/build/bundle.mjs --outfile=FILE");
 
 const zodEnglishOnly = {
   // zod re-exports every locale (`z.locales`, about 390 KiB); hail uses none but English,
