@@ -9,7 +9,7 @@ import ky, { type KyInstance } from "ky";
 import { httpFetch } from "./http-fetch.js";
 import type { z } from "zod";
 import { HydraUnavailable, InvalidResponse, UsageError } from "../errors.js";
-import { basicAuthVariants, rememberSecret, rememberSecrets } from "../secrets.js";
+import { basicAuthVariants, rememberSecrets } from "../secrets.js";
 import { buildIdFromPath, jobUrlFromPath, urlOnBase, type JobUrl } from "./job-url.js";
 import {
   checkStatus,
@@ -97,7 +97,6 @@ export class HydraClient {
     this.#onMoved = opts.onMoved;
     this.#sleep = opts.sleep ?? ((ms) => delay(ms));
     if (opts.credentials !== undefined) rememberSecrets(basicAuthVariants(opts.credentials.login, opts.credentials.password));
-    if (opts.login !== undefined) rememberSecret(opts.login.password);
     const auth = opts.credentials === undefined ? {} : { authorization: basicAuth(opts.credentials) };
     // Retries are ours (ky retries 5xx only by throwing); redirects are ours (see #follow).
     // Requests go over node:http (http-fetch.ts): Node's fetch costs a one-shot ~100 ms to start.

@@ -101,6 +101,8 @@ export class HydraSession {
 
   constructor(baseUrl: string, login: HydraLogin, post: (request: LoginRequest) => Promise<LoginAnswer>) {
     this.#login = login;
+    // A proxy's error page could echo the request body: every error message is redacted.
+    rememberSecret(login.password);
     this.#request = loginRequest(baseUrl, login);
     this.#post = post;
   }
@@ -136,7 +138,7 @@ export class HydraSession {
   async #logIn(): Promise<string> {
     const outcome = readLoginAnswer(await this.#post(this.#request));
     if (outcome.kind === "refused") {
-      throw new HydraUnavailable(this.#request.url, `cannot log in as "${this.#login.user}": ${this.#redact(outcome.detail)}`);
+      throw new HydraUnavailable(this.#request.url, `cannot log in as "${this.#login.user}": ${outcome.detail}`);
     }
     rememberSecret(outcome.cookie);
     this.#cookie = outcome.cookie;
@@ -145,11 +147,5 @@ export class HydraSession {
 
   #header(cookie: string): string {
     return `${SESSION_COOKIE}=${cookie}`;
-  }
-
-  /** A proxy's error page could echo the request body: never let the password through. */
-  #redact(text: string): string {
-    const { password } = this.#login;
-    return password === "" ? text : text.replaceAll(password, "[redacted]");
   }
 }
