@@ -112,12 +112,10 @@ export class HydraClient {
       opts.login === undefined ? undefined : new HydraSession(this.#baseUrl, opts.login, (request) => this.#postLogin(request));
   }
 
-  /** GET `JOB/latest[-finished]` and return the build id from the redirect, without fetching the build. */
-  async resolveLatest(job: JobUrl, which: "latest" | "latest-finished"): Promise<number> {
-    return (await this.latest(job, which)).id;
-  }
-
-  /** As resolveLatest, and the job the answer is for: a 301 for a renamed jobset is followed. */
+  /**
+   * GET `JOB/latest[-finished]`: the build id from the redirect (the build is not fetched), and
+   * the job the answer is for: a 301 for a renamed jobset is followed.
+   */
   async latest(job: JobUrl, which: "latest" | "latest-finished"): Promise<Latest> {
     let answered = job;
     const landed = await this.#follow(`${this.#baseUrl}/job/${job.project}/${job.jobset}/${job.job}/${which}`, (from, to) => {

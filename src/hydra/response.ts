@@ -16,12 +16,10 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status <= 599);
 }
 
-/** Only the path of Location counts; its host may be the proxy's view (NixOS/hydra#1202). */
-export function redirectPath(url: string, status: number, location: string | null): string {
-  return redirectTarget(url, status, location).path;
-}
-
-/** Where a redirect points: its origin (never userinfo) and path. */
+/**
+ * Where a redirect points: its origin (never userinfo) and path. Only the path is followed, on
+ * the configured base; the host may be the proxy's view (NixOS/hydra#1202).
+ */
 export function redirectTarget(url: string, status: number, location: string | null): { origin: string; path: string } {
   if (location === null || location.trim() === "") {
     throw new InvalidResponse(url, `HTTP ${status} redirect without a Location header`);

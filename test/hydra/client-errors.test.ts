@@ -25,7 +25,7 @@ describe("HTTP statuses", () => {
     const hydra = nock(HYDRA).get(`${GATE_PATH}/latest-finished`).reply(404, fixture("error-404.json"), JSON_HEADERS);
     const { client, requests } = makeClient();
     await assert.rejects(
-      client.resolveLatest(GATE, "latest-finished"),
+      client.latest(GATE, "latest-finished"),
       failsWith(NotReady, 75, LATEST, 'Hydra says "There is no successful build to redirect to."'),
     );
     assert.equal(requests.length, 1);
@@ -73,7 +73,7 @@ describe("HTTP statuses", () => {
     const hydra = nock(HYDRA).get(`${GATE_PATH}/latest-finished`).reply(503, "busy");
     interceptLatestFinished(hydra, { buildId: 42 });
     const { client, requests } = makeClient();
-    assert.equal(await client.resolveLatest(GATE, "latest-finished"), 42);
+    assert.equal((await client.latest(GATE, "latest-finished")).id, 42);
     assert.equal(requests.length, 2);
     assert.deepEqual(hydra.pendingMocks(), []);
   });
@@ -101,7 +101,7 @@ describe("HTTP statuses", () => {
       interceptLatestFinished(hydra, { buildId: 42 });
       const { delays, sleep } = recordSleeps();
       const { client } = makeClient({ retryDelayMs: 500, maxRetryAfterMs: 10_000, sleep });
-      assert.equal(await client.resolveLatest(GATE, "latest-finished"), 42);
+      assert.equal((await client.latest(GATE, "latest-finished")).id, 42);
       assert.deepEqual(delays, [expected]);
       assert.deepEqual(hydra.pendingMocks(), []);
     });
@@ -113,7 +113,7 @@ describe("HTTP statuses", () => {
     interceptLatestFinished(hydra, { buildId: 42 });
     const { client } = makeClient({ maxRetryAfterMs: 10, retryDelayMs: 5_000 });
     const started = Date.now();
-    assert.equal(await client.resolveLatest(GATE, "latest-finished"), 42);
+    assert.equal((await client.latest(GATE, "latest-finished")).id, 42);
     assert.ok(Date.now() - started < 500, `took ${Date.now() - started} ms`);
     assert.deepEqual(hydra.pendingMocks(), []);
   });
@@ -158,7 +158,7 @@ describe("network failures", () => {
       .replyWithError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
     interceptLatestFinished(hydra, { buildId: 42 });
     const { client, requests } = makeClient();
-    assert.equal(await client.resolveLatest(GATE, "latest-finished"), 42);
+    assert.equal((await client.latest(GATE, "latest-finished")).id, 42);
     assert.equal(requests.length, 2);
     assert.deepEqual(hydra.pendingMocks(), []);
   });

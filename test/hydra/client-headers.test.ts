@@ -31,7 +31,7 @@ function recordHeaders(): { seen: Headers[]; scope: nock.Scope } {
 }
 
 async function resolveAndFetch(client: HydraClient): Promise<void> {
-  await client.getBuild(await client.resolveLatest(GATE, "latest-finished"));
+  await client.getBuild((await client.latest(GATE, "latest-finished")).id);
 }
 
 describe("request headers", () => {

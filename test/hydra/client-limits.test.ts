@@ -86,7 +86,7 @@ describe("HydraClient limits, against a hostile server", () => {
   it("a redirect to a build id beyond 2^53 is refused (65)", async () => {
     server.on(/latest-finished$/, redirect("/build/99999999999999999999"));
     await assert.rejects(
-      client().resolveLatest(parseJobUrl(`${server.url}/job/p/j/gate`), "latest-finished"),
+      client().latest(parseJobUrl(`${server.url}/job/p/j/gate`), "latest-finished"),
       failsWith(InvalidResponse, 65, "beyond 2^53"),
     );
   });

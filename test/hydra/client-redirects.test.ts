@@ -18,26 +18,26 @@ import {
 before(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
 
-describe("resolveLatest", () => {
+describe("latest", () => {
   it("takes the id from a Location on the wrong host and never requests the build", async () => {
     // Hydra builds Location from the proxy's view of the host: NixOS/hydra#1202.
     const hydra = interceptLatestFinished(nock(HYDRA), { buildId: 281734, host: "http://127.0.0.1:3000" });
     const { client, requests } = makeClient();
-    assert.equal(await client.resolveLatest(GATE, "latest-finished"), 281734);
+    assert.equal((await client.latest(GATE, "latest-finished")).id, 281734);
     assert.deepEqual(hydra.pendingMocks(), []);
     assert.deepEqual(requests, [`${HYDRA}${GATE_PATH}/latest-finished`]);
   });
 
   it("requests `latest` for a plain job", async () => {
     const hydra = nock(HYDRA).get(`${GATE_PATH}/latest`).reply(302, "", { location: `${HYDRA}/build/77` });
-    assert.equal(await makeClient().client.resolveLatest(GATE, "latest"), 77);
+    assert.equal((await makeClient().client.latest(GATE, "latest")).id, 77);
     assert.deepEqual(hydra.pendingMocks(), []);
   });
 
   for (const location of ["/build/281734", "../../../../build/281734", "build/281734/"]) {
     it(`accepts a relative Location ${JSON.stringify(location)}`, async () => {
       const hydra = nock(HYDRA).get(`${GATE_PATH}/latest-finished`).reply(302, "", { location });
-      assert.equal(await makeClient().client.resolveLatest(GATE, "latest-finished"), 281734);
+      assert.equal((await makeClient().client.latest(GATE, "latest-finished")).id, 281734);
       assert.deepEqual(hydra.pendingMocks(), []);
     });
   }
@@ -85,7 +85,7 @@ describe("resolveLatest", () => {
       .get("/hydra/build/281734")
       .reply(200, fixture("gate-build.json"), JSON_HEADERS);
     const { client } = makeClient({ baseUrl: job.baseUrl });
-    const id = await client.resolveLatest(job, "latest-finished");
+    const id = (await client.latest(job, "latest-finished")).id;
     assert.equal((await client.getBuild(id)).job, "release_gate");
     assert.deepEqual(hydra.pendingMocks(), []);
   });
@@ -97,13 +97,13 @@ describe("resolveLatest", () => {
       .reply(301, "", { location: `https://h.example${GATE_PATH}/latest-finished` })
       .get(`/hydra${GATE_PATH}/latest-finished`)
       .reply(302, "", { location: "http://127.0.0.1:3000/build/9" });
-    assert.equal(await makeClient({ baseUrl: job.baseUrl }).client.resolveLatest(job, "latest-finished"), 9);
+    assert.equal((await makeClient({ baseUrl: job.baseUrl }).client.latest(job, "latest-finished")).id, 9);
     assert.deepEqual(hydra.pendingMocks(), []);
   });
 
   it("reads the id from the body when a proxy already followed the redirect", async () => {
     const hydra = nock(HYDRA).get(`${GATE_PATH}/latest-finished`).reply(200, fixture("gate-build.json"), JSON_HEADERS);
-    assert.equal(await makeClient().client.resolveLatest(GATE, "latest-finished"), 281734);
+    assert.equal((await makeClient().client.latest(GATE, "latest-finished")).id, 281734);
     assert.deepEqual(hydra.pendingMocks(), []);
   });
 
@@ -115,7 +115,7 @@ describe("resolveLatest", () => {
     }
     const { client, requests } = makeClient();
     await assert.rejects(
-      client.resolveLatest(GATE, "latest-finished"),
+      client.latest(GATE, "latest-finished"),
       failsWith(InvalidResponse, 65, `${HYDRA}${GATE_PATH}/latest-finished: more than 5 redirects`),
     );
     assert.equal(requests.length, 6);
@@ -125,7 +125,7 @@ describe("resolveLatest", () => {
   it("refuses a redirect without Location", async () => {
     const hydra = nock(HYDRA).get(`${GATE_PATH}/latest-finished`).reply(302, "");
     await assert.rejects(
-      makeClient().client.resolveLatest(GATE, "latest-finished"),
+      makeClient().client.latest(GATE, "latest-finished"),
       failsWith(InvalidResponse, 65, "HTTP 302 redirect without a Location header"),
     );
     assert.deepEqual(hydra.pendingMocks(), []);
@@ -137,7 +137,7 @@ describe("resolveLatest", () => {
       .reply(301, "", { location: `https://hydra.example${GATE_PATH}/latest-finished` });
     const { client, requests } = makeClient({ baseUrl: "http://hydra.example" });
     await assert.rejects(
-      client.resolveLatest(GATE, "latest-finished"),
+      client.latest(GATE, "latest-finished"),
       failsWith(InvalidResponse, 65, "redirects to itself", "configure the https:// URL"),
     );
     assert.equal(requests.length, 1);

@@ -6,7 +6,7 @@ import {
   isRetryableStatus,
   networkErrorText,
   parseRetryAfter,
-  redirectPath,
+  redirectTarget,
 } from "../../src/hydra/response.js";
 import { failsWith } from "./helpers.js";
 
@@ -40,7 +40,7 @@ describe("isRetryableStatus", () => {
   }
 });
 
-describe("redirectPath", () => {
+describe("redirectTarget", () => {
   const cases: Array<[string, string]> = [
     ["http://127.0.0.1:3000/build/281734", "/build/281734"],
     ["https://user:pw@elsewhere.example/build/5?x=1#y", "/build/5"],
@@ -48,13 +48,13 @@ describe("redirectPath", () => {
     ["../../../../build/8", "/build/8"],
   ];
   for (const [location, expected] of cases) {
-    it(`${location} -> ${expected}`, () => assert.equal(redirectPath(URL_, 302, location), expected));
+    it(`${location} -> ${expected}`, () => assert.equal(redirectTarget(URL_, 302, location).path, expected));
   }
 
   for (const location of [null, "", "   "]) {
     it(`refuses a missing Location (${JSON.stringify(location)})`, () => {
       assert.throws(
-        () => redirectPath(URL_, 302, location),
+        () => redirectTarget(URL_, 302, location),
         failsWith(InvalidResponse, 65, URL_, "without a Location"),
       );
     });
@@ -62,7 +62,7 @@ describe("redirectPath", () => {
 
   it("refuses an unparseable Location without repeating it", () => {
     assert.throws(
-      () => redirectPath(URL_, 302, "http://user:s3cret@[bad"),
+      () => redirectTarget(URL_, 302, "http://user:s3cret@[bad"),
       (err: unknown) => failsWith(InvalidResponse, 65, "unparseable Location")(err) && !String(err).includes("s3cret"),
     );
   });
