@@ -17,7 +17,7 @@ import { createProcessRunner } from "../nix/runner.js";
 import type { ChangePreview, SizeLookup } from "./plan-changes.js";
 import { previewChanges, renderChanges, sharedSizeLookup } from "./plan-changes.js";
 import { renderPlanMarkdown } from "./plan-markdown.js";
-import { createHydraClient } from "./agent.js";
+import { createHydraClient } from "../agent/hydra-client.js";
 import { previewNixos } from "../nixos/plan-preview.js";
 import type { RawOptions } from "./options.js";
 import type { AgentConfig } from "./options.js";
