@@ -20,7 +20,7 @@ import { renderPlanMarkdown } from "./plan-markdown.js";
 import { createHydraClient } from "../agent/hydra-client.js";
 import { previewNixos } from "../nixos/plan-preview.js";
 import type { RawOptions } from "./options.js";
-import type { AgentConfig } from "./options.js";
+import type { AgentConfig } from "../agent/config.js";
 import type { TargetSet } from "./targets.js";
 import { resolveTargets } from "./targets.js";
 import { stateStoreFor } from "./target-files.js";

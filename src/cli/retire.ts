@@ -10,7 +10,7 @@ import { acquireLock } from "../state/lock.js";
 import type { State } from "../state/schema.js";
 import { createStateStore, parseState } from "../state/state-store.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
-import type { AgentConfig } from "./options.js";
+import type { AgentConfig } from "../agent/config.js";
 import { pathExists } from "../path-exists.js";
 
 /**

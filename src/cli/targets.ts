@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { loadConfigFile, targetOptions } from "./config-file.js";
-import type { AgentConfig, RawOptions } from "./options.js";
+import type { AgentConfig } from "../agent/config.js";
+import type { RawOptions } from "./options.js";
 import { toAgentConfig } from "./options.js";
 
 /** What `run` and `plan` act on: one target from flags, or every target of a config file. */
