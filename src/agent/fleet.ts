@@ -6,7 +6,7 @@ import type { Log } from "../log.js";
 import type { DaemonMetrics } from "../metrics/exposition.js";
 import { renderMetrics } from "../metrics/exposition.js";
 import { createProcessRunner } from "../nix/runner.js";
-import { lockProfile, stateStoreFor } from "../cli/target-files.js";
+import { lockProfile, stateStoreFor } from "../state/profile-files.js";
 import type { AgentConfig } from "./config.js";
 import { createHydraClient } from "./hydra-client.js";
 import { TargetAgent } from "./target-agent.js";

@@ -6,7 +6,7 @@ import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
 import { loadConfigFile } from "./config-file.js";
-import { stateStoreFor } from "./target-files.js";
+import { stateStoreFor } from "../state/profile-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
 export interface ManageOptions {

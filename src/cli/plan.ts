@@ -23,7 +23,7 @@ import type { RawOptions } from "./options.js";
 import type { AgentConfig } from "../agent/config.js";
 import type { TargetSet } from "./targets.js";
 import { resolveTargets } from "./targets.js";
-import { stateStoreFor } from "./target-files.js";
+import { stateStoreFor } from "../state/profile-files.js";
 
 export interface PlanFlags {
   json?: boolean;

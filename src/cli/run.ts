@@ -11,7 +11,7 @@ import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { writeMetricsFile } from "../metrics/metrics-file.js";
 import type { RawOptions } from "./options.js";
-import { retireRemovedTargets } from "./retire.js";
+import { retireRemovedTargets } from "../agent/retire.js";
 import { resolveTargets } from "./targets.js";
 
 /** `hail [run]`: the daemon, or one pass with --oneshot, for one target or a config file's. */
