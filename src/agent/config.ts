@@ -6,7 +6,6 @@ import type { LogFormat, LogLevel } from "../log.js";
 /** Everything one target runs with, parsed and checked (from flags, or a config file's target). */
 export interface AgentConfig {
   target: Target;
-  profilesDir: string;
   stateDir: string;
   pollPeriodMs: number;
   /** POST /poll and SIGUSR1 start at most one extra pass per this interval */

@@ -24,7 +24,7 @@ export async function startTargets(agents: TargetAgent[], global: AgentConfig, l
   for (const agent of agents) {
     let lock: Lock | null = null;
     try {
-      lock = await lockProfile(agent.target.profile, agent.profilesDir, global.stateDir, global.oneshot ? "oneshot" : "daemon");
+      lock = await lockProfile(agent.target.profile, global.stateDir, global.oneshot ? "oneshot" : "daemon");
       await agent.load();
       locks.push(lock);
       ready.push(agent);
@@ -60,7 +60,7 @@ export async function createAgents(configs: AgentConfig[], log: Log, configFile:
           hydra,
           runner,
           log: log.child({ profile: config.target.profile.name }),
-          store: stateStoreFor(config.target.profile, config.profilesDir, config.stateDir),
+          store: stateStoreFor(config.target.profile, config.stateDir),
           storeDir,
           now: () => new Date(),
         },
@@ -76,7 +76,7 @@ export async function createAgents(configs: AgentConfig[], log: Log, configFile:
           hooks: config.hooks,
           confirmTimeoutMs: config.confirmTimeoutMs,
         },
-        { profilesDir: config.profilesDir, managedBy: configFile, newRound: () => round.newRound() },
+        { managedBy: configFile, newRound: () => round.newRound() },
       ),
     );
   }

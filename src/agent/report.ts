@@ -42,6 +42,7 @@ export function isHealthy(report: PassReport | null): boolean {
   return !skipsKnownBad(report);
 }
 
+/** The offered build failed before and is skipped: exit 1, unhealthy, not up to date. */
 function skipsKnownBad(report: PassReport): boolean {
   return report.kind === "unchanged" && report.decision.kind === "skip" && report.decision.cause === "failed-before";
 }
@@ -91,6 +92,6 @@ export function passRecord(report: PassReport): PassRecord {
     case "unchanged":
       if (report.decision.kind === "stay") return { kind: "checked" };
       // a known-bad path the profile is stuck on (a failed rollback, --no-rollback) is not up to date
-      return { kind: "unchanged", upToDate: report.currentPath === report.resolution.storePath && report.decision.kind !== "skip" };
+      return { kind: "unchanged", upToDate: report.currentPath === report.resolution.storePath && !skipsKnownBad(report) };
   }
 }

@@ -5,7 +5,7 @@ import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
 import { sourceKey } from "../deploy/target.js";
 import { cacheFromDeployed } from "../deploy/fetch.js";
-import { UsageError, asHailError } from "../errors.js";
+import { UsageError, asHailError, describeError } from "../errors.js";
 import { lstat } from "node:fs/promises";
 import { hasErrnoCode } from "../errno.js";
 import type { PassRecord } from "../metrics/account.js";
@@ -33,12 +33,8 @@ export class TargetAgent {
     readonly deps: PassDeps,
     readonly target: Target,
     readonly opts: PassOptions,
-    private readonly context: { profilesDir: string; managedBy: string | null; newRound: () => void },
+    private readonly context: { managedBy: string | null; newRound: () => void },
   ) {}
-
-  get profilesDir(): string {
-    return this.context.profilesDir;
-  }
 
   /** Forgets the answers shared with other targets in the last poll round. */
   newRound(): void {
@@ -86,7 +82,7 @@ export class TargetAgent {
     this.last = report;
     // also while Hydra is away: a pending reboot only waits for the window
     await rebootIfDue(this.deps, this.target).catch((err: unknown) => {
-      this.deps.log.error(`cannot check for a pending reboot: ${err instanceof Error ? err.message : String(err)}`);
+      this.deps.log.error(`cannot check for a pending reboot: ${describeError(err)}`);
     });
     // An unchanged pass has just read the profile link: no need to read it again.
     await this.account(passRecord(report), report.kind === "unchanged" ? report.currentPath : undefined);
@@ -130,7 +126,7 @@ export class TargetAgent {
     // Timestamps alone are not worth a disk write on every idle poll; counters are.
     if (countersChanged(before, after)) {
       await this.deps.store.update((s) => ({ ...s, metrics: after })).catch((err: unknown) => {
-        this.deps.log.error(`cannot save metrics to the state file: ${err instanceof Error ? err.message : String(err)}`);
+        this.deps.log.error(`cannot save metrics to the state file: ${describeError(err)}`);
       });
     }
   }

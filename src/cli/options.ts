@@ -124,7 +124,6 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
   return {
     target: nixos === null ? target : { ...target, nixos },
     confirmTimeoutMs: confirmTimeoutChoice(raw),
-    profilesDir: raw.profilesDir,
     stateDir: raw.stateDir,
     pollPeriodMs: parseBoundedDuration(raw.pollPeriod ?? RUN_DEFAULTS.pollPeriod, "--poll-period", DURATION_LIMITS.timer, "m"),
     pollMinIntervalMs: parseBoundedDuration(raw.pollMinInterval ?? RUN_DEFAULTS.pollMinInterval, "--poll-min-interval", DURATION_LIMITS.timer),

@@ -125,7 +125,7 @@ async function planTarget(config: AgentConfig, fetch: boolean, shared: PlanShare
     const resolution = resolutionOf(await fetchResolution(hydra, config.target.source, { output: config.target.output, storeDir }, null));
     const current = await readProfileTarget(config.target.profile.path, storeDir);
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
-    const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
+    const state = await stateStoreFor(config.target.profile, config.stateDir).read();
     const policy = { source: sourceKey(config.target), allowDowngrade: config.allowDowngrade };
     const decision = decide(resolution, current, state, new Date(), config.rollout, policy);
     const report = buildReport(config.target, resolution, current, decision);
