@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { loadConfigFile, targetOptions } from "./config-file.js";
-import type { AgentConfig, RawOptions } from "./options.js";
+import { profileGivenTwice } from "./one-per-profile.js";
+import type { AgentConfig } from "../agent/config.js";
+import type { RawOptions } from "./options.js";
 import { toAgentConfig } from "./options.js";
 
 /** What `run` and `plan` act on: one target from flags, or every target of a config file. */
@@ -22,9 +24,10 @@ export async function resolveTargets(raw: RawOptions & { config?: string }, cmd:
   const configs = rawTargets.map((r, i) => inTarget(raw.config ?? "", i, r.profile, () => toAgentConfig(r, tty)));
   // The same profile named twice (once by name, once by path) would lock itself out.
   const paths = configs.map((c) => c.target.profile.path);
-  const twice = paths.findIndex((p, i) => paths.indexOf(p) !== i);
-  if (twice !== -1) {
-    throw new UsageError(`config file ${raw.config}: targets ${paths.indexOf(paths[twice] ?? "")} and ${twice} are the same profile ${paths[twice]}; one hail per profile`);
+  const twice = profileGivenTwice(paths);
+  if (twice !== null) {
+    const [first, again] = twice;
+    throw new UsageError(`config file ${raw.config}: targets ${first} and ${again} are the same profile ${paths[again]}; one hail per profile`);
   }
   return { configs, configFile: resolve(raw.config) };
 }
@@ -50,13 +53,4 @@ function withoutCliValues(raw: RawOptions, cmd: Command | null): RawOptions {
   if (cmd === null) return raw;
   const defaults = Object.fromEntries(Object.entries(raw).filter(([key]) => cmd.getOptionValueSource(key) !== "cli"));
   return defaults as RawOptions;
-}
-
-/**
- * One exit code for many targets: the most urgent failure wins. A configuration error first,
- * then a failed deployment, then Hydra's answers, then "not yet".
- */
-export function combineExitCodes(codes: readonly number[]): number {
-  for (const code of [64, 70, 73, 74, 1, 65, 69, 75, 2]) if (codes.includes(code)) return code;
-  return 0;
 }

@@ -10,11 +10,9 @@ export interface DeployMemory {
   hold: { reason: string | null; until: string | null } | null;
 }
 
-export const EMPTY_MEMORY: DeployMemory = { lastDeployed: null, failed: [], hold: null };
-
 export type Decision =
   | { kind: "deploy" }
-  | { kind: "none" }
+  | { kind: "up-to-date" }
   | { kind: "skip"; cause: "failed-before" | "changed-by-hand"; reason: string }
   | { kind: "held"; reason: string }
   | { kind: "stay"; cause: "older-than-deployed"; offeredId: number; deployedId: number; reason: string }
@@ -36,8 +34,8 @@ export function decide(
   rollout: RolloutPolicy | null = null,
   policy: DecidePolicy | null = null,
 ): Decision {
-  const hold = memory.hold;
-  if (hold && (hold.until === null || Date.parse(hold.until) > now.getTime())) {
+  const hold = activeHold(memory.hold, now);
+  if (hold) {
     const why = hold.reason ? `: ${hold.reason}` : "";
     const until = hold.until ? ` until ${hold.until}` : "";
     return { kind: "held", reason: `profile is held${until}${why}; run \`hail release\` to resume` };
@@ -54,7 +52,7 @@ export function decide(
       reason: `${resolution.storePath} failed to deploy at ${failure.at} (${failure.reason}); waiting for Hydra to offer a different path (\`hail release --clear-failed\` to retry it)`,
     };
   }
-  if (currentPath === resolution.storePath) return { kind: "none" };
+  if (currentPath === resolution.storePath) return { kind: "up-to-date" };
   const last = memory.lastDeployed;
   // A missing profile is not an operator's choice to respect (a reinstalled machine, a
   // restored state dir): deploy. To stop deployments, an operator uses `hail hold`.
@@ -79,6 +77,11 @@ export function decide(
     }
   }
   return { kind: "deploy" };
+}
+
+/** The hold while it holds: one with an `until` in the past holds nothing. */
+export function activeHold<H extends { until: string | null }>(hold: H | null, now: Date): H | null {
+  return hold !== null && (hold.until === null || Date.parse(hold.until) > now.getTime()) ? hold : null;
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { HydraApi } from "../deploy/fetch.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
 import type { Target } from "../deploy/target.js";
-import { HailError, HydraUnavailable } from "../errors.js";
+import { EXIT, HailError, HydraUnavailable, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 
 /** The new generation did not let hail reach Hydra again in time: a failed deployment, exit 1. */
 export class NotConfirmed extends HailError {
-  readonly exitCode = 1;
+  readonly exitCode = EXIT.failed;
   readonly kind = "activation" as const;
 }
 
@@ -54,7 +54,7 @@ export async function confirmReachable(deps: ConfirmDeps, target: Target, timeou
       deps.log.info(`confirmed: Hydra answered after the activation (try ${tries})`);
       return;
     }
-    if (!outcome.ok) last = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+    if (!outcome.ok) last = describeError(outcome.error);
     const left = deadline - deps.now().getTime();
     if (left <= 0) break;
     deps.log.warn(`confirming: no answer from Hydra yet (${last}); trying again`);
