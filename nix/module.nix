@@ -123,7 +123,8 @@ let
     environment.XDG_CACHE_HOME = "/var/cache/hail";
     serviceConfig = {
       Type = "simple";
-      ExecStart = "${cfg.package}/bin/hail ${escapeArgs (argsOf inst)}";
+      # hail-daemon: hail with the daemon's node memory flags (nix/package.nix says why)
+      ExecStart = "${cfg.package}/bin/hail-daemon ${escapeArgs (argsOf inst)}";
       ExecReload = "${pkgs.coreutils}/bin/kill -USR1 $MAINPID";
       Restart = "on-failure";
       RestartSec = "30s";

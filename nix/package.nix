@@ -1,5 +1,6 @@
 # hail as a Nix package: `npm run build` (typecheck, then the esbuild single-file bundle
-# dist/hail.mjs) and bin/hail, a wrapper that runs the bundle with Node.js 20.
+# dist/hail.mjs), bin/hail, a wrapper that runs the bundle with Node.js 20, and bin/hail-daemon,
+# the same with the daemon's memory flags.
 #
 # Called from flake.nix (`pkgs.callPackage ./nix/package.nix { }`); also usable without flakes:
 #   nix-build -E 'with import <nixpkgs> { }; callPackage ./nix/package.nix { }'
@@ -87,11 +88,16 @@ buildNpmPackage {
   installPhase = ''
     runHook preInstall
     install -Dm644 dist/hail.mjs $out/lib/hail/hail.mjs
-    # The same node flags as the bundle's shebang line: a small young generation and heap, one
-    # V8 worker thread and no optimizing compiler keep an idle daemon's memory down (npm run
-    # bench measures it); they do not reach activations.
-    makeWrapper ${lib.getExe nodejs} $out/bin/hail \
-      --add-flags "--max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size --v8-pool-size=1 --no-opt $out/lib/hail/hail.mjs"
+    # bin/hail: node and the bundle, nothing else. Any V8 flag on node's command line makes V8
+    # refuse the code cache Node ships for its own modules, which costs a short command (plan,
+    # status, hold, --oneshot) about 30 ms at every start.
+    makeWrapper ${lib.getExe nodejs} $out/bin/hail --add-flags $out/lib/hail/hail.mjs
+    # bin/hail-daemon: the same bundle with package.json's daemonNodeFlags, for the long-running
+    # daemon (the NixOS module's units): a small young generation and heap, one V8 worker
+    # thread and no optimizing compiler keep an idle daemon's memory down (npm run bench
+    # measures it). They are node's arguments, not NODE_OPTIONS, so they do not reach activations.
+    makeWrapper ${lib.getExe nodejs} $out/bin/hail-daemon \
+      --add-flags "${builtins.concatStringsSep " " packageJson.daemonNodeFlags} $out/lib/hail/hail.mjs"
     runHook postInstall
   '';
 
@@ -100,6 +106,7 @@ buildNpmPackage {
     runHook preInstallCheck
     $out/bin/hail --version | grep -qx '${packageJson.version}'
     $out/bin/hail run --help > /dev/null
+    $out/bin/hail-daemon --version | grep -qx '${packageJson.version}'
     runHook postInstallCheck
   '';
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size --v8-pool-size=1 --no-opt
+#!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { EXIT, asHailError } from "../errors.js";
 import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";

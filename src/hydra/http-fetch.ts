@@ -160,7 +160,10 @@ function bodyStream(res: Readable): ReadableStream<Uint8Array> {
       },
       cancel() {
         finished = true;
-        res.destroy();
+        // Everything has arrived already (a redirect's small body): drop it without breaking
+        // the connection, which avoids an abort and lets the agent keep the socket alive.
+        if ((res as Partial<http.IncomingMessage>).complete === true) res.resume();
+        else res.destroy();
       },
     },
     { highWaterMark: BODY_HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },

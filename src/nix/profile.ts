@@ -1,3 +1,4 @@
+import { readlinkSync } from "node:fs";
 import { readlink, readdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { hasErrnoCode } from "../errno.js";
@@ -5,13 +6,15 @@ import { hasErrnoCode } from "../errno.js";
 /**
  * Follows the profile's symlinks (P -> P-N-link -> /nix/store/…) without starting a
  * subprocess, so an idle pass stays free of `nix` calls. Null when there is no profile.
+ * Read again at every call (someone may switch the profile between passes), synchronously:
+ * a readlink takes microseconds, less than handing it to libuv's thread pool and back.
  */
 export async function readProfileTarget(profilePath: string, storeDir: string): Promise<string | null> {
   let current = profilePath;
   for (let hop = 0; hop < 16; hop++) {
     let next: string;
     try {
-      next = await readlink(current);
+      next = readlinkSync(current);
     } catch (err) {
       if (hasErrnoCode(err, "ENOENT")) return null;
       if (hasErrnoCode(err, "EINVAL")) return current; // not a symlink: this is the target

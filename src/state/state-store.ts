@@ -1,4 +1,5 @@
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { hasErrnoCode } from "../errno.js";
 import { EXIT, HailError } from "../errors.js";
@@ -33,13 +34,14 @@ export interface StateStore {
  */
 export function createStateStore(file: string, profile: { name: string; path: string }, legacyFile: string | null = null): StateStore {
   // Every pass reads the state (a `hail hold` may have changed it); an unchanged file — same
-  // inode, size and mtime: hail replaces it by rename — is not read and parsed again.
+  // inode, size and mtime: hail replaces it by rename — is not read and parsed again. The
+  // stat is synchronous: it takes microseconds, less than a round trip through libuv's thread pool.
   let cached: { key: string; state: State } | null = null;
   const read = async (): Promise<State> => {
     let text: string;
     let key: string;
     try {
-      const info = await stat(file);
+      const info = statSync(file);
       key = `${info.ino}:${info.size}:${info.mtimeMs}`;
       if (cached?.key === key) return cached.state;
       text = await readFile(file, "utf8");

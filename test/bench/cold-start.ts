@@ -7,7 +7,7 @@ import path from "node:path";
 import { HAIL_BIN } from "../support/cli.js";
 import { HydraTestServer } from "../support/hydra-server.js";
 import { greenGate } from "../e2e/world.js";
-import { shippedNodeFlags } from "./idle-daemon.js";
+import { daemonNodeFlags } from "./idle-daemon.js";
 import { cleanNodeEnv, timedRun } from "./proc.js";
 import type { Section } from "./report.js";
 import { formatMs, formatRatio, median, quantile } from "./stats.js";
@@ -59,7 +59,8 @@ const PLAN_PENDING = "hail plan --json, deploy pending (4 requests)";
 const PLAN_CURRENT = "hail plan --json, up to date (3 requests)";
 const BY_HAND = "curl -sL | jq by hand (3 requests)";
 const NODE_BARE = "node -e 0";
-const PLAN_SHIPPED = "hail plan --json, up to date, with the shebang's node flags";
+const PLAN_SHIPPED = "hail plan --json, up to date, run as `hail` (dist/hail.mjs by its shebang)";
+const PLAN_DAEMON_FLAGS = "hail plan --json, up to date, with the daemon's node flags";
 
 /**
  * `dir` holds two profiles: "absent" (none yet, so plan previews the download: one narinfo
@@ -89,9 +90,12 @@ async function contendersFor(gateUrl: string, baseUrl: string, dir: string): Pro
     { label: BY_HAND, file: "sh", args: ["-c", byHand], env, expect: APP_PATH },
     { label: NODE_BARE, file: node, args: ["-e", "0"], env, expect: "" },
     { label: "hail --help (bundle load only)", file: node, args: [HAIL_BIN, "--help"], env, expect: "Usage: hail" },
-    // As `hail` runs it (the shebang, the Nix wrapper): V8 flags on the command line make V8
-    // refuse the code cache Node ships for its own modules, so they are compiled again.
-    { label: PLAN_SHIPPED, file: node, args: [...(await shippedNodeFlags()), ...plan("current")], env, expect: '"action": "none"' },
+    // As an operator runs it: the bundle started by its shebang line (`#!/usr/bin/env node`).
+    { label: PLAN_SHIPPED, file: HAIL_BIN, args: plan("current").slice(1), env, expect: '"action": "none"' },
+    // What it would cost with the daemon's memory flags, which `hail` started with before:
+    // V8 flags on the command line make V8 refuse the code cache Node ships for its own
+    // modules, so they are compiled again.
+    { label: PLAN_DAEMON_FLAGS, file: node, args: [...(await daemonNodeFlags()), ...plan("current")], env, expect: '"action": "none"' },
     { label: "node: one fetch() request", file: node, args: ["--input-type=module", "-e", oneFetch, `${gateUrl}/latest-finished`], env, expect: "302" },
     { label: "node: one node:http request", file: node, args: ["--input-type=module", "-e", oneHttpGet, `${gateUrl}/latest-finished`], env, expect: "302" },
     { label: "node: new Headers() (loads undici, as ky does)", file: node, args: ["-e", undiciLoad], env, expect: "loaded" },
@@ -125,8 +129,12 @@ function coldStartSection(samples: Map<string, number[]>, runs: number, lines: s
         `stretch ≤ ${COLD_START_STRETCH}×: ${ratio <= COLD_START_STRETCH ? "MET" : "not met"}` });
   }
   const shipped = med(PLAN_SHIPPED) / curl;
-  rows.push({ label: "ratio hail plan (up to date), shebang's flags / curl|jq", value: formatRatio(shipped), raw: shipped,
-    note: `the daemon's memory flags cost every start ${formatMs(med(PLAN_SHIPPED) - med(PLAN_CURRENT))}` });
+  rows.push({ label: "ratio hail plan (up to date), run as `hail` / curl|jq", value: formatRatio(shipped), raw: shipped,
+    note: `target ≤ ${COLD_START_TARGET}×: ${shipped <= COLD_START_TARGET ? "MET" : "NOT MET"}; ` +
+      `stretch ≤ ${COLD_START_STRETCH}×: ${shipped <= COLD_START_STRETCH ? "MET" : "not met"}` });
+  const flagged = med(PLAN_DAEMON_FLAGS) / curl;
+  rows.push({ label: "ratio hail plan (up to date), daemon's node flags / curl|jq", value: formatRatio(flagged), raw: flagged,
+    note: `the daemon's memory flags would cost every start ${formatMs(med(PLAN_DAEMON_FLAGS) - med(PLAN_CURRENT))}; only the daemon's units use them` });
   rows.push({ label: "ratio hail plan (up to date) / node -e 0", value: formatRatio(med(PLAN_CURRENT) / node), raw: med(PLAN_CURRENT) / node, note: "" });
   return {
     title: `Cold start: medians of ${runs} runs, spawn to exit`,

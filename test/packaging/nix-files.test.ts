@@ -199,7 +199,7 @@ interface PackageSummary {
 
 describe("nix/package.nix (evaluated with the stub)", () => {
   let pkg: { x86_64: PackageSummary; aarch64: PackageSummary };
-  let packageJson: { name: string; version: string; bin: Record<string, string>; scripts: Record<string, string> };
+  let packageJson: { name: string; version: string; bin: Record<string, string>; scripts: Record<string, string>; daemonNodeFlags: string[] };
   before(async () => {
     pkg = await nixEval([...REPO_ARG, "-A", "package", STUB]);
     packageJson = JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8")) as typeof packageJson;
@@ -229,12 +229,17 @@ describe("nix/package.nix (evaluated with the stub)", () => {
     assert.ok(packageJson.scripts.build?.includes(`--outfile=${bundle}`), "npm run build writes the bundle");
     assert.ok(pkg.x86_64.dontNpmInstall);
     assert.ok(pkg.x86_64.installPhase.includes(`install -Dm644 ${bundle} $out/lib/hail/hail.mjs`), pkg.x86_64.installPhase);
-    // the wrapper gives node the same V8 flags as the bundle's shebang line
+    // bin/hail starts node without V8 flags, like the bundle's shebang line (they would cost
+    // every short command node's code cache); bin/hail-daemon, the units' command, with the
+    // daemon's memory flags from package.json
     const shebang = readFileSync(new URL("../../src/cli/main.ts", import.meta.url), "utf8").split("\n", 1)[0] ?? "";
-    const flags = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1];
-    assert.ok(flags, `src/cli/main.ts starts with node flags: ${shebang}`);
-    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail/);
-    assert.ok(pkg.x86_64.installPhase.includes(`--add-flags "${flags} $out/lib/hail/hail.mjs"`), pkg.x86_64.installPhase);
+    assert.equal(shebang, "#!/usr/bin/env node");
+    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail --add-flags \$out\/lib\/hail\/hail\.mjs\n/);
+    const flags = packageJson.daemonNodeFlags;
+    assert.ok(flags.length > 0, "package.json lists the daemon's node flags");
+    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail-daemon /);
+    assert.ok(pkg.x86_64.installPhase.includes(`--add-flags "${flags.join(" ")} $out/lib/hail/hail.mjs"`), pkg.x86_64.installPhase);
+    assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail-daemon --version/);
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail --version/);
   });
 
@@ -282,8 +287,10 @@ describe("nix/module.nix (evaluated with the stub)", () => {
     dir = await tempDir("hail-nix-module-");
     fakePackage = path.join(dir, "hail-pkg");
     await mkdir(path.join(fakePackage, "bin"), { recursive: true });
-    await writeFile(path.join(fakePackage, "bin", "hail"), "#!/bin/sh\nexit 0\n");
-    await chmod(path.join(fakePackage, "bin", "hail"), 0o755);
+    for (const program of ["hail", "hail-daemon"]) {
+      await writeFile(path.join(fakePackage, "bin", program), "#!/bin/sh\nexit 0\n");
+      await chmod(path.join(fakePackage, "bin", program), 0o755);
+    }
     // the flags `hail run` takes today, from the source (what `npm run build` bundles)
     const help = await run(process.execPath, ["--import", "tsx", path.join(REPO, "src/cli/main.ts"), "run", "--help"]);
     assert.equal(help.code, 0, help.stderr);
@@ -336,7 +343,8 @@ describe("nix/module.nix (evaluated with the stub)", () => {
     assert.deepEqual(Object.keys(m.services), ["hail-myapp"]);
     const svc = m.services["hail-myapp"] as Service;
     const argv = argvOf(svc);
-    assert.equal(argv[0], `${fakePackage}/bin/hail`);
+    // the package's daemon command: hail with the daemon's node memory flags
+    assert.equal(argv[0], `${fakePackage}/bin/hail-daemon`);
     assert.equal(argv[1], "run");
     const pairs = (flag: string) => argv[argv.indexOf(flag) + 1];
     assert.equal(pairs("--profile"), "myapp", "the profile defaults to the instance name");

@@ -10,6 +10,7 @@
 // systemd-analyze instantiate them as systemd would.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,6 +31,8 @@ import {
 } from "./unit-file.js";
 
 const INSTALLED_HAIL = "/usr/local/bin/hail";
+/** the node flags the daemon runs with, and only the daemon (see test "the daemon, and only the daemon, …") */
+const DAEMON_NODE_FLAGS = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { daemonNodeFlags: string[] }).daemonNodeFlags;
 const UNIT_FILES = ["hail@.service", "hail-oneshot@.service", "hail-oneshot@.timer"];
 
 async function readUnitText(name: string): Promise<string> {
@@ -114,12 +117,24 @@ describe("unit settings", () => {
       for (const [key, expected] of HARDENING) assert.equal(value(unit, "Service", key), expected, `${name} ${key}`);
       assert.equal(value(unit, "Service", "EnvironmentFile"), "/etc/hail/%i.env", name);
       assert.ok(values(unit, "Service", "Environment").includes("XDG_CACHE_HOME=%C/hail"), name);
-      assert.match(value(unit, "Service", "ExecStart"), /^\/usr\/local\/bin\/hail run .*--profile %i --state-dir %S\/hail \$HAIL_ARGS$/, name);
+      assert.match(value(unit, "Service", "ExecStart"), /(^| )\/usr\/local\/bin\/hail run .*--profile %i --state-dir %S\/hail \$HAIL_ARGS$/, name);
     }
     // the one-shot says "identical to hail@.service": every sandboxing directive, same value
     const sandbox = (u: Unit) =>
       (u.get("Service") ?? []).filter(([k]) => /^(No|Protect|Private|Restrict|Lock|ReadWrite|State|Cache)/.test(k)).map((kv) => kv.join("=")).sort();
     assert.deepEqual(sandbox(await readUnit("hail-oneshot@.service")), sandbox(await readUnit("hail@.service")));
+  });
+
+  it("the daemon, and only the daemon, starts node with package.json's daemonNodeFlags", async () => {
+    assert.ok(DAEMON_NODE_FLAGS.length > 0 && DAEMON_NODE_FLAGS.every((f) => f.startsWith("--")), DAEMON_NODE_FLAGS.join(" "));
+    const daemon = splitCommandLine(value(await readUnit("hail@.service"), "Service", "ExecStart"), {});
+    assert.deepEqual(daemon.slice(0, daemon.indexOf(INSTALLED_HAIL)), ["/usr/bin/env", "node", ...DAEMON_NODE_FLAGS]);
+    // a one-shot starts often and briefly: any V8 flag would cost it node's code cache
+    const oneshot = splitCommandLine(value(await readUnit("hail-oneshot@.service"), "Service", "ExecStart"), {});
+    assert.equal(oneshot[0], INSTALLED_HAIL);
+    // and the bundle itself starts without flags: its shebang names node alone
+    const shebang = readFileSync(path.join(REPO, "src/cli/main.ts"), "utf8").split("\n", 1)[0];
+    assert.equal(shebang, "#!/usr/bin/env node");
   });
 
   it("the daemon restarts on failure but not on a configuration error, reloads with SIGUSR1 and lets an activation finish", async () => {
@@ -180,9 +195,12 @@ async function startFromUnit(unitName: string, dir: string, envFileText: string)
   const spec = { i: "myapp", S: path.join(dir, "state"), C: path.join(dir, "cache") };
   assert.equal(expandSpecifiers(value(unit, "Service", "EnvironmentFile"), spec), "/etc/hail/myapp.env");
   const argv = splitCommandLine(expandSpecifiers(value(unit, "Service", "ExecStart"), spec), parseEnvironmentFile(envFileText));
-  assert.equal(argv[0], INSTALLED_HAIL);
+  // the daemon's unit runs `/usr/bin/env node FLAGS /usr/local/bin/hail …`: node gets the same flags here
+  const at = argv.indexOf(INSTALLED_HAIL);
+  assert.ok(at === 0 || (at > 1 && argv[0] === "/usr/bin/env" && argv[1] === "node"), argv.join(" "));
+  const nodeFlags = argv.slice(2, Math.max(2, at));
   const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO, "src/cli/main.ts"), ...argv.slice(1)], {
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", path.join(REPO, "src/cli/main.ts"), ...argv.slice(at + 1)], {
     cwd: REPO,
     env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -51,6 +51,12 @@ export class HydraTestServer {
   private readonly renames = new Map<string, string>();
   /** A Hydra from before late 2021: no /build/ID/constituents route ("Page not found."). */
   withoutConstituentsRoute = false;
+  /**
+   * Close every connection after its answer, as happens to a daemon polling every few minutes
+   * (Node's agent drops an idle connection after 5 s): the idle benchmark polls every
+   * millisecond and must not measure a kept-alive connection instead.
+   */
+  closeConnections = false;
   private overrides: Override[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -155,6 +161,7 @@ export class HydraTestServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const recorded: RecordedRequest = { method: req.method ?? "GET", path: req.url ?? "/", headers: { ...req.headers } };
     this.requests.push(recorded);
+    if (this.closeConnections) res.shouldKeepAlive = false;
     // Overrides come first: they stand in for proxies, crashes and truncated bodies.
     void readBody(req)
       .then((body): Reply | Promise<Reply> => {
