@@ -5,15 +5,12 @@ import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
-import { loadConfigFile } from "./config-file.js";
+import { layerOptions, loadConfigFile } from "./config-file.js";
+import type { OptionValues } from "./option-table.js";
 import { stateStoreFor } from "./target-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
-export interface ManageOptions {
-  profile?: string;
-  profilesDir: string;
-  stateDir: string;
-}
+export type ManageOptions = OptionValues<"profile" | "profilesDir" | "stateDir">;
 
 function profileOf(positional: string | undefined, opts: ManageOptions): ProfileRef {
   if (positional && opts.profile && positional !== opts.profile) {
@@ -81,7 +78,7 @@ export interface StatusReport {
 export async function statusCommand(
   positional: string | undefined,
   opts: ManageOptions & { json?: boolean; config?: string },
-  typed: (option: "stateDir" | "profilesDir") => boolean = () => false,
+  typed: (option: string) => boolean = () => false,
 ): Promise<number> {
   if (!opts.json) return printStatus(positional, opts, typed);
   try {
@@ -98,17 +95,15 @@ export async function statusCommand(
 async function printStatus(
   positional: string | undefined,
   opts: ManageOptions & { json?: boolean; config?: string },
-  typed: (option: "stateDir" | "profilesDir") => boolean,
+  typed: (option: string) => boolean,
 ): Promise<number> {
   if (opts.config !== undefined) {
     if (positional || opts.profile) throw new UsageError("give either a profile or --config, not both");
     const file = await loadConfigFile(opts.config);
     const reports: StatusReport[] = [];
-    // The same layering as run: defaults < file < target < flags typed on the command line.
-    const stateDir = typed("stateDir") ? opts.stateDir : (file.stateDir ?? opts.stateDir);
-    for (const target of file.targets) {
-      const profilesDir = typed("profilesDir") ? opts.profilesDir : (target.profilesDir ?? file.profilesDir ?? opts.profilesDir);
-      reports.push(await statusOf(resolveProfile(target.profile, profilesDir), profilesDir, stateDir));
+    const { profilesDir, stateDir } = opts;
+    for (const target of layerOptions(file, { profilesDir, stateDir }, typed, opts.config)) {
+      reports.push(await statusOf(resolveProfile(target.profile, target.profilesDir), target.profilesDir, target.stateDir));
     }
     process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
     return 0;
