@@ -1,5 +1,5 @@
 /**
- * Typed errors for the unexpected. Each carries the exit code of SPEC §3 and the
+ * Typed errors for the unexpected. Each carries its exit code (README, "Exit codes") and the
  * error kind used in logs and metrics; only the CLI entry turns them into exits.
  */
 import { systemErrorOf } from "./errno.js";

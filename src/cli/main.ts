@@ -56,7 +56,7 @@ function addManageOptions(cmd: Command, command: "status" | "hold" | "release"):
   return addOptions(cmd.argument("[profile]", "profile name or absolute path (or --profile)"), command);
 }
 
-/** The one place that exits (SPEC §3 codes). */
+/** The one place that exits (codes: README, "Exit codes"). */
 async function main(argv: string[]): Promise<never> {
   let code = 0;
   try {

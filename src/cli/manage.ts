@@ -10,7 +10,7 @@ import type { OptionValues } from "./option-table.js";
 import { stateStoreFor } from "./target-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
-export type ManageOptions = OptionValues<"profile" | "profilesDir" | "stateDir">;
+type ManageOptions = OptionValues<"profile" | "profilesDir" | "stateDir">;
 
 function profileOf(positional: string | undefined, opts: ManageOptions): ProfileRef {
   if (positional && opts.profile && positional !== opts.profile) {
@@ -22,7 +22,7 @@ function profileOf(positional: string | undefined, opts: ManageOptions): Profile
 }
 
 /** `hail hold PROFILE [--reason TEXT] [--until DURATION|TIME]` */
-export async function holdCommand(positional: string | undefined, opts: ManageOptions & { reason?: string; until?: string }): Promise<number> {
+export async function holdCommand(positional: string | undefined, opts: ManageOptions & OptionValues<"reason" | "until">): Promise<number> {
   const profile = profileOf(positional, opts);
   const now = new Date();
   const until = opts.until === undefined ? null : parseUntil(opts.until, now);
@@ -33,7 +33,7 @@ export async function holdCommand(positional: string | undefined, opts: ManageOp
 }
 
 /** `hail release PROFILE [--clear-failed]` */
-export async function releaseCommand(positional: string | undefined, opts: ManageOptions & { clearFailed?: boolean }): Promise<number> {
+export async function releaseCommand(positional: string | undefined, opts: ManageOptions & OptionValues<"clearFailed">): Promise<number> {
   const profile = profileOf(positional, opts);
   const store = stateStoreFor(profile, opts.profilesDir, opts.stateDir);
   const before = await store.read();
@@ -60,7 +60,7 @@ export function parseUntil(text: string, now: Date): string {
   return new Date(at).toISOString();
 }
 
-export interface StatusReport {
+interface StatusReport {
   profile: string;
   profilePath: string;
   generation: number | null;
@@ -77,7 +77,7 @@ export interface StatusReport {
 /** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
 export async function statusCommand(
   positional: string | undefined,
-  opts: ManageOptions & { json?: boolean; config?: string },
+  opts: ManageOptions & OptionValues<"json" | "config">,
   typed: (option: string) => boolean = () => false,
 ): Promise<number> {
   if (!opts.json) return printStatus(positional, opts, typed);
@@ -94,7 +94,7 @@ export async function statusCommand(
 
 async function printStatus(
   positional: string | undefined,
-  opts: ManageOptions & { json?: boolean; config?: string },
+  opts: ManageOptions & OptionValues<"json" | "config">,
   typed: (option: string) => boolean,
 ): Promise<number> {
   if (opts.config !== undefined) {
@@ -132,7 +132,7 @@ async function statusOf(profile: ProfileRef, profilesDir: string, stateDir: stri
   };
 }
 
-export function renderStatus(r: StatusReport): string {
+function renderStatus(r: StatusReport): string {
   const rows: [string, string][] = [
     ["profile", `${r.profile} (${r.profilePath})`],
     ["current", r.currentPath ? `generation ${r.generation ?? "?"}: ${r.currentPath}` : "(no profile yet)"],

@@ -40,7 +40,7 @@ export interface FileKey {
 export type CommandName = "run" | "plan" | "status" | "hold" | "release";
 
 export const DEFAULT_NETRC = "/etc/netrc";
-export const DEFAULT_STATE_DIR = "/var/lib/hail";
+const DEFAULT_STATE_DIR = "/var/lib/hail";
 
 const timer = (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.timer);
 const commandLine = (text: string, flag: string) => splitCommandLine(text, flag);

@@ -95,8 +95,8 @@ export function logChoice(raw: { logFormat?: string; logLevel: string }, stderrI
   return { logFormat, logLevel: level } as const;
 }
 
-/** Shared by run and plan: plan says when this host's turn comes. */
-export function rolloutChoice(raw: { rolloutWindow?: string; rolloutKey?: string }): RolloutPolicy | null {
+/** The staged rollout of a target, for run and for plan (which says when this host's turn comes). */
+function rolloutChoice(raw: { rolloutWindow?: string; rolloutKey?: string }): RolloutPolicy | null {
   const windowMs = parsedOption(raw, "rolloutWindow");
   if (windowMs === 0) return null;
   const key = raw.rolloutKey ?? hostname();
@@ -110,7 +110,7 @@ function netrcChoice(given: string | undefined): AgentConfig["netrc"] {
 }
 
 /** Both or neither: a user without a password (or the reverse) is a half-done configuration. */
-export function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPasswordFile">): AgentConfig["hydraLogin"] {
+function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPasswordFile">): AgentConfig["hydraLogin"] {
   const { hydraUser: user, hydraPasswordFile: passwordFile } = raw;
   if (user === undefined && passwordFile === undefined) return null;
   if (user === undefined) throw new UsageError("--hydra-password-file needs --hydra-user: whose password is it?");
@@ -127,7 +127,7 @@ export function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPassw
  * by inheritance (`toString`, `__proto__`) are refused too: no output is called that, and such
  * a name must never pick something out of a plain object.
  */
-export function checkOutputName(name: string): void {
+function checkOutputName(name: string): void {
   if (!/^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$/.test(name) || name in Object.prototype) {
     throw new UsageError(`--output ${JSON.stringify(name)}: not an output name; give one such as out, bin or lib`);
   }

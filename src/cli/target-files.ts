@@ -5,7 +5,7 @@ import { legacyProfileKey, profileKey, stateFiles } from "../state/profile-key.j
 import type { StateStore } from "../state/state-store.js";
 import { createStateStore } from "../state/state-store.js";
 
-/** The state store of a profile (SPEC §4: STATE_DIR/<profile-key>.json). */
+/** The state store of a profile: STATE_DIR/<profile-key>.json (README, "Files"). */
 export function stateStoreFor(profile: ProfileRef, profilesDir: string, stateDir: string): StateStore {
   refuseEmptyStateDir(stateDir);
   const legacy = stateFiles(stateDir, legacyProfileKey(profile, profilesDir)).state;
