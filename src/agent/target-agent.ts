@@ -46,7 +46,7 @@ export class TargetAgent {
     return passError(this.last);
   }
 
-  /** Finishes what a crashed run left half done; the daemon also re-activates (SPEC §2.6). */
+  /** Finishes what a crashed run left half done; the daemon also re-activates (README, "Safety"). */
   async start(mode: "daemon" | "oneshot"): Promise<void> {
     await settleOrphanedActivation(this.deps, this.opts.activateTimeoutMs);
     const converged = await convergeInterrupted(this.deps, this.target, this.opts);

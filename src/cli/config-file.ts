@@ -3,70 +3,55 @@ import { z } from "zod";
 import { UsageError, describeError } from "../errors.js";
 import { describeZodError } from "../hydra/schema.js";
 import { profileGivenTwice } from "./one-per-profile.js";
-import type { RawOptions } from "./options.js";
+import type { FileKey, FileValue, OptionName, OptionRow, RawOptions } from "./option-table.js";
+import { OPTIONS, flagOf } from "./option-table.js";
 
 /**
- * `hail --config FILE` (SPEC §5): JSON whose keys are the long flags in camelCase. Unknown
- * keys are errors, so a typo never passes silently. Durations may be strings ("30s") or, as
- * on the command line, bare numbers.
+ * `hail --config FILE`: JSON whose keys are the long flags in camelCase (README, "Config file").
+ * Unknown keys are errors, so a typo never passes silently. Durations may be strings ("30s") or,
+ * as on the command line, bare numbers. The keys and their types come from the option table.
  */
-const duration = z.union([z.string(), z.number().nonnegative()]).transform(String);
+const FILE_VALUES = {
+  string: z.string(),
+  "non-empty": z.string().min(1),
+  boolean: z.boolean(),
+  duration: z.union([z.string(), z.number().nonnegative()]).transform(String),
+  size: z.union([z.string(), z.number().nonnegative()]).transform(String),
+  "positive-integer": z.number().int().positive().transform(String),
+} satisfies Record<Exclude<FileValue, readonly string[]>, z.ZodType>;
 
-/** Options a target may set for itself (they override the file's global ones). */
-const perTargetKeys = {
-  output: z.string().min(1),
-  activateTimeout: duration,
-  healthCheck: z.string(),
-  noRollback: z.boolean(),
-  rolloutWindow: duration,
-  rolloutKey: z.string(),
-  allowDowngrade: z.boolean(),
-  profilesDir: z.string().min(1),
-  minFree: z.union([z.string(), z.number().nonnegative()]).transform(String),
-  keepGenerations: z.number().int().positive().transform(String),
-  onSuccess: z.string(),
-  onFailure: z.string(),
-  nixos: z.boolean(),
-  nixosAction: z.enum(["switch", "boot"]),
-  rebootWindow: z.string(),
-  rebootCommand: z.string(),
-  bootedSystem: z.string().min(1),
-  confirmTimeout: duration,
-};
+interface FileOption {
+  name: OptionName;
+  key: string;
+  spec: FileKey;
+  /** `--no-rollback`: the file says `noRollback: true`, commander says `rollback: false` */
+  negated: boolean;
+}
 
-const globalKeys = {
-  ...perTargetKeys,
-  stateDir: z.string().min(1),
-  netrcFile: z.string().min(1),
-  hydraUser: z.string().min(1),
-  hydraPasswordFile: z.string().min(1),
-  pollPeriod: duration,
-  pollMinInterval: duration,
-  oneshot: z.boolean(),
-  logFormat: z.enum(["pretty", "json"]),
-  logLevel: z.enum(["debug", "info", "warn", "error"]),
-  timeout: duration,
-  metricsFile: z.string().min(1),
-  metricsListen: z.string().min(1),
-};
-
-const TargetSchema = z.strictObject({
-  profile: z.string().min(1),
-  gateJob: z.string().optional(),
-  jobUri: z.string().optional(),
-  constituent: z.string().optional(),
-  ...partial(perTargetKeys),
+/** The options the config file takes, under their file keys. */
+const FILE_OPTIONS: readonly FileOption[] = (Object.keys(OPTIONS) as OptionName[]).flatMap((name) => {
+  const { file: spec }: OptionRow = OPTIONS[name];
+  return spec === undefined ? [] : [{ name, key: spec.key ?? name, spec, negated: flagOf(name).startsWith("--no-") }];
 });
 
-export const ConfigFileSchema = z.strictObject({
-  ...partial(globalKeys),
+function shapeOf(where: ReadonlyArray<FileKey["where"]>): Record<string, z.ZodType> {
+  return Object.fromEntries(
+    FILE_OPTIONS.filter((o) => where.includes(o.spec.where)).map((o) => {
+      const value = typeof o.spec.value === "string" ? FILE_VALUES[o.spec.value] : z.enum(o.spec.value as [string, ...string[]]);
+      return [o.key, value.optional()];
+    }),
+  );
+}
+
+// Every target names its profile (the one key a target must have).
+const TargetSchema = z.strictObject({ ...shapeOf(["target", "both"]), profile: z.string().min(1) });
+
+const ConfigFileSchema = z.strictObject({
+  ...shapeOf(["both", "global"]),
   targets: z.array(TargetSchema).min(1, "a config file needs at least one target"),
 });
-export type ConfigFile = z.infer<typeof ConfigFileSchema>;
-
-function partial<T extends Record<string, z.ZodType>>(shape: T) {
-  return Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> };
-}
+/** Keys and value types are checked by the schema; the values are read as raw options (layerOptions). */
+export type ConfigFile = Record<string, unknown> & { targets: Array<Record<string, unknown> & { profile: string }> };
 
 export async function loadConfigFile(path: string): Promise<ConfigFile> {
   let text: string;
@@ -87,36 +72,43 @@ export function parseConfigFile(text: string, path: string): ConfigFile {
   }
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) throw new UsageError(`config file ${path}: ${describeZodError(parsed.error, "(top level)")}`);
-  const profiles = parsed.data.targets.map((t) => t.profile);
+  const file: ConfigFile = parsed.data;
+  const profiles = file.targets.map((t) => t.profile);
   const twice = profileGivenTwice(profiles);
   if (twice !== null) throw new UsageError(`config file ${path}: profile ${profiles[twice[0]]} appears in two targets; one hail per profile`);
-  return parsed.data;
+  return file;
 }
 
-const TARGET_FLAGS = ["gateJob", "jobUri", "constituent", "profile"] as const;
+/** Every target names its profile (the schema requires it, and the command line may not). */
+type Layered<T> = T & Partial<RawOptions> & { profile: string };
+
+/** The options that name a target (`--gate-job`, `--profile` …): the file's targets list them. */
+const TARGET_FLAGS = FILE_OPTIONS.filter((o) => o.spec.where === "target").map((o) => o.name);
 
 /**
- * One set of raw options per target: commander's defaults, then the file's global options,
- * then the target's own, then flags given on the command line (an operator's flag wins, e.g.
+ * The one layering of options, for every command that reads a config file: one set of raw
+ * options per target, weakest first: commander's defaults, the file's global options, the
+ * target's own, then the flags `typed` on the command line (an operator's flag wins, e.g.
  * `--log-level debug` or `--oneshot` for a one-off run).
  */
-export function targetOptions(file: ConfigFile, defaults: RawOptions, cli: Partial<RawOptions>, path: string): RawOptions[] {
-  const given = TARGET_FLAGS.filter((k) => cli[k] !== undefined);
+export function layerOptions<T extends Partial<RawOptions>>(file: ConfigFile, values: T, typed: (name: string) => boolean, path: string): Array<Layered<T>> {
+  const given = TARGET_FLAGS.filter((k) => (values as Partial<Record<OptionName, unknown>>)[k] !== undefined && typed(k));
   if (given.length > 0) {
-    throw new UsageError(`--config ${path} lists the targets; drop ${given.map((k) => `--${kebab(k)}`).join(", ")} from the command line`);
+    throw new UsageError(`--config ${path} lists the targets; drop ${given.map((k) => flagOf(k)).join(", ")} from the command line`);
   }
+  const defaults = Object.fromEntries(Object.entries(values).filter(([key]) => !typed(key)));
+  const cli = Object.fromEntries(Object.entries(values).filter(([key]) => typed(key)));
   const { targets, ...global } = file;
-  return targets.map((target) => ({ ...defaults, ...fromFile(global), ...fromFile(target), ...cli }));
+  return targets.map((target) => ({ ...defaults, ...fromFile(global), ...fromFile(target), ...cli }) as Layered<T>);
 }
 
-/** File keys are RawOptions keys, but for `noRollback`, which commander calls `rollback`. */
+/** File keys are option names but where the table says otherwise: `noRollback` is `--no-rollback`. */
 function fromFile(options: Record<string, unknown>): Partial<RawOptions> {
-  const { noRollback, ...rest } = options;
-  // The schema has checked every value's type; only the name of one key differs.
-  const defined: Partial<RawOptions> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  return typeof noRollback === "boolean" ? { ...defined, rollback: !noRollback } : defined;
-}
-
-function kebab(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const raw: Record<string, unknown> = {};
+  for (const option of FILE_OPTIONS) {
+    const value = options[option.key];
+    if (value === undefined) continue;
+    raw[option.name] = option.negated ? !value : value;
+  }
+  return raw;
 }

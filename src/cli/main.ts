@@ -1,11 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { EXIT, asHailError } from "../errors.js";
-import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";
-import type { ManageOptions } from "./manage.js";
-import type { RawOptions } from "./options.js";
-import { addRunOptions, addTargetOptions, DEFAULT_STATE_DIR } from "./options.js";
-import type { PlanFlags } from "./plan.js";
+import type { CommandName, OptionValues, COMMAND_OPTIONS } from "./option-table.js";
+import { addOptions } from "./option-table.js";
 import { printableMessage } from "../log.js";
 
 const VERSION = "0.1.0";
@@ -18,43 +15,32 @@ function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .showHelpAfterError("(run hail --help for usage)");
 
-  addRunOptions(addTargetOptions(program.command("run", { isDefault: true }).description("deploy: poll forever, or once with --oneshot")))
-    .option("--config <file>", "many targets from one JSON file (flags given here override its options)")
-    .action(async (opts: RawOptions & { config?: string }, cmd: Command) => {
+  addOptions(program.command("run", { isDefault: true }).description("deploy: poll forever, or once with --oneshot"), "run")
+    .action(async (opts: OptionsOf<"run">, cmd: Command) => {
       const { runCommand } = await import("./run.js");
       setExit(await runCommand(opts, cmd));
     });
 
-  addTargetOptions(program.command("plan").description("resolve and show what would be deployed; change nothing"))
-    .option("--config <file>", "plan every target of a config file")
-    .option("--json", "print one JSON object")
-    .option("--format <format>", "text, json (as --json) or markdown (a table for a CI summary)")
-    .option("--detailed-exitcode", "exit 2 when a deployment is pending")
-    .option("--fetch", "realise the new closure first so plan can show a closure diff (writes the Nix store)")
-    .action(async (opts: RawOptions & PlanFlags & { config?: string }, cmd: Command) => {
+  addOptions(program.command("plan").description("resolve and show what would be deployed; change nothing"), "plan")
+    .action(async (opts: OptionsOf<"plan">, cmd: Command) => {
       const { planCommand } = await import("./plan.js");
       setExit(await planCommand(opts, cmd));
     });
 
-  addManageOptions(program.command("status").description("what is deployed, from which build; last error; failure marks; hold"))
-    .option("--json", "print one JSON object")
-    .option("--config <file>", "the status of every target of a config file")
-    .action(async (profile: string | undefined, opts: ManageOptions & { json?: boolean; config?: string }, cmd: Command) => {
+  addManageOptions(program.command("status").description("what is deployed, from which build; last error; failure marks; hold"), "status")
+    .action(async (profile: string | undefined, opts: OptionsOf<"status">, cmd: Command) => {
       const { statusCommand } = await import("./manage.js");
       setExit(await statusCommand(profile, opts, (option) => cmd.getOptionValueSource(option) === "cli"));
     });
 
-  addManageOptions(program.command("hold").description("pause deployments of a profile"))
-    .option("--reason <text>", "why, shown by status and plan")
-    .option("--until <duration|time>", "release the hold by itself after a duration (2h) or at a time")
-    .action(async (profile: string | undefined, opts: ManageOptions & { reason?: string; until?: string }) => {
+  addManageOptions(program.command("hold").description("pause deployments of a profile"), "hold")
+    .action(async (profile: string | undefined, opts: OptionsOf<"hold">) => {
       const { holdCommand } = await import("./manage.js");
       setExit(await holdCommand(profile, opts));
     });
 
-  addManageOptions(program.command("release").description("resume deployments of a profile"))
-    .option("--clear-failed", "also forget known-bad builds, so the next pass may try them again")
-    .action(async (profile: string | undefined, opts: ManageOptions & { clearFailed?: boolean }) => {
+  addManageOptions(program.command("release").description("resume deployments of a profile"), "release")
+    .action(async (profile: string | undefined, opts: OptionsOf<"release">) => {
       const { releaseCommand } = await import("./manage.js");
       setExit(await releaseCommand(profile, opts));
     });
@@ -62,16 +48,15 @@ function buildProgram(setExit: (code: number) => void): Command {
   return program;
 }
 
+/** What commander hands a command's action: its options from the table. */
+type OptionsOf<C extends CommandName> = OptionValues<(typeof COMMAND_OPTIONS)[C][number]>;
+
 /** Shared by status, hold and release; kept here so --help needs no handler module. */
-function addManageOptions(cmd: Command): Command {
-  return cmd
-    .argument("[profile]", "profile name or absolute path (or --profile)")
-    .option("--profile <name|path>", "Nix profile: a name under --profiles-dir, or an absolute path")
-    .option("--profiles-dir <dir>", "where profile names live", DEFAULT_PROFILES_DIR)
-    .option("--state-dir <dir>", "state and lock files", DEFAULT_STATE_DIR);
+function addManageOptions(cmd: Command, command: "status" | "hold" | "release"): Command {
+  return addOptions(cmd.argument("[profile]", "profile name or absolute path (or --profile)"), command);
 }
 
-/** The one place that exits (SPEC §3 codes). */
+/** The one place that exits (codes: README, "Exit codes"). */
 async function main(argv: string[]): Promise<never> {
   let code = 0;
   try {

@@ -6,15 +6,12 @@ import { activeHold } from "../deploy/decide.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
-import { loadConfigFile } from "./config-file.js";
+import { layerOptions, loadConfigFile } from "./config-file.js";
+import type { OptionValues } from "./option-table.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
-export interface ManageOptions {
-  profile?: string;
-  profilesDir: string;
-  stateDir: string;
-}
+type ManageOptions = OptionValues<"profile" | "profilesDir" | "stateDir">;
 
 function profileOf(positional: string | undefined, opts: ManageOptions): ProfileRef {
   if (positional && opts.profile && positional !== opts.profile) {
@@ -26,7 +23,7 @@ function profileOf(positional: string | undefined, opts: ManageOptions): Profile
 }
 
 /** `hail hold PROFILE [--reason TEXT] [--until DURATION|TIME]` */
-export async function holdCommand(positional: string | undefined, opts: ManageOptions & { reason?: string; until?: string }): Promise<number> {
+export async function holdCommand(positional: string | undefined, opts: ManageOptions & OptionValues<"reason" | "until">): Promise<number> {
   const profile = profileOf(positional, opts);
   const now = new Date();
   const until = opts.until === undefined ? null : parseUntil(opts.until, now);
@@ -37,7 +34,7 @@ export async function holdCommand(positional: string | undefined, opts: ManageOp
 }
 
 /** `hail release PROFILE [--clear-failed]` */
-export async function releaseCommand(positional: string | undefined, opts: ManageOptions & { clearFailed?: boolean }): Promise<number> {
+export async function releaseCommand(positional: string | undefined, opts: ManageOptions & OptionValues<"clearFailed">): Promise<number> {
   const profile = profileOf(positional, opts);
   const store = stateStoreFor(profile, opts.stateDir);
   const before = await store.read();
@@ -64,7 +61,7 @@ export function parseUntil(text: string, now: Date): string {
   return new Date(at).toISOString();
 }
 
-export interface StatusReport {
+interface StatusReport {
   profile: string;
   profilePath: string;
   generation: number | null;
@@ -81,8 +78,8 @@ export interface StatusReport {
 /** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
 export async function statusCommand(
   positional: string | undefined,
-  opts: ManageOptions & { json?: boolean; config?: string },
-  typed: (option: "stateDir" | "profilesDir") => boolean = () => false,
+  opts: ManageOptions & OptionValues<"json" | "config">,
+  typed: (option: string) => boolean = () => false,
 ): Promise<number> {
   if (!opts.json) return printStatus(positional, opts, typed);
   try {
@@ -97,18 +94,16 @@ export async function statusCommand(
 
 async function printStatus(
   positional: string | undefined,
-  opts: ManageOptions & { json?: boolean; config?: string },
-  typed: (option: "stateDir" | "profilesDir") => boolean,
+  opts: ManageOptions & OptionValues<"json" | "config">,
+  typed: (option: string) => boolean,
 ): Promise<number> {
   if (opts.config !== undefined) {
     if (positional || opts.profile) throw new UsageError("give either a profile or --config, not both");
     const file = await loadConfigFile(opts.config);
     const reports: StatusReport[] = [];
-    // The same layering as run: defaults < file < target < flags typed on the command line.
-    const stateDir = typed("stateDir") ? opts.stateDir : (file.stateDir ?? opts.stateDir);
-    for (const target of file.targets) {
-      const profilesDir = typed("profilesDir") ? opts.profilesDir : (target.profilesDir ?? file.profilesDir ?? opts.profilesDir);
-      reports.push(await statusOf(resolveProfile(target.profile, profilesDir), stateDir));
+    const { profilesDir, stateDir } = opts;
+    for (const target of layerOptions(file, { profilesDir, stateDir }, typed, opts.config)) {
+      reports.push(await statusOf(resolveProfile(target.profile, target.profilesDir), target.stateDir));
     }
     process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
     return 0;
@@ -136,7 +131,7 @@ async function statusOf(profile: ProfileRef, stateDir: string): Promise<StatusRe
   };
 }
 
-export function renderStatus(r: StatusReport): string {
+function renderStatus(r: StatusReport): string {
   const rows: [string, string][] = [
     ["profile", `${r.profile} (${r.profilePath})`],
     ["current", r.currentPath ? `generation ${r.generation ?? "?"}: ${r.currentPath}` : "(no profile yet)"],

@@ -19,19 +19,14 @@ import { previewChanges, renderChanges, sharedSizeLookup } from "./plan-changes.
 import { renderPlanMarkdown } from "./plan-markdown.js";
 import { createHydraClient } from "../agent/hydra-client.js";
 import { previewNixos } from "../nixos/plan-preview.js";
-import type { RawOptions } from "./options.js";
+import type { OptionValues, RawOptions } from "./option-table.js";
 import type { AgentConfig } from "../agent/config.js";
 import type { TargetSet } from "./targets.js";
 import { resolveTargets } from "./targets.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
-export interface PlanFlags {
-  json?: boolean;
-  /** text (default), json (same as --json) or markdown */
-  format?: string;
-  detailedExitcode?: boolean;
-  fetch?: boolean;
-}
+/** --format is text (default), json (same as --json) or markdown. */
+type PlanFlags = OptionValues<"json" | "format" | "detailedExitcode" | "fetch">;
 
 const FORMATS = ["text", "json", "markdown"] as const;
 type PlanFormat = (typeof FORMATS)[number];

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { loadConfigFile, targetOptions } from "./config-file.js";
+import { layerOptions, loadConfigFile } from "./config-file.js";
 import { profileGivenTwice } from "./one-per-profile.js";
 import type { AgentConfig } from "../agent/config.js";
 import type { RawOptions } from "./options.js";
@@ -19,7 +19,7 @@ export async function resolveTargets(raw: RawOptions & { config?: string }, cmd:
   if (raw.config === undefined) return { configs: [toAgentConfig(raw, tty)], configFile: null };
   const file = await loadConfigFile(raw.config);
   const { config: _path, ...defaults } = raw;
-  const rawTargets = targetOptions(file, withoutCliValues(defaults, cmd), cliValues(defaults, cmd), raw.config);
+  const rawTargets = layerOptions(file, defaults, typedIn(cmd), raw.config);
   if (rawTargets.length === 0) throw new UsageError(`config file ${raw.config} has no targets`);
   const configs = rawTargets.map((r, i) => inTarget(raw.config ?? "", i, r.profile, () => toAgentConfig(r, tty)));
   // The same profile named twice (once by name, once by path) would lock itself out.
@@ -42,15 +42,7 @@ function inTarget<T>(file: string, index: number, profile: string | undefined, b
   }
 }
 
-/** Options the operator typed (SPEC §5: they override the file's options). */
-function cliValues(raw: RawOptions, cmd: Command | null): Partial<RawOptions> {
-  if (cmd === null) return {};
-  return Object.fromEntries(Object.entries(raw).filter(([key]) => cmd.getOptionValueSource(key) === "cli"));
-}
-
-/** Commander's defaults only: the bottom layer, under the file. */
-function withoutCliValues(raw: RawOptions, cmd: Command | null): RawOptions {
-  if (cmd === null) return raw;
-  const defaults = Object.fromEntries(Object.entries(raw).filter(([key]) => cmd.getOptionValueSource(key) !== "cli"));
-  return defaults as RawOptions;
+/** Options the operator typed override the file's (README, "Config file"); the rest are defaults. */
+function typedIn(cmd: Command | null): (name: string) => boolean {
+  return (name) => cmd !== null && cmd.getOptionValueSource(name) === "cli";
 }

@@ -12,7 +12,7 @@ import type { Target } from "./target.js";
 export type ConvergeOutcome = { kind: "nothing-to-do" } | { kind: "completed" } | { kind: "failed" } | { kind: "re-activated" };
 
 /**
- * SPEC §2.6 and §4: a run that died mid-deployment left `lastAttempt.endedAt` empty. When the
+ * A run that died mid-deployment left `lastAttempt.endedAt` empty (README, "Safety"). When the
  * profile already points at the attempted path the deployment is finished (activation, health
  * check, rollback on failure); otherwise the switch never happened, so the current generation
  * is activated again and the attempt is marked interrupted for the next pass to retry.

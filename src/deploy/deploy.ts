@@ -61,7 +61,7 @@ export function deploymentCommands(target: Target, storePath: string) {
   return [realiseCommand(storePath), setProfileCommand(target.profile.path, storePath), activation];
 }
 
-/** SPEC §2.4–5: realise, switch, then activate and check; on failure go back to `previous`. */
+/** Realise, switch, then activate and check; on failure go back to `previous` (README, "Safety"). */
 export async function deploy(
   deps: DeployDeps,
   target: Target,
@@ -225,7 +225,7 @@ export async function pruneGenerations(deps: DeployDeps, target: Target, keep: n
   }
 }
 
-/** --min-free: what realising would add to the store, against the free space (SPEC §1). */
+/** --min-free: what realising would add to the store, against the free space. */
 export async function checkDiskSpace(deps: DeployDeps, storePath: string, minFreeBytes: number): Promise<void> {
   if (minFreeBytes <= 0) return;
   const { unpacked } = parseDryRun(await deps.runner.captureNix(dryRunCommand(storePath)));

@@ -38,7 +38,7 @@ export interface FetchOptions {
 
 /**
  * One redirect request tells whether anything changed; only a new build id costs the
- * build and constituents requests (SPEC §2: an idle pass is one HTTP request).
+ * build and constituents requests: an idle pass is one HTTP request.
  */
 export async function fetchResolution(
   hydra: HydraApi,
@@ -96,7 +96,7 @@ function settle(latestId: number, resolve: () => Resolution): ResolutionCache {
 
 /**
  * A cache entry rebuilt from what hail last deployed, so that a one-shot run whose gate has
- * not moved costs one request, like an idle daemon pass (SPEC §2).
+ * not moved costs one request, like an idle daemon pass.
  */
 export function cacheFromDeployed(
   deployed: { source: string; gateBuildId: number | null } & Resolution,

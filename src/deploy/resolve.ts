@@ -27,7 +27,7 @@ const BUILD_STATUS: Record<number, string> = {
   12: "non-deterministic",
 };
 
-/** `finished` first: a restarted build keeps its old buildstatus (HYDRA.md). */
+/** `finished` first: a restarted build keeps its old buildstatus until it finishes again. */
 export function checkSucceeded(build: HydraBuild, what: string, url: string): void {
   if (!build.finished) {
     throw new NotReady(`${what} build ${build.id} (${url}) has not finished yet; waiting`);
@@ -103,7 +103,7 @@ export function selectOutputPath(build: HydraBuild, output: string, storeDir: st
   return checkStorePath(entry.path, storeDir, url);
 }
 
-/** Gate → constituent → output, each step checked (SPEC §2.2). */
+/** Gate → constituent → output, each step checked (README, "How it works", step 2). */
 export function resolveGateBuild(
   gate: HydraBuild,
   constituents: readonly HydraBuild[],

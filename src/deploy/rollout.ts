@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 
-/** --rollout-window and --rollout-key (SPEC §1, staged rollout without a coordinator). */
+/** --rollout-window and --rollout-key: a staged rollout without a coordinator (README, "Staged rollout"). */
 export interface RolloutPolicy {
   windowMs: number;
   key: string;

@@ -20,7 +20,7 @@ export function isPlainStorePath(path: string, storeDir: string): boolean {
 
 /**
  * The gate keeps anything Hydra says away from a command line until it passes here
- * (SPEC §2.2, §7).
+ * (README, "Security": no shell).
  */
 export function checkStorePath(path: string, storeDir: string, url: string): string {
   if (!isPlainStorePath(path, storeDir)) {

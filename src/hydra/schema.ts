@@ -1,6 +1,6 @@
 /**
- * Schemas for the JSON Hydra really sends (HYDRA.md), not what its OpenAPI file claims.
- * Every body from Hydra is parsed from `unknown` through one of these.
+ * Schemas for the JSON Hydra really sends (README, "How hail reads Hydra"), not what its
+ * OpenAPI file claims. Every body from Hydra is parsed from `unknown` through one of these.
  */
 import { z } from "zod";
 

@@ -1,7 +1,7 @@
 /**
- * A session with a private Hydra (HYDRA.md "Authentication"): `POST /login` once, keep the
+ * A session with a private Hydra: `POST /login` (JSON username and password) once, keep the
  * `hydra_session` cookie in memory only, log in again when Hydra has forgotten it. Nothing
- * here logs, and no message carries the password or the cookie (SPEC §7).
+ * here logs, and no message carries the password or the cookie (README, "Security").
  */
 import { HydraUnavailable } from "../errors.js";
 import { rememberSecret } from "../secrets.js";

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 
-/** `--metrics-listen HOST:PORT`, `:PORT` or `PORT`; the host defaults to loopback (SPEC §1). */
+/** `--metrics-listen HOST:PORT`, `:PORT` or `PORT`; the host defaults to loopback. */
 export function parseListenAddress(text: string): { host: string; port: number } {
   const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]*):)?(\d+)$/.exec(text.trim());
   const port = match ? Number(match[2]) : Number.NaN;

@@ -15,7 +15,7 @@ export interface ProfileRef {
   legacyStateKey: string;
 }
 
-/** SPEC §1: a name lives under --profiles-dir and may nest; an absolute path is used as is. */
+/** A name lives under --profiles-dir and may nest; an absolute path is used as is. */
 export function resolveProfile(name: string, profilesDir: string): ProfileRef {
   if (name === "") throw new UsageError("--profile: empty profile name");
   if (isAbsolute(name)) {

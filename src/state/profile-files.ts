@@ -5,7 +5,7 @@ import { stateFiles } from "./profile-key.js";
 import type { StateStore } from "./state-store.js";
 import { createStateStore } from "./state-store.js";
 
-/** The state store of a profile (SPEC §4: STATE_DIR/<profile-key>.json). */
+/** The state store of a profile: STATE_DIR/<profile-key>.json (README, "Files"). */
 export function stateStoreFor(profile: ProfileRef, stateDir: string): StateStore {
   refuseEmptyStateDir(stateDir);
   const legacy = stateFiles(stateDir, profile.legacyStateKey).state;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** The state file, version 1 (SPEC §4). Written by hail only; read back through this schema. */
+/** The state file, version 1 (README, "Files"). Written by hail only; read back through this schema. */
 const isoTime = z.iso.datetime({ offset: true });
 
 const buildRef = {

@@ -118,7 +118,7 @@ async function pollIdle(world: World, polls: number, nodeFlags: string[]): Promi
   if (pid === undefined) throw new Error("the daemon did not start");
   let exitCode = -1;
   try {
-    // The start-up activation (SPEC §2.6) and the first passes are not counted.
+    // The start-up activation (README, "Safety": Crashes) and the first passes are not counted.
     await waitFor(async () => (await world.activations()).length > act0 && latestRequests() >= 20, "the daemon's start-up", 30_000);
     const nix0 = (await world.nixCalls()).length;
     const act1 = (await world.activations()).length;

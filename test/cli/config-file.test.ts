@@ -1,4 +1,4 @@
-// `hail --config FILE` (SPEC §5): the schema, the layering of options, and one exit code for
+// `hail --config FILE` (README, "Config file"): the schema, the layering of options, and one exit code for
 // many targets. Pure functions, except the resolveTargets cases, which read a file from a
 // temporary directory through the real commander wiring.
 import assert from "node:assert/strict";
@@ -8,9 +8,9 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Command } from "commander";
 import type { ConfigFile } from "../../src/cli/config-file.js";
-import { parseConfigFile, targetOptions } from "../../src/cli/config-file.js";
-import type { RawOptions } from "../../src/cli/options.js";
-import { addRunOptions, addTargetOptions } from "../../src/cli/options.js";
+import { layerOptions, parseConfigFile } from "../../src/cli/config-file.js";
+import type { RawOptions } from "../../src/cli/option-table.js";
+import { addOptions } from "../../src/cli/option-table.js";
 import { resolveTargets } from "../../src/cli/targets.js";
 import { UsageError, combineExitCodes } from "../../src/errors.js";
 
@@ -122,7 +122,12 @@ function commanderDefaults(fields: Partial<RawOptions> = {}): RawOptions {
   };
 }
 
-describe("targetOptions", () => {
+/** layerOptions with commander's values split as the tests give them: `cli` is what was typed. */
+function targetOptions(file: ConfigFile, defaults: RawOptions, cli: Partial<RawOptions>, path: string) {
+  return layerOptions(file, { ...defaults, ...cli }, (name) => name in cli, path);
+}
+
+describe("layerOptions", () => {
   const file = (value: Record<string, unknown>): ConfigFile => parse(value);
 
   it("one set of options per target, in the file's order, with the target's own fields", () => {
@@ -212,7 +217,7 @@ describe("resolveTargets with commander's own parse (what `hail --config` runs)"
 
   /** `hail run ARGS` parsed by the same option definitions as the CLI. */
   function parsed(args: string[]): { opts: RawOptions & { config?: string }; cmd: Command } {
-    const cmd = addRunOptions(addTargetOptions(new Command("run"))).option("--config <file>").exitOverride();
+    const cmd = addOptions(new Command("run"), "run").exitOverride();
     cmd.parse(args, { from: "user" });
     return { opts: cmd.opts<RawOptions & { config?: string }>(), cmd };
   }

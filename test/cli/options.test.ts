@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
-import type { RawOptions } from "../../src/cli/options.js";
-import { DEFAULT_NETRC, logChoice, toAgentConfig, toTarget } from "../../src/cli/options.js";
+import type { RawOptions } from "../../src/cli/option-table.js";
+import { DEFAULT_NETRC } from "../../src/cli/option-table.js";
+import { logChoice, toAgentConfig, toTarget } from "../../src/cli/options.js";
 import { UsageError } from "../../src/errors.js";
 
 const GATE = "https://hydra.example/job/acme/production/release_gate";
 const JOB = "https://hydra.example/job/acme/production/app-server";
 
-/** What commander hands over with only the defaults of addTargetOptions, plus `fields`. */
+/** What commander hands over for `hail run` with only some of its defaults, plus `fields`. */
 function raw(fields: Partial<RawOptions> = {}): RawOptions {
   return {
     profilesDir: "/nix/var/nix/profiles",
@@ -19,6 +20,7 @@ function raw(fields: Partial<RawOptions> = {}): RawOptions {
     rollback: true,
     logLevel: "info",
     timeout: "30s",
+    rolloutWindow: "0",
     ...fields,
   };
 }

@@ -1,4 +1,4 @@
-// Staged rollout without a coordinator (SPEC §1 --rollout-window, --rollout-key): every host
+// Staged rollout without a coordinator (--rollout-window, --rollout-key; README, "Staged rollout"): every host
 // hashes its key with the gate build id into f in [0,1) and deploys from stoptime + window × f.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

@@ -1,4 +1,4 @@
-// Targets behind one gate share its requests (SPEC §5): within a poll round, SharedRound asks
+// Targets behind one gate share its requests (README, "Config file"): within a poll round, SharedRound asks
 // upstream once per question and hands the answer, or the failure, to every target.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

@@ -1,4 +1,4 @@
-// `hail --config FILE` end to end (SPEC §5): one process serves every target of the file,
+// `hail --config FILE` end to end (README, "Config file"): one process serves every target of the file,
 // targets behind one gate share its requests, each target keeps its own lock, state file and
 // metrics label, and a failing target never stops the others. The built CLI, real Nix and the
 // Hydra test server; each scenario has its own jobset, profiles dir and state dir.
@@ -370,7 +370,7 @@ describe("hail --config with three targets, real Nix", () => {
     for (const p of ["myapp", "worker", "standalone"]) assert.match(text.stdout, new RegExp(`^profile: +${p} `, "m"));
   });
 
-  it("status --config: --state-dir on the command line overrides the file's (SPEC §5)", async () => {
+  it("status --config: --state-dir on the command line overrides the file's", async () => {
     const f = await fleet("status-override");
     const file = await f.write(all(f));
     assert.equal((await w.hail(["--config", file, "--oneshot"])).code, 0);

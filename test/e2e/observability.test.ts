@@ -1,4 +1,4 @@
-// Observability end to end (SPEC §1, §3, §6, §7): the metrics file and listener, SIGUSR1, the
+// Observability end to end (README, "Observability" and "Security"): the metrics file and listener, SIGUSR1, the
 // log contract, operator-facing error messages and credentials that never leak. The built CLI,
 // real Nix and the Hydra test server, as in the other e2e tests.
 import assert from "node:assert/strict";
@@ -53,8 +53,8 @@ function seriesKeys(exp: Exposition): string[] {
 }
 
 const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation", "environment", "internal"];
-/** SPEC §6: every series, with its type and the extra labels of each sample. */
-const SPEC_SERIES: [name: string, type: string, extraLabels: Record<string, string>[]][] = [
+/** README's Metrics table: every series, with its type and the extra labels of each sample. */
+const README_SERIES: [name: string, type: string, extraLabels: Record<string, string>[]][] = [
   ["hail_up_to_date", "gauge", [{}]],
   ["hail_deployed_build_id", "gauge", [{}]],
   ["hail_last_check_timestamp_seconds", "gauge", [{}]],
@@ -65,7 +65,7 @@ const SPEC_SERIES: [name: string, type: string, extraLabels: Record<string, stri
 ];
 
 function assertSpecSeries(exp: Exposition, profile: string): void {
-  for (const [name, type, extras] of SPEC_SERIES) {
+  for (const [name, type, extras] of README_SERIES) {
     assert.ok((exp.help.get(name) ?? "") !== "", `HELP for ${name}`);
     assert.equal(exp.type.get(name), type, `TYPE of ${name}`);
     for (const extra of extras) value(exp, name, { profile, ...extra });
@@ -455,7 +455,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
     assert.equal(value(exp, "hail_up_to_date", { profile: "myapp" }), 0);
     const health = await get(`${url}/healthz`);
     assert.equal(await daemon.stop("SIGTERM"), 0);
-    // The same pass as a one-shot is a failure (SPEC §3: failed before and still skipped).
+    // The same pass as a one-shot is a failure (exit 1: failed before and still skipped).
     const oneshot = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(oneshot.code, 1, oneshot.stderr);
     assert.equal(health.status, 503, `after the skip pass /healthz says ${health.status} ${health.body}`);

@@ -1,4 +1,4 @@
-// Staged rollout end to end (SPEC §1 --rollout-window, --rollout-key): a host deploys a new
+// Staged rollout end to end (--rollout-window, --rollout-key): a host deploys a new
 // gate build only from stoptime + window × f(key, gate build id). The test picks keys whose f
 // it knows (the same rolloutFraction hail uses), so every expected time is exact; "late" keys
 // wait at least half an hour, far beyond the length of any test.

@@ -1,4 +1,4 @@
-// Crash safety with real Nix (SPEC §4): `kill -9` of hail mid-realise, right after the
+// Crash safety with real Nix (README, "Safety": Crashes): `kill -9` of hail mid-realise, right after the
 // profile switch, and during the activation leaves a valid profile link and a readable state
 // file, and the next --oneshot converges.
 import assert from "node:assert/strict";
@@ -65,7 +65,7 @@ describe("kill -9 of hail at any moment, then the next --oneshot converges", () 
     }
   }
 
-  /** SPEC §4: old or new generation, never a broken link; a state file that parses. */
+  /** Old or new generation, never a broken link; a state file that parses. */
   async function assertConsistent(oldPath: string, newPath: string) {
     const target = await w.profileTarget("myapp");
     assert.ok(target === oldPath || target === newPath, `profile at ${target}, expected ${oldPath} or ${newPath}`);

@@ -1,4 +1,4 @@
-// What an operator does by hand, end to end (SPEC §2.3): a manual `nix-env --rollback` is
+// What an operator does by hand, end to end (README, "Safety"): a manual `nix-env --rollback` is
 // respected until Hydra offers something newer, and `hail hold` / `hail release` pause and
 // resume deployments.
 import assert from "node:assert/strict";

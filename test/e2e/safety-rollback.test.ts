@@ -1,4 +1,4 @@
-// Failed deployments end to end (SPEC §2.4–5, §3): rollback to the exact generation from
+// Failed deployments end to end (README, "Safety" and "Exit codes"): rollback to the exact generation from
 // before the attempt, the activation timeout, the health check, a realise failure, and the
 // known-bad marks that keep hail from trying a failed path again.
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 // The state file, the profile lock and `hail status`, end to end: the built CLI, the Hydra
-// test server and real Nix (SPEC §4, §7).
+// test server and real Nix (README, "Files" and "Security").
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";

@@ -1,4 +1,4 @@
-// accountPass and countersChanged: how one pass moves the metrics of SPEC §6.
+// accountPass and countersChanged: how one pass moves the metrics (README, "Metrics").
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { accountPass, countersChanged, type PassRecord } from "../../src/metrics/account.js";

@@ -1,4 +1,4 @@
-// renderMetrics: the exact text a textfile collector and /metrics read (SPEC §6), and
+// renderMetrics: the exact text a textfile collector and /metrics read (README, "Metrics"), and
 // promtool's verdict on it.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -52,7 +52,7 @@ async function promtoolCheck(text: string): Promise<{ exitCode: number | undefin
 }
 
 describe("renderMetrics", () => {
-  it("renders every series of SPEC §6 with HELP, TYPE and the profile label, exactly", () => {
+  it("renders every series of README's Metrics table with HELP, TYPE and the profile label, exactly", () => {
     const text = renderMetrics([
       profile(
         "myapp",
@@ -113,7 +113,7 @@ describe("renderMetrics", () => {
       ],
     };
     const blocks = familyBlocks(text);
-    // Series beyond SPEC §6 may follow; the ones it names must read exactly so, in this order.
+    // Series beyond these may follow; the ones named here must read exactly so, in this order.
     assert.deepEqual(
       Object.fromEntries(Object.keys(expected).map((name) => [name, blocks.get(name)])),
       expected,

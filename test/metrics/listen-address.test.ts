@@ -1,4 +1,4 @@
-// --metrics-listen HOST:PORT, :PORT or PORT (SPEC §1: the host defaults to 127.0.0.1).
+// --metrics-listen HOST:PORT, :PORT or PORT (the host defaults to 127.0.0.1).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { UsageError } from "../../src/errors.js";

@@ -11,7 +11,7 @@ import { renderCommand } from "../../src/nix/commands.js";
 import type { Target } from "../../src/deploy/target.js";
 import { createLog } from "../../src/log.js";
 import { renderMetrics } from "../../src/metrics/exposition.js";
-import { parseConfigFile, targetOptions } from "../../src/cli/config-file.js";
+import { layerOptions, parseConfigFile } from "../../src/cli/config-file.js";
 import { toAgentConfig } from "../../src/cli/options.js";
 import { execa } from "execa";
 
@@ -186,8 +186,8 @@ describe("config file", () => {
         },
       ],
     });
-    const defaults = { profilesDir: "/nix/var/nix/profiles", output: "out", stateDir: "/var/lib/hail", logLevel: "info", timeout: "30s" };
-    const [raw] = targetOptions(parseConfigFile(text, "hail.json"), defaults, {}, "hail.json");
+    const defaults = { profilesDir: "/nix/var/nix/profiles", output: "out", stateDir: "/var/lib/hail", logLevel: "info", timeout: "30s", rolloutWindow: "0" };
+    const [raw] = layerOptions(parseConfigFile(text, "hail.json"), defaults, () => false, "hail.json");
     assert.ok(raw);
     const config = toAgentConfig(raw, false);
     assert.equal(config.confirmTimeoutMs, 120_000);

@@ -1,4 +1,4 @@
-// A local stand-in for Hydra that behaves as /work/shared/HYDRA.md describes: absolute
+// A local stand-in for Hydra that behaves as Hydra does (README, "How hail reads Hydra"): absolute
 // redirects from the job "latest" routes, 404/500 error shapes, HTML unless JSON is asked
 // for, constituents sorted by job, and an optional binary cache. Tests declare builds as
 // FakeBuild values and mutate them between polls. In private mode it wants a login session

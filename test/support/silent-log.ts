@@ -1,6 +1,6 @@
 import type { Log } from "../../src/log.js";
 
-/** A log that drops everything, for tests that look at one line or none. */
+/** A log that drops everything, for tests that watch something else. */
 export const silentLog: Log = {
   debug() {},
   info() {},

@@ -1,0 +1,272 @@
+import type { Command } from "commander";
+import { splitCommandLine } from "../command-line.js";
+import { DURATION_LIMITS, parseBoundedDuration } from "../duration.js";
+import { UsageError } from "../errors.js";
+import { parseListenAddress } from "../metrics/listen-address.js";
+import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";
+import { parseSize } from "../size.js";
+
+/**
+ * Every option of every command, declared once: its flag and help for commander, its default,
+ * its key in the config file, and the parser that turns its text into a value. Commander's
+ * options, the `RawOptions` type, the config-file schema and the README check
+ * (test/cli/option-table.test.ts) are all derived from this table. README, "Adding an option".
+ */
+export interface OptionRow {
+  /** commander's spelling: `--name <value>` takes a value, `--name` alone is a switch */
+  readonly flag: string;
+  readonly help: string;
+  /** a command whose help says it differently (`--config` in plan and status) */
+  readonly helpIn?: Partial<Record<CommandName, string>>;
+  /** commander's default: the option is then always set */
+  readonly default?: string;
+  /** where the config file takes it, and its type there; absent: not in the config file */
+  readonly file?: FileKey;
+  /** the text of the option (given, or the default) to the value hail uses */
+  readonly parse?: (text: string, flag: string) => unknown;
+}
+
+/** How a value is written in the config file (config-file.ts turns these into zod). */
+export type FileValue = "string" | "non-empty" | "boolean" | "duration" | "size" | "positive-integer" | readonly string[];
+
+export interface FileKey {
+  /** "target": only inside a target; "both": globally or per target; "global": top level only */
+  readonly where: "target" | "both" | "global";
+  readonly value: FileValue;
+  /** the key in the file when it is not the option's name (`noRollback` for `--no-rollback`) */
+  readonly key?: string;
+}
+
+export type CommandName = "run" | "plan" | "status" | "hold" | "release";
+
+export const DEFAULT_NETRC = "/etc/netrc";
+const DEFAULT_STATE_DIR = "/var/lib/hail";
+
+const timer = (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.timer);
+const commandLine = (text: string, flag: string) => splitCommandLine(text, flag);
+
+export const OPTIONS = {
+  gateJob: { flag: "--gate-job <url>", help: "Hydra job URL of an aggregate release gate", file: { where: "target", value: "string" } },
+  constituent: { flag: "--constituent <name>", help: "constituent job of the gate to deploy", file: { where: "target", value: "string" } },
+  jobUri: { flag: "--job-uri <url>", help: "a plain Hydra job (the original hail): deploy its latest build", file: { where: "target", value: "string" } },
+  profile: {
+    flag: "--profile <name|path>",
+    help: "Nix profile: a name under --profiles-dir, or an absolute path",
+    file: { where: "target", value: "non-empty" },
+  },
+  profilesDir: { flag: "--profiles-dir <dir>", help: "where profile names live", default: DEFAULT_PROFILES_DIR, file: { where: "both", value: "non-empty" } },
+  output: { flag: "--output <name>", help: "which output of the build to deploy", default: "out", file: { where: "both", value: "non-empty" } },
+  netrcFile: {
+    flag: "--netrc-file <path>",
+    help: `HTTP Basic credentials for the Hydra host (default ${DEFAULT_NETRC} when it exists)`,
+    file: { where: "global", value: "non-empty" },
+  },
+  hydraUser: { flag: "--hydra-user <user>", help: "log in to a private Hydra as this user (with --hydra-password-file)", file: { where: "global", value: "non-empty" } },
+  hydraPasswordFile: { flag: "--hydra-password-file <file>", help: "file holding the password of --hydra-user", file: { where: "global", value: "non-empty" } },
+  stateDir: { flag: "--state-dir <dir>", help: "state and lock files", default: DEFAULT_STATE_DIR, file: { where: "global", value: "non-empty" } },
+  timeout: { flag: "--timeout <duration>", help: "per HTTP request", default: "30s", file: { where: "global", value: "duration" }, parse: timer },
+  rolloutWindow: {
+    flag: "--rollout-window <duration>",
+    help: "staged rollout: deploy a new gate build only after stoptime + window × f(key, build)",
+    default: "0",
+    file: { where: "both", value: "duration" },
+    parse: (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.window),
+  },
+  rolloutKey: { flag: "--rollout-key <key>", help: "the key hashed for the staged rollout (default: the host name)", file: { where: "both", value: "string" } },
+  allowDowngrade: {
+    flag: "--allow-downgrade",
+    help: "follow Hydra when it offers an older build than the one hail last deployed",
+    file: { where: "both", value: "boolean" },
+  },
+  nixos: { flag: "--nixos", help: "the output is a NixOS system: activate it with its bin/switch-to-configuration", file: { where: "both", value: "boolean" } },
+  nixosAction: { flag: "--nixos-action <action>", help: "with --nixos: switch (default) or boot", file: { where: "both", value: ["switch", "boot"] } },
+  rebootWindow: {
+    flag: "--reboot-window <HH:MM-HH:MM>",
+    help: "with --nixos: on a kernel change, activate with boot and reboot inside this local-time window",
+    file: { where: "both", value: "string" },
+  },
+  rebootCommand: { flag: "--reboot-command <command>", help: "with --reboot-window: how to reboot (default: systemctl reboot)", file: { where: "both", value: "string" } },
+  bootedSystem: {
+    flag: "--booted-system <path>",
+    help: "with --nixos: the running system, to compare kernels with (default: /run/booted-system)",
+    file: { where: "both", value: "non-empty" },
+  },
+  logFormat: { flag: "--log-format <format>", help: "pretty|json (default: pretty on a TTY, json otherwise)", file: { where: "global", value: ["pretty", "json"] } },
+  logLevel: { flag: "--log-level <level>", help: "debug|info|warn|error", default: "info", file: { where: "global", value: ["debug", "info", "warn", "error"] } },
+  oneshot: { flag: "--oneshot", help: "one pass, then exit with a meaningful code", file: { where: "global", value: "boolean" } },
+  pollPeriod: {
+    flag: "--poll-period <duration>",
+    help: "poll period; a bare number means minutes",
+    default: "5m",
+    file: { where: "global", value: "duration" },
+    parse: (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.timer, "m"),
+  },
+  pollMinInterval: {
+    flag: "--poll-min-interval <duration>",
+    help: "POST /poll and SIGUSR1 start at most one extra pass per this interval (429 beyond)",
+    default: "10s",
+    file: { where: "global", value: "duration" },
+    parse: timer,
+  },
+  activateTimeout: {
+    flag: "--activate-timeout <duration>",
+    help: "kill an activation running longer",
+    default: "10m",
+    file: { where: "both", value: "duration" },
+    parse: timer,
+  },
+  healthCheck: {
+    flag: "--health-check <command>",
+    help: "run after activation; failure fails the deployment",
+    file: { where: "both", value: "string" },
+    parse: commandLine,
+  },
+  rollback: { flag: "--no-rollback", help: "on failure, leave the failed generation in place", file: { where: "both", value: "boolean", key: "noRollback" } },
+  metricsFile: { flag: "--metrics-file <path>", help: "write Prometheus text exposition here after every pass", file: { where: "global", value: "non-empty" } },
+  metricsListen: {
+    flag: "--metrics-listen <host:port>",
+    help: "serve /metrics, /healthz and POST /poll (host defaults to 127.0.0.1)",
+    file: { where: "global", value: "non-empty" },
+    parse: (text: string) => parseListenAddress(text),
+  },
+  minFree: {
+    flag: "--min-free <size>",
+    help: "refuse to realise when the store's filesystem would drop below this",
+    default: "1GiB",
+    file: { where: "both", value: "size" },
+    parse: parseSize,
+  },
+  keepGenerations: {
+    flag: "--keep-generations <n>",
+    help: "after a success, delete profile generations older than the newest N",
+    file: { where: "both", value: "positive-integer" },
+    parse: positiveInteger,
+  },
+  onSuccess: {
+    flag: "--on-success <command>",
+    help: "run after a successful deployment (env HAIL_PROFILE, HAIL_RESULT, HAIL_STORE_PATH, HAIL_BUILD_ID)",
+    file: { where: "both", value: "string" },
+    parse: commandLine,
+  },
+  onFailure: { flag: "--on-failure <command>", help: "run after a failed deployment (same env, plus HAIL_ERROR)", file: { where: "both", value: "string" }, parse: commandLine },
+  confirmTimeout: {
+    flag: "--confirm-timeout <duration>",
+    help: "after activation, Hydra must answer again within this time, or hail rolls back",
+    file: { where: "both", value: "duration" },
+    parse: timer,
+  },
+  config: {
+    flag: "--config <file>",
+    help: "many targets from one JSON file (flags given here override its options)",
+    helpIn: { plan: "plan every target of a config file", status: "the status of every target of a config file" },
+  },
+  json: { flag: "--json", help: "print one JSON object" },
+  format: { flag: "--format <format>", help: "text, json (as --json) or markdown (a table for a CI summary)" },
+  detailedExitcode: { flag: "--detailed-exitcode", help: "exit 2 when a deployment is pending" },
+  fetch: { flag: "--fetch", help: "realise the new closure first so plan can show a closure diff (writes the Nix store)" },
+  reason: { flag: "--reason <text>", help: "why, shown by status and plan" },
+  until: { flag: "--until <duration|time>", help: "release the hold by itself after a duration (2h) or at a time" },
+  clearFailed: { flag: "--clear-failed", help: "also forget known-bad builds, so the next pass may try them again" },
+} as const satisfies Record<string, OptionRow>;
+
+export type OptionName = keyof typeof OPTIONS;
+
+const TARGET = [
+  "gateJob",
+  "constituent",
+  "jobUri",
+  "profile",
+  "profilesDir",
+  "output",
+  "netrcFile",
+  "hydraUser",
+  "hydraPasswordFile",
+  "stateDir",
+  "timeout",
+  "rolloutWindow",
+  "rolloutKey",
+  "allowDowngrade",
+  "nixos",
+  "nixosAction",
+  "rebootWindow",
+  "rebootCommand",
+  "bootedSystem",
+  "logFormat",
+  "logLevel",
+] as const;
+/** Only `run` deploys. */
+const DEPLOY = [
+  "oneshot",
+  "pollPeriod",
+  "pollMinInterval",
+  "activateTimeout",
+  "healthCheck",
+  "rollback",
+  "metricsFile",
+  "metricsListen",
+  "minFree",
+  "keepGenerations",
+  "onSuccess",
+  "onFailure",
+  "confirmTimeout",
+] as const;
+/** status, hold and release: no Hydra, only where the profile and its state are. */
+const MANAGE = ["profile", "profilesDir", "stateDir"] as const;
+
+/** Each command's options, in the order of its --help. */
+export const COMMAND_OPTIONS = {
+  run: [...TARGET, ...DEPLOY, "config"],
+  plan: [...TARGET, "config", "json", "format", "detailedExitcode", "fetch"],
+  status: [...MANAGE, "json", "config"],
+  hold: [...MANAGE, "reason", "until"],
+  release: [...MANAGE, "clearFailed"],
+} as const satisfies Record<CommandName, readonly OptionName[]>;
+
+type Row<K extends OptionName> = (typeof OPTIONS)[K];
+type ValueOf<K extends OptionName> = Row<K>["flag"] extends `${string}<${string}>` ? string : boolean;
+type WithDefault<K extends OptionName> = K extends OptionName ? (Row<K> extends { default: string } ? K : never) : never;
+
+/** What commander hands over for options `K`: camelCase names, strings and booleans. */
+export type OptionValues<K extends OptionName> = { [P in WithDefault<K>]: ValueOf<P> } & { [P in Exclude<K, WithDefault<K>>]?: ValueOf<P> };
+
+/**
+ * Flags as commander hands them over for `hail run` and `hail plan`. Only run has the deploy
+ * flags, so their defaults may be missing (parsedOption fills them in).
+ */
+export type RawOptions = OptionValues<(typeof TARGET)[number]> & Partial<OptionValues<(typeof DEPLOY)[number]>>;
+
+/** Adds a command's options, from the table, in the table's order for that command. */
+export function addOptions(cmd: Command, command: CommandName): Command {
+  for (const name of COMMAND_OPTIONS[command] as readonly OptionName[]) {
+    const row: OptionRow = OPTIONS[name];
+    const help = row.helpIn?.[command] ?? row.help;
+    if (row.default === undefined) cmd.option(row.flag, help);
+    else cmd.option(row.flag, help, row.default);
+  }
+  return cmd;
+}
+
+/** `--gate-job` for `gateJob`: the long flag, as error messages name it. */
+export function flagOf(name: OptionName): string {
+  return OPTIONS[name].flag.split(" ")[0] ?? name;
+}
+
+type Parsed<K extends OptionName> = Row<K> extends { parse: (text: string, flag: string) => infer T } ? T : never;
+type Parsable = { [K in OptionName]: Row<K> extends { parse: unknown } ? K : never }[OptionName];
+
+/**
+ * An option's value through its parser: the given text, else its default (null when it has
+ * none and is not given). A command without the option (plan has no --poll-period) gets the
+ * default, as `run` would.
+ */
+export function parsedOption<K extends Parsable & keyof RawOptions>(raw: Partial<RawOptions>, name: K): K extends WithDefault<K> ? Parsed<K> : Parsed<K> | null {
+  const row: OptionRow = OPTIONS[name];
+  const text = (raw[name] as string | undefined) ?? row.default;
+  const value = text === undefined || row.parse === undefined ? null : row.parse(text, flagOf(name));
+  return value as K extends WithDefault<K> ? Parsed<K> : Parsed<K> | null;
+}
+
+function positiveInteger(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag} ${text}: give a whole number of at least 1`);
+  return Number(text);
+}
