@@ -1,9 +1,40 @@
 /**
- * Typed errors for the unexpected. Each carries the exit code of SPEC §3 and the
+ * Typed errors for the unexpected. Each carries its exit code from the table below and the
  * error kind used in logs and metrics; only the CLI entry turns them into exits.
  */
 import { systemErrorOf } from "./errno.js";
 import { redactSecrets } from "./secrets.js";
+
+/** Every exit code hail uses (README "Exit codes"), by what it means. */
+export const EXIT = {
+  /** done: deployed, already current, or told to leave the profile alone */
+  ok: 0,
+  /** a deployment failed now, or failed before and its build is being skipped */
+  failed: 1,
+  /** `plan --detailed-exitcode`: a deployment is pending */
+  pending: 2,
+  usage: 64,
+  invalidResponse: 65,
+  unavailable: 69,
+  internal: 70,
+  cannotCreate: 73,
+  ioError: 74,
+  /** nothing deployable yet, a staged rollout's turn to come, or another hail's lock */
+  notReady: 75,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * One exit code for many targets: the most urgent failure wins. A configuration error first,
+ * then a failed deployment, then Hydra's answers, then "not yet".
+ */
+const URGENCY: readonly ExitCode[] = [EXIT.usage, EXIT.internal, EXIT.cannotCreate, EXIT.ioError, EXIT.failed, EXIT.invalidResponse, EXIT.unavailable, EXIT.notReady, EXIT.pending];
+
+export function combineExitCodes(codes: readonly number[]): number {
+  for (const code of URGENCY) if (codes.includes(code)) return code;
+  return EXIT.ok;
+}
 
 export type ErrorKind =
   | "usage"
@@ -17,7 +48,7 @@ export type ErrorKind =
   | "internal";
 
 export abstract class HailError extends Error {
-  abstract readonly exitCode: number;
+  abstract readonly exitCode: ExitCode;
   abstract readonly kind: ErrorKind;
   override readonly name: string = this.constructor.name;
   /** Messages end up in logs, the state file, /healthz and plan output: no credential gets in. */
@@ -28,13 +59,13 @@ export abstract class HailError extends Error {
 
 /** Bad flags, bad config, a missing file the operator named: exit 64. */
 export class UsageError extends HailError {
-  readonly exitCode = 64;
+  readonly exitCode = EXIT.usage;
   readonly kind = "usage" as const;
 }
 
 /** Hydra answered, but with something hail cannot trust: exit 65. */
 export class InvalidResponse extends HailError {
-  readonly exitCode = 65;
+  readonly exitCode = EXIT.invalidResponse;
   readonly kind = "invalid_response" as const;
   constructor(
     readonly url: string,
@@ -46,7 +77,7 @@ export class InvalidResponse extends HailError {
 
 /** Hydra could not be reached or refused us (5xx, 401/403, timeout): exit 69. */
 export class HydraUnavailable extends HailError {
-  readonly exitCode = 69;
+  readonly exitCode = EXIT.unavailable;
   readonly kind = "unavailable" as const;
   constructor(
     readonly url: string,
@@ -58,46 +89,46 @@ export class HydraUnavailable extends HailError {
 
 /** The binary cache could not be reached while realising (refused, 5xx, timeout): exit 69, retried. */
 export class CacheUnavailable extends HailError {
-  readonly exitCode = 69;
+  readonly exitCode = EXIT.unavailable;
   readonly kind = "unavailable" as const;
 }
 
 /** Nothing deployable yet (404, unfinished or failed build): exit 75. */
 export class NotReady extends HailError {
-  readonly exitCode = 75;
+  readonly exitCode = EXIT.notReady;
   readonly kind = "not_ready" as const;
 }
 
 /** Another hail holds the profile's lock: exit 75. */
 export class ProfileLocked extends HailError {
-  readonly exitCode = 75;
+  readonly exitCode = EXIT.notReady;
   readonly kind = "locked" as const;
 }
 
 /** A nix command failed (realise, switch): exit 1. */
 export class NixCommandFailed extends HailError {
-  readonly exitCode = 1;
+  readonly exitCode = EXIT.failed;
   readonly kind = "nix" as const;
 }
 
 /** bin/activate or the health check failed or timed out: exit 1. */
 export class ActivationFailed extends HailError {
-  readonly exitCode = 1;
+  readonly exitCode = EXIT.failed;
   readonly kind = "activation" as const;
 }
 
 /** A bug or an unforeseen system error, wrapped so the daemon logs it and goes on: exit 70. */
 export class InternalError extends HailError {
-  readonly exitCode = 70;
+  readonly exitCode = EXIT.internal;
   readonly kind = "internal" as const;
   constructor(cause: unknown) {
-    super(`unexpected error: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
+    super(`unexpected error: ${describeError(cause, "stack")}`);
   }
 }
 
 /** A deployment that failed and whose rollback failed too: exit 1, with both errors. */
 export class DeploymentFailed extends HailError {
-  readonly exitCode = 1;
+  readonly exitCode = EXIT.failed;
   constructor(
     message: string,
     readonly kind: ErrorKind,
@@ -106,9 +137,10 @@ export class DeploymentFailed extends HailError {
   }
 }
 
-/** An error's message without a stack: for a line in a log or the state file. */
-export function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** An error's message (for a line in a log or the state file), or its stack where a bug must be traced. */
+export function describeError(err: unknown, detail: "message" | "stack" = "message"): string {
+  if (!(err instanceof Error)) return String(err);
+  return detail === "stack" ? (err.stack ?? err.message) : err.message;
 }
 
 /**
@@ -119,7 +151,7 @@ export class EnvironmentError extends HailError {
   readonly kind = "environment" as const;
   constructor(
     message: string,
-    readonly exitCode: 73 | 74,
+    readonly exitCode: typeof EXIT.cannotCreate | typeof EXIT.ioError,
   ) {
     super(message);
   }
@@ -145,9 +177,9 @@ export function environmentErrorOf(err: unknown): EnvironmentError | null {
   const where = sys.path ?? "a file";
   // recursive mkdir says ENOENT when a parent cannot be made (a read-only file system)
   const cannot = sys.code === "ENOENT" && sys.syscall === "mkdir" ? "cannot be created: a parent is missing or read-only" : CANNOT_CREATE[sys.code];
-  if (cannot !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: it ${cannot} (${sys.code}); fix the path or its permissions`, 73);
+  if (cannot !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: it ${cannot} (${sys.code}); fix the path or its permissions`, EXIT.cannotCreate);
   const io = IO_ERROR[sys.code];
-  if (io !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: ${io} (${sys.code})`, 74);
+  if (io !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: ${io} (${sys.code})`, EXIT.ioError);
   return null;
 }
 
@@ -159,5 +191,5 @@ export function asHailError(err: unknown): HailError {
 
 /** Errors that say nothing about the build: the attempt is closed without a failure mark and retried. */
 export function isTransient(err: HailError): boolean {
-  return err.exitCode === 69 || err.exitCode === 73 || err.exitCode === 74;
+  return err.exitCode === EXIT.unavailable || err.exitCode === EXIT.cannotCreate || err.exitCode === EXIT.ioError;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=128 --optimize-for-size --v8-pool-size=1 --no-opt
 import { Command, CommanderError } from "commander";
-import { HailError, environmentErrorOf } from "../errors.js";
+import { EXIT, asHailError } from "../errors.js";
 import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";
 import type { ManageOptions } from "./manage.js";
 import type { RawOptions } from "./options.js";
@@ -89,18 +89,15 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write("", () => resolve()));
 }
 
+/** The one place that prints `hail: …`: every command throws what it cannot go on with. */
 function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) {
     // help and version are not errors; commander already printed its message
-    return err.exitCode === 0 ? 0 : 64;
+    return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  const known = err instanceof HailError ? err : environmentErrorOf(err);
-  if (known !== null) {
-    process.stderr.write(`hail: ${printableMessage(known.message)}\n`);
-    return known.exitCode;
-  }
-  process.stderr.write(`hail: unexpected error: ${printableMessage(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
-  return 70;
+  const known = asHailError(err);
+  process.stderr.write(`hail: ${printableMessage(known.message)}\n`);
+  return known.exitCode;
 }
 
 await main(process.argv);

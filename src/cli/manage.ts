@@ -90,8 +90,7 @@ export async function statusCommand(
     // --json: a script reads stdout, so the failure is a JSON object there too
     const err = asHailError(caught);
     process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, exitCode: err.exitCode } }, null, 2)}\n`);
-    process.stderr.write(`hail: ${err.message}\n`);
-    return err.exitCode;
+    throw err;
   }
 }
 

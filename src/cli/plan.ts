@@ -8,7 +8,7 @@ import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { Target } from "../deploy/target.js";
 import { describeSource, sourceKey } from "../deploy/target.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
-import { HailError, UsageError } from "../errors.js";
+import { EXIT, HailError, UsageError, combineExitCodes } from "../errors.js";
 import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
@@ -17,12 +17,12 @@ import { createProcessRunner } from "../nix/runner.js";
 import type { ChangePreview, SizeLookup } from "./plan-changes.js";
 import { previewChanges, renderChanges, sharedSizeLookup } from "./plan-changes.js";
 import { renderPlanMarkdown } from "./plan-markdown.js";
-import { createHydraClient } from "./agent.js";
+import { createHydraClient } from "../agent/hydra-client.js";
 import { previewNixos } from "../nixos/plan-preview.js";
 import type { RawOptions } from "./options.js";
 import type { AgentConfig } from "./options.js";
 import type { TargetSet } from "./targets.js";
-import { combineExitCodes, resolveTargets } from "./targets.js";
+import { resolveTargets } from "./targets.js";
 import { stateStoreFor } from "./target-files.js";
 
 export interface PlanFlags {
@@ -36,6 +36,9 @@ export interface PlanFlags {
 const FORMATS = ["text", "json", "markdown"] as const;
 type PlanFormat = (typeof FORMATS)[number];
 
+/** The action as `plan` prints it: "none" where a pass decides the profile is up to date. */
+export type PlanAction = Exclude<Decision["kind"], "up-to-date"> | "none";
+
 export interface PlanReport {
   target: { source: string; kind: Target["source"]["kind"]; url: string; constituent: string | null; output: string };
   profile: { name: string; path: string };
@@ -45,7 +48,7 @@ export interface PlanReport {
   evals: number[];
   storePath: string;
   currentPath: string | null;
-  action: Decision["kind"];
+  action: PlanAction;
   reason: string | null;
   /** staged rollout: when this host's turn comes */
   notBefore: string | null;
@@ -64,10 +67,9 @@ export async function planCommand(raw: RawOptions & PlanFlags & { config?: strin
     format = planFormat(raw);
     set = await resolveTargets(raw, cmd);
   } catch (err) {
-    if (!(err instanceof HailError)) throw err;
-    process.stderr.write(`hail: ${err.message}\n`);
-    if (raw.json || raw.format === "json") process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
-    return err.exitCode;
+    // --json: a script reads stdout, so the failure is a JSON object there too
+    if (err instanceof HailError && (raw.json || raw.format === "json")) process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
+    throw err;
   }
   const shared: PlanShared = { rounds: new Map(), sizes: null };
   const results: PlanResult[] = [];
@@ -82,7 +84,7 @@ export async function planCommand(raw: RawOptions & PlanFlags & { config?: strin
   } else {
     process.stdout.write(results.map((r) => (r.kind === "report" ? renderPlan(r.report) : `profile:     ${r.profile}\nerror:       ${r.error.message}\n`)).join("\n"));
   }
-  return combineExitCodes(results.map((r) => (r.kind === "error" ? r.error.exitCode : raw.detailedExitcode && (r.report.action === "deploy" || r.report.action === "wait") ? 2 : 0)));
+  return combineExitCodes(results.map((r) => (r.kind === "error" ? r.error.exitCode : raw.detailedExitcode && (r.report.action === "deploy" || r.report.action === "wait") ? EXIT.pending : EXIT.ok)));
 }
 
 /** `--format`, and `--json` as its short form; the two must not disagree. */
@@ -167,8 +169,8 @@ export function buildReport(target: Target, resolution: Resolution, current: str
     evals: resolution.evals,
     storePath: resolution.storePath,
     currentPath: current,
-    action: decision.kind,
-    reason: decision.kind === "none" || decision.kind === "deploy" ? null : decision.reason,
+    action: decision.kind === "up-to-date" ? "none" : decision.kind,
+    reason: decision.kind === "up-to-date" || decision.kind === "deploy" ? null : decision.reason,
     notBefore: decision.kind === "wait" ? decision.until : null,
     commands: decision.kind === "deploy" ? deploymentCommands(target, resolution.storePath).map(renderCommand) : [],
     changes: null,

@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { TargetAgent } from "../daemon/target-agent.js";
+import type { TargetAgent } from "../agent/target-agent.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";

@@ -7,11 +7,11 @@ import type { PassOutcome } from "../deploy/pass.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import { createLoop, firstPollDelay } from "../daemon/loop.js";
-import { startMetricsServer } from "../daemon/metrics-server.js";
+import { startMetricsServer } from "../metrics/metrics-server.js";
 import { PollRequests } from "../daemon/poll-requests.js";
-import type { PassReport } from "../daemon/target-agent.js";
-import { TargetAgent } from "../daemon/target-agent.js";
-import { HailError, UsageError, asHailError } from "../errors.js";
+import type { PassReport } from "../agent/target-agent.js";
+import { TargetAgent } from "../agent/target-agent.js";
+import { EXIT, HailError, UsageError, asHailError, combineExitCodes } from "../errors.js";
 import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { renderMetrics, type DaemonMetrics } from "../metrics/exposition.js";
@@ -19,11 +19,11 @@ import { nodeProfileFs } from "../nix/profile-fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { NotANixosSystem } from "../nixos/system.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
-import { createHydraClient } from "./agent.js";
+import { createHydraClient } from "../agent/hydra-client.js";
 import type { AgentConfig, RawOptions } from "./options.js";
 import { retireRemovedTargets } from "./retire.js";
 import { lockProfile, stateStoreFor } from "./target-files.js";
-import { combineExitCodes, resolveTargets } from "./targets.js";
+import { resolveTargets } from "./targets.js";
 
 type Lock = Awaited<ReturnType<typeof lockProfile>>;
 
@@ -51,10 +51,10 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
     if (global.oneshot) return combineExitCodes([...codes, await oneshot(ready, global, log)]);
     return await daemon(ready, global, log, () => earlyStop);
   } catch (caught) {
+    // before the log exists, and for a bug, the CLI entry prints the error
     const err = asHailError(caught);
-    if (err.exitCode === 70) throw caught;
-    if (log) log.error(err.message, { errorKind: err.kind });
-    else process.stderr.write(`hail: ${err.message}\n`);
+    if (err.exitCode === EXIT.internal || log === null) throw caught;
+    log.error(err.message, { errorKind: err.kind });
     return err.exitCode;
   } finally {
     for (const lock of locks) await lock.release();
@@ -78,7 +78,7 @@ async function startTargets(agents: TargetAgent[], global: AgentConfig, locks: L
       ready.push(agent);
     } catch (caught) {
       const err = asHailError(caught);
-      if (err.exitCode === 70) throw caught;
+      if (err.exitCode === EXIT.internal) throw caught;
       await lock?.release();
       const leftOut = agents.length > 1 ? "; the other targets go on without it" : "";
       agent.deps.log.error(`${err.message}${leftOut}`, { errorKind: err.kind });
@@ -138,7 +138,7 @@ async function oneshot(agents: TargetAgent[], global: AgentConfig, log: Log): Pr
   for (const agent of agents) {
     await agent.start("oneshot");
     const report: PassReport = agent.last?.kind === "converge-failed" ? agent.last : await agent.pass();
-    if (report.kind === "outcome") process.stdout.write(`${describeOutcome(report.outcome, agent.target.profile.name)}\n`);
+    if (report.kind !== "error" && report.kind !== "converge-failed") process.stdout.write(`${describeOutcome(report, agent.target.profile.name)}\n`);
     codes.push(exitCodeOf(report));
   }
   await writeMetricsFile(global.metricsFile, agents, log);
@@ -151,17 +151,18 @@ async function oneshot(agents: TargetAgent[], global: AgentConfig, log: Log): Pr
  * 75 while a staged rollout has not reached this host yet (nothing deployable here yet).
  */
 export function exitCodeOf(report: PassReport): number {
-  if (report.kind === "error") return report.error.exitCode;
-  if (report.kind === "converge-failed") return 1;
-  const { outcome } = report;
-  switch (outcome.kind) {
+  switch (report.kind) {
+    case "error":
+      return report.error.exitCode;
+    case "converge-failed":
+      return EXIT.failed;
     case "deployed":
-      return 0;
+      return EXIT.ok;
     case "failed":
-      return outcome.error instanceof NotANixosSystem ? outcome.error.exitCode : 1;
+      return report.error instanceof NotANixosSystem ? report.error.exitCode : EXIT.failed;
     case "unchanged":
-      if (outcome.decision.kind === "wait") return 75;
-      return outcome.decision.kind === "skip" && outcome.decision.cause === "failed-before" ? 1 : 0;
+      if (report.decision.kind === "wait") return EXIT.notReady;
+      return report.decision.kind === "skip" && report.decision.cause === "failed-before" ? EXIT.failed : EXIT.ok;
   }
 }
 
@@ -182,7 +183,7 @@ function describeOutcome(outcome: PassOutcome, profile: string): string {
       // one line: nix's output tail goes to the log, not into the result line
       return `failed to deploy build ${resolution.buildId} ${resolution.storePath} to ${profile}${outcome.rolledBack ? " (rolled back)" : ""}: ${oneLine(outcome.error.message)}`;
     case "unchanged":
-      return outcome.decision.kind === "none"
+      return outcome.decision.kind === "up-to-date"
         ? `${profile} is up to date at build ${resolution.buildId} ${resolution.storePath}`
         : `${profile} not changed: ${outcome.decision.reason}`;
   }
@@ -206,8 +207,8 @@ async function daemon(agents: TargetAgent[], global: AgentConfig, log: Log, stop
       // A failure in one target never stops the others: a pass never throws.
       for (const agent of agents) {
         const report = await agent.pass();
-        if (report.kind === "outcome" && report.outcome.kind === "failed") {
-          agent.deps.log.error(describeOutcome(report.outcome, agent.target.profile.name), { errorKind: report.outcome.error.kind });
+        if (report.kind === "failed") {
+          agent.deps.log.error(describeOutcome(report, agent.target.profile.name), { errorKind: report.error.kind });
         }
       }
       await writeMetricsFile(global.metricsFile, agents, log, daemonMetrics());

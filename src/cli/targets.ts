@@ -51,12 +51,3 @@ function withoutCliValues(raw: RawOptions, cmd: Command | null): RawOptions {
   const defaults = Object.fromEntries(Object.entries(raw).filter(([key]) => cmd.getOptionValueSource(key) !== "cli"));
   return defaults as RawOptions;
 }
-
-/**
- * One exit code for many targets: the most urgent failure wins. A configuration error first,
- * then a failed deployment, then Hydra's answers, then "not yet".
- */
-export function combineExitCodes(codes: readonly number[]): number {
-  for (const code of [64, 70, 73, 74, 1, 65, 69, 75, 2]) if (codes.includes(code)) return code;
-  return 0;
-}

@@ -9,7 +9,7 @@ import { runHook } from "./hooks.js";
 import { deployDepsOf, recordResult } from "./pass.js";
 import type { Target } from "./target.js";
 
-export type ConvergeOutcome = "nothing-to-do" | "completed" | "failed" | "re-activated";
+export type ConvergeOutcome = { kind: "nothing-to-do" } | { kind: "completed" } | { kind: "failed" } | { kind: "re-activated" };
 
 /**
  * SPEC §2.6 and §4: a run that died mid-deployment left `lastAttempt.endedAt` empty. When the
@@ -23,7 +23,7 @@ export async function convergeInterrupted(
   opts: DeployOptions,
 ): Promise<ConvergeOutcome> {
   const attempt = interruptedAttempt(await deps.store.read());
-  if (!attempt) return "nothing-to-do";
+  if (!attempt) return { kind: "nothing-to-do" };
   const current = await readProfileTarget(target.profile.path, deps.storeDir, deps.fs);
   const at = () => deps.now().toISOString();
   if (current === attempt.storePath) {
@@ -40,14 +40,14 @@ export async function convergeInterrupted(
     } else if (result.kind === "failed") {
       await runHook(deps.runner, deps.log, opts.hooks, { ...event, result: "failed", error: result.error.message }, opts.activateTimeoutMs);
     }
-    return result.kind === "deployed" ? "completed" : "failed";
+    return result.kind === "deployed" ? { kind: "completed" } : { kind: "failed" };
   }
   deps.log.warn(`an earlier run stopped before switching to build ${attempt.buildId}; re-activating the current generation`, {
     storePath: current,
   });
   if (current !== null) await activateCurrent(deps, target, current, opts.activateTimeoutMs);
   await deps.store.update((s) => recordInterrupted(s, at()));
-  return "re-activated";
+  return { kind: "re-activated" };
 }
 
 /** Runs the current generation's activation; a failure is logged, not thrown (start-up). */

@@ -14,7 +14,7 @@ export const EMPTY_MEMORY: DeployMemory = { lastDeployed: null, failed: [], hold
 
 export type Decision =
   | { kind: "deploy" }
-  | { kind: "none" }
+  | { kind: "up-to-date" }
   | { kind: "skip"; cause: "failed-before" | "changed-by-hand"; reason: string }
   | { kind: "held"; reason: string }
   | { kind: "stay"; cause: "older-than-deployed"; offeredId: number; deployedId: number; reason: string }
@@ -54,7 +54,7 @@ export function decide(
       reason: `${resolution.storePath} failed to deploy at ${failure.at} (${failure.reason}); waiting for Hydra to offer a different path (\`hail release --clear-failed\` to retry it)`,
     };
   }
-  if (currentPath === resolution.storePath) return { kind: "none" };
+  if (currentPath === resolution.storePath) return { kind: "up-to-date" };
   const last = memory.lastDeployed;
   // A missing profile is not an operator's choice to respect (a reinstalled machine, a
   // restored state dir): deploy. To stop deployments, an operator uses `hail hold`.

@@ -22,12 +22,12 @@ export interface HydraApi extends NotFoundProbe {
  * finished build's data does not change, so asking again would only cost requests.
  */
 export type ResolutionCache =
-  | { latestId: number; resolution: Resolution }
-  | { latestId: number; refusal: InvalidResponse };
+  | { kind: "resolved"; latestId: number; resolution: Resolution }
+  | { kind: "refused"; latestId: number; refusal: InvalidResponse };
 
 /** The resolution in a cache entry, or its refusal thrown. */
 export function resolutionOf(entry: ResolutionCache): Resolution {
-  if ("refusal" in entry) throw entry.refusal;
+  if (entry.kind === "refused") throw entry.refusal;
   return entry.resolution;
 }
 
@@ -87,9 +87,9 @@ async function diagnosed<T>(request: Promise<T>, diagnose: (err: HydraNotFound) 
 /** NotReady is not kept: a restarted constituent can still finish under the same gate. */
 function settle(latestId: number, resolve: () => Resolution): ResolutionCache {
   try {
-    return { latestId, resolution: resolve() };
+    return { kind: "resolved", latestId, resolution: resolve() };
   } catch (err) {
-    if (err instanceof InvalidResponse) return { latestId, refusal: err };
+    if (err instanceof InvalidResponse) return { kind: "refused", latestId, refusal: err };
     throw err;
   }
 }
@@ -107,5 +107,5 @@ export function cacheFromDeployed(
   const latestId = source.kind === "gate" ? deployed.gateBuildId : deployed.buildId;
   if (latestId === null) return null;
   const { gateBuildId, buildId, job, evals, storePath, stoptime } = deployed;
-  return { latestId, resolution: { gateBuildId, buildId, job, evals, storePath, stoptime } };
+  return { kind: "resolved", latestId, resolution: { gateBuildId, buildId, job, evals, storePath, stoptime } };
 }

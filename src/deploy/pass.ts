@@ -159,7 +159,7 @@ function reportUnchanged(log: Log, decision: Exclude<Decision, { kind: "deploy" 
       else log.warn(`not deploying: ${decision.reason}`, { offeredBuildId: decision.offeredId, deployedBuildId: decision.deployedId });
       session.warnedOlder = decision.offeredId;
       return;
-    case "none":
+    case "up-to-date":
       log.debug("profile is up to date");
       return;
     case "held":

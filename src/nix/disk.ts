@@ -1,11 +1,11 @@
 import { statfs } from "node:fs/promises";
-import { HailError } from "../errors.js";
+import { EXIT, HailError } from "../errors.js";
 import { formatSize } from "../size.js";
 import type { Command } from "./commands.js";
 
 /** Refusing to fill the disk is not a failed build: no failure mark, retried at the next poll. */
 export class InsufficientSpace extends HailError {
-  readonly exitCode = 1;
+  readonly exitCode = EXIT.failed;
   readonly kind = "nix" as const;
 }
 

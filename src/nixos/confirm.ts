@@ -1,12 +1,12 @@
 import type { HydraApi } from "../deploy/fetch.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
 import type { Target } from "../deploy/target.js";
-import { HailError, HydraUnavailable } from "../errors.js";
+import { EXIT, HailError, HydraUnavailable } from "../errors.js";
 import type { Log } from "../log.js";
 
 /** The new generation did not let hail reach Hydra again in time: a failed deployment, exit 1. */
 export class NotConfirmed extends HailError {
-  readonly exitCode = 1;
+  readonly exitCode = EXIT.failed;
   readonly kind = "activation" as const;
 }
 

@@ -1,11 +1,11 @@
 import { constants } from "node:fs";
 import { access, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { HailError } from "../errors.js";
+import { EXIT, HailError } from "../errors.js";
 
 /** `--nixos` on an output that is not a NixOS system closure: invalid data, exit 65. */
 export class NotANixosSystem extends HailError {
-  readonly exitCode = 65;
+  readonly exitCode = EXIT.invalidResponse;
   readonly kind = "invalid_response" as const;
 }
 

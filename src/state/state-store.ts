@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { hasErrnoCode } from "../errno.js";
-import { HailError } from "../errors.js";
+import { EXIT, HailError } from "../errors.js";
 import { describeZodError } from "../hydra/schema.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withShortLock } from "./lock.js";
@@ -10,7 +10,7 @@ import { emptyState, StateSchema } from "./schema.js";
 
 /** A state file hail cannot read is never overwritten: the operator decides (exit 64). */
 export class StateFileError extends HailError {
-  readonly exitCode = 64;
+  readonly exitCode = EXIT.usage;
   readonly kind = "usage" as const;
 }
 

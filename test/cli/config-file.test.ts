@@ -11,8 +11,8 @@ import type { ConfigFile } from "../../src/cli/config-file.js";
 import { parseConfigFile, targetOptions } from "../../src/cli/config-file.js";
 import type { RawOptions } from "../../src/cli/options.js";
 import { addRunOptions, addTargetOptions } from "../../src/cli/options.js";
-import { combineExitCodes, resolveTargets } from "../../src/cli/targets.js";
-import { UsageError } from "../../src/errors.js";
+import { resolveTargets } from "../../src/cli/targets.js";
+import { UsageError, combineExitCodes } from "../../src/errors.js";
 
 const FILE = "/etc/hail/fleet.json";
 const GATE = "https://hydra.example/job/acme/production/release_gate";

@@ -27,7 +27,7 @@ describe("renderPlanMarkdown", () => {
     sizes: { known: true, paths: 3, closureSize: 9_000_000, missingPaths: 2, downloadSize: 3 * 1024 * 1024, unpackedSize: 8_000_000 },
     closureDiff: { unavailable: "not fetched" },
   };
-  const none = buildReport(target("api"), resolution({ storePath: OFFERED }), OFFERED, { kind: "none" });
+  const none = buildReport(target("api"), resolution({ storePath: OFFERED }), OFFERED, { kind: "up-to-date" });
   const held = buildReport(target("db"), resolution({ storePath: OFFERED }), CURRENT, { kind: "held", reason: "held: migration | do not touch" });
 
   it("one header, one row per target: target, current, offered, action, download", () => {

@@ -59,7 +59,7 @@ describe("buildReport", () => {
   });
 
   it("nothing to do: no commands", () => {
-    const report = buildReport(gateTarget, resolution({ storePath: OFFERED }), OFFERED, { kind: "none" });
+    const report = buildReport(gateTarget, resolution({ storePath: OFFERED }), OFFERED, { kind: "up-to-date" });
     assert.equal(report.action, "none");
     assert.deepEqual(report.commands, []);
     assert.equal(report.reason, null);

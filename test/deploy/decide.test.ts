@@ -19,7 +19,7 @@ const failedAt = (path: string) => ({ failed: [{ storePath: path, reason: "activ
 describe("decide", () => {
   // [what, current profile target, memory, expected kind, fragments of the reason]
   const cases: Array<[string, string | null, DeployMemory, Decision["kind"], string[]]> = [
-    ["profile already at the offered path", OFFERED, memory(), "none", []],
+    ["profile already at the offered path", OFFERED, memory(), "up-to-date", []],
     ["profile at another path", PREVIOUS, memory(deployedBefore(PREVIOUS)), "deploy", []],
     ["no profile and no history", null, memory(), "deploy", []],
     ["held without end", PREVIOUS, memory({ hold: { reason: "db migration", until: null } }), "held", ["held", "db migration", "hail release"]],
@@ -33,7 +33,7 @@ describe("decide", () => {
     ["held even when current", OFFERED, memory({ hold: { reason: null, until: null } }), "held", ["held"]],
     ["hold expired", PREVIOUS, memory({ hold: { reason: "x", until: "2025-03-01T11:59:59.000Z" } }), "deploy", []],
     ["hold ending exactly now is over", PREVIOUS, memory({ hold: { reason: "x", until: NOW.toISOString() } }), "deploy", []],
-    ["hold expired, profile current", OFFERED, memory({ hold: { reason: "x", until: "2025-01-01T00:00:00.000Z" } }), "none", []],
+    ["hold expired, profile current", OFFERED, memory({ hold: { reason: "x", until: "2025-01-01T00:00:00.000Z" } }), "up-to-date", []],
     ["offered path failed before", PREVIOUS, memory(failedAt(OFFERED)), "skip", [OFFERED, "failed", "activation exited 3", "2025-03-01T11:00:00.000Z", "different path"]],
     ["another path failed before", PREVIOUS, memory(failedAt(BY_HAND)), "deploy", []],
     // --no-rollback left the failed path in the profile: that is not "up to date"
@@ -100,7 +100,7 @@ describe("decide: never backwards", () => {
   });
 
   it("an older gate build whose path the profile already has: nothing to do, not stay", () => {
-    assert.equal(decide(offered, OFFERED, memory(lastDeployed(281834)), NOW, null, policy).kind, "none");
+    assert.equal(decide(offered, OFFERED, memory(lastDeployed(281834)), NOW, null, policy).kind, "up-to-date");
   });
 
   it("another target's history does not count (changed flags)", () => {

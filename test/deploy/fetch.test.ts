@@ -57,7 +57,7 @@ describe("fetchResolution, gate mode", () => {
   });
 
   it("makes one request and returns the cache while the latest id is unchanged", async () => {
-    const cached: ResolutionCache = { latestId: 500, resolution: resolution({ gateBuildId: 500 }) };
+    const cached: ResolutionCache = { kind: "resolved", latestId: 500, resolution: resolution({ gateBuildId: 500 }) };
     const { api, calls } = fakeHydra(500, {}, {});
     const result = await fetchResolution(api, gateSource, opts, cached);
     assert.deepEqual(calls, ["latest release_gate latest-finished"]);
@@ -65,7 +65,7 @@ describe("fetchResolution, gate mode", () => {
   });
 
   it("refetches when the latest id moved", async () => {
-    const cached: ResolutionCache = { latestId: 499, resolution: resolution({ gateBuildId: 499, buildId: 498 }) };
+    const cached: ResolutionCache = { kind: "resolved", latestId: 499, resolution: resolution({ gateBuildId: 499, buildId: 498 }) };
     const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [app] });
     const result = await fetchResolution(api, gateSource, opts, cached);
     assert.deepEqual(calls, ["latest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
@@ -116,7 +116,7 @@ describe("fetchResolution, job mode", () => {
   });
 
   it("reuses the cache with one request when the id is unchanged", async () => {
-    const cached: ResolutionCache = { latestId: 700, resolution: resolution({ gateBuildId: null, buildId: 700 }) };
+    const cached: ResolutionCache = { kind: "resolved", latestId: 700, resolution: resolution({ gateBuildId: null, buildId: 700 }) };
     const { api, calls } = fakeHydra(700, {});
     assert.equal(await fetchResolution(api, jobSource, opts, cached), cached);
     assert.deepEqual(calls, ["latest app-server latest"]);

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { redactSecrets } from "../secrets.js";
-import type { PollAnswer } from "./loop.js";
+import type { PollAnswer } from "../daemon/loop.js";
 
 export interface MetricsEndpoints {
   render(): string;

@@ -16,11 +16,11 @@ import type { MetricsState } from "../state/schema.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
 import { noteRebootNeed, rebootIfDue } from "../nixos/reboot.js";
 
-/** How the last pass of a target ended, for /healthz and the exit code of a one-shot. */
-export type PassReport =
-  | { kind: "outcome"; outcome: PassOutcome }
-  | { kind: "error"; error: HailError }
-  | { kind: "converge-failed" };
+/**
+ * How the last pass of a target ended, for /healthz and the exit code of a one-shot: what the
+ * pass came to, the error that stopped it, or the failed end of an interrupted deployment.
+ */
+export type PassReport = PassOutcome | { kind: "error"; error: HailError } | { kind: "converge-failed" };
 
 /**
  * One target's passes with their bookkeeping: metrics accounted and persisted, the last
@@ -52,8 +52,7 @@ export class TargetAgent {
   /** The error of the last pass, for /healthz. */
   lastError(): { kind: string; message: string } | null {
     const last = this.last;
-    if (last?.kind === "error") return { kind: last.error.kind, message: last.error.message };
-    if (last?.kind === "outcome" && last.outcome.kind === "failed") return { kind: last.outcome.error.kind, message: last.outcome.error.message };
+    if (last?.kind === "error" || last?.kind === "failed") return { kind: last.error.kind, message: last.error.message };
     if (last?.kind === "converge-failed") return { kind: "activation", message: "finishing an interrupted deployment failed" };
     return null;
   }
@@ -62,15 +61,15 @@ export class TargetAgent {
   async start(mode: "daemon" | "oneshot"): Promise<void> {
     await settleOrphanedActivation(this.deps, this.opts.activateTimeoutMs);
     const converged = await convergeInterrupted(this.deps, this.target, this.opts);
-    if (converged === "completed") await this.account({ kind: "deployed" });
-    if (converged === "completed") await this.noteRebootNeed();
-    if (converged === "failed") {
+    if (converged.kind === "completed") await this.account({ kind: "deployed" });
+    if (converged.kind === "completed") await this.noteRebootNeed();
+    if (converged.kind === "failed") {
       await this.account({ kind: "failed", errorKind: "activation", rolledBack: this.opts.rollback });
       this.last = { kind: "converge-failed" };
     }
     // A NixOS system was activated by its own boot: switching it again at every start of hail
     // would undo a `boot`-only deployment that waits for its reboot.
-    if (mode === "daemon" && converged === "nothing-to-do" && !this.target.nixos) {
+    if (mode === "daemon" && converged.kind === "nothing-to-do" && !this.target.nixos) {
       const current = await readProfileTarget(this.target.profile.path, this.deps.storeDir, this.deps.fs);
       if (current !== null) await activateCurrent(this.deps, this.target, current, this.opts.activateTimeoutMs);
     }
@@ -85,7 +84,7 @@ export class TargetAgent {
   async pass(): Promise<PassReport> {
     let report: PassReport;
     try {
-      report = { kind: "outcome", outcome: await runPass(this.deps, this.target, this.session, this.opts) };
+      report = await runPass(this.deps, this.target, this.session, this.opts);
     } catch (caught) {
       const err = asHailError(caught);
       this.deps.log.error(err.message, { errorKind: err.kind });
@@ -97,7 +96,7 @@ export class TargetAgent {
       this.deps.log.error(`cannot check for a pending reboot: ${err instanceof Error ? err.message : String(err)}`);
     });
     // An unchanged pass has just read the profile link: no need to read it again.
-    await this.account(toRecord(report), report.kind === "outcome" && report.outcome.kind === "unchanged" ? report.outcome.currentPath : undefined);
+    await this.account(toRecord(report), report.kind === "unchanged" ? report.currentPath : undefined);
     return report;
   }
 
@@ -108,10 +107,8 @@ export class TargetAgent {
   get healthy(): boolean {
     const last = this.last;
     if (last === null) return true;
-    if (last.kind !== "outcome") return false;
-    const { outcome } = last;
-    if (outcome.kind === "failed") return false;
-    return !(outcome.kind === "unchanged" && outcome.decision.kind === "skip" && outcome.decision.cause === "failed-before");
+    if (last.kind === "error" || last.kind === "converge-failed" || last.kind === "failed") return false;
+    return !(last.kind === "unchanged" && last.decision.kind === "skip" && last.decision.cause === "failed-before");
   }
 
   metricsSnapshot(): ProfileMetrics | null {
@@ -178,17 +175,18 @@ async function refuseNonLinkProfile(fs: ProfileFs, path: string): Promise<void> 
 }
 
 function toRecord(report: PassReport): PassRecord {
-  if (report.kind === "converge-failed") return { kind: "error", errorKind: "activation" };
-  if (report.kind === "error") return { kind: "error", errorKind: report.error.kind };
-  const { outcome } = report;
-  switch (outcome.kind) {
+  switch (report.kind) {
+    case "converge-failed":
+      return { kind: "error", errorKind: "activation" };
+    case "error":
+      return { kind: "error", errorKind: report.error.kind };
     case "deployed":
-      return { kind: "deployed", hookFailures: outcome.hookFailures };
+      return { kind: "deployed", hookFailures: report.hookFailures };
     case "failed":
-      return { kind: "failed", errorKind: outcome.error.kind, rolledBack: outcome.rolledBack, hookFailures: outcome.hookFailures };
+      return { kind: "failed", errorKind: report.error.kind, rolledBack: report.rolledBack, hookFailures: report.hookFailures };
     case "unchanged":
-      if (outcome.decision.kind === "stay") return { kind: "checked" };
+      if (report.decision.kind === "stay") return { kind: "checked" };
       // a known-bad path the profile is stuck on (a failed rollback, --no-rollback) is not up to date
-      return { kind: "unchanged", upToDate: outcome.currentPath === outcome.resolution.storePath && outcome.decision.kind !== "skip" };
+      return { kind: "unchanged", upToDate: report.currentPath === report.resolution.storePath && report.decision.kind !== "skip" };
   }
 }

@@ -4,7 +4,7 @@ import { HydraClient } from "../hydra/client.js";
 import { findCredentials, loadNetrc } from "../hydra/netrc.js";
 import type { HydraLogin } from "../hydra/session.js";
 import type { Log } from "../log.js";
-import type { AgentConfig } from "./options.js";
+import type { AgentConfig } from "../cli/options.js";
 
 /**
  * The Hydra client for a target: netrc credentials for its host when there are any, and the
