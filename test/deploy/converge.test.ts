@@ -5,19 +5,14 @@ import { activateCurrent, convergeInterrupted } from "../../src/deploy/converge.
 import { emptyState } from "../../src/state/schema.js";
 import type { State } from "../../src/state/schema.js";
 import { recordInterrupted, recordSuccess, startAttempt } from "../../src/state/transitions.js";
-import { MemoryStore, NOW, OPTS, PROFILE, TARGET, path, worldWith } from "./fake-world.js";
+import { AT, deployedV2, MemoryStore, NOW, OPTS, PROFILE, ref, TARGET, path, worldWith } from "./fake-world.js";
 
 const V1 = path("v1");
 const V2 = path("v2");
 const V3 = path("v3");
-const AT = "2026-03-01T11:00:00.000Z";
-
-const ref = (n: number, storePath: string) => ({ storePath, buildId: n, gateBuildId: null, evals: [n], job: "app", stoptime: null, source: "s" });
-
 /** V2 deployed by hail; then a run started deploying V3 (build 3) from generation 2 and died. */
 function stateDiedDeployingV3(): State {
-  const deployed = recordSuccess(startAttempt(emptyState("app", PROFILE), ref(2, V2), { generation: 1, link: "app-1-link", storePath: V1 }, AT), ref(2, V2), AT);
-  return startAttempt(deployed, ref(3, V3), { generation: 2, link: "app-2-link", storePath: V2 }, AT);
+  return startAttempt(deployedV2(), ref(3, V3), { generation: 2, link: "app-2-link", storePath: V2 }, AT);
 }
 
 function converge(world: ReturnType<typeof worldWith>, state: State, opts: Partial<DeployOptions> = {}) {

@@ -5,9 +5,13 @@
  */
 import { basename, dirname } from "node:path";
 import type { DeployOptions } from "../../src/deploy/deploy.js";
+import type { HydraApi } from "../../src/deploy/fetch.js";
 import type { Target } from "../../src/deploy/target.js";
+import { sourceKey } from "../../src/deploy/target.js";
 import { ActivationFailed, NixCommandFailed } from "../../src/errors.js";
+import type { JobUrl } from "../../src/hydra/job-url.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
+import type { HydraBuild } from "../../src/hydra/schema.js";
 import type { Log, LogFields } from "../../src/log.js";
 import type { Command } from "../../src/nix/commands.js";
 import { renderCommand } from "../../src/nix/commands.js";
@@ -17,6 +21,8 @@ import type { ProcessOptions, ProcessRunner } from "../../src/nix/runner.js";
 import type { State } from "../../src/state/schema.js";
 import { emptyState, StateSchema } from "../../src/state/schema.js";
 import type { StateStore } from "../../src/state/state-store.js";
+import { recordSuccess, startAttempt } from "../../src/state/transitions.js";
+import { hydraBuild } from "./builds.js";
 
 export const STORE = "/nix/store";
 export const PROFILE = "/profiles/app";
@@ -199,4 +205,43 @@ export function worldWith(...generations: string[]) {
   const nix = new FakeNix(fs);
   const log = memoryLog();
   return { fs, nix, log, deployDeps: { runner: nix, fs, log, storeDir: STORE } };
+}
+
+export const AT = "2026-03-01T11:00:00.000Z";
+
+/** Build `id` of acme/production/app (TARGET's job) with `storePath` as its out. */
+export function appBuild(id: number, storePath: string, fields: Partial<HydraBuild> = {}): HydraBuild {
+  return hydraBuild({ id, job: "app", buildoutputs: { out: { path: storePath } }, ...fields });
+}
+
+/** A Hydra whose latest build of the job is `answer` (or whose every answer is that error); it records its calls. */
+export function fakeHydra(first: HydraBuild | Error) {
+  const hydra = { answer: first, calls: [] as string[], api: undefined as unknown as HydraApi };
+  hydra.api = {
+    async latest(job: JobUrl, which) {
+      hydra.calls.push(`latest ${which}`);
+      if (hydra.answer instanceof Error) throw hydra.answer;
+      return { id: hydra.answer.id, job };
+    },
+    async getBuild(id) {
+      hydra.calls.push(`getBuild ${id}`);
+      if (hydra.answer instanceof Error || id !== hydra.answer.id) throw new Error(`no build ${id}`);
+      return hydra.answer;
+    },
+    async getConstituents() {
+      throw new Error("a job target never asks for constituents");
+    },
+  };
+  return hydra;
+}
+
+/** A build reference as TARGET's passes record it. */
+export function ref(n: number, storePath: string) {
+  return { storePath, buildId: n, gateBuildId: null, evals: [19022], job: "app", stoptime: 1_700_000_200, source: sourceKey(TARGET) };
+}
+
+/** What hail's state says after it deployed path("v2") as build 2 over generation 1. */
+export function deployedV2(): State {
+  const v2 = ref(2, path("v2"));
+  return recordSuccess(startAttempt(emptyState("app", PROFILE), v2, { generation: 1, link: "app-1-link", storePath: path("v1") }, AT), v2, AT);
 }

@@ -1,60 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { HydraApi } from "../../src/deploy/fetch.js";
 import type { PassDeps, PassOptions, PassOutcome, TargetSession } from "../../src/deploy/pass.js";
 import { runPass } from "../../src/deploy/pass.js";
-import { sourceKey } from "../../src/deploy/target.js";
 import { CacheUnavailable, HydraUnavailable, InvalidResponse, NotReady } from "../../src/errors.js";
-import type { JobUrl } from "../../src/hydra/job-url.js";
-import type { HydraBuild } from "../../src/hydra/schema.js";
 import { InsufficientSpace } from "../../src/nix/disk.js";
-import { emptyState } from "../../src/state/schema.js";
 import type { State } from "../../src/state/schema.js";
-import { recordError, recordFailure, recordSuccess, setHold, startAttempt } from "../../src/state/transitions.js";
-import { hydraBuild } from "./builds.js";
-import { MemoryStore, NOW, OPTS, PROFILE, STORE, TARGET, path, worldWith } from "./fake-world.js";
+import { recordError, recordFailure, setHold } from "../../src/state/transitions.js";
+import { AT, appBuild, deployedV2, fakeHydra, MemoryStore, NOW, OPTS, PROFILE, ref, STORE, TARGET, path, worldWith } from "./fake-world.js";
 
 const V1 = path("v1");
 const V2 = path("v2");
 const V3 = path("v3");
-const AT = "2026-03-01T11:00:00.000Z";
-const SOURCE = sourceKey(TARGET);
-
-/** Build `id` of acme/production/app with `storePath` as its out. */
-function appBuild(id: number, storePath: string, fields: Partial<HydraBuild> = {}): HydraBuild {
-  return hydraBuild({ id, job: "app", buildoutputs: { out: { path: storePath } }, ...fields });
-}
-
-/** A Hydra whose latest build of the job is `build` (or whose every answer is `error`); it records its calls. */
-function fakeHydra(answer: HydraBuild | Error) {
-  const calls: string[] = [];
-  const api: HydraApi = {
-    async latest(job: JobUrl, which) {
-      calls.push(`latest ${which}`);
-      if (answer instanceof Error) throw answer;
-      return { id: answer.id, job };
-    },
-    async getBuild(id) {
-      calls.push(`getBuild ${id}`);
-      if (answer instanceof Error || id !== answer.id) throw new Error(`no build ${id}`);
-      return answer;
-    },
-    async getConstituents() {
-      throw new Error("a job target never asks for constituents");
-    },
-  };
-  return { api, calls };
-}
-
-const ref = (n: number, storePath: string) => ({ storePath, buildId: n, gateBuildId: null, evals: [19022], job: "app", stoptime: 1_700_000_200, source: SOURCE });
-
-/** What hail's state says after it deployed V2 as build 2. */
-function deployedV2(): State {
-  return recordSuccess(startAttempt(emptyState("app", PROFILE), ref(2, V2), { generation: 1, link: "app-1-link", storePath: V1 }, AT), ref(2, V2), AT);
-}
 
 /** A profile with generations V1, V2 (current) unless told otherwise; Hydra offers build 3 (V3). */
-function passWorld(opts: { generations?: string[]; state?: State; offer?: HydraBuild | Error } = {}) {
+function passWorld(opts: { generations?: string[]; state?: State; offer?: Parameters<typeof fakeHydra>[0] } = {}) {
   const world = worldWith(...(opts.generations ?? [V1, V2]));
   const store = new MemoryStore(opts.state ?? deployedV2());
   const hydra = fakeHydra(opts.offer ?? appBuild(3, V3));
