@@ -16,6 +16,7 @@ import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { renderMetrics, type DaemonMetrics } from "../metrics/exposition.js";
 import { nodeProfileFs } from "../nix/profile-fs.js";
+import { liveProcesses } from "../deploy/orphan.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { NotANixosSystem } from "../nixos/system.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
@@ -108,6 +109,7 @@ async function createAgents(configs: AgentConfig[], log: Log, configFile: string
           hydra,
           runner,
           fs: nodeProfileFs,
+          processes: liveProcesses,
           log: log.child({ profile: config.target.profile.name }),
           store: stateStoreFor(config.target.profile, config.profilesDir, config.stateDir),
           storeDir,

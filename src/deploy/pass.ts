@@ -4,6 +4,7 @@ import type { ProfileBefore } from "../nix/profile.js";
 import { profileBefore, readProfileTarget } from "../nix/profile.js";
 import type { ProfileFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
+import type { ProcessTable } from "./orphan.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { buildRef, clearError, deployedBuildIdAt, recordError, recordFailure, recordHeld, recordSuccess, recordTransient, startAttempt } from "../state/transitions.js";
@@ -26,6 +27,8 @@ export interface PassDeps {
   hydra: HydraApi;
   runner: ProcessRunner;
   fs: ProfileFs;
+  /** an activation orphaned by a killed hail is found and stopped through it */
+  processes: ProcessTable;
   log: Log;
   store: StateStore;
   storeDir: string;

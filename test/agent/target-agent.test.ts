@@ -12,12 +12,12 @@ const V2 = path("v2");
 const V3 = path("v3");
 
 /** An agent for TARGET over a profile with V1, V2 (current), hail's state saying it deployed V2; Hydra offers V3. */
-function agentWorld(opts: { generations?: string[]; state?: State; managedBy?: string | null } = {}) {
+function agentWorld(opts: { generations?: string[]; state?: State; managedBy?: string | null; activateTimeoutMs?: number } = {}) {
   const world = worldWith(...(opts.generations ?? [V1, V2]));
   const store = new MemoryStore(opts.state ?? deployedV2());
   const hydra = fakeHydra(appBuild(3, V3));
-  const deps: PassDeps = { hydra: hydra.api, runner: world.nix, fs: world.fs, log: world.log, store, storeDir: STORE, now: () => NOW };
-  const agent = new TargetAgent(deps, TARGET, { ...OPTS, rollout: null }, { profilesDir: "/profiles", managedBy: opts.managedBy ?? null, newRound: () => {} });
+  const deps: PassDeps = { hydra: hydra.api, runner: world.nix, fs: world.fs, processes: world.processes, log: world.log, store, storeDir: STORE, now: () => NOW };
+  const agent = new TargetAgent(deps, TARGET, { ...OPTS, activateTimeoutMs: opts.activateTimeoutMs ?? OPTS.activateTimeoutMs, rollout: null }, { profilesDir: "/profiles", managedBy: opts.managedBy ?? null, newRound: () => {} });
   return { ...world, store, hydra, agent };
 }
 
@@ -30,6 +30,21 @@ describe("TargetAgent.start", () => {
     await w.agent.start("daemon");
     assert.deepEqual(w.nix.calls, [`activate ${V2} build=2`]);
     assert.equal(w.agent.last, null);
+  });
+
+  it("stops an activation orphaned by a killed hail before it activates anything", async () => {
+    // --activate-timeout 0: the orphan is stopped at once
+    const w = agentWorld({ state: { ...deployedV2(), activation: { pgid: 4242, processStart: null, startedAt: AT } }, activateTimeoutMs: 0 });
+    w.processes.alive.set(4242, Infinity);
+    const signalledBefore: number[] = [];
+    w.nix.failActivation = () => {
+      signalledBefore.push(w.processes.signals.length);
+      return null;
+    };
+    await w.agent.start("daemon");
+    assert.deepEqual(w.processes.signals, ["SIGTERM 4242"]);
+    assert.deepEqual(signalledBefore, [1]);
+    assert.equal(w.store.state.activation, null);
   });
 
   it("one-shot, nothing to converge: runs nothing", async () => {

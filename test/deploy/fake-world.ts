@@ -5,6 +5,7 @@
  */
 import { basename, dirname } from "node:path";
 import type { DeployOptions } from "../../src/deploy/deploy.js";
+import type { ProcessTable } from "../../src/deploy/orphan.js";
 import type { HydraApi } from "../../src/deploy/fetch.js";
 import type { Target } from "../../src/deploy/target.js";
 import { sourceKey } from "../../src/deploy/target.js";
@@ -154,6 +155,29 @@ export class FakeNix implements ProcessRunner {
   }
 }
 
+/** Process groups by pgid, each alive for a number of checks (Infinity: until signalled); signals are recorded. */
+export class FakeProcesses implements ProcessTable {
+  readonly alive = new Map<number, number>();
+  readonly starts = new Map<number, string>();
+  readonly signals: string[] = [];
+  /** the group ignores SIGTERM: only SIGKILL ends it */
+  ignoreTerm = false;
+
+  async groupAlive(pgid: number): Promise<boolean> {
+    const checks = this.alive.get(pgid) ?? 0;
+    if (checks <= 0) return false;
+    this.alive.set(pgid, checks - 1);
+    return true;
+  }
+  async startTime(pid: number): Promise<string | null> {
+    return this.starts.get(pid) ?? null;
+  }
+  signalGroup(pgid: number, signal: NodeJS.Signals): void {
+    this.signals.push(`${signal} ${pgid}`);
+    if (signal === "SIGKILL" || !this.ignoreTerm) this.alive.delete(pgid);
+  }
+}
+
 /** The state file in memory; every write goes through the schema, as the real store's reads do. */
 export class MemoryStore implements StateStore {
   readonly file = "/state/app.json";
@@ -204,7 +228,7 @@ export function worldWith(...generations: string[]) {
   for (const p of generations) fs.newGeneration(PROFILE, p);
   const nix = new FakeNix(fs);
   const log = memoryLog();
-  return { fs, nix, log, deployDeps: { runner: nix, fs, log, storeDir: STORE } };
+  return { fs, nix, log, processes: new FakeProcesses(), deployDeps: { runner: nix, fs, log, storeDir: STORE } };
 }
 
 export const AT = "2026-03-01T11:00:00.000Z";

@@ -17,7 +17,7 @@ function passWorld(opts: { generations?: string[]; state?: State; offer?: Parame
   const world = worldWith(...(opts.generations ?? [V1, V2]));
   const store = new MemoryStore(opts.state ?? deployedV2());
   const hydra = fakeHydra(opts.offer ?? appBuild(3, V3));
-  const deps: PassDeps = { hydra: hydra.api, runner: world.nix, fs: world.fs, log: world.log, store, storeDir: STORE, now: () => NOW };
+  const deps: PassDeps = { hydra: hydra.api, runner: world.nix, fs: world.fs, processes: world.processes, log: world.log, store, storeDir: STORE, now: () => NOW };
   const session: TargetSession = { cache: null };
   const pass = (o: Partial<PassOptions> = {}): Promise<PassOutcome> => runPass(deps, TARGET, session, { ...OPTS, rollout: null, ...o });
   return { ...world, store, hydra, session, pass };
