@@ -82,12 +82,3 @@ function formatArg(arg: unknown): string {
   const pairs = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   return [String(msg ?? ""), ...pairs].join(" ");
 }
-
-/** For tests and `plan`: a log that drops everything. */
-export const silentLog: Log = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silentLog,
-};

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { UsageError } from "../errors.js";
+import { UsageError, describeError } from "../errors.js";
 import { HydraClient } from "../hydra/client.js";
 import { findCredentials, loadNetrc } from "../hydra/netrc.js";
 import type { HydraLogin } from "../hydra/session.js";
 import type { Log } from "../log.js";
-import type { AgentConfig } from "../cli/options.js";
+import type { AgentConfig } from "./config.js";
 
 /**
  * The Hydra client for a target: netrc credentials for its host when there are any, and the
@@ -34,7 +34,7 @@ async function credentialsFor(netrc: AgentConfig["netrc"], host: string, log: Lo
   try {
     return findCredentials(await loadNetrc(netrc.path), host);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = describeError(err);
     if (netrc.explicit) {
       throw new UsageError(`--netrc-file ${netrc.path}: cannot read it (${why}); fix the path or its permissions`);
     }
@@ -49,7 +49,7 @@ async function loginFor({ user, passwordFile }: { user: string; passwordFile: st
   try {
     text = await readFile(passwordFile, "utf8");
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = describeError(err);
     throw new UsageError(`--hydra-password-file ${passwordFile}: cannot read it (${why}); fix the path or its permissions`);
   }
   return { user, password: passwordFromFile(text, passwordFile) };

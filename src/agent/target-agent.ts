@@ -1,11 +1,11 @@
 import { convergeInterrupted, activateCurrent } from "../deploy/converge.js";
 import { settleOrphanedActivation } from "../deploy/orphan.js";
-import type { PassDeps, PassOptions, PassOutcome, TargetSession } from "../deploy/pass.js";
+import type { PassDeps, PassOptions, TargetSession } from "../deploy/pass.js";
 import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
 import { sourceKey } from "../deploy/target.js";
 import { cacheFromDeployed } from "../deploy/fetch.js";
-import { HailError, UsageError, asHailError } from "../errors.js";
+import { UsageError, asHailError, describeError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";
 import type { PassRecord } from "../metrics/account.js";
 import { accountPass, countersChanged } from "../metrics/account.js";
@@ -15,12 +15,8 @@ import type { ProfileFs } from "../nix/profile-fs.js";
 import type { MetricsState } from "../state/schema.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
 import { noteRebootNeed, rebootIfDue } from "../nixos/reboot.js";
-
-/**
- * How the last pass of a target ended, for /healthz and the exit code of a one-shot: what the
- * pass came to, the error that stopped it, or the failed end of an interrupted deployment.
- */
-export type PassReport = PassOutcome | { kind: "error"; error: HailError } | { kind: "converge-failed" };
+import type { PassReport } from "./report.js";
+import { isHealthy, passError, passRecord } from "./report.js";
 
 /**
  * One target's passes with their bookkeeping: metrics accounted and persisted, the last
@@ -37,12 +33,8 @@ export class TargetAgent {
     readonly deps: PassDeps,
     readonly target: Target,
     readonly opts: PassOptions,
-    private readonly context: { profilesDir: string; managedBy: string | null; newRound: () => void },
+    private readonly context: { managedBy: string | null; newRound: () => void },
   ) {}
-
-  get profilesDir(): string {
-    return this.context.profilesDir;
-  }
 
   /** Forgets the answers shared with other targets in the last poll round. */
   newRound(): void {
@@ -51,10 +43,7 @@ export class TargetAgent {
 
   /** The error of the last pass, for /healthz. */
   lastError(): { kind: string; message: string } | null {
-    const last = this.last;
-    if (last?.kind === "error" || last?.kind === "failed") return { kind: last.error.kind, message: last.error.message };
-    if (last?.kind === "converge-failed") return { kind: "activation", message: "finishing an interrupted deployment failed" };
-    return null;
+    return passError(this.last);
   }
 
   /** Finishes what a crashed run left half done; the daemon also re-activates (SPEC §2.6). */
@@ -93,22 +82,16 @@ export class TargetAgent {
     this.last = report;
     // also while Hydra is away: a pending reboot only waits for the window
     await rebootIfDue(this.deps, this.target).catch((err: unknown) => {
-      this.deps.log.error(`cannot check for a pending reboot: ${err instanceof Error ? err.message : String(err)}`);
+      this.deps.log.error(`cannot check for a pending reboot: ${describeError(err)}`);
     });
     // An unchanged pass has just read the profile link: no need to read it again.
-    await this.account(toRecord(report), report.kind === "unchanged" ? report.currentPath : undefined);
+    await this.account(passRecord(report), report.kind === "unchanged" ? report.currentPath : undefined);
     return report;
   }
 
-  /**
-   * True while the last pass did not fail (GET /healthz). Skipping a known-bad build counts as
-   * failing, as it does for a one-shot's exit code: the newest build is still not deployed.
-   */
+  /** True while the last pass did not fail (GET /healthz). */
   get healthy(): boolean {
-    const last = this.last;
-    if (last === null) return true;
-    if (last.kind === "error" || last.kind === "converge-failed" || last.kind === "failed") return false;
-    return !(last.kind === "unchanged" && last.decision.kind === "skip" && last.decision.cause === "failed-before");
+    return isHealthy(this.last);
   }
 
   metricsSnapshot(): ProfileMetrics | null {
@@ -143,7 +126,7 @@ export class TargetAgent {
     // Timestamps alone are not worth a disk write on every idle poll; counters are.
     if (countersChanged(before, after)) {
       await this.deps.store.update((s) => ({ ...s, metrics: after })).catch((err: unknown) => {
-        this.deps.log.error(`cannot save metrics to the state file: ${err instanceof Error ? err.message : String(err)}`);
+        this.deps.log.error(`cannot save metrics to the state file: ${describeError(err)}`);
       });
     }
   }
@@ -171,22 +154,5 @@ async function refuseNonLinkProfile(fs: ProfileFs, path: string): Promise<void> 
     throw new UsageError(`--profile ${path} is ${what}, not a profile link: give the path of a Nix profile (a symlink nix-env manages), or move it away`);
   } catch (err) {
     if (!hasErrnoCode(err, "ENOENT")) throw err;
-  }
-}
-
-function toRecord(report: PassReport): PassRecord {
-  switch (report.kind) {
-    case "converge-failed":
-      return { kind: "error", errorKind: "activation" };
-    case "error":
-      return { kind: "error", errorKind: report.error.kind };
-    case "deployed":
-      return { kind: "deployed", hookFailures: report.hookFailures };
-    case "failed":
-      return { kind: "failed", errorKind: report.error.kind, rolledBack: report.rolledBack, hookFailures: report.hookFailures };
-    case "unchanged":
-      if (report.decision.kind === "stay") return { kind: "checked" };
-      // a known-bad path the profile is stuck on (a failed rollback, --no-rollback) is not up to date
-      return { kind: "unchanged", upToDate: report.currentPath === report.resolution.storePath && report.decision.kind !== "skip" };
   }
 }

@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { UsageError } from "../errors.js";
+import { UsageError, describeError } from "../errors.js";
 import { describeZodError } from "../hydra/schema.js";
+import { profileGivenTwice } from "./one-per-profile.js";
 import type { RawOptions } from "./options.js";
 
 /**
@@ -72,7 +73,7 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new UsageError(`--config ${path}: cannot read it (${err instanceof Error ? err.message : String(err)})`);
+    throw new UsageError(`--config ${path}: cannot read it (${describeError(err)})`);
   }
   return parseConfigFile(text, path);
 }
@@ -82,13 +83,13 @@ export function parseConfigFile(text: string, path: string): ConfigFile {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`config file ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`config file ${path} is not valid JSON: ${describeError(err)}`);
   }
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) throw new UsageError(`config file ${path}: ${describeZodError(parsed.error, "(top level)")}`);
   const profiles = parsed.data.targets.map((t) => t.profile);
-  const twice = profiles.find((p, i) => profiles.indexOf(p) !== i);
-  if (twice !== undefined) throw new UsageError(`config file ${path}: profile ${twice} appears in two targets; one hail per profile`);
+  const twice = profileGivenTwice(profiles);
+  if (twice !== null) throw new UsageError(`config file ${path}: profile ${profiles[twice[0]]} appears in two targets; one hail per profile`);
   return parsed.data;
 }
 

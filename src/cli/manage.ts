@@ -2,11 +2,12 @@ import { checkDurationLimit, DURATION_LIMITS, parseCalendarTime, parseDuration }
 import { UsageError, asHailError } from "../errors.js";
 import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
+import { activeHold } from "../deploy/decide.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
 import { loadConfigFile } from "./config-file.js";
-import { stateStoreFor } from "./target-files.js";
+import { stateStoreFor } from "../state/profile-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
 export interface ManageOptions {
@@ -29,7 +30,7 @@ export async function holdCommand(positional: string | undefined, opts: ManageOp
   const profile = profileOf(positional, opts);
   const now = new Date();
   const until = opts.until === undefined ? null : parseUntil(opts.until, now);
-  const store = stateStoreFor(profile, opts.profilesDir, opts.stateDir);
+  const store = stateStoreFor(profile, opts.stateDir);
   await store.update((s) => setHold(s, opts.reason ?? null, until, now.toISOString()));
   process.stdout.write(`held ${profile.name}${until ? ` until ${until}` : ""}${opts.reason ? `: ${opts.reason}` : ""}\n`);
   return 0;
@@ -38,7 +39,7 @@ export async function holdCommand(positional: string | undefined, opts: ManageOp
 /** `hail release PROFILE [--clear-failed]` */
 export async function releaseCommand(positional: string | undefined, opts: ManageOptions & { clearFailed?: boolean }): Promise<number> {
   const profile = profileOf(positional, opts);
-  const store = stateStoreFor(profile, opts.profilesDir, opts.stateDir);
+  const store = stateStoreFor(profile, opts.stateDir);
   const before = await store.read();
   await store.update((s) => releaseHold(s, opts.clearFailed === true));
   const cleared = opts.clearFailed ? `; cleared ${before.failed.length} failure mark(s)` : "";
@@ -107,18 +108,18 @@ async function printStatus(
     const stateDir = typed("stateDir") ? opts.stateDir : (file.stateDir ?? opts.stateDir);
     for (const target of file.targets) {
       const profilesDir = typed("profilesDir") ? opts.profilesDir : (target.profilesDir ?? file.profilesDir ?? opts.profilesDir);
-      reports.push(await statusOf(resolveProfile(target.profile, profilesDir), profilesDir, stateDir));
+      reports.push(await statusOf(resolveProfile(target.profile, profilesDir), stateDir));
     }
     process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
     return 0;
   }
-  const report = await statusOf(profileOf(positional, opts), opts.profilesDir, opts.stateDir);
+  const report = await statusOf(profileOf(positional, opts), opts.stateDir);
   process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
   return 0;
 }
 
-async function statusOf(profile: ProfileRef, profilesDir: string, stateDir: string): Promise<StatusReport> {
-  const state = await stateStoreFor(profile, profilesDir, stateDir).read();
+async function statusOf(profile: ProfileRef, stateDir: string): Promise<StatusReport> {
+  const state = await stateStoreFor(profile, stateDir).read();
   const currentPath = await readProfileTarget(profile.path, storeDirFromEnv(process.env));
   return {
     profile: profile.name,
@@ -130,8 +131,7 @@ async function statusOf(profile: ProfileRef, profilesDir: string, stateDir: stri
     lastAttempt: state.lastAttempt,
     lastError: state.lastError,
     failed: state.failed,
-    // An expired hold no longer holds anything (decide ignores it too).
-    hold: state.hold && (state.hold.until === null || Date.parse(state.hold.until) > Date.now()) ? state.hold : null,
+    hold: activeHold(state.hold, new Date()),
     rebootPending: state.rebootPending,
   };
 }

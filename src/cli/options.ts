@@ -14,6 +14,7 @@ import { DEFAULT_PROFILES_DIR, resolveProfile } from "../nix/profile-path.js";
 import { parseSize } from "../size.js";
 import type { RawNixosOptions } from "../nixos/config.js";
 import { confirmTimeoutChoice, nixosChoice } from "../nixos/config.js";
+import type { AgentConfig } from "../agent/config.js";
 
 /** Flags as commander hands them over (camelCase, strings). */
 export interface RawOptions extends RawNixosOptions {
@@ -45,34 +46,6 @@ export interface RawOptions extends RawNixosOptions {
   keepGenerations?: string;
   onSuccess?: string;
   onFailure?: string;
-}
-
-export interface AgentConfig {
-  target: Target;
-  profilesDir: string;
-  stateDir: string;
-  pollPeriodMs: number;
-  /** POST /poll and SIGUSR1 start at most one extra pass per this interval */
-  pollMinIntervalMs: number;
-  oneshot: boolean;
-  timeoutMs: number;
-  activateTimeoutMs: number;
-  healthCheck: string[] | null;
-  rollback: boolean;
-  netrc: { path: string; explicit: boolean } | null;
-  /** A private Hydra's login; the password stays in its file until the client is made (agent.ts). */
-  hydraLogin: { user: string; passwordFile: string } | null;
-  logFormat: LogFormat;
-  logLevel: LogLevel;
-  metricsFile: string | null;
-  metricsListen: { host: string; port: number } | null;
-  rollout: RolloutPolicy | null;
-  allowDowngrade: boolean;
-  minFreeBytes: number;
-  keepGenerations: number | null;
-  hooks: Hooks;
-  /** --confirm-timeout: null when off */
-  confirmTimeoutMs: number | null;
 }
 
 export const DEFAULT_NETRC = "/etc/netrc";
@@ -151,7 +124,6 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
   return {
     target: nixos === null ? target : { ...target, nixos },
     confirmTimeoutMs: confirmTimeoutChoice(raw),
-    profilesDir: raw.profilesDir,
     stateDir: raw.stateDir,
     pollPeriodMs: parseBoundedDuration(raw.pollPeriod ?? RUN_DEFAULTS.pollPeriod, "--poll-period", DURATION_LIMITS.timer, "m"),
     pollMinIntervalMs: parseBoundedDuration(raw.pollMinInterval ?? RUN_DEFAULTS.pollMinInterval, "--poll-min-interval", DURATION_LIMITS.timer),

@@ -20,10 +20,10 @@ import { renderPlanMarkdown } from "./plan-markdown.js";
 import { createHydraClient } from "../agent/hydra-client.js";
 import { previewNixos } from "../nixos/plan-preview.js";
 import type { RawOptions } from "./options.js";
-import type { AgentConfig } from "./options.js";
+import type { AgentConfig } from "../agent/config.js";
 import type { TargetSet } from "./targets.js";
 import { resolveTargets } from "./targets.js";
-import { stateStoreFor } from "./target-files.js";
+import { stateStoreFor } from "../state/profile-files.js";
 
 export interface PlanFlags {
   json?: boolean;
@@ -125,7 +125,7 @@ async function planTarget(config: AgentConfig, fetch: boolean, shared: PlanShare
     const resolution = resolutionOf(await fetchResolution(hydra, config.target.source, { output: config.target.output, storeDir }, null));
     const current = await readProfileTarget(config.target.profile.path, storeDir);
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
-    const state = await stateStoreFor(config.target.profile, config.profilesDir, config.stateDir).read();
+    const state = await stateStoreFor(config.target.profile, config.stateDir).read();
     const policy = { source: sourceKey(config.target), allowDowngrade: config.allowDowngrade };
     const decision = decide(resolution, current, state, new Date(), config.rollout, policy);
     const report = buildReport(config.target, resolution, current, decision);

@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { loadConfigFile, targetOptions } from "./config-file.js";
-import type { AgentConfig, RawOptions } from "./options.js";
+import { profileGivenTwice } from "./one-per-profile.js";
+import type { AgentConfig } from "../agent/config.js";
+import type { RawOptions } from "./options.js";
 import { toAgentConfig } from "./options.js";
 
 /** What `run` and `plan` act on: one target from flags, or every target of a config file. */
@@ -22,9 +24,10 @@ export async function resolveTargets(raw: RawOptions & { config?: string }, cmd:
   const configs = rawTargets.map((r, i) => inTarget(raw.config ?? "", i, r.profile, () => toAgentConfig(r, tty)));
   // The same profile named twice (once by name, once by path) would lock itself out.
   const paths = configs.map((c) => c.target.profile.path);
-  const twice = paths.findIndex((p, i) => paths.indexOf(p) !== i);
-  if (twice !== -1) {
-    throw new UsageError(`config file ${raw.config}: targets ${paths.indexOf(paths[twice] ?? "")} and ${twice} are the same profile ${paths[twice]}; one hail per profile`);
+  const twice = profileGivenTwice(paths);
+  if (twice !== null) {
+    const [first, again] = twice;
+    throw new UsageError(`config file ${raw.config}: targets ${first} and ${again} are the same profile ${paths[again]}; one hail per profile`);
   }
   return { configs, configFile: resolve(raw.config) };
 }

@@ -1,3 +1,4 @@
+import { describeError } from "../errors.js";
 import type { Narinfo } from "../nix/narinfo.js";
 import { hashPart, parseNarinfo } from "../nix/narinfo.js";
 import { httpFetch } from "../hydra/http-fetch.js";
@@ -40,7 +41,7 @@ export async function closureSizes(storePath: string, opts: ClosureSizeOptions):
       queue = [...queue, ...new Set(next.filter((p) => !seen.has(p) && !batch.includes(p) && !queue.includes(p)))];
     }
   } catch (err) {
-    return { known: false, reason: `cannot read the binary cache: ${err instanceof Error ? err.message : String(err)}` };
+    return { known: false, reason: `cannot read the binary cache: ${describeError(err)}` };
   }
   const all = [...seen.values()];
   const exists = opts.exists ?? pathExists;

@@ -10,8 +10,6 @@ export interface DeployMemory {
   hold: { reason: string | null; until: string | null } | null;
 }
 
-export const EMPTY_MEMORY: DeployMemory = { lastDeployed: null, failed: [], hold: null };
-
 export type Decision =
   | { kind: "deploy" }
   | { kind: "up-to-date" }
@@ -36,8 +34,8 @@ export function decide(
   rollout: RolloutPolicy | null = null,
   policy: DecidePolicy | null = null,
 ): Decision {
-  const hold = memory.hold;
-  if (hold && (hold.until === null || Date.parse(hold.until) > now.getTime())) {
+  const hold = activeHold(memory.hold, now);
+  if (hold) {
     const why = hold.reason ? `: ${hold.reason}` : "";
     const until = hold.until ? ` until ${hold.until}` : "";
     return { kind: "held", reason: `profile is held${until}${why}; run \`hail release\` to resume` };
@@ -79,6 +77,11 @@ export function decide(
     }
   }
   return { kind: "deploy" };
+}
+
+/** The hold while it holds: one with an `until` in the past holds nothing. */
+export function activeHold<H extends { until: string | null }>(hold: H | null, now: Date): H | null {
+  return hold !== null && (hold.until === null || Date.parse(hold.until) > now.getTime()) ? hold : null;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { ProcessRunner } from "../nix/runner.js";
 import type { ActivationPurpose } from "../nixos/activation.js";
 import { activationCommandFor, switchToConfigurationCommand } from "../nixos/activation.js";
 import { checkNixosSystem } from "../nixos/system.js";
+import { hailEnv } from "./hail-env.js";
 import type { Hooks } from "./hooks.js";
 import type { Target } from "./target.js";
 
@@ -136,7 +137,7 @@ export async function activate(
 ): Promise<void> {
   const log = deps.log.child({ source: "activation" });
   deps.log.info(`activating ${target.profile.path}`, { storePath: build.storePath });
-  const env = activationEnv(target, build);
+  const env = hailEnv(target.profile.path, build.storePath, build.buildId);
   await deps.runner.runActivation(await activationCommandFor(target, build.storePath, purpose, env, deps.log), "activation", {
     env,
     timeoutMs,
@@ -145,21 +146,13 @@ export async function activate(
   });
 }
 
-function activationEnv(target: Target, build: DeployBuild): Record<string, string> {
-  return {
-    HAIL_PROFILE: target.profile.path,
-    HAIL_STORE_PATH: build.storePath,
-    HAIL_BUILD_ID: build.buildId === null ? "" : String(build.buildId),
-  };
-}
-
 async function runHealthCheck(deps: DeployDeps, target: Target, build: DeployBuild, argv: string[], timeoutMs: number) {
   const [file, ...args] = argv;
   if (file === undefined) return;
   const log = deps.log.child({ source: "health-check" });
   deps.log.info(`running health check ${argv.join(" ")}`);
   await deps.runner.runActivation({ file, args }, "health check", {
-    env: activationEnv(target, build),
+    env: hailEnv(target.profile.path, build.storePath, build.buildId),
     timeoutMs,
     onLine: (line) => log.info(line),
   });

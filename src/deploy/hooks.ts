@@ -1,6 +1,7 @@
 import { HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { ProcessRunner } from "../nix/runner.js";
+import { hailEnv } from "./hail-env.js";
 
 export interface Hooks {
   onSuccess: string[] | null;
@@ -27,13 +28,7 @@ export async function runHook(runner: ProcessRunner, log: Log, hooks: Hooks, eve
   const hookLog = log.child({ source: name });
   try {
     await runner.runActivation({ file, args }, name, {
-      env: {
-        HAIL_PROFILE: event.profilePath,
-        HAIL_RESULT: event.result,
-        HAIL_STORE_PATH: event.storePath,
-        HAIL_BUILD_ID: String(event.buildId),
-        HAIL_ERROR: event.error ?? "",
-      },
+      env: { ...hailEnv(event.profilePath, event.storePath, event.buildId), HAIL_RESULT: event.result, HAIL_ERROR: event.error ?? "" },
       timeoutMs,
       onLine: (line) => hookLog.info(line),
     });

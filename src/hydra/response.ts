@@ -2,7 +2,7 @@
  * What an answer from Hydra (or a proxy in front of it) means: pure functions from status,
  * headers and body text to a value or a typed error. The client does the I/O.
  */
-import { HydraUnavailable, InvalidResponse } from "../errors.js";
+import { HydraUnavailable, InvalidResponse, describeError } from "../errors.js";
 import { redactSecrets } from "../secrets.js";
 import { HydraNotFound } from "./not-found.js";
 import { HydraErrorBodySchema } from "./schema.js";
@@ -69,7 +69,7 @@ export function parseJsonBody(url: string, contentType: string | null, body: str
     return JSON.parse(body);
   } catch (err) {
     // V8 quotes a cut piece of the body in its message; a piece of an echoed secret must not get out.
-    const reason = (err instanceof Error ? err.message : String(err)).replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, " (not valid JSON)");
+    const reason = describeError(err).replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, " (not valid JSON)");
     throw new InvalidResponse(url, `body is not valid JSON, truncated? (${body.length} characters; ${reason})`);
   }
 }
@@ -112,7 +112,7 @@ export function isTimeout(err: unknown): boolean {
 export function networkErrorText(err: unknown): string {
   const cause = err instanceof Error ? err.cause : undefined;
   const code = errorCode(cause) ?? errorCode(err);
-  return `connection failed (${code ?? (err instanceof Error ? err.message : String(err))})`;
+  return `connection failed (${code ?? describeError(err)})`;
 }
 
 function errorCode(value: unknown): string | undefined {

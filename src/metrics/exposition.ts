@@ -2,8 +2,9 @@ import type { MetricsState } from "../state/schema.js";
 
 /**
  * Prometheus text exposition of SPEC §6, for the node_exporter textfile collector and the
- * /metrics endpoint. Seven fixed series rendered by a pure function: simpler to test and
- * cheaper to load than a client library's global registry.
+ * /metrics endpoint. A fixed list of series (FAMILIES per profile, then the daemon's own
+ * counter) rendered by a pure function: simpler to test and cheaper to load than a client
+ * library's global registry.
  */
 export interface ProfileMetrics {
   /** the profile as the operator named it */

@@ -1,5 +1,6 @@
 import { isAbsolute, join, normalize } from "node:path";
 import { UsageError } from "../errors.js";
+import { legacyProfileKey, profileKey } from "../state/profile-key.js";
 
 export const DEFAULT_PROFILES_DIR = "/nix/var/nix/profiles";
 
@@ -8,6 +9,10 @@ export interface ProfileRef {
   name: string;
   /** the profile symlink hail switches */
   path: string;
+  /** names its state and lock files under --state-dir (state/profile-key.ts) */
+  stateKey: string;
+  /** where an older hail kept its state: the name relative to --profiles-dir */
+  legacyStateKey: string;
 }
 
 /** SPEC §1: a name lives under --profiles-dir and may nest; an absolute path is used as is. */
@@ -18,7 +23,7 @@ export function resolveProfile(name: string, profilesDir: string): ProfileRef {
       throw new UsageError(`--profile ${name}: ".." is not allowed in a profile path`);
     }
     // A trailing slash (tab completion adds one) would make readlink see a directory.
-    return { name, path: normalize(name).replace(/(.)\/+$/, "$1") };
+    return profileRef(name, normalize(name).replace(/(.)\/+$/, "$1"), profilesDir);
   }
   const segments = name.split("/");
   for (const segment of segments) {
@@ -28,5 +33,9 @@ export function resolveProfile(name: string, profilesDir: string): ProfileRef {
       );
     }
   }
-  return { name, path: join(profilesDir, ...segments) };
+  return profileRef(name, join(profilesDir, ...segments), profilesDir);
+}
+
+function profileRef(name: string, path: string, profilesDir: string): ProfileRef {
+  return { name, path, stateKey: profileKey(path), legacyStateKey: legacyProfileKey(path, profilesDir) };
 }

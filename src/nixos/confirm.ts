@@ -1,7 +1,7 @@
 import type { HydraApi } from "../deploy/fetch.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
 import type { Target } from "../deploy/target.js";
-import { EXIT, HailError, HydraUnavailable } from "../errors.js";
+import { EXIT, HailError, HydraUnavailable, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 
 /** The new generation did not let hail reach Hydra again in time: a failed deployment, exit 1. */
@@ -54,7 +54,7 @@ export async function confirmReachable(deps: ConfirmDeps, target: Target, timeou
       deps.log.info(`confirmed: Hydra answered after the activation (try ${tries})`);
       return;
     }
-    if (!outcome.ok) last = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+    if (!outcome.ok) last = describeError(outcome.error);
     const left = deadline - deps.now().getTime();
     if (left <= 0) break;
     deps.log.warn(`confirming: no answer from Hydra yet (${last}); trying again`);

@@ -1,5 +1,4 @@
 import { join, relative, resolve } from "node:path";
-import type { ProfileRef } from "../nix/profile-path.js";
 
 /**
  * The file-name key of a profile's state and lock files: the profile's absolute path, so two
@@ -8,14 +7,14 @@ import type { ProfileRef } from "../nix/profile-path.js";
  * "/" are escaped so that no two paths collide (`/nix/var/nix/profiles/myapp` becomes
  * `nix%2Fvar%2Fnix%2Fprofiles%2Fmyapp`).
  */
-export function profileKey(profile: ProfileRef): string {
-  return escapeKey(resolve(profile.path).replace(/^\/+/, ""));
+export function profileKey(profilePath: string): string {
+  return escapeKey(resolve(profilePath).replace(/^\/+/, ""));
 }
 
 /** The key before it named the absolute path: the name relative to --profiles-dir. */
-export function legacyProfileKey(profile: ProfileRef, profilesDir: string): string {
-  const rel = relative(profilesDir, profile.path);
-  return escapeKey(rel !== "" && !rel.startsWith("..") && !rel.startsWith("/") ? rel : profile.path);
+export function legacyProfileKey(profilePath: string, profilesDir: string): string {
+  const rel = relative(profilesDir, profilePath);
+  return escapeKey(rel !== "" && !rel.startsWith("..") && !rel.startsWith("/") ? rel : profilePath);
 }
 
 function escapeKey(name: string): string {
@@ -27,6 +26,14 @@ export interface StateFiles {
   lock: string;
 }
 
+/** The state and lock files of the profile with this key: always side by side. */
 export function stateFiles(stateDir: string, key: string): StateFiles {
-  return { state: join(stateDir, `${key}.json`), lock: join(stateDir, `${key}.lock`) };
+  return { state: join(stateDir, `${key}${STATE_SUFFIX}`), lock: join(stateDir, `${key}.lock`) };
+}
+
+const STATE_SUFFIX = ".json";
+
+/** The key a state file's name holds (`KEY.json`), or null for another file. */
+export function keyOfStateFile(name: string): string | null {
+  return name.endsWith(STATE_SUFFIX) && !name.startsWith(".") ? name.slice(0, -STATE_SUFFIX.length) : null;
 }

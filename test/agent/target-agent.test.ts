@@ -17,7 +17,7 @@ function agentWorld(opts: { generations?: string[]; state?: State; managedBy?: s
   const store = new MemoryStore(opts.state ?? deployedV2());
   const hydra = fakeHydra(appBuild(3, V3));
   const deps: PassDeps = { hydra: hydra.api, runner: world.nix, fs: world.fs, processes: world.processes, log: world.log, store, storeDir: STORE, now: () => NOW };
-  const agent = new TargetAgent(deps, TARGET, { ...OPTS, activateTimeoutMs: opts.activateTimeoutMs ?? OPTS.activateTimeoutMs, rollout: null }, { profilesDir: "/profiles", managedBy: opts.managedBy ?? null, newRound: () => {} });
+  const agent = new TargetAgent(deps, TARGET, { ...OPTS, activateTimeoutMs: opts.activateTimeoutMs ?? OPTS.activateTimeoutMs, rollout: null }, { managedBy: opts.managedBy ?? null, newRound: () => {} });
   return { ...world, store, hydra, agent };
 }
 

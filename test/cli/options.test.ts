@@ -43,7 +43,12 @@ describe("toTarget", () => {
         job: { baseUrl: "https://hydra.example", project: "acme", jobset: "production", job: "release_gate", url: GATE },
         constituent: "app-server",
       },
-      profile: { name: "hail/myapp", path: "/nix/var/nix/profiles/hail/myapp" },
+      profile: {
+        name: "hail/myapp",
+        path: "/nix/var/nix/profiles/hail/myapp",
+        stateKey: "nix%2Fvar%2Fnix%2Fprofiles%2Fhail%2Fmyapp",
+        legacyStateKey: "hail%2Fmyapp",
+      },
       output: "bin",
     });
   });
@@ -52,7 +57,7 @@ describe("toTarget", () => {
     const target = toTarget(raw({ jobUri: JOB, profile: "/srv/profiles/app" }));
     assert.equal(target.source.kind, "job");
     assert.equal(target.source.job.job, "app-server");
-    assert.deepEqual(target.profile, { name: "/srv/profiles/app", path: "/srv/profiles/app" });
+    assert.deepEqual({ name: target.profile.name, path: target.profile.path }, { name: "/srv/profiles/app", path: "/srv/profiles/app" });
     assert.equal(target.output, "out");
   });
 

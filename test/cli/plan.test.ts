@@ -4,6 +4,7 @@ import type { PlanReport } from "../../src/cli/plan.js";
 import { buildReport, renderPlan } from "../../src/cli/plan.js";
 import type { Target } from "../../src/deploy/target.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
+import { resolveProfile } from "../../src/nix/profile-path.js";
 import { HASH, resolution, storePath } from "../deploy/builds.js";
 
 const GATE = "https://hydra.example/job/acme/production/release_gate";
@@ -13,12 +14,12 @@ const CURRENT = storePath(HASH.b, "app-server-0.9");
 
 const gateTarget: Target = {
   source: { kind: "gate", job: parseJobUrl(GATE), constituent: "app-server" },
-  profile: { name: "hail/myapp", path: PROFILE },
+  profile: resolveProfile("hail/myapp", "/nix/var/nix/profiles"),
   output: "out",
 };
 const jobTarget: Target = {
   source: { kind: "job", job: parseJobUrl("https://hydra.example/job/acme/production/app-server") },
-  profile: { name: "myapp", path: "/nix/var/nix/profiles/myapp" },
+  profile: resolveProfile("myapp", "/nix/var/nix/profiles"),
   output: "out",
 };
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createLoop, firstPollDelay, jitteredDelay } from "../../src/daemon/loop.js";
 import { PollRequests } from "../../src/daemon/poll-requests.js";
-import { silentLog } from "../../src/log.js";
+import { silentLog } from "../support/silent-log.js";
 
 /** Lets pending promise callbacks and zero-delay work run, without waiting on real time. */
 async function settle(rounds = 5): Promise<void> {

@@ -1,4 +1,5 @@
 /** Hydra builds and resolutions for the pure deploy tests: complete shapes, override what matters. */
+import type { DeployMemory } from "../../src/deploy/decide.js";
 import type { Resolution } from "../../src/deploy/resolve.js";
 import type { HydraBuild } from "../../src/hydra/schema.js";
 
@@ -8,6 +9,9 @@ export const HASH = {
   b: "0123456789abcdfghijklmnpqrsvwxyz",
   c: "zyxwvsrqpnmlkjihgfdcba9876543210",
 } as const;
+
+/** A profile hail has never deployed to: no history, no hold. */
+export const EMPTY_MEMORY: DeployMemory = { lastDeployed: null, failed: [], hold: null };
 
 export function storePath(hash: string, name: string, storeDir = "/nix/store"): string {
   return `${storeDir}/${hash}-${name}`;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Decision, DeployMemory } from "../../src/deploy/decide.js";
-import { decide, EMPTY_MEMORY } from "../../src/deploy/decide.js";
-import { HASH, resolution, storePath } from "./builds.js";
+import { decide } from "../../src/deploy/decide.js";
+import { EMPTY_MEMORY, HASH, resolution, storePath } from "./builds.js";
 
 const NOW = new Date("2025-03-01T12:00:00Z");
 const OFFERED = storePath(HASH.a, "app-1.1");

@@ -14,6 +14,7 @@ import type { JobUrl } from "../../src/hydra/job-url.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
 import type { HydraBuild } from "../../src/hydra/schema.js";
 import type { Log, LogFields } from "../../src/log.js";
+import { resolveProfile } from "../../src/nix/profile-path.js";
 import type { Command } from "../../src/nix/commands.js";
 import { renderCommand } from "../../src/nix/commands.js";
 import { parseGeneration, readProfileTarget } from "../../src/nix/profile.js";
@@ -208,7 +209,7 @@ export function memoryLog(lines: LogLine[] = [], base: LogFields = {}): Log & { 
 
 export const TARGET: Target = {
   source: { kind: "job", job: parseJobUrl("https://hydra.example/job/acme/production/app") },
-  profile: { name: "app", path: PROFILE },
+  profile: resolveProfile(PROFILE, "/profiles"),
   output: "out",
 };
 

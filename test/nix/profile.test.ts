@@ -19,7 +19,25 @@ describe("resolveProfile", () => {
     ["/srv/profiles/app/", "/srv/profiles/app"],
   ];
   for (const [name, path] of good) {
-    it(`${JSON.stringify(name)} -> ${path}`, () => assert.deepEqual(resolveProfile(name, DIR), { name, path }));
+    it(`${JSON.stringify(name)} -> ${path}`, () => {
+      const profile = resolveProfile(name, DIR);
+      assert.deepEqual({ name: profile.name, path: profile.path }, { name, path });
+    });
+  }
+
+  // The state and lock files are named for the absolute path, so a name and its path share
+  // them; the legacy key (relative to --profiles-dir) is where an older hail kept the state.
+  const keys: Array<[string, string, string, string]> = [
+    ["myapp", DIR, "nix%2Fvar%2Fnix%2Fprofiles%2Fmyapp", "myapp"],
+    [`${DIR}/myapp`, DIR, "nix%2Fvar%2Fnix%2Fprofiles%2Fmyapp", "myapp"],
+    ["hail/myapp", "/srv/profiles", "srv%2Fprofiles%2Fhail%2Fmyapp", "hail%2Fmyapp"],
+    ["/home/ops/100%/app", DIR, "home%2Fops%2F100%25%2Fapp", "%2Fhome%2Fops%2F100%25%2Fapp"],
+  ];
+  for (const [name, dir, stateKey, legacyStateKey] of keys) {
+    it(`${JSON.stringify(name)} under ${dir} keeps its state under ${stateKey}`, () => {
+      const profile = resolveProfile(name, dir);
+      assert.deepEqual({ stateKey: profile.stateKey, legacyStateKey: profile.legacyStateKey }, { stateKey, legacyStateKey });
+    });
   }
 
   it("takes names under the profiles dir it is given", () => {

@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { legacyProfileKey, profileKey, stateFiles } from "../../src/state/profile-key.js";
 
-const ref = (path: string) => ({ name: path, path });
-
 describe("profileKey", () => {
   const cases: Array<[string, string]> = [
     ["/nix/var/nix/profiles/myapp", "nix%2Fvar%2Fnix%2Fprofiles%2Fmyapp"],
@@ -11,25 +9,25 @@ describe("profileKey", () => {
     ["/srv/100%/app", "srv%2F100%25%2Fapp"],
     ["/srv//profiles/./app", "srv%2Fprofiles%2Fapp"],
   ];
-  for (const [path, key] of cases) it(`${path} -> ${key}`, () => assert.equal(profileKey(ref(path)), key));
+  for (const [path, key] of cases) it(`${path} -> ${key}`, () => assert.equal(profileKey(path), key));
 
   it("never gives two profiles the same key", () => {
     // without escaping "%", these two would both become a%2Fb
-    assert.notEqual(profileKey(ref("/a/b")), profileKey(ref("/a%2Fb")));
-    assert.notEqual(profileKey(ref("/one/profiles/app")), profileKey(ref("/two/profiles/app")));
+    assert.notEqual(profileKey("/a/b"), profileKey("/a%2Fb"));
+    assert.notEqual(profileKey("/one/profiles/app"), profileKey("/two/profiles/app"));
   });
 });
 
 describe("legacyProfileKey", () => {
   const DIR = "/nix/var/nix/profiles";
   it("is the name relative to --profiles-dir", () => {
-    assert.equal(legacyProfileKey(ref(`${DIR}/myapp`), DIR), "myapp");
-    assert.equal(legacyProfileKey(ref(`${DIR}/hail/myapp`), DIR), "hail%2Fmyapp");
+    assert.equal(legacyProfileKey(`${DIR}/myapp`, DIR), "myapp");
+    assert.equal(legacyProfileKey(`${DIR}/hail/myapp`, DIR), "hail%2Fmyapp");
   });
 
   it("is the escaped full path for a profile outside --profiles-dir", () => {
-    assert.equal(legacyProfileKey(ref("/srv/app"), DIR), "%2Fsrv%2Fapp");
-    assert.equal(legacyProfileKey(ref(DIR), DIR), "%2Fnix%2Fvar%2Fnix%2Fprofiles");
+    assert.equal(legacyProfileKey("/srv/app", DIR), "%2Fsrv%2Fapp");
+    assert.equal(legacyProfileKey(DIR, DIR), "%2Fnix%2Fvar%2Fnix%2Fprofiles");
   });
 });
 

@@ -1,17 +1,20 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { TargetAgent } from "../agent/target-agent.js";
+import { hailEnv } from "../deploy/hail-env.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
-import { HailError } from "../errors.js";
+import { HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { readProfileTarget } from "../nix/profile.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { acquireLock } from "../state/lock.js";
+import type { StateFiles } from "../state/profile-key.js";
+import { keyOfStateFile, stateFiles } from "../state/profile-key.js";
 import type { State } from "../state/schema.js";
 import { createStateStore, parseState } from "../state/state-store.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
-import type { AgentConfig } from "./options.js";
 import { pathExists } from "../path-exists.js";
+import type { AgentConfig } from "./config.js";
+import type { TargetAgent } from "./target-agent.js";
 
 /**
  * Service removal: a profile whose target was in this config file and is no longer there gets
@@ -22,33 +25,33 @@ import { pathExists } from "../path-exists.js";
  */
 export async function retireRemovedTargets(agents: TargetAgent[], configFile: string, global: AgentConfig, log: Log): Promise<void> {
   const active = new Set(agents.map((a) => a.target.profile.path));
-  for (const { file, state } of await managedStates(global.stateDir, log)) {
+  for (const { files, state } of await managedStates(global.stateDir, log)) {
     if (state.managedBy !== configFile || state.retiredAt !== null || active.has(state.profilePath)) continue;
-    await retire(file, state, global, log.child({ profile: state.profile }));
+    await retire(files, state, global, log.child({ profile: state.profile }));
   }
 }
 
-async function managedStates(stateDir: string, log: Log): Promise<{ file: string; state: State }[]> {
-  let names: string[];
+async function managedStates(stateDir: string, log: Log): Promise<{ files: StateFiles; state: State }[]> {
+  let keys: string[];
   try {
-    names = (await readdir(stateDir)).filter((n) => n.endsWith(".json") && !n.startsWith("."));
+    keys = (await readdir(stateDir)).map(keyOfStateFile).filter((k) => k !== null);
   } catch {
     return [];
   }
-  const states: { file: string; state: State }[] = [];
-  for (const name of names) {
-    const file = join(stateDir, name);
+  const states: { files: StateFiles; state: State }[] = [];
+  for (const key of keys) {
+    const files = stateFiles(stateDir, key);
     try {
-      states.push({ file, state: parseState(await readFile(file, "utf8"), file) });
+      states.push({ files, state: parseState(await readFile(files.state, "utf8"), files.state) });
     } catch (err) {
-      log.warn(`skipping ${file} while looking for removed targets: ${err instanceof Error ? err.message : String(err)}`);
+      log.warn(`skipping ${files.state} while looking for removed targets: ${describeError(err)}`);
     }
   }
   return states;
 }
 
-async function retire(file: string, state: State, global: AgentConfig, log: Log): Promise<void> {
-  const lock = await acquireLock(file.replace(/\.json$/, ".lock"), "retire");
+async function retire(files: StateFiles, state: State, global: AgentConfig, log: Log): Promise<void> {
+  const lock = await acquireLock(files.lock, "retire");
   if (lock.kind === "held") {
     log.warn(`target ${state.profile} was removed from the config, but pid ${lock.holder.pid} holds its lock; leaving it for now`);
     return;
@@ -61,15 +64,15 @@ async function retire(file: string, state: State, global: AgentConfig, log: Log)
       const buildId = deployedBuildIdAt(state, current);
       const deactivation = log.child({ source: "deactivation" });
       await createProcessRunner().runActivation({ file: deactivate, args: [] }, "deactivation", {
-        env: { HAIL_PROFILE: state.profilePath, HAIL_STORE_PATH: current ?? "", HAIL_BUILD_ID: buildId === null ? "" : String(buildId) },
+        env: hailEnv(state.profilePath, current, buildId),
         timeoutMs: global.activateTimeoutMs,
         onLine: (line) => deactivation.info(line),
       });
     } else {
       log.info(`target ${state.profile} was removed from the config; its profile has no bin/deactivate`);
     }
-    await createStateStore(file, { name: state.profile, path: state.profilePath }).update((s) => ({ ...s, retiredAt: new Date().toISOString() }));
-    log.info(`hail no longer manages ${state.profilePath} (${basename(file)} kept for the record)`);
+    await createStateStore(files.state, { name: state.profile, path: state.profilePath }).update((s) => ({ ...s, retiredAt: new Date().toISOString() }));
+    log.info(`hail no longer manages ${state.profilePath} (${basename(files.state)} kept for the record)`);
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
     log.error(`deactivating removed target ${state.profile} failed: ${err.message}; hail tries again at its next start`, { errorKind: err.kind });

@@ -1,21 +1,21 @@
 import { ProfileLocked, UsageError } from "../errors.js";
 import type { ProfileRef } from "../nix/profile-path.js";
-import { acquireLock } from "../state/lock.js";
-import { legacyProfileKey, profileKey, stateFiles } from "../state/profile-key.js";
-import type { StateStore } from "../state/state-store.js";
-import { createStateStore } from "../state/state-store.js";
+import { acquireLock } from "./lock.js";
+import { stateFiles } from "./profile-key.js";
+import type { StateStore } from "./state-store.js";
+import { createStateStore } from "./state-store.js";
 
 /** The state store of a profile (SPEC §4: STATE_DIR/<profile-key>.json). */
-export function stateStoreFor(profile: ProfileRef, profilesDir: string, stateDir: string): StateStore {
+export function stateStoreFor(profile: ProfileRef, stateDir: string): StateStore {
   refuseEmptyStateDir(stateDir);
-  const legacy = stateFiles(stateDir, legacyProfileKey(profile, profilesDir)).state;
-  return createStateStore(stateFiles(stateDir, profileKey(profile)).state, profile, legacy);
+  const legacy = stateFiles(stateDir, profile.legacyStateKey).state;
+  return createStateStore(stateFiles(stateDir, profile.stateKey).state, profile, legacy);
 }
 
 /** Takes the profile's lock or throws ProfileLocked (exit 75) naming the holder. */
-export async function lockProfile(profile: ProfileRef, profilesDir: string, stateDir: string, command: string) {
+export async function lockProfile(profile: ProfileRef, stateDir: string, command: string) {
   refuseEmptyStateDir(stateDir);
-  const file = stateFiles(stateDir, profileKey(profile)).lock;
+  const file = stateFiles(stateDir, profile.stateKey).lock;
   const lock = await acquireLock(file, command);
   if (lock.kind === "held") {
     const { holder } = lock;

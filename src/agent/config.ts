@@ -1,0 +1,32 @@
+import type { Hooks } from "../deploy/hooks.js";
+import type { RolloutPolicy } from "../deploy/rollout.js";
+import type { Target } from "../deploy/target.js";
+import type { LogFormat, LogLevel } from "../log.js";
+
+/** Everything one target runs with, parsed and checked (from flags, or a config file's target). */
+export interface AgentConfig {
+  target: Target;
+  stateDir: string;
+  pollPeriodMs: number;
+  /** POST /poll and SIGUSR1 start at most one extra pass per this interval */
+  pollMinIntervalMs: number;
+  oneshot: boolean;
+  timeoutMs: number;
+  activateTimeoutMs: number;
+  healthCheck: string[] | null;
+  rollback: boolean;
+  netrc: { path: string; explicit: boolean } | null;
+  /** A private Hydra's login; the password stays in its file until the client is made (hydra-client.ts). */
+  hydraLogin: { user: string; passwordFile: string } | null;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  metricsFile: string | null;
+  metricsListen: { host: string; port: number } | null;
+  rollout: RolloutPolicy | null;
+  allowDowngrade: boolean;
+  minFreeBytes: number;
+  keepGenerations: number | null;
+  hooks: Hooks;
+  /** --confirm-timeout: null when off */
+  confirmTimeoutMs: number | null;
+}

@@ -1,0 +1,105 @@
+import type { HydraApi } from "../deploy/fetch.js";
+import { liveProcesses } from "../deploy/orphan.js";
+import { SharedRound } from "../deploy/shared-hydra.js";
+import { storeDirFromEnv } from "../deploy/store-path.js";
+import { EXIT, asHailError } from "../errors.js";
+import type { Log } from "../log.js";
+import type { DaemonMetrics } from "../metrics/exposition.js";
+import { renderMetrics } from "../metrics/exposition.js";
+import { nodeProfileFs } from "../nix/profile-fs.js";
+import { createProcessRunner } from "../nix/runner.js";
+import { lockProfile, stateStoreFor } from "../state/profile-files.js";
+import type { AgentConfig } from "./config.js";
+import { createHydraClient } from "./hydra-client.js";
+import { TargetAgent } from "./target-agent.js";
+
+export type Lock = Awaited<ReturnType<typeof lockProfile>>;
+
+/**
+ * Locks and state come before any decision (SPEC §7): a locked profile answers 75 even when
+ * current, and a damaged state file stops its target (64) before anything runs. With several
+ * targets, such a target is left out and the others go on: one failure never stops the rest.
+ */
+export async function startTargets(agents: TargetAgent[], global: AgentConfig, locks: Lock[]): Promise<{ ready: TargetAgent[]; codes: number[] }> {
+  const ready: TargetAgent[] = [];
+  const codes: number[] = [];
+  for (const agent of agents) {
+    let lock: Lock | null = null;
+    try {
+      lock = await lockProfile(agent.target.profile, global.stateDir, global.oneshot ? "oneshot" : "daemon");
+      await agent.load();
+      locks.push(lock);
+      ready.push(agent);
+    } catch (caught) {
+      const err = asHailError(caught);
+      if (err.exitCode === EXIT.internal) throw caught;
+      await lock?.release();
+      const leftOut = agents.length > 1 ? "; the other targets go on without it" : "";
+      agent.deps.log.error(`${err.message}${leftOut}`, { errorKind: err.kind });
+      codes.push(err.exitCode);
+    }
+  }
+  return { ready, codes };
+}
+
+/** One agent per target; targets on the same Hydra share one client and one round of answers. */
+export async function createAgents(configs: AgentConfig[], log: Log, configFile: string | null): Promise<TargetAgent[]> {
+  const rounds = new Map<string, SharedRound>();
+  const runner = createProcessRunner();
+  const storeDir = storeDirFromEnv(process.env);
+  const agents: TargetAgent[] = [];
+  for (const config of configs) {
+    const base = config.target.source.job.baseUrl;
+    let round = rounds.get(base);
+    if (round === undefined) {
+      round = new SharedRound(await createHydraClient(config, log));
+      rounds.set(base, round);
+    }
+    const hydra: HydraApi = round;
+    agents.push(
+      new TargetAgent(
+        {
+          hydra,
+          runner,
+          fs: nodeProfileFs,
+          processes: liveProcesses,
+          log: log.child({ profile: config.target.profile.name }),
+          store: stateStoreFor(config.target.profile, config.stateDir),
+          storeDir,
+          now: () => new Date(),
+        },
+        config.target,
+        {
+          activateTimeoutMs: config.activateTimeoutMs,
+          healthCheck: config.healthCheck,
+          rollback: config.rollback,
+          rollout: config.rollout,
+          allowDowngrade: config.allowDowngrade,
+          minFreeBytes: config.minFreeBytes,
+          keepGenerations: config.keepGenerations,
+          hooks: config.hooks,
+          confirmTimeoutMs: config.confirmTimeoutMs,
+        },
+        { managedBy: configFile, newRound: () => round.newRound() },
+      ),
+    );
+  }
+  return agents;
+}
+
+/** The Prometheus exposition of every target (and the daemon's own series). */
+export function fleetMetrics(agents: readonly TargetAgent[], daemonMetrics?: DaemonMetrics): string {
+  return renderMetrics(
+    agents.map((a) => a.metricsSnapshot()).filter((m) => m !== null),
+    daemonMetrics,
+  );
+}
+
+/** GET /healthz: ok while no target's last pass failed, with each target's last error. */
+export function fleetHealth(agents: readonly TargetAgent[]): { ok: boolean; body: unknown } {
+  const profiles = Object.fromEntries(
+    agents.map((a) => [a.target.profile.name, { ok: a.healthy, lastCheckAt: a.metricsSnapshot()?.metrics.lastCheckAt ?? null, error: a.lastError() }]),
+  );
+  const ok = agents.every((a) => a.healthy);
+  return { ok, body: { status: ok ? "ok" : "failing", profiles } };
+}

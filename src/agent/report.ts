@@ -1,0 +1,97 @@
+import type { PassOutcome } from "../deploy/pass.js";
+import type { HailError } from "../errors.js";
+import { EXIT } from "../errors.js";
+import type { PassRecord } from "../metrics/account.js";
+import { NotANixosSystem } from "../nixos/system.js";
+
+/**
+ * How a pass of a target ended: what the pass came to, the error that stopped it, or the failed
+ * end of a deployment an earlier run left half done. Everything said about a pass — the
+ * one-shot's exit code, /healthz, the result line and the metrics — is read from it here.
+ */
+export type PassReport = PassOutcome | { kind: "error"; error: HailError } | { kind: "converge-failed" };
+
+/**
+ * 0 when the profile is at the selected build, or hail was told to leave it (a hold, a change
+ * by hand); 1 when the deployment failed now or failed before and is still skipped; 75 while a
+ * staged rollout has not reached this host yet (nothing deployable here yet).
+ */
+export function passExitCode(report: PassReport): number {
+  switch (report.kind) {
+    case "error":
+      return report.error.exitCode;
+    case "converge-failed":
+      return EXIT.failed;
+    case "deployed":
+      return EXIT.ok;
+    case "failed":
+      return report.error instanceof NotANixosSystem ? report.error.exitCode : EXIT.failed;
+    case "unchanged":
+      if (report.decision.kind === "wait") return EXIT.notReady;
+      return skipsKnownBad(report) ? EXIT.failed : EXIT.ok;
+  }
+}
+
+/**
+ * True while the pass did not fail (GET /healthz). Skipping a known-bad build counts as
+ * failing, as it does for a one-shot's exit code: the newest build is still not deployed.
+ */
+export function isHealthy(report: PassReport | null): boolean {
+  if (report === null) return true;
+  if (report.kind === "error" || report.kind === "converge-failed" || report.kind === "failed") return false;
+  return !skipsKnownBad(report);
+}
+
+/** The offered build failed before and is skipped: exit 1, unhealthy, not up to date. */
+function skipsKnownBad(report: PassReport): boolean {
+  return report.kind === "unchanged" && report.decision.kind === "skip" && report.decision.cause === "failed-before";
+}
+
+/** The error that ended the pass, for /healthz. */
+export function passError(report: PassReport | null): { kind: string; message: string } | null {
+  if (report?.kind === "error" || report?.kind === "failed") return { kind: report.error.kind, message: report.error.message };
+  if (report?.kind === "converge-failed") return { kind: "activation", message: "finishing an interrupted deployment failed" };
+  return null;
+}
+
+/** The result line of a one-shot (and of a failed pass in the daemon's log): one line. */
+export function describePass(outcome: PassOutcome, profile: string): string {
+  const { resolution } = outcome;
+  switch (outcome.kind) {
+    case "deployed":
+      return `deployed build ${resolution.buildId} ${resolution.storePath} to ${profile}`;
+    case "failed":
+      // one line: nix's output tail goes to the log, not into the result line
+      return `failed to deploy build ${resolution.buildId} ${resolution.storePath} to ${profile}${outcome.rolledBack ? " (rolled back)" : ""}: ${oneLine(outcome.error.message)}`;
+    case "unchanged":
+      return outcome.decision.kind === "up-to-date"
+        ? `${profile} is up to date at build ${resolution.buildId} ${resolution.storePath}`
+        : `${profile} not changed: ${outcome.decision.reason}`;
+  }
+}
+
+function oneLine(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" | ");
+}
+
+/** What the metrics count of a pass. */
+export function passRecord(report: PassReport): PassRecord {
+  switch (report.kind) {
+    case "converge-failed":
+      return { kind: "error", errorKind: "activation" };
+    case "error":
+      return { kind: "error", errorKind: report.error.kind };
+    case "deployed":
+      return { kind: "deployed", hookFailures: report.hookFailures };
+    case "failed":
+      return { kind: "failed", errorKind: report.error.kind, rolledBack: report.rolledBack, hookFailures: report.hookFailures };
+    case "unchanged":
+      if (report.decision.kind === "stay") return { kind: "checked" };
+      // a known-bad path the profile is stuck on (a failed rollback, --no-rollback) is not up to date
+      return { kind: "unchanged", upToDate: report.currentPath === report.resolution.storePath && !skipsKnownBad(report) };
+  }
+}
