@@ -16,7 +16,7 @@ import { TargetAgent } from "./target-agent.js";
 export type Lock = Awaited<ReturnType<typeof lockProfile>>;
 
 /**
- * Locks and state come before any decision (SPEC §7): a locked profile answers 75 even when
+ * Locks and state come before any decision: a locked profile answers 75 even when
  * current, and a damaged state file stops its target (64) before anything runs. With several
  * targets, such a target is left out and the others go on: one failure never stops the rest.
  */

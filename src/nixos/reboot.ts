@@ -32,7 +32,7 @@ export async function noteRebootNeed(deps: Pick<RebootDeps, "store" | "now">, ta
   }));
 }
 
-export type RebootOutcome = "none" | "waiting" | "rebooting" | "failed";
+export type RebootOutcome = { kind: "nothing-to-do" } | { kind: "waiting" } | { kind: "rebooting" } | { kind: "failed"; error: HailError };
 
 /**
  * Runs the reboot command when a reboot is pending and the local time is inside the window.
@@ -41,26 +41,26 @@ export type RebootOutcome = "none" | "waiting" | "rebooting" | "failed";
  */
 export async function rebootIfDue(deps: RebootDeps, target: Target): Promise<RebootOutcome> {
   const nixos = target.nixos;
-  if (!nixos?.rebootWindow) return "none";
+  if (!nixos?.rebootWindow) return { kind: "nothing-to-do" };
   const pending = (await deps.store.read()).rebootPending;
-  if (pending === null) return "none";
+  if (pending === null) return { kind: "nothing-to-do" };
   if (!insideWindow(nixos.rebootWindow, deps.now())) {
     deps.log.info(`reboot into ${pending.storePath} pending (${pending.changed.join(", ")} changed); waiting for ${nixos.rebootWindow.text}`);
-    return "waiting";
+    return { kind: "waiting" };
   }
   await deps.store.update((s) => ({ ...s, rebootPending: null }));
   const [file, ...args] = nixos.rebootCommand;
-  if (file === undefined) return "none";
+  if (file === undefined) return { kind: "nothing-to-do" };
   const command = { file, args };
   deps.log.warn(`rebooting into ${pending.storePath} (${pending.changed.join(", ")} changed): ${renderCommand(command)}`);
   const log = deps.log.child({ source: "reboot-command" });
   try {
     await deps.runner.runActivation(command, "reboot command", { env: {}, timeoutMs: REBOOT_COMMAND_TIMEOUT_MS, onLine: (l) => log.info(l) });
-    return "rebooting";
+    return { kind: "rebooting" };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
     deps.log.error(`the reboot command failed: ${err.message}; reboot by hand to boot ${pending.storePath}`, { errorKind: err.kind });
     await deps.store.update((s) => recordError(s, err.kind, `reboot command failed: ${err.message}`, deps.now().toISOString()));
-    return "failed";
+    return { kind: "failed", error: err };
   }
 }
