@@ -1,10 +1,12 @@
 import type { HydraApi } from "../deploy/fetch.js";
+import { liveProcesses } from "../deploy/orphan.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import { EXIT, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DaemonMetrics } from "../metrics/exposition.js";
 import { renderMetrics } from "../metrics/exposition.js";
+import { nodeProfileFs } from "../nix/profile-fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { lockProfile, stateStoreFor } from "../state/profile-files.js";
 import type { AgentConfig } from "./config.js";
@@ -59,6 +61,8 @@ export async function createAgents(configs: AgentConfig[], log: Log, configFile:
         {
           hydra,
           runner,
+          fs: nodeProfileFs,
+          processes: liveProcesses,
           log: log.child({ profile: config.target.profile.name }),
           store: stateStoreFor(config.target.profile, config.stateDir),
           storeDir,

@@ -6,12 +6,12 @@ import type { Target } from "../deploy/target.js";
 import { sourceKey } from "../deploy/target.js";
 import { cacheFromDeployed } from "../deploy/fetch.js";
 import { UsageError, asHailError, describeError } from "../errors.js";
-import { lstat } from "node:fs/promises";
 import { hasErrnoCode } from "../errno.js";
 import type { PassRecord } from "../metrics/account.js";
 import { accountPass, countersChanged } from "../metrics/account.js";
 import type { ProfileMetrics } from "../metrics/exposition.js";
 import { readProfileTarget } from "../nix/profile.js";
+import type { ProfileFs } from "../nix/profile-fs.js";
 import type { MetricsState } from "../state/schema.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
 import { noteRebootNeed, rebootIfDue } from "../nixos/reboot.js";
@@ -59,14 +59,14 @@ export class TargetAgent {
     // A NixOS system was activated by its own boot: switching it again at every start of hail
     // would undo a `boot`-only deployment that waits for its reboot.
     if (mode === "daemon" && converged.kind === "nothing-to-do" && !this.target.nixos) {
-      const current = await readProfileTarget(this.target.profile.path, this.deps.storeDir);
+      const current = await readProfileTarget(this.target.profile.path, this.deps.storeDir, this.deps.fs);
       if (current !== null) await activateCurrent(this.deps, this.target, current, this.opts.activateTimeoutMs);
     }
   }
 
   /** A finished interrupted deployment of a new kernel waits for its reboot like any other. */
   private async noteRebootNeed(): Promise<void> {
-    const current = this.target.nixos ? await readProfileTarget(this.target.profile.path, this.deps.storeDir) : null;
+    const current = this.target.nixos ? await readProfileTarget(this.target.profile.path, this.deps.storeDir, this.deps.fs) : null;
     if (current !== null) await noteRebootNeed(this.deps, this.target, current);
   }
 
@@ -105,7 +105,7 @@ export class TargetAgent {
    * and what hail last deployed seeds the resolution cache.
    */
   async load(): Promise<void> {
-    await refuseNonLinkProfile(this.target.profile.path);
+    await refuseNonLinkProfile(this.deps.fs, this.target.profile.path);
     let state = await this.deps.store.read();
     const managedBy = this.context.managedBy;
     if (managedBy !== null && (state.managedBy !== managedBy || state.retiredAt !== null)) {
@@ -135,7 +135,7 @@ export class TargetAgent {
     try {
       const [state, current] = await Promise.all([
         this.deps.store.read(),
-        known === undefined ? readProfileTarget(this.target.profile.path, this.deps.storeDir) : known,
+        known === undefined ? readProfileTarget(this.target.profile.path, this.deps.storeDir, this.deps.fs) : known,
       ]);
       this.deployedBuildId = deployedBuildIdAt(state, current);
       if (this.target.nixos?.rebootWindow) this.rebootPending = state.rebootPending !== null;
@@ -146,9 +146,9 @@ export class TargetAgent {
 }
 
 /** A profile is a symlink (or nothing yet); a directory or file there is a configuration mistake. */
-async function refuseNonLinkProfile(path: string): Promise<void> {
+async function refuseNonLinkProfile(fs: ProfileFs, path: string): Promise<void> {
   try {
-    const info = await lstat(path);
+    const info = await fs.lstat(path);
     if (info.isSymbolicLink()) return;
     const what = info.isDirectory() ? "a directory" : "a regular file";
     throw new UsageError(`--profile ${path} is ${what}, not a profile link: give the path of a Nix profile (a symlink nix-env manages), or move it away`);

@@ -13,6 +13,8 @@ export interface ClosureSizeOptions {
   storeDir: string;
   timeoutMs: number;
   fetchText?: (url: string, timeoutMs: number) => Promise<string | null>;
+  /** whether this machine has a store path already */
+  exists?: (path: string) => Promise<boolean>;
 }
 
 const PARALLEL = 8;
@@ -42,7 +44,8 @@ export async function closureSizes(storePath: string, opts: ClosureSizeOptions):
     return { known: false, reason: `cannot read the binary cache: ${describeError(err)}` };
   }
   const all = [...seen.values()];
-  const missing = (await Promise.all(all.map(async (n) => ((await pathExists(n.storePath)) ? null : n)))).filter((n) => n !== null);
+  const exists = opts.exists ?? pathExists;
+  const missing = (await Promise.all(all.map(async (n) => ((await exists(n.storePath)) ? null : n)))).filter((n) => n !== null);
   return {
     known: true,
     paths: all.length,

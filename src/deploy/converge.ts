@@ -24,7 +24,7 @@ export async function convergeInterrupted(
 ): Promise<ConvergeOutcome> {
   const attempt = interruptedAttempt(await deps.store.read());
   if (!attempt) return { kind: "nothing-to-do" };
-  const current = await readProfileTarget(target.profile.path, deps.storeDir);
+  const current = await readProfileTarget(target.profile.path, deps.storeDir, deps.fs);
   const at = () => deps.now().toISOString();
   if (current === attempt.storePath) {
     deps.log.warn(`an earlier run stopped while deploying build ${attempt.buildId}; finishing it`, { storePath: attempt.storePath });

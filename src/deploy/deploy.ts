@@ -1,12 +1,12 @@
-import { mkdir, rename, rm, symlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { DeploymentFailed, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
-import { checkSpace, dryRunCommand, freeBytes, parseDryRun } from "../nix/disk.js";
+import { checkSpace, dryRunCommand, parseDryRun } from "../nix/disk.js";
 import { generationsToDelete } from "../nix/generations.js";
 import type { ProfileBefore } from "../nix/profile.js";
 import { currentGeneration, listGenerations, readProfileLink, readProfileTarget } from "../nix/profile.js";
+import type { ProfileFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { ActivationPurpose } from "../nixos/activation.js";
 import { activationCommandFor, switchToConfigurationCommand } from "../nixos/activation.js";
@@ -30,6 +30,8 @@ export interface DeployOptions {
 
 export interface DeployDeps {
   runner: ProcessRunner;
+  /** the profile links and the store's free space */
+  fs: ProfileFs;
   log: Log;
   storeDir: string;
   /** the Hydra build id hail knows for a store path (HAIL_BUILD_ID after a rollback) */
@@ -71,7 +73,7 @@ export async function deploy(
 ): Promise<DeployResult> {
   try {
     // nix-env does not create the parent of a nested profile name (hail/myapp)
-    await mkdir(dirname(target.profile.path), { recursive: true });
+    await deps.fs.mkdirs(dirname(target.profile.path));
     deps.log.info(`realising ${build.storePath} (substituting from the configured caches)`);
     await deps.runner.runNix(realiseCommand(build.storePath));
     if (target.nixos) await checkNixosSystem(build.storePath);
@@ -167,15 +169,15 @@ type RollbackOutcome = { kind: "none" } | { kind: "done" } | { kind: "failed"; m
  */
 async function rollBack(deps: DeployDeps, target: Target, previous: ProfileBefore, timeoutMs: number): Promise<RollbackOutcome> {
   const profile = target.profile.path;
-  const now = await readProfileLink(profile);
-  if (now === previous.link && (await readProfileTarget(profile, deps.storeDir)) === previous.storePath) return { kind: "none" };
+  const now = await readProfileLink(profile, deps.fs);
+  if (now === previous.link && (await readProfileTarget(profile, deps.storeDir, deps.fs)) === previous.storePath) return { kind: "none" };
   try {
     if (previous.link === null) {
       // There was no profile before: leave none, rather than a profile whose activation failed.
       deps.log.warn(`rolling back: removing ${profile}, which did not exist before this attempt`);
-      const generation = await currentGenerationOf(profile, now);
-      await rm(profile, { force: true });
-      if (generation !== null) await rm(`${profile}-${generation}-link`, { force: true });
+      const generation = now === null ? null : await currentGeneration(profile, deps.fs);
+      await deps.fs.remove(profile);
+      if (generation !== null) await deps.fs.remove(`${profile}-${generation}-link`);
       return { kind: "done" };
     }
     if (previous.generation !== null) {
@@ -183,12 +185,12 @@ async function rollBack(deps: DeployDeps, target: Target, previous: ProfileBefor
       await deps.runner.runNix(switchGenerationCommand(profile, previous.generation));
     } else {
       deps.log.warn(`rolling back ${profile} to the link it was before: ${previous.link}`);
-      await replaceLink(profile, previous.link);
+      await replaceLink(deps.fs, profile, previous.link);
     }
   } catch (err) {
-    return { kind: "failed", message: describeError(err), profileAt: await readProfileTarget(profile, deps.storeDir).catch(() => null) };
+    return { kind: "failed", message: describeError(err), profileAt: await readProfileTarget(profile, deps.storeDir, deps.fs).catch(() => null) };
   }
-  const storePath = (await readProfileTarget(profile, deps.storeDir)) ?? profile;
+  const storePath = (await readProfileTarget(profile, deps.storeDir, deps.fs)) ?? profile;
   const buildId = deps.buildIdOf ? await deps.buildIdOf(storePath) : null;
   try {
     await activate(deps, target, { buildId, storePath }, timeoutMs, "restore");
@@ -198,23 +200,19 @@ async function rollBack(deps: DeployDeps, target: Target, previous: ProfileBefor
   return { kind: "done" };
 }
 
-function currentGenerationOf(profile: string, link: string | null): Promise<number | null> {
-  return link === null ? Promise.resolve(null) : currentGeneration(profile);
-}
-
 /** Points `path` at `target` in one rename: never a moment without the link. */
-async function replaceLink(path: string, target: string): Promise<void> {
+async function replaceLink(fs: ProfileFs, path: string, target: string): Promise<void> {
   const temp = `${path}.hail-rollback-${process.pid}`;
-  await rm(temp, { force: true });
-  await symlink(target, temp);
-  await rename(temp, path);
+  await fs.remove(temp);
+  await fs.symlink(target, temp);
+  await fs.rename(temp, path);
 }
 
 /** --keep-generations: prune after a success, never the current generation or the rollback target. */
 export async function pruneGenerations(deps: DeployDeps, target: Target, keep: number | null, rollbackTarget: number | null): Promise<void> {
   if (keep === null) return;
   const profile = target.profile.path;
-  const doomed = generationsToDelete(await listGenerations(profile), keep, [await currentGeneration(profile), rollbackTarget]);
+  const doomed = generationsToDelete(await listGenerations(profile, deps.fs), keep, [await currentGeneration(profile, deps.fs), rollbackTarget]);
   if (doomed.length === 0) return;
   deps.log.info(`deleting generations ${doomed.join(", ")} of ${profile} (--keep-generations ${keep})`);
   try {
@@ -229,5 +227,5 @@ export async function pruneGenerations(deps: DeployDeps, target: Target, keep: n
 export async function checkDiskSpace(deps: DeployDeps, storePath: string, minFreeBytes: number): Promise<void> {
   if (minFreeBytes <= 0) return;
   const { unpacked } = parseDryRun(await deps.runner.captureNix(dryRunCommand(storePath)));
-  checkSpace(await freeBytes(deps.storeDir), unpacked, minFreeBytes, deps.storeDir);
+  checkSpace(await deps.fs.freeBytes(deps.storeDir), unpacked, minFreeBytes, deps.storeDir);
 }

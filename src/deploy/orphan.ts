@@ -7,23 +7,33 @@ import { processStartTime } from "../state/lock.js";
 const KILL_GRACE_MS = 5_000;
 const POLL_MS = 200;
 
+/** How hail sees and signals the processes of an activation: /proc and kill(2), a fake in tests. */
+export interface ProcessTable {
+  /** the group has live (not zombie) members */
+  groupAlive(pgid: number): Promise<boolean>;
+  /** the process's start time (null when it is gone or off Linux) */
+  startTime(pid: number): Promise<string | null>;
+  signalGroup(pgid: number, signal: NodeJS.Signals): void;
+}
+
 /**
  * An activation runs in its own process group, outside hail's, so a hail killed with -9 leaves
  * it running. Its group is in the state file while it runs; the next run waits for it (up to
  * --activate-timeout) or kills it before it converges, so two activations never overlap.
  */
-export async function settleOrphanedActivation(deps: { store: StateStore; log: Log }, timeoutMs: number): Promise<void> {
+export async function settleOrphanedActivation(deps: { store: StateStore; log: Log; processes: ProcessTable }, timeoutMs: number): Promise<void> {
   const { activation } = await deps.store.read();
   if (activation === null) return;
   const { pgid } = activation;
-  if (await stillOurs(activation)) {
+  const processes = deps.processes;
+  if (await stillOurs(processes, activation)) {
     deps.log.warn(`an activation started by an earlier run (process group ${pgid}) is still running; waiting up to ${timeoutMs / 1000}s for it`);
-    if (await waitForGroup(pgid, timeoutMs)) {
+    if (await waitForGroup(processes, pgid, timeoutMs)) {
       deps.log.info(`the earlier activation (process group ${pgid}) finished; going on`);
     } else {
-      signalGroup(pgid, "SIGTERM");
-      if (!(await waitForGroup(pgid, KILL_GRACE_MS))) signalGroup(pgid, "SIGKILL");
-      await waitForGroup(pgid, KILL_GRACE_MS);
+      processes.signalGroup(pgid, "SIGTERM");
+      if (!(await waitForGroup(processes, pgid, KILL_GRACE_MS))) processes.signalGroup(pgid, "SIGKILL");
+      await waitForGroup(processes, pgid, KILL_GRACE_MS);
       deps.log.warn(`killed the earlier activation (process group ${pgid}): still running after ${timeoutMs / 1000}s`);
     }
   }
@@ -31,15 +41,15 @@ export async function settleOrphanedActivation(deps: { store: StateStore; log: L
 }
 
 /** The group still has live members, and its leader (when there) is the process hail started. */
-async function stillOurs(activation: NonNullable<State["activation"]>): Promise<boolean> {
-  if (!(await groupAlive(activation.pgid))) return false;
-  const leaderStart = await processStartTime(activation.pgid);
+async function stillOurs(processes: ProcessTable, activation: NonNullable<State["activation"]>): Promise<boolean> {
+  if (!(await processes.groupAlive(activation.pgid))) return false;
+  const leaderStart = await processes.startTime(activation.pgid);
   return leaderStart === null || activation.processStart === null || leaderStart === activation.processStart;
 }
 
-async function waitForGroup(pgid: number, timeoutMs: number): Promise<boolean> {
+async function waitForGroup(processes: ProcessTable, pgid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (await groupAlive(pgid)) {
+  while (await processes.groupAlive(pgid)) {
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
@@ -69,3 +79,5 @@ async function groupAlive(pgid: number): Promise<boolean> {
   }
   return false;
 }
+
+export const liveProcesses: ProcessTable = { groupAlive, startTime: processStartTime, signalGroup };

@@ -2,7 +2,9 @@ import { HailError, describeError, isTransient } from "../errors.js";
 import type { Log } from "../log.js";
 import type { ProfileBefore } from "../nix/profile.js";
 import { profileBefore, readProfileTarget } from "../nix/profile.js";
+import type { ProfileFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
+import type { ProcessTable } from "./orphan.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { buildRef, clearError, deployedBuildIdAt, recordError, recordFailure, recordHeld, recordSuccess, recordTransient, startAttempt } from "../state/transitions.js";
@@ -24,6 +26,9 @@ import { sourceKey } from "./target.js";
 export interface PassDeps {
   hydra: HydraApi;
   runner: ProcessRunner;
+  fs: ProfileFs;
+  /** an activation orphaned by a killed hail is found and stopped through it */
+  processes: ProcessTable;
   log: Log;
   store: StateStore;
   storeDir: string;
@@ -60,7 +65,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
     throw err;
   }
   const log = deps.log.child({ gateBuildId: resolution.gateBuildId ?? undefined, buildId: resolution.buildId, storePath: resolution.storePath });
-  const current = await readProfileTarget(target.profile.path, deps.storeDir);
+  const current = await readProfileTarget(target.profile.path, deps.storeDir, deps.fs);
   const policy = { source: sourceKey(target), allowDowngrade: opts.allowDowngrade === true };
   const decision = decide(resolution, current, state, deps.now(), opts.rollout, policy);
   if (decision.kind !== "deploy") {
@@ -69,14 +74,14 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
     return { kind: "unchanged", resolution, decision, currentPath: current };
   }
   log.info(`deploying build ${resolution.buildId} to ${target.profile.path}`, { from: current ?? undefined });
-  const deployDeps = { runner: deps.runner, log, storeDir: deps.storeDir };
+  const deployDeps = { runner: deps.runner, fs: deps.fs, log, storeDir: deps.storeDir };
   try {
     await checkDiskSpace(deployDeps, resolution.storePath, opts.minFreeBytes);
   } catch (err) {
     if (err instanceof HailError) await deps.store.update((s) => recordError(s, err.kind, err.message, deps.now().toISOString()));
     throw err;
   }
-  const previous = await profileBefore(target.profile.path, deps.storeDir);
+  const previous = await profileBefore(target.profile.path, deps.storeDir, deps.fs);
   const result = await deployRecorded({ ...deps, log }, target, resolution, previous, opts);
   if (result.kind === "failed" && isTransient(result.error)) throw result.error;
   if (result.kind === "held") {
@@ -118,9 +123,10 @@ async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolu
 }
 
 /** What deploying needs from a pass's deps, with build ids looked up in the state file. */
-export function deployDepsOf(deps: Pick<PassDeps, "runner" | "log" | "storeDir" | "store"> & Partial<Pick<PassDeps, "hydra" | "now">>): DeployDeps {
+export function deployDepsOf(deps: Pick<PassDeps, "runner" | "fs" | "log" | "storeDir" | "store"> & Partial<Pick<PassDeps, "hydra" | "now">>): DeployDeps {
   return {
     runner: deps.runner,
+    fs: deps.fs,
     log: deps.log,
     storeDir: deps.storeDir,
     buildIdOf: async (storePath) => deployedBuildIdAt(await deps.store.read(), storePath),

@@ -1,7 +1,7 @@
-import { readlinkSync } from "node:fs";
-import { readlink, readdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { hasErrnoCode } from "../errno.js";
+import type { LinkReader } from "./profile-fs.js";
+import { nodeProfileFs } from "./profile-fs.js";
 
 /**
  * Follows the profile's symlinks (P -> P-N-link -> /nix/store/…) without starting a
@@ -9,12 +9,12 @@ import { hasErrnoCode } from "../errno.js";
  * Read again at every call (someone may switch the profile between passes), synchronously:
  * a readlink takes microseconds, less than handing it to libuv's thread pool and back.
  */
-export async function readProfileTarget(profilePath: string, storeDir: string): Promise<string | null> {
+export async function readProfileTarget(profilePath: string, storeDir: string, fs: LinkReader = nodeProfileFs): Promise<string | null> {
   let current = profilePath;
   for (let hop = 0; hop < 16; hop++) {
     let next: string;
     try {
-      next = readlinkSync(current);
+      next = await fs.readlink(current);
     } catch (err) {
       if (hasErrnoCode(err, "ENOENT")) return null;
       if (hasErrnoCode(err, "EINVAL")) return current; // not a symlink: this is the target
@@ -27,9 +27,9 @@ export async function readProfileTarget(profilePath: string, storeDir: string): 
 }
 
 /** The generation number the profile link points at now (P -> P-N-link), or null. */
-export async function currentGeneration(profilePath: string): Promise<number | null> {
+export async function currentGeneration(profilePath: string, fs: LinkReader = nodeProfileFs): Promise<number | null> {
   try {
-    return parseGeneration(basename(profilePath), await readlink(profilePath));
+    return parseGeneration(basename(profilePath), await fs.readlink(profilePath));
   } catch (err) {
     if (hasErrnoCode(err, "ENOENT")) return null;
     throw err;
@@ -37,11 +37,11 @@ export async function currentGeneration(profilePath: string): Promise<number | n
 }
 
 /** All generation numbers of the profile, ascending, read from the P-N-link files. */
-export async function listGenerations(profilePath: string): Promise<number[]> {
+export async function listGenerations(profilePath: string, fs: LinkReader = nodeProfileFs): Promise<number[]> {
   const name = basename(profilePath);
   let entries: string[];
   try {
-    entries = await readdir(dirname(profilePath));
+    entries = await fs.readdir(dirname(profilePath));
   } catch (err) {
     if (hasErrnoCode(err, "ENOENT")) return [];
     throw err;
@@ -72,20 +72,20 @@ export interface ProfileBefore {
 }
 
 /** The profile link's own target (readlink), or null when there is no profile. */
-export async function readProfileLink(profilePath: string): Promise<string | null> {
+export async function readProfileLink(profilePath: string, fs: LinkReader = nodeProfileFs): Promise<string | null> {
   try {
-    return await readlink(profilePath);
+    return await fs.readlink(profilePath);
   } catch (err) {
     if (hasErrnoCode(err, "ENOENT")) return null;
     throw err;
   }
 }
 
-export async function profileBefore(profilePath: string, storeDir: string): Promise<ProfileBefore> {
-  const link = await readProfileLink(profilePath);
+export async function profileBefore(profilePath: string, storeDir: string, fs: LinkReader = nodeProfileFs): Promise<ProfileBefore> {
+  const link = await readProfileLink(profilePath, fs);
   return {
     generation: link === null ? null : parseGeneration(basename(profilePath), link),
     link,
-    storePath: await readProfileTarget(profilePath, storeDir),
+    storePath: await readProfileTarget(profilePath, storeDir, fs),
   };
 }

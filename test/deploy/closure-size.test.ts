@@ -92,6 +92,19 @@ describe("closureSizes", () => {
     assert.deepEqual(sizes, { known: true, paths: 3, closureSize: 84_700, missingPaths: 0, downloadSize: 0, unpackedSize: 0 });
   });
 
+  it("asks the `exists` it is given which paths this machine has, not the file system", async () => {
+    await clearLocal();
+    const cache = fakeCache(storeDir, [APP, LIB, DATA]);
+    const asked: string[] = [];
+    const exists = async (p: string) => {
+      asked.push(p);
+      return p.endsWith(DATA.name);
+    };
+    const sizes = await closureSizes(`${storeDir}/${APP.name}`, { caches: [CACHE], storeDir, timeoutMs: 1000, fetchText: cache.fetchText, exists });
+    assert.deepEqual(sizes, { known: true, paths: 3, closureSize: 84_700, missingPaths: 2, downloadSize: 21_000, unpackedSize: 84_000 });
+    assert.deepEqual(asked.sort(), [APP, LIB, DATA].map((e) => `${storeDir}/${e.name}`).sort());
+  });
+
   it("nothing local: everything is downloaded", async () => {
     await clearLocal();
     const cache = fakeCache(storeDir, [APP, LIB, DATA]);

@@ -1,0 +1,40 @@
+import { readlinkSync } from "node:fs";
+import { lstat, mkdir, readdir, rename, rm, symlink } from "node:fs/promises";
+import { freeBytes } from "./disk.js";
+
+/**
+ * The file-system calls a deployment makes on a profile and the store's filesystem, passed in
+ * `deps` so that the pass, a rollback and convergence run against a fake in unit tests. Errors
+ * are node:fs's own (ENOENT, EINVAL for readlink of a non-link…): callers test their codes.
+ */
+export interface ProfileFs {
+  readlink(path: string): Promise<string>;
+  readdir(dir: string): Promise<string[]>;
+  lstat(path: string): Promise<{ isSymbolicLink(): boolean; isDirectory(): boolean }>;
+  /** mkdir -p */
+  mkdirs(dir: string): Promise<void>;
+  /** rm -f: no error when the path is not there */
+  remove(path: string): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** bytes free to an unprivileged writer on the filesystem holding `dir` */
+  freeBytes(dir: string): Promise<number>;
+}
+
+export const nodeProfileFs: ProfileFs = {
+  // Synchronous: an idle pass reads the profile's links every time, and a readlink takes
+  // microseconds, less than a round trip through libuv's thread pool.
+  readlink: async (path) => readlinkSync(path),
+  readdir: (dir) => readdir(dir),
+  lstat: (path) => lstat(path),
+  mkdirs: async (dir) => {
+    await mkdir(dir, { recursive: true });
+  },
+  remove: (path) => rm(path, { force: true }),
+  symlink: (target, path) => symlink(target, path),
+  rename: (from, to) => rename(from, to),
+  freeBytes,
+};
+
+/** What reading a profile's links needs. */
+export type LinkReader = Pick<ProfileFs, "readlink" | "readdir">;

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { TargetAgent } from "../../src/agent/target-agent.js";
+import type { PassDeps } from "../../src/deploy/pass.js";
+import { HydraUnavailable, UsageError } from "../../src/errors.js";
+import type { State } from "../../src/state/schema.js";
+import { recordFailure, startAttempt } from "../../src/state/transitions.js";
+import { AT, appBuild, deployedV2, fakeHydra, MemoryStore, NOW, OPTS, PROFILE, ref, STORE, TARGET, path, worldWith } from "../deploy/fake-world.js";
+
+const V1 = path("v1");
+const V2 = path("v2");
+const V3 = path("v3");
+
+/** An agent for TARGET over a profile with V1, V2 (current), hail's state saying it deployed V2; Hydra offers V3. */
+function agentWorld(opts: { generations?: string[]; state?: State; managedBy?: string | null; activateTimeoutMs?: number } = {}) {
+  const world = worldWith(...(opts.generations ?? [V1, V2]));
+  const store = new MemoryStore(opts.state ?? deployedV2());
+  const hydra = fakeHydra(appBuild(3, V3));
+  const deps: PassDeps = { hydra: hydra.api, runner: world.nix, fs: world.fs, processes: world.processes, log: world.log, store, storeDir: STORE, now: () => NOW };
+  const agent = new TargetAgent(deps, TARGET, { ...OPTS, activateTimeoutMs: opts.activateTimeoutMs ?? OPTS.activateTimeoutMs, rollout: null }, { managedBy: opts.managedBy ?? null, newRound: () => {} });
+  return { ...world, store, hydra, agent };
+}
+
+/** A run died deploying V3 from generation 2. */
+const diedDeployingV3 = () => startAttempt(deployedV2(), ref(3, V3), { generation: 2, link: "app-2-link", storePath: V2 }, AT);
+
+describe("TargetAgent.start", () => {
+  it("daemon, nothing to converge: re-activates the current generation with its build id", async () => {
+    const w = agentWorld();
+    await w.agent.start("daemon");
+    assert.deepEqual(w.nix.calls, [`activate ${V2} build=2`]);
+    assert.equal(w.agent.last, null);
+  });
+
+  it("stops an activation orphaned by a killed hail before it activates anything", async () => {
+    // --activate-timeout 0: the orphan is stopped at once
+    const w = agentWorld({ state: { ...deployedV2(), activation: { pgid: 4242, processStart: null, startedAt: AT } }, activateTimeoutMs: 0 });
+    w.processes.alive.set(4242, Infinity);
+    const signalledBefore: number[] = [];
+    w.nix.failActivation = () => {
+      signalledBefore.push(w.processes.signals.length);
+      return null;
+    };
+    await w.agent.start("daemon");
+    assert.deepEqual(w.processes.signals, ["SIGTERM 4242"]);
+    assert.deepEqual(signalledBefore, [1]);
+    assert.equal(w.store.state.activation, null);
+  });
+
+  it("one-shot, nothing to converge: runs nothing", async () => {
+    const w = agentWorld();
+    await w.agent.start("oneshot");
+    assert.deepEqual(w.nix.calls, []);
+  });
+
+  it("finishes an interrupted deployment and counts it as a success; the daemon does not activate twice", async () => {
+    const w = agentWorld({ generations: [V1, V2, V3], state: diedDeployingV3() });
+    await w.agent.start("daemon");
+    assert.deepEqual(w.nix.calls, [`activate ${V3} build=3`]);
+    assert.equal(w.store.state.metrics.deployments.success, 1);
+    assert.equal(w.agent.healthy, true);
+  });
+
+  it("a failed convergence: rolled back, counted as a failed deployment, unhealthy until the next pass", async () => {
+    const w = agentWorld({ generations: [V1, V2, V3], state: diedDeployingV3() });
+    w.nix.failActivation = (p) => (p === V3 ? "exit 1" : null);
+    await w.agent.start("daemon");
+    assert.deepEqual(w.agent.last, { kind: "converge-failed" });
+    assert.equal(w.agent.healthy, false);
+    assert.deepEqual(w.agent.lastError(), { kind: "activation", message: "finishing an interrupted deployment failed" });
+    assert.deepEqual(w.store.state.metrics.deployments, { success: 0, failed: 1 });
+    assert.equal(w.store.state.metrics.rollbacks, 1);
+    assert.equal(await w.fs.at(), V2);
+  });
+});
+
+describe("TargetAgent.pass", () => {
+  it("a deployment: the report, healthy, the metrics counted and saved, the deployed build id for scrapes", async () => {
+    const w = agentWorld();
+    await w.agent.load();
+    const report = await w.agent.pass();
+    assert.equal(report.kind, "deployed");
+    assert.equal(w.agent.healthy, true);
+    assert.equal(w.agent.lastError(), null);
+    assert.equal(w.store.state.metrics.deployments.success, 1);
+    assert.equal(w.store.state.metrics.upToDate, true);
+    assert.equal(w.agent.metricsSnapshot()?.deployedBuildId, 3);
+  });
+
+  it("never throws: Hydra away is an error report, unhealthy, counted by kind", async () => {
+    const w = agentWorld();
+    w.hydra.answer = new HydraUnavailable("https://hydra.example", "connection refused");
+    const report = await w.agent.pass();
+    assert.equal(report.kind, "error");
+    assert.equal(w.agent.healthy, false);
+    assert.deepEqual(w.agent.lastError(), { kind: "unavailable", message: "Hydra unavailable at https://hydra.example: connection refused" });
+    assert.deepEqual(w.store.state.metrics.errors, { unavailable: 1 });
+  });
+
+  it("an unexpected error (not a HailError) is reported as internal", async () => {
+    const w = agentWorld();
+    w.hydra.answer = new TypeError("x is undefined");
+    const report = await w.agent.pass();
+    assert.equal(report.kind === "error" && report.error.kind, "internal");
+  });
+
+  it("a failed deployment is unhealthy and names its error", async () => {
+    const w = agentWorld();
+    w.nix.failActivation = (p) => (p === V3 ? "exit 1" : null);
+    const report = await w.agent.pass();
+    assert.equal(report.kind, "failed");
+    assert.equal(w.agent.healthy, false);
+    assert.equal(w.agent.lastError()?.kind, "activation");
+    assert.equal(w.store.state.metrics.rollbacks, 1);
+  });
+
+  it("skipping a known-bad build is unhealthy and not up to date", async () => {
+    const w = agentWorld({ state: recordFailure(deployedV2(), ref(3, V3), "exit 1", "activation", AT) });
+    const report = await w.agent.pass();
+    assert.equal(report.kind === "unchanged" && report.decision.kind, "skip");
+    assert.equal(w.agent.healthy, false);
+    assert.equal(w.agent.metricsSnapshot()?.metrics.upToDate, false);
+  });
+
+  it("a profile stuck on the known-bad build (after --no-rollback) is not up to date", async () => {
+    const w = agentWorld({ generations: [V1, V2, V3], state: recordFailure(deployedV2(), ref(3, V3), "exit 1", "activation", AT) });
+    const report = await w.agent.pass();
+    assert.equal(report.kind === "unchanged" && report.currentPath, V3);
+    assert.equal(report.kind === "unchanged" && report.decision.kind, "skip");
+    assert.equal(w.agent.metricsSnapshot()?.metrics.upToDate, false);
+  });
+
+  it("an idle up-to-date pass writes the state file only when a counter changes", async () => {
+    const w = agentWorld();
+    w.hydra.answer = appBuild(2, V2);
+    await w.agent.load();
+    await w.agent.pass();
+    const writes = w.store.writes;
+    assert.equal(w.store.state.metrics.upToDate, true);
+    const report = await w.agent.pass();
+    assert.equal(report.kind === "unchanged" && report.decision.kind, "up-to-date");
+    assert.equal(w.agent.healthy, true);
+    assert.equal(w.store.writes, writes, "the second idle pass changed only timestamps");
+    assert.equal(w.agent.metricsSnapshot()?.metrics.lastCheckAt, NOW.toISOString());
+  });
+});
+
+describe("TargetAgent.load", () => {
+  it("refuses a profile that is a directory or a regular file (usage error)", async () => {
+    for (const [make, what] of [
+      [(w: ReturnType<typeof agentWorld>) => w.fs.dirs.add(PROFILE), "a directory"],
+      [(w: ReturnType<typeof agentWorld>) => w.fs.files.add(PROFILE), "a regular file"],
+    ] as const) {
+      const w = agentWorld({ generations: [] });
+      make(w);
+      await assert.rejects(w.agent.load(), (err: unknown) => err instanceof UsageError && err.message.includes(`--profile ${PROFILE} is ${what}`));
+    }
+  });
+
+  it("accepts a profile that does not exist yet", async () => {
+    const w = agentWorld({ generations: [] });
+    await w.agent.load();
+    assert.equal(w.agent.metricsSnapshot()?.deployedBuildId, null);
+  });
+
+  it("claims the profile for its config file, and seeds the cache so an unchanged Hydra costs one request", async () => {
+    const w = agentWorld({ managedBy: "/etc/hail/targets.json" });
+    w.hydra.answer = appBuild(2, V2);
+    await w.agent.load();
+    assert.equal(w.store.state.managedBy, "/etc/hail/targets.json");
+    assert.equal(w.agent.metricsSnapshot()?.deployedBuildId, 2);
+    await w.agent.pass();
+    assert.deepEqual(w.hydra.calls, ["latest latest"]);
+  });
+});
