@@ -171,7 +171,7 @@ const IO_ERROR: Record<string, string> = {
 };
 
 /** A Node system error as EnvironmentError (73/74), or null when it is none of those. */
-export function environmentErrorOf(err: unknown): EnvironmentError | null {
+function environmentErrorOf(err: unknown): EnvironmentError | null {
   const sys = systemErrorOf(err);
   if (sys === null) return null;
   const where = sys.path ?? "a file";

@@ -51,7 +51,7 @@ function wrap(logger: Logger<LogFields>, base: LogFields, minLevel: number): Log
  * characters are written as escapes, so no value can start a forged line or colour the
  * terminal, in pretty and JSON lines alike; and no credential gets through in any encoding.
  */
-export function sanitizeText(text: string): string {
+function sanitizeText(text: string): string {
   return escapeControls(redactSecrets(text));
 }
 

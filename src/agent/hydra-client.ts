@@ -56,7 +56,7 @@ async function loginFor({ user, passwordFile }: { user: string; passwordFile: st
 }
 
 /** The file holds the password alone; the newline an editor or `echo` adds is not part of it. */
-export function passwordFromFile(text: string, file: string): string {
+function passwordFromFile(text: string, file: string): string {
   const password = text.replace(/\r?\n$/, "");
   if (password === "") throw new UsageError(`--hydra-password-file ${file} is empty; write the password of --hydra-user into it`);
   if (/[\r\n]/.test(password)) {

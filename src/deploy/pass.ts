@@ -181,6 +181,6 @@ function reportUnchanged(log: Log, decision: Exclude<Decision, { kind: "deploy" 
   }
 }
 
-export function assertNever(value: never): never {
+function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }

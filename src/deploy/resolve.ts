@@ -28,7 +28,7 @@ const BUILD_STATUS: Record<number, string> = {
 };
 
 /** `finished` first: a restarted build keeps its old buildstatus until it finishes again. */
-export function checkSucceeded(build: HydraBuild, what: string, url: string): void {
+function checkSucceeded(build: HydraBuild, what: string, url: string): void {
   if (!build.finished) {
     throw new NotReady(`${what} build ${build.id} (${url}) has not finished yet; waiting`);
   }
@@ -54,7 +54,7 @@ export function checkBuildIsOf(build: HydraBuild, job: { project: string; jobset
   }
 }
 
-export function selectConstituent(
+function selectConstituent(
   gate: HydraBuild,
   constituents: readonly HydraBuild[],
   name: string,
@@ -80,7 +80,7 @@ export function selectConstituent(
   );
 }
 
-export function checkSharedEval(gate: HydraBuild, constituent: HydraBuild, url: string): void {
+function checkSharedEval(gate: HydraBuild, constituent: HydraBuild, url: string): void {
   if (!constituent.jobsetevals.some((e) => gate.jobsetevals.includes(e))) {
     throw new InvalidResponse(
       url,
@@ -90,7 +90,7 @@ export function checkSharedEval(gate: HydraBuild, constituent: HydraBuild, url: 
   }
 }
 
-export function selectOutputPath(build: HydraBuild, output: string, storeDir: string, url: string): string {
+function selectOutputPath(build: HydraBuild, output: string, storeDir: string, url: string): string {
   const entry = Object.hasOwn(build.buildoutputs, output) ? build.buildoutputs[output] : undefined;
   if (!entry) {
     const names = Object.keys(build.buildoutputs);

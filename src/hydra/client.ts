@@ -52,7 +52,7 @@ const MAX_REDIRECTS = 5;
 /** A build path whose id buildIdFromPath refused: beyond 2^53, no build can have it. */
 const ABSURD_BUILD_PATH = /\/build\/\d+(?:\/.*)?$/;
 /** Fits the constituents of a large aggregate many times over. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const SAME_BASE_HINT =
   "hail follows redirects only on its configured Hydra URL; " +

@@ -81,7 +81,7 @@ export function hydraSays(body: string): string {
 }
 
 /** The text of Hydra's JSON error body, cut short and made printable; null for any other body. */
-export function hydraErrorText(body: string): string | null {
+function hydraErrorText(body: string): string | null {
   let data: unknown;
   try {
     data = JSON.parse(body);

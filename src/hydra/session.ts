@@ -26,7 +26,7 @@ export interface LoginAnswer {
   body: string;
 }
 
-export const SESSION_COOKIE = "hydra_session";
+const SESSION_COOKIE = "hydra_session";
 
 const CREDENTIALS_HINT = "check --hydra-user and the password in --hydra-password-file";
 
@@ -67,7 +67,7 @@ export function sessionCookieFrom(setCookies: readonly string[]): string | undef
 /** A login answer read: the session cookie, or why there is none (for an operator to act on). */
 export type LoginOutcome = { kind: "session"; cookie: string } | { kind: "refused"; detail: string };
 
-export function readLoginAnswer(answer: LoginAnswer): LoginOutcome {
+function readLoginAnswer(answer: LoginAnswer): LoginOutcome {
   const says = hydraSays(answer.body);
   const refused = (detail: string): LoginOutcome => ({ kind: "refused", detail });
   if (answer.status === 401) {

@@ -97,7 +97,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
  * that cache as if it did not have the path ("don't know how to build these paths"). A cache
  * that answers 404 for a narinfo simply does not have it: Nix prints no such line then.
  */
-export function cacheOutage(output: string): string | null {
+function cacheOutage(output: string): string | null {
   for (const match of output.matchAll(/unable to download '([^']*)': ([^\n;]*)/g)) {
     const [, url = "", why = ""] = match;
     if (!/HTTP error 404/.test(why)) return `${url}: ${why.trim()}`;

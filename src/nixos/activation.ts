@@ -66,7 +66,7 @@ export function systemdRunCommand(inner: Command, env: Record<string, string>): 
 }
 
 /** systemd is the init system (the check sd_booted() makes); elsewhere the switch runs directly. */
-export function systemdRunning(): boolean {
+function systemdRunning(): boolean {
   return existsSync("/run/systemd/system");
 }
 

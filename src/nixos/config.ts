@@ -23,8 +23,8 @@ export interface RawNixosOptions {
   confirmTimeout?: string;
 }
 
-export const DEFAULT_REBOOT_COMMAND = "systemctl reboot";
-export const DEFAULT_BOOTED_SYSTEM = "/run/booted-system";
+const DEFAULT_REBOOT_COMMAND = "systemctl reboot";
+const DEFAULT_BOOTED_SYSTEM = "/run/booted-system";
 
 /** --nixos and the flags that only make sense with it; a flag without --nixos is a usage error. */
 export function nixosChoice(raw: RawNixosOptions): NixosConfig | null {
