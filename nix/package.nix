@@ -94,8 +94,8 @@ buildNpmPackage {
     makeWrapper ${lib.getExe nodejs} $out/bin/hail --add-flags $out/lib/hail/hail.mjs
     # bin/hail-daemon: the same bundle with package.json's daemonNodeFlags, for the long-running
     # daemon (the NixOS module's units): a small young generation and heap, one V8 worker
-    # thread and no optimizing compiler keep an idle daemon's memory down (npm run bench
-    # measures it). They are node's arguments, not NODE_OPTIONS, so they do not reach activations.
+    # thread, and an optimizing compiler that neither pretenures nor inlines keep an idle
+    # daemon's memory down (npm run bench measures it). They are node's arguments, not NODE_OPTIONS, so they do not reach activations.
     makeWrapper ${lib.getExe nodejs} $out/bin/hail-daemon \
       --add-flags "${builtins.concatStringsSep " " packageJson.daemonNodeFlags} $out/lib/hail/hail.mjs"
     runHook postInstall

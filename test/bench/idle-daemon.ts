@@ -18,6 +18,7 @@ export const IDLE_CPU_TARGET_MS = 1;
 const PERIOD = "1ms";
 const CALIBRATION_POLLS = 500;
 const GC_PROBE = fileURLToPath(new URL("./gc-probe.mjs", import.meta.url));
+let gcRuns = 0;
 const PACKAGE_JSON = fileURLToPath(new URL("../../package.json", import.meta.url));
 
 export async function measureIdleDaemon(polls: number): Promise<Section> {
@@ -52,7 +53,7 @@ export async function daemonNodeFlags(): Promise<string[]> {
 }
 
 /** One real deployment with a one-shot run, so the daemon's passes find nothing to do. */
-async function deployOnce(world: World): Promise<void> {
+export async function deployOnce(world: World): Promise<void> {
   const [app] = await publishedApps(world.lab, { name: "myapp", version: "1.0" });
   if (app === undefined) throw new Error("the lab built no app");
   for (const b of greenGate(100, 10, app)) world.hydra.addBuild(b);
@@ -85,7 +86,7 @@ async function countPerPass(world: World): Promise<Calibration> {
   };
 }
 
-interface Steady {
+export interface Steady {
   polls: number;
   seconds: number;
   requests: number;
@@ -106,12 +107,12 @@ interface Steady {
 }
 
 /** The measured run at the default log level; a pass is one latest-finished request (calibrated above). */
-async function pollIdle(world: World, polls: number, nodeFlags: string[]): Promise<Steady> {
+export async function pollIdle(world: World, polls: number, nodeFlags: string[]): Promise<Steady> {
   world.hydra.resetRequests();
   const latestRequests = () => world.hydra.requests.filter((r) => r.path.endsWith("/latest-finished")).length;
   const act0 = (await world.activations()).length;
   // One file per run: the probe appends, and a second run must not read the first one's figures.
-  const gcOut = path.join(world.lab.root, `gc-probe-${nodeFlags.length === 0 ? "default" : "shipped"}.jsonl`);
+  const gcOut = path.join(world.lab.root, `gc-probe-${++gcRuns}.jsonl`);
   const env = { ...cleanNodeEnv(world.env), NODE_OPTIONS: `--import ${GC_PROBE}`, HAIL_BENCH_GC_OUT: gcOut };
   const daemon = HailDaemon.start([...world.gateArgs("myapp"), "--poll-period", PERIOD], env, nodeFlags);
   const pid = daemon.child.pid;

@@ -9,7 +9,7 @@
 // (hail@.service) and verified under instance names (hail@myapp.service), which makes
 // systemd-analyze instantiate them as systemd would.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -135,6 +135,12 @@ describe("unit settings", () => {
     // and the bundle itself starts without flags: its shebang names node alone
     const shebang = readFileSync(path.join(REPO, "src/cli/main.ts"), "utf8").split("\n", 1)[0];
     assert.equal(shebang, "#!/usr/bin/env node");
+  });
+
+  it("node accepts every one of daemonNodeFlags (a misspelt V8 flag stops the daemon from starting)", () => {
+    const run = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, "-e", "0"], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "" } });
+    assert.equal(run.status, 0, `node ${DAEMON_NODE_FLAGS.join(" ")} -e 0: ${run.stderr}`);
+    assert.equal(run.stderr, "");
   });
 
   it("the daemon restarts on failure but not on a configuration error, reloads with SIGUSR1 and lets an activation finish", async () => {
