@@ -331,6 +331,8 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
     [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
     for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
   });
+  // A test that fails must not leave its daemon holding the profile lock for the next ones.
+  afterEach(() => w.stopDaemons());
   after(() => w.close());
 
   it("serves /metrics, /healthz and POST /poll; 405 and 404 for the rest", async () => {
@@ -670,6 +672,7 @@ describe("netrc credentials never leak", () => {
     argvLog = path.join(w.lab.root, "activation-argv.log");
     envLog = path.join(w.lab.root, "activation-env.log");
   });
+  afterEach(() => w.stopDaemons());
   after(() => w.close());
 
   it("is sent to Hydra as Basic auth, and found in no output, file, argv or environment", async () => {
