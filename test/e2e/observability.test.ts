@@ -374,8 +374,15 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
 
     // An outage: /healthz says 503 and names the error kind; up_to_date keeps its value.
     w.hydra.override(/.*/, { status: 503, body: "Service Unavailable" });
+    // No pass is pending now, so each request below starts one of its own: even one that comes
+    // while the pass before is still finishing (a running pass may have asked Hydra before it).
+    const pollAccepted = async (what: string) => {
+      const r = await get(`${url}/poll`, { method: "POST" });
+      assert.equal(r.status, 202, `${what}: ${r.body}`);
+      assert.deepEqual(JSON.parse(r.body), { polling: true, coalesced: false }, `${what}: not absorbed`);
+    };
     try {
-      await get(`${url}/poll`, { method: "POST" });
+      await pollAccepted("the poll into the outage");
       await waitUntil(async () => (await get(`${url}/healthz`)).status === 503, "/healthz to report the outage");
       const failing = await get(`${url}/healthz`);
       assert.match(failing.type, /json/);
@@ -388,7 +395,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
     } finally {
       w.hydra.clearOverrides();
     }
-    await get(`${url}/poll`, { method: "POST" });
+    await pollAccepted("the poll after the outage");
     await waitUntil(async () => (await get(`${url}/healthz`)).status === 200, "/healthz to recover");
     assert.ok(daemon.alive);
     assert.equal(await daemon.stop("SIGTERM"), 0);
