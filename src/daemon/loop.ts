@@ -3,9 +3,11 @@
  * Hydra in step; a stop request lets the running pass finish; a poll-now request cuts the
  * wait short. Errors never shorten the period (README "Daemon").
  *
- * Poll-now requests (SIGUSR1, POST /poll) coalesce: one while an extra pass is pending or
- * running is absorbed, and at most one extra pass starts per `minPollIntervalMs`; the excess
- * is rejected, so a flood of requests never turns into a flood of requests to Hydra.
+ * Poll-now requests (SIGUSR1, POST /poll) coalesce: one while an extra pass is pending is
+ * absorbed, and at most one extra pass starts per `minPollIntervalMs`; the excess is rejected,
+ * so a flood of requests never turns into a flood of requests to Hydra. A running pass does not
+ * absorb a request: it may have asked Hydra before the request came, so the request is accepted
+ * (one more pass right after it) or rejected like any other.
  */
 export interface LoopControl {
   /** ask the loop to end after the running pass */
@@ -14,7 +16,7 @@ export interface LoopControl {
   pollNow(): PollAnswer;
 }
 
-/** accepted: a pass starts now (or right after the running one); absorbed: one already will; rejected: too soon */
+/** accepted: a pass starts now (or right after the running one); absorbed: one that has not started yet already will; rejected: too soon */
 export type PollAnswer = { kind: "accepted" } | { kind: "absorbed" } | { kind: "rejected"; retryAfterMs: number };
 
 /** Arms a timer; the returned function cancels it. Tests pass a fake. */
@@ -61,8 +63,6 @@ export function createLoop(pass: () => Promise<void>, opts: LoopOptions): LoopCo
   let wake: (() => void) | null = null;
   /** an extra pass was asked for and has not started yet */
   let pollPending = false;
-  /** the running pass is an extra one */
-  let extraRunning = false;
   let lastExtraAt = -Infinity;
 
   const sleep = (ms: number) =>
@@ -80,10 +80,8 @@ export function createLoop(pass: () => Promise<void>, opts: LoopOptions): LoopCo
     async run() {
       if ((opts.firstDelayMs ?? 0) > 0 && !pollPending) await sleep(opts.firstDelayMs ?? 0);
       while (!stopping) {
-        extraRunning = pollPending;
         pollPending = false;
         await pass();
-        extraRunning = false;
         if (stopping) break;
         if (!pollPending) await sleep(jitteredDelay(opts.periodMs, opts.jitter, random));
       }
@@ -93,7 +91,7 @@ export function createLoop(pass: () => Promise<void>, opts: LoopOptions): LoopCo
       wake?.();
     },
     pollNow() {
-      if (pollPending || extraRunning) return { kind: "absorbed" };
+      if (pollPending) return { kind: "absorbed" };
       const since = now() - lastExtraAt;
       if (since < minInterval) return { kind: "rejected", retryAfterMs: minInterval - since };
       lastExtraAt = now();

@@ -209,18 +209,11 @@ describe("createLoop: the first pass and poll-now requests", () => {
     await running;
   });
 
-  it("coalesces: requests while an extra pass is pending or running are absorbed; one extra pass per minimum interval", async () => {
+  it("coalesces: a request while an extra pass is pending is absorbed; one extra pass per minimum interval", async () => {
     const timers = fakeSchedule();
     let clock = 1_000_000;
     let passes = 0;
-    let release: (() => void) | null = null;
-    const loop = createLoop(
-      async () => {
-        passes++;
-        if (passes === 2) await new Promise<void>((r) => (release = r));
-      },
-      { periodMs: 3_600_000, jitter: 0, minPollIntervalMs: 10_000, now: () => clock, schedule: timers.schedule },
-    );
+    const loop = createLoop(async () => void passes++, { periodMs: 3_600_000, jitter: 0, minPollIntervalMs: 10_000, now: () => clock, schedule: timers.schedule });
     const running = loop.run();
     await settle();
     assert.equal(passes, 1, "the first pass ran; the loop sleeps an hour");
@@ -228,11 +221,8 @@ describe("createLoop: the first pass and poll-now requests", () => {
     assert.deepEqual(loop.pollNow(), { kind: "accepted" });
     assert.deepEqual(loop.pollNow(), { kind: "absorbed" }, "pending: absorbed");
     await settle();
-    assert.equal(passes, 2, "the extra pass is running");
-    assert.deepEqual(loop.pollNow(), { kind: "absorbed" }, "running: absorbed");
-    release!();
-    await settle();
-    assert.equal(passes, 2, "absorbed requests start no pass of their own");
+    assert.equal(passes, 2, "one extra pass for both requests");
+    assert.equal(timers.delays.at(-1), 3_600_000, "then the loop sleeps the period again");
 
     clock += 4_000;
     assert.deepEqual(loop.pollNow(), { kind: "rejected", retryAfterMs: 6_000 }, "within the interval: refused");
@@ -245,6 +235,53 @@ describe("createLoop: the first pass and poll-now requests", () => {
     assert.equal(passes, 3);
     loop.stop();
     await running;
+  });
+
+  /** A loop whose second pass (the first extra one) waits for release(). */
+  async function loopWithBlockedExtraPass(clock: { now: number }) {
+    const timers = fakeSchedule();
+    let passes = 0;
+    let release: () => void = () => assert.fail("the extra pass has not started");
+    const loop = createLoop(
+      async () => {
+        passes++;
+        if (passes === 2) await new Promise<void>((r) => (release = r));
+      },
+      { periodMs: 3_600_000, jitter: 0, minPollIntervalMs: 10_000, now: () => clock.now, schedule: timers.schedule },
+    );
+    const running = loop.run();
+    await settle();
+    assert.deepEqual(loop.pollNow(), { kind: "accepted" });
+    await settle();
+    assert.equal(passes, 2, "the extra pass is running");
+    return { loop, running, timers, passes: () => passes, release: () => release() };
+  }
+
+  it("a request while an extra pass is running (which may have asked Hydra before it) makes one more pass after it", async () => {
+    const clock = { now: 1_000_000 };
+    const t = await loopWithBlockedExtraPass(clock);
+    clock.now += 10_000;
+    assert.deepEqual(t.loop.pollNow(), { kind: "accepted" }, "running, and the interval has passed: accepted");
+    for (let i = 0; i < 1_000; i++) assert.deepEqual(t.loop.pollNow(), { kind: "absorbed" }, "the pass after it is pending: absorbed");
+    t.release();
+    await settle();
+    assert.equal(t.passes(), 3, "one more pass right after the running one, for all 1,001 requests");
+    assert.equal(t.timers.delays.at(-1), 3_600_000, "then the loop sleeps the period");
+    t.loop.stop();
+    await t.running;
+  });
+
+  it("a request while an extra pass is running, within the minimum interval, is refused with the time left", async () => {
+    const clock = { now: 1_000_000 };
+    const t = await loopWithBlockedExtraPass(clock);
+    clock.now += 3_000;
+    assert.deepEqual(t.loop.pollNow(), { kind: "rejected", retryAfterMs: 7_000 }, "not absorbed by a pass that may have asked Hydra before it");
+    t.release();
+    await settle();
+    assert.equal(t.passes(), 2, "no pass of its own");
+    assert.equal(t.timers.delays.at(-1), 3_600_000, "the loop sleeps the period");
+    t.loop.stop();
+    await t.running;
   });
 
   it("a flood of 10,000 requests makes one extra pass", async () => {

@@ -1,7 +1,6 @@
 // An activation outlives a hail killed with -9 (it runs in its own process group); the next
 // run waits for it or kills it before it converges, so two activations never overlap.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
@@ -25,19 +24,31 @@ describe("an activation orphaned by kill -9 of hail", () => {
     for (const b of greenGate(100, 10, app)) w.hydra.addBuild(b);
   });
   afterEach(async () => {
-    if (existsSync(pidFile)) await killGroup(Number((await readFile(pidFile, "utf8")).trim()), w.lab.root);
+    const pid = await writtenPid();
+    if (pid !== null) await killGroup(pid, w.lab.root);
     await w.close();
   });
+
+  /**
+   * The pid the activation wrote, once the whole line is there, else null: the shell creates
+   * the file (`> "$PIDFILE"`) before `echo` writes to it, and a reader in between sees it empty.
+   */
+  async function writtenPid(): Promise<number | null> {
+    const text = await readFile(pidFile, "utf8").catch(() => "");
+    const m = /^([1-9]\d*)\n$/.exec(text);
+    return m ? Number(m[1]) : null;
+  }
 
   /** A one-shot killed with -9 during its activation; returns the activation's process group. */
   async function orphan(sleep: string): Promise<number> {
     const env = { ...w.env, SLOW_ONCE: marker, PIDFILE: pidFile, SLEEP: sleep };
     const hail = w.startDaemon([...w.gateArgs("myapp"), "--oneshot"], env);
-    await waitUntil(() => existsSync(pidFile), "the activation to start");
+    await waitUntil(async () => (await writtenPid()) !== null, "the activation to start and write its pid");
+    const pgid = (await writtenPid()) as number;
     // the moment hail has noted the activation's process group in the state file
     await waitUntil(async () => (await w.readState("myapp"))?.activation != null, "the process group in the state file", 20_000);
+    assert.equal((await w.readState("myapp"))?.activation?.pgid, pgid, "hail noted the group the activation runs in");
     await hail.stop("SIGKILL");
-    const pgid = Number((await readFile(pidFile, "utf8")).trim());
     assert.ok((await groupMembers(pgid)).length > 0, "the activation outlived hail");
     return pgid;
   }

@@ -37,6 +37,8 @@ export interface World {
   stateFile(profile: string): string;
   /** the parsed state file, or null when there is none */
   readState(profile: string): Promise<State | null>;
+  /** kills (by pid) the daemons started so far that still run: after a failed test, so it cannot leave one holding a profile lock */
+  stopDaemons(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,9 @@ export async function createWorld(): Promise<World> {
   const stateDir = path.join(lab.root, "state");
   const labArgs = () => ["--profiles-dir", lab.profilesDir, "--state-dir", stateDir, "--log-format", "json"];
   const daemons: HailDaemon[] = [];
+  const stopDaemons = async () => {
+    for (const d of daemons) await killIfRunning(d);
+  };
   const stateFile = (profile: string) => path.join(stateDir, `${stateKey(path.resolve(lab.profilesDir, profile))}.json`);
   return {
     lab,
@@ -106,8 +111,9 @@ export async function createWorld(): Promise<World> {
         throw err;
       }
     },
+    stopDaemons,
     async close() {
-      for (const d of daemons) await killIfRunning(d);
+      await stopDaemons();
       await hydra.close();
       await lab.cleanup();
     },
