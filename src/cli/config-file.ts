@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { UsageError, describeError } from "../errors.js";
 import { describeZodError } from "../hydra/schema.js";
 import { profileGivenTwice } from "./one-per-profile.js";
