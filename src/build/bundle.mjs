@@ -32,9 +32,18 @@ const zodEnglishOnly = {
 const lazyBuiltins = {
   name: "lazy-builtins",
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) =>
-      (args.namespace === "lazy-builtin" ? { path: args.path, external: true } : { path: args.path, namespace: "lazy-builtin" }));
+    b.onResolve({ filter: /^node:/ }, (args) => {
+      if (args.namespace.startsWith("lazy-builtin")) return { path: args.path, external: true };
+      // commander requires child_process when it loads but uses it only to run executable
+      // subcommands, which hail has none of: it gets the module on its first use.
+      const onUse = args.path === "node:child_process" && /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer);
+      return { path: args.path, namespace: onUse ? "lazy-builtin-on-use" : "lazy-builtin" };
+    });
     b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin-on-use" }, (args) => ({
+      contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require(${JSON.stringify(args.path)}))[key] });`,
+      loader: "js",
+    }));
   },
 };
 

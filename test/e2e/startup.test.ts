@@ -17,9 +17,9 @@ const APP_PATH = "/nix/store/7xk3w8lbc6r1hzz4q3f0d4c9m2i5y1a0-myapp-1.0";
 const PROBE = `process.on("exit", () => process.stderr.write("loaded modules: " + JSON.stringify(process.moduleLoadList) + "\\n"));\n`;
 /**
  * Built-ins `hail plan` against an http:// Hydra does not use: https (with tls and crypto),
- * zlib (only for compressed answers), and what execa loads (plan starts no process).
+ * zlib (only for compressed answers), child_process and what execa loads (plan starts no process).
  */
-const NOT_FOR_PLAN = ["https", "tls", "crypto", "zlib", "tty", "v8"];
+const NOT_FOR_PLAN = ["https", "tls", "crypto", "zlib", "child_process", "tty", "v8"];
 
 describe("what the bundle loads", () => {
   let hydra: HydraTestServer;
