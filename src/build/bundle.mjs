@@ -23,6 +23,31 @@ const zodEnglishOnly = {
 };
 
 /**
+ * An ESM bundle imports every Node built-in any of its modules names at the top, so each
+ * start would load them all (child_process, crypto, https, zlib… about 14 ms together),
+ * whether the command needs them or not. Here a built-in is a CommonJS module that
+ * `require`s it: esbuild loads it when the module that imports it is first run, and the
+ * commands' modules (imported by `import()` in src/cli/main.ts) run only for that command.
+ */
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => {
+      if (args.namespace.startsWith("lazy-builtin")) return { path: args.path, external: true };
+      // commander requires child_process when it loads but uses it only to run executable
+      // subcommands, which hail has none of: it gets the module on its first use.
+      const onUse = args.path === "node:child_process" && /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer);
+      return { path: args.path, namespace: onUse ? "lazy-builtin-on-use" : "lazy-builtin" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin-on-use" }, (args) => ({
+      contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require(${JSON.stringify(args.path)}))[key] });`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * Node 20 loads undici (its fetch, with a WebAssembly parser) the first time any of these
  * globals is touched, and ky touches them when imported. In the bundle they are hail's own
  * small classes (src/hydra/web-classes.ts says why and what they carry); the globals
@@ -44,7 +69,7 @@ await build({
   // Renaming identifiers as well saved nothing more that the bench could see.
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, lazyBuiltins],
   define,
   inject: ["src/hydra/web-classes.ts"],
   banner: { js: "import { createRequire as __hailCreateRequire } from 'node:module'; const require = __hailCreateRequire(import.meta.url);" },

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { UsageError, describeError } from "../errors.js";
 import { describeZodError } from "../hydra/schema.js";
 import { profileGivenTwice } from "./one-per-profile.js";
@@ -11,14 +11,16 @@ import { OPTIONS, flagOf } from "./option-table.js";
  * Unknown keys are errors, so a typo never passes silently. Durations may be strings ("30s") or,
  * as on the command line, bare numbers. The keys and their types come from the option table.
  */
-const FILE_VALUES = {
-  string: z.string(),
-  "non-empty": z.string().min(1),
-  boolean: z.boolean(),
-  duration: z.union([z.string(), z.number().nonnegative()]).transform(String),
-  size: z.union([z.string(), z.number().nonnegative()]).transform(String),
-  "positive-integer": z.number().int().positive().transform(String),
-} satisfies Record<Exclude<FileValue, readonly string[]>, z.ZodType>;
+function fileValues() {
+  return {
+    string: z.string(),
+    "non-empty": z.string().min(1),
+    boolean: z.boolean(),
+    duration: z.union([z.string(), z.number().nonnegative()]).transform(String),
+    size: z.union([z.string(), z.number().nonnegative()]).transform(String),
+    "positive-integer": z.number().int().positive().transform(String),
+  } satisfies Record<Exclude<FileValue, readonly string[]>, z.ZodType>;
+}
 
 interface FileOption {
   name: OptionName;
@@ -35,6 +37,7 @@ const FILE_OPTIONS: readonly FileOption[] = (Object.keys(OPTIONS) as OptionName[
 });
 
 function shapeOf(where: ReadonlyArray<FileKey["where"]>): Record<string, z.ZodType> {
+  const FILE_VALUES = fileValues();
   return Object.fromEntries(
     FILE_OPTIONS.filter((o) => where.includes(o.spec.where)).map((o) => {
       const value = typeof o.spec.value === "string" ? FILE_VALUES[o.spec.value] : z.enum(o.spec.value as [string, ...string[]]);
@@ -43,13 +46,16 @@ function shapeOf(where: ReadonlyArray<FileKey["where"]>): Record<string, z.ZodTy
   );
 }
 
-// Every target names its profile (the one key a target must have).
-const TargetSchema = z.strictObject({ ...shapeOf(["target", "both"]), profile: z.string().min(1) });
-
-const ConfigFileSchema = z.strictObject({
-  ...shapeOf(["both", "global"]),
-  targets: z.array(TargetSchema).min(1, "a config file needs at least one target"),
-});
+function buildConfigFileSchema() {
+  // Every target names its profile (the one key a target must have).
+  const TargetSchema = z.strictObject({ ...shapeOf(["target", "both"]), profile: z.string().min(1) });
+  return z.strictObject({
+    ...shapeOf(["both", "global"]),
+    targets: z.array(TargetSchema).min(1, "a config file needs at least one target"),
+  });
+}
+/** Built when the first config file is read, not at start: a run without --config never needs it. */
+let ConfigFileSchema: ReturnType<typeof buildConfigFileSchema> | undefined;
 /** Keys and value types are checked by the schema; the values are read as raw options (layerOptions). */
 export type ConfigFile = Record<string, unknown> & { targets: Array<Record<string, unknown> & { profile: string }> };
 
@@ -70,6 +76,7 @@ export function parseConfigFile(text: string, path: string): ConfigFile {
   } catch (err) {
     throw new UsageError(`config file ${path} is not valid JSON: ${describeError(err)}`);
   }
+  ConfigFileSchema ??= buildConfigFileSchema();
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) throw new UsageError(`config file ${path}: ${describeZodError(parsed.error, "(top level)")}`);
   const file: ConfigFile = parsed.data;

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 /** --rollout-window and --rollout-key: a staged rollout without a coordinator (README, "Staged rollout"). */
 export interface RolloutPolicy {
   windowMs: number;
@@ -12,7 +10,8 @@ export interface RolloutPolicy {
  * gate build reshuffles the order, so the same hosts are not always first.
  */
 export function rolloutFraction(key: string, gateBuildId: number): number {
-  const digest = createHash("sha256").update(`${key}\u0000${gateBuildId}`).digest();
+  // node:crypto loads here, not at start: most runs (every `hail plan`) never hash.
+  const digest = process.getBuiltinModule("node:crypto").createHash("sha256").update(`${key}\u0000${gateBuildId}`).digest();
   // 48 bits fit a double exactly; dividing by 2^48 stays below 1.
   return digest.readUIntBE(0, 6) / 2 ** 48;
 }

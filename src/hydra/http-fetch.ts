@@ -15,9 +15,12 @@
  *   cancelling the body closes the connection, so a size cap reads no further than the cap.
  */
 import http from "node:http";
-import https from "node:https";
 import type { Readable } from "node:stream";
-import zlib from "node:zlib";
+
+// node:https (with tls and crypto) and node:zlib load on the first https URL or compressed
+// answer, not at start: a `hail plan` against http://127.0.0.1 needs neither.
+const https = () => process.getBuiltinModule("node:https");
+const zlib = () => process.getBuiltinModule("node:zlib");
 
 export type FetchFunction = (input: Request | URL | string, init?: RequestInit) => Promise<Response>;
 
@@ -71,7 +74,7 @@ function send(url: URL, method: string, headers: Headers, body: Buffer | undefin
   if (body !== undefined) outgoing["content-length"] = String(body.length);
   outgoing["accept-encoding"] ??= "gzip, deflate, br";
   return new Promise<Response>((resolve, reject) => {
-    const transport = url.protocol === "https:" ? https : http;
+    const transport = url.protocol === "https:" ? https() : http;
     const req = transport.request(url, { method, headers: outgoing });
     let res: http.IncomingMessage | undefined;
     let source: Readable | undefined;
@@ -109,9 +112,9 @@ function send(url: URL, method: string, headers: Headers, body: Buffer | undefin
 function decoded(res: http.IncomingMessage): Readable {
   const encoding = res.headers["content-encoding"]?.trim().toLowerCase();
   const decoder =
-    encoding === "gzip" || encoding === "x-gzip" ? zlib.createGunzip()
-    : encoding === "deflate" ? zlib.createInflate()
-    : encoding === "br" ? zlib.createBrotliDecompress()
+    encoding === "gzip" || encoding === "x-gzip" ? zlib().createGunzip()
+    : encoding === "deflate" ? zlib().createInflate()
+    : encoding === "br" ? zlib().createBrotliDecompress()
     : undefined;
   if (decoder === undefined) return res;
   res.on("error", (err) => decoder.destroy(err));

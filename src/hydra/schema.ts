@@ -2,7 +2,7 @@
  * Schemas for the JSON Hydra really sends (README, "How hail reads Hydra"), not what its
  * OpenAPI file claims. Every body from Hydra is parsed from `unknown` through one of these.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** A value Hydra may send as null or leave out: both become null. */
 function nullish<T extends z.ZodType>(schema: T) {

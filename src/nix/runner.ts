@@ -1,4 +1,3 @@
-import { execa } from "execa";
 import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.js";
 import type { Command } from "./commands.js";
 import { renderCommand } from "./commands.js";
@@ -24,9 +23,19 @@ export interface ProcessRunner {
 
 const KILL_GRACE_MS = 5_000;
 
+/**
+ * execa (and the Node built-ins it loads) is imported when the first process starts, not
+ * when hail starts: `hail plan` and the daemon's up-to-date passes start none, and loading
+ * it cost every `hail plan` several milliseconds (README "Performance").
+ */
+async function loadExeca(): Promise<typeof import("execa").execa> {
+  return (await import("execa")).execa;
+}
+
 export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}): ProcessRunner {
   const capture = async (cmd: Command): Promise<string> => {
     onSpawn(cmd);
+    const execa = await loadExeca();
     const result = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore", all: true });
     if (result.failed) {
       const tail = (result.all ?? "").trim().split("\n").slice(-5).join("\n");
@@ -46,6 +55,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
 
     async runActivation(cmd, what, opts) {
       onSpawn(cmd);
+      const execa = await loadExeca();
       // detached: its own process group, so a timeout can kill everything it started,
       // and a Ctrl-C meant for hail does not cut an activation short.
       const child = execa(cmd.file, cmd.args, {

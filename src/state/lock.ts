@@ -1,9 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
 import { link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { hostname } from "node:os";
-import { z } from "zod";
+import * as z from "zod";
 import { hasErrnoCode, withPath } from "../errno.js";
+
+/** node:crypto, loaded when a lock is written, not when hail starts (`hail plan` writes none). */
+const crypto = () => process.getBuiltinModule("node:crypto");
 
 /**
  * One hail per profile. The lock file names its owner (pid, host, start time, and the
@@ -39,7 +41,7 @@ export async function acquireLock(file: string, command: string): Promise<LockRe
   await mkdir(dirname(file), { recursive: true });
   const mine: LockInfo = { pid: process.pid, hostname: hostname(), since: new Date().toISOString(), processStart: await processStartTime(process.pid), command };
   const text = `${JSON.stringify(mine)}\n`;
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const temp = `${file}.${process.pid}.${crypto().randomBytes(6).toString("hex")}.tmp`;
   const acquired: LockResult = { kind: "acquired", release: () => releaseLock(file, text) };
   try {
     await writeFile(temp, text, { flag: "wx", mode: 0o600 }).catch((err: unknown) => {
@@ -66,7 +68,7 @@ export async function acquireLock(file: string, command: string): Promise<LockRe
 
 /** Replaces the stale lock whose content was `seen` with `temp`, or says who is ahead. */
 async function takeOver(file: string, seen: string, temp: string): Promise<"taken" | "lost" | LockInfo> {
-  const tag = createHash("sha256").update(seen).digest("hex").slice(0, 16);
+  const tag = crypto().createHash("sha256").update(seen).digest("hex").slice(0, 16);
   const claims: string[] = [];
   for (let k = 0; k < MAX_CLAIMS; k++) {
     const claim = `${file}.takeover-${tag}-${k}`;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** The state file, version 1 (README, "Files"). Written by hail only; read back through this schema. */
 const isoTime = z.iso.datetime({ offset: true });

@@ -1,6 +1,7 @@
 // What the built CLI loads: Node 20's fetch (undici, with its WebAssembly HTTP parser) costs a
 // one-shot start tens of milliseconds and a daemon memory, and hail carries its requests on
 // node:http, so the bundle must not load undici at all (npm run bench measures the time).
+// Nor may a command load Node built-ins it has no use for: each one costs every start.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -12,8 +13,13 @@ import { HydraTestServer } from "../support/hydra-server.js";
 import { greenGate } from "./world.js";
 
 const APP_PATH = "/nix/store/7xk3w8lbc6r1hzz4q3f0d4c9m2i5y1a0-myapp-1.0";
-/** Preloaded with --import: on exit, prints the internal modules Node loaded whose name says undici. */
-const PROBE = `process.on("exit", () => process.stderr.write("undici modules: " + JSON.stringify(process.moduleLoadList.filter((m) => m.includes("undici"))) + "\\n"));\n`;
+/** Preloaded with --import: on exit, prints the internal modules Node loaded. */
+const PROBE = `process.on("exit", () => process.stderr.write("loaded modules: " + JSON.stringify(process.moduleLoadList) + "\\n"));\n`;
+/**
+ * Built-ins `hail plan` against an http:// Hydra does not use: https (with tls and crypto),
+ * zlib (only for compressed answers), child_process and what execa loads (plan starts no process).
+ */
+const NOT_FOR_PLAN = ["https", "tls", "crypto", "zlib", "child_process", "tty", "v8"];
 
 describe("what the bundle loads", () => {
   let hydra: HydraTestServer;
@@ -33,31 +39,41 @@ describe("what the bundle loads", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Runs the bundle with the probe; returns stdout and the undici modules it saw loaded. */
-  async function run(args: string[]): Promise<{ code: number | undefined; stdout: string; undici: string[] }> {
+  /** Runs the bundle with the probe; returns stdout, the undici modules and the built-ins it saw loaded. */
+  async function run(args: string[]): Promise<{ code: number | undefined; stdout: string; undici: string[]; builtins: string[] }> {
     const { NODE_OPTIONS: _o, NODE_TEST_CONTEXT: _t, ...env } = process.env;
     const r = await execa(process.execPath, ["--import", probe, HAIL_BIN, ...args], {
       env: { ...env, HOME: dir, XDG_CONFIG_HOME: dir, NIX_CONF_DIR: dir, NIX_CONFIG: `substituters = ${hydra.url}` },
       extendEnv: false, reject: false, stdin: "ignore",
     });
-    const line = /^undici modules: (.*)$/m.exec(r.stderr);
+    const line = /^loaded modules: (.*)$/m.exec(r.stderr);
     assert.ok(line?.[1], `the probe printed nothing; stderr:\n${r.stderr}`);
-    return { code: r.exitCode, stdout: r.stdout, undici: JSON.parse(line[1]) as string[] };
+    const loaded = JSON.parse(line[1]) as string[];
+    const builtins = loaded.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice("NativeModule ".length));
+    return { code: r.exitCode, stdout: r.stdout, undici: loaded.filter((m) => m.includes("undici")), builtins };
   }
 
   it("the probe sees undici when something loads it", async () => {
     const { NODE_OPTIONS: _o, NODE_TEST_CONTEXT: _t, ...env } = process.env;
     const r = await execa(process.execPath, ["--import", probe, "-e", "new Headers()"], { env, extendEnv: false, reject: false });
-    assert.match(r.stderr, /undici modules: \[".*undici/);
+    assert.match(r.stderr, /loaded modules: \[.*undici/);
   });
 
-  it("hail plan --json asks Hydra, answers, and never loads undici", async () => {
+  it("the probe sees the built-ins a command loads", async () => {
+    const r = await run(["plan", "--gate-job", `${hydra.url.replace("http:", "https:")}/job/myproject/main/release_gate`, "--constituent", "myapp",
+      "--profile", "current", "--profiles-dir", dir, "--state-dir", dir, "--json"]);
+    // an https Hydra (here the http test server, so the handshake fails) loads https, tls and crypto
+    assert.deepEqual(NOT_FOR_PLAN.filter((m) => r.builtins.includes(m)).slice(0, 3), ["https", "tls", "crypto"], r.builtins.join(" "));
+  });
+
+  it("hail plan --json asks Hydra, answers, and loads neither undici nor built-ins it does not use", async () => {
     const gate = `${hydra.url}/job/myproject/main/release_gate`;
     for (const profile of ["current", "absent"]) {
       const r = await run(["plan", "--gate-job", gate, "--constituent", "myapp", "--profile", profile, "--profiles-dir", dir, "--state-dir", dir, "--json"]);
       assert.equal(r.code, 0, r.stdout);
       assert.equal((JSON.parse(r.stdout) as { action: string }).action, profile === "current" ? "none" : "deploy");
       assert.deepEqual(r.undici, [], `${profile}: undici was loaded`);
+      assert.deepEqual(NOT_FOR_PLAN.filter((m) => r.builtins.includes(m)), [], `${profile}: built-ins plan does not need`);
     }
   });
 
