@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
 import { HailDaemon } from "../support/cli.js";
-import { createWorld, greenGate, publishedApps, type World } from "./world.js";
+import { greenGate, worldWithApps, type World } from "./world.js";
 
 const DAEMON_NODE_FLAGS = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { daemonNodeFlags: string[] }).daemonNodeFlags;
 
@@ -17,14 +17,7 @@ describe("the daemon with the daemon's node flags", () => {
   let apps: [string, string, string, string];
 
   before(async () => {
-    w = await createWorld();
-    apps = (await publishedApps(
-      w.lab,
-      { name: "myapp", version: "1" },
-      { name: "myapp", version: "2" },
-      { name: "myapp", version: "3" },
-      { name: "myapp", version: "4" },
-    )) as [string, string, string, string];
+    ({ world: w, apps } = await worldWithApps("1", "2", "3", "4"));
     for (const [gate, app] of [[100, apps[0]], [200, apps[1]]] as const) {
       for (const b of greenGate(gate, gate / 10, app)) w.hydra.addBuild(b);
       const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { greenGate, worldWithApps, type World } from "./world.js";
+import { greenGate, worldAtGreenGate, worldWithApps, type World } from "./world.js";
 
 const WARN = '"logLevelName":"WARN"';
 
@@ -23,8 +23,7 @@ describe("Hydra's 404s told apart: --oneshot and plan", () => {
   let app1: string;
 
   before(async () => {
-    ({ world: w, apps: [app1] } = await worldWithApps("1"));
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
     // A job that exists but never succeeded: "no successful build yet".
     w.hydra.addBuild({ id: 150, project: "myproject", jobset: "main", job: "flaky", finished: true, buildstatus: 1, jobsetevals: [10], outputs: { out: app1 } });
   });
@@ -77,8 +76,7 @@ describe("Hydra's 404s in the daemon", () => {
 
   before(async () => {
     let app1: string;
-    ({ world: w, apps: [app1] } = await worldWithApps("1"));
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
   });
   after(() => w.close());
 
@@ -100,8 +98,7 @@ describe("a renamed jobset, and redirects to other hosts", () => {
   let app1: string;
 
   before(async () => {
-    ({ world: w, apps: [app1] } = await worldWithApps("1"));
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
     w.hydra.renameJobset("myproject", "old-main", "main");
   });
   after(() => w.close());

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HydraTestServer } from "../support/hydra-server.js";
-import { createWorld, greenGate, killPids, publishedApps, waitUntil, type World } from "./world.js";
+import { createWorld, greenGate, killPids, publishedApps, waitUntil, worldAtGreenGate, type World } from "./world.js";
 
 interface Sizes {
   known: boolean;
@@ -96,9 +96,7 @@ describe("plan shows download and closure sizes and the closure diff", () => {
   let app2: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1, app2] = (await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" })) as [string, string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1, app2] } = await worldAtGreenGate("1", "2"));
   });
   after(() => w.close());
 
@@ -246,9 +244,7 @@ describe("--min-free: refuse to fill the disk", () => {
   let app2: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1, app2] = (await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" })) as [string, string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1, app2] } = await worldAtGreenGate("1", "2"));
   });
   after(() => w.close());
 
@@ -519,9 +515,7 @@ describe("hail hold --until", () => {
   let app2: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1, app2] = (await publishedApps(w.lab, { name: "myapp", version: "1" }, { name: "myapp", version: "2" })) as [string, string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1, app2] } = await worldAtGreenGate("1", "2"));
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
   });

@@ -9,7 +9,7 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { execa } from "execa";
 import { HailDaemon, readLines, type HailRun } from "../support/cli.js";
 import type { FakeBuild } from "../support/hydra-server.js";
-import { createWorld, greenGate, publishedApps, type World } from "./world.js";
+import { createWorld, greenGate, publishedApps, worldAtGreenGate, type World } from "./world.js";
 
 // ---- reading what hail wrote ----
 
@@ -327,9 +327,7 @@ describe("a daemon with --metrics-listen, and SIGUSR1", () => {
   let app1: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
   });
   // A test that fails must not leave its daemon holding the profile lock for the next ones.
   afterEach(() => w.stopDaemons());

@@ -9,7 +9,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HailDaemon } from "../support/cli.js";
 import { HydraTestServer } from "../support/hydra-server.js";
-import { createWorld, greenGate, publishedApps, waitUntil, type World } from "./world.js";
+import { waitUntil, worldAtGreenGate, type World } from "./world.js";
 
 const FLOOD = 2_000;
 const PARALLEL = 20;
@@ -98,9 +98,7 @@ describe("a daemon restarted on an existing profile, real Nix", () => {
   let app1: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
   });
   after(() => w.close());
 

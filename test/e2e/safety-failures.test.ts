@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { execa } from "execa";
-import { createWorld, greenGate, publishedApps, waitUntil, type World } from "./world.js";
+import { createWorld, greenGate, publishedApps, waitUntil, worldAtGreenGate, type World } from "./world.js";
 
 const FAILING_ACTIVATION = 'echo "activation of $out is failing"\nexit 3';
 
@@ -87,9 +87,7 @@ describe("a binary cache that cannot be reached is not a failed build", () => {
   let server: http.Server | null = null;
 
   beforeEach(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
   });
   afterEach(async () => {
     if (server) await new Promise((r) => server?.close(r));

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { createWorld, greenGate, publishedApps, waitUntil, type World } from "./world.js";
+import { createWorld, greenGate, publishedApps, waitUntil, worldAtGreenGate, type World } from "./world.js";
 
 describe("a profile changed outside hail", () => {
   let w: World;
@@ -69,15 +69,7 @@ describe("hail hold and hail release", () => {
   let app4: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1, app2, app3, app4] = (await publishedApps(
-      w.lab,
-      { name: "myapp", version: "1" },
-      { name: "myapp", version: "2" },
-      { name: "myapp", version: "3" },
-      { name: "myapp", version: "4" },
-    )) as [string, string, string, string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1, app2, app3, app4] } = await worldAtGreenGate("1", "2", "3", "4"));
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
   });

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { createWorld, greenGate, publishedApps, waitForExit, type World } from "./world.js";
+import { waitForExit, worldAtGreenGate, type World } from "./world.js";
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 
@@ -16,9 +16,7 @@ describe("state file: written after a deployment, refused when unreadable", () =
   let app1: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
   });
   after(() => w.close());
 
@@ -96,9 +94,7 @@ describe("profile lock: one hail per profile", () => {
   let app1: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
   });
@@ -162,9 +158,7 @@ describe("hail status after a deployment", () => {
   let app1: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
     const r = await w.hail([...w.gateArgs("myapp"), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);
   });
@@ -214,9 +208,7 @@ describe("the state key is the profile's absolute path", () => {
   let app1: string;
 
   before(async () => {
-    w = await createWorld();
-    [app1] = (await publishedApps(w.lab, { name: "myapp", version: "1" })) as [string];
-    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+    ({ world: w, apps: [app1] } = await worldAtGreenGate("1"));
   });
   after(() => w.close());
 

@@ -165,6 +165,16 @@ export async function worldWithApps<V extends string[]>(...versions: V): Promise
 }
 
 /**
+ * `worldWithApps` with gate build 100 (evaluation 10) green and the first version as its
+ * constituent: where most deployment tests start.
+ */
+export async function worldAtGreenGate<V extends [string, ...string[]]>(...versions: V): Promise<{ world: World; apps: { [K in keyof V]: string } }> {
+  const { world, apps } = await worldWithApps(...versions);
+  for (const b of greenGate(100, 10, apps[0])) world.hydra.addBuild(b);
+  return { world, apps };
+}
+
+/**
  * An activation body that runs `prefix` first and then does what the default activation does
  * (one "activated $out build=ID" line on stdout and in the activation log), so a test can see
  * that it ran to the end.
