@@ -2,6 +2,7 @@
 // signal sent to it is still pending, whether it is stopped, and when a process has exited.
 import { readdir, readFile, readlink } from "node:fs/promises";
 import os from "node:os";
+import { loggedActivation } from "./world.js";
 
 /** Inodes of the sockets in LISTEN state, from /proc/net/tcp and tcp6 (field 4 is the state, 0A is LISTEN; field 10 the inode). */
 async function listeningInodes(): Promise<Set<string>> {
@@ -67,3 +68,11 @@ export async function processState(pid: number): Promise<string | null> {
 
 /** What Node prints when SIGUSR1 opened (or tried to open) its inspector. */
 export const INSPECTOR_MESSAGE = /Debugger listening on|Starting inspector on/;
+
+/**
+ * bin/activate that writes its pid to `$SIG_DIR/started-<name>` and waits for `$SIG_DIR/go-<name>`
+ * (name: its store path's basename), so a test can signal hail while an activation runs.
+ */
+export const WAITING_ACTIVATION = loggedActivation(
+  ['name="${out##*/}"', 'echo $$ > "$SIG_DIR/started-$name"', 'while [ ! -e "$SIG_DIR/go-$name" ]; do sleep 0.05; done'].join("\n"),
+);

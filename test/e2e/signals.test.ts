@@ -11,15 +11,9 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HailDaemon } from "../support/cli.js";
 import { pathExists } from "../../src/path-exists.js";
-import { INSPECTOR_MESSAGE, listeningSocketsOf, signalDelivered, watchListeners } from "./proc-watch.js";
-import { createWorld, greenGate, loggedActivation, publishedApps, waitForExit, waitUntil, type World } from "./world.js";
+import { INSPECTOR_MESSAGE, listeningSocketsOf, signalDelivered, WAITING_ACTIVATION, watchListeners } from "./proc-watch.js";
+import { createWorld, greenGate, publishedApps, waitForExit, waitUntil, type World } from "./world.js";
 
-/** bin/activate: `started-<name>` with its pid, then waits for `go-<name>` (name: the store path's basename). */
-const WAITING_ACTIVATION = loggedActivation(
-  ['name="${out##*/}"', 'echo $$ > "$SIG_DIR/started-$name"', 'while [ ! -e "$SIG_DIR/go-$name" ]; do sleep 0.05; done'].join("\n"),
-);
-
-const base = (storePath: string) => path.basename(storePath);
 
 /**
  * Sends SIGUSR1 to `pid` while it waits, and watches its listening sockets from before the
@@ -61,8 +55,8 @@ describe("SIGUSR1 never opens the inspector", () => {
   it("a one-shot waiting for its activation ignores it, opens no socket, deploys and exits 0", async () => {
     const hail = w.startDaemon([...w.gateArgs("myapp"), "--oneshot"], env());
     const pid = hail.child.pid as number;
-    await waitUntil(() => pathExists(path.join(sigDir, `started-${base(app)}`)), "the activation to start");
-    const opened = await usr1WhileWaiting(pid, () => writeFile(path.join(sigDir, `go-${base(app)}`), ""));
+    await waitUntil(() => pathExists(path.join(sigDir, `started-${path.basename(app)}`)), "the activation to start");
+    const opened = await usr1WhileWaiting(pid, () => writeFile(path.join(sigDir, `go-${path.basename(app)}`), ""));
     assert.equal(await waitForExit(hail), 0, hail.stderr);
     assert.deepEqual(opened, [], "no listening socket belonged to hail");
     assert.doesNotMatch(hail.stderr, INSPECTOR_MESSAGE);
