@@ -20,6 +20,16 @@ let
   nodejs = nodejs_20;
   packageJson = lib.importJSON ../package.json;
 
+  # --disable-sigusr1: node then never opens its inspector (an unauthenticated debugger on
+  # 127.0.0.1:9229 that runs any JavaScript in root hail) on SIGUSR1, not even while it starts,
+  # before the bundle's first line installs hail's own SIGUSR1 listener. Node has it since
+  # 22.14.0 on the 22 line and since 23.7.0 (so 24 and later); an older node refuses to start
+  # with it ("bad option"), so it is added only where this package's node has it.
+  hasDisableSigusr1 =
+    (lib.versionAtLeast nodejs.version "22.14.0" && lib.versionOlder nodejs.version "23")
+    || lib.versionAtLeast nodejs.version "23.7.0";
+  securityFlags = lib.optionalString hasDisableSigusr1 "--disable-sigusr1 ";
+
   # npm's names for the platform the build runs on (esbuild and tsc are native binaries
   # shipped as optional per-platform packages); null keeps every platform's.
   npmPlatform =
@@ -88,16 +98,17 @@ buildNpmPackage {
   installPhase = ''
     runHook preInstall
     install -Dm644 dist/hail.mjs $out/lib/hail/hail.mjs
-    # bin/hail: node and the bundle, nothing else. Any V8 flag on node's command line makes V8
-    # refuse the code cache Node ships for its own modules, which costs a short command (plan,
-    # status, hold, --oneshot) about 30 ms at every start.
-    makeWrapper ${lib.getExe nodejs} $out/bin/hail --add-flags $out/lib/hail/hail.mjs
+    # bin/hail: node and the bundle, and no V8 flag: any V8 flag on node's command line makes
+    # V8 refuse the code cache Node ships for its own modules, which costs a short command
+    # (plan, status, hold, --oneshot) about 30 ms at every start. --disable-sigusr1 (where node
+    # has it, see hasDisableSigusr1) is node's own option, not a V8 flag.
+    makeWrapper ${lib.getExe nodejs} $out/bin/hail --add-flags "${securityFlags}$out/lib/hail/hail.mjs"
     # bin/hail-daemon: the same bundle with package.json's daemonNodeFlags, for the long-running
     # daemon (the NixOS module's units): a small young generation and heap, one V8 worker
     # thread, and an optimizing compiler that neither pretenures nor inlines keep an idle
     # daemon's memory down (npm run bench measures it). They are node's arguments, not NODE_OPTIONS, so they do not reach activations.
     makeWrapper ${lib.getExe nodejs} $out/bin/hail-daemon \
-      --add-flags "${builtins.concatStringsSep " " packageJson.daemonNodeFlags} $out/lib/hail/hail.mjs"
+      --add-flags "${securityFlags}${builtins.concatStringsSep " " packageJson.daemonNodeFlags} $out/lib/hail/hail.mjs"
     runHook postInstall
   '';
 

@@ -58,6 +58,18 @@ const define = Object.fromEntries(
   Object.entries(WEB_CLASSES).flatMap(([name, ours]) => [[name, ours], [`globalThis.${name}`, ours]]),
 );
 
+/**
+ * The first statement of dist/hail.mjs, for every command: a SIGUSR1 listener. Without one,
+ * Node answers SIGUSR1 by opening its inspector on 127.0.0.1:9229, which anyone on the machine
+ * can connect to and which evaluates any JavaScript in hail, a root process. A one-shot,
+ * `plan`, `status`, `hold` and `release` simply ignore SIGUSR1 through it; the daemon adds its
+ * "poll now" on top (src/daemon/signals.ts). It is never removed: with no listener left, libuv
+ * sets SIGUSR1 back to its default action, which terminates the process.
+ * Before this line runs (Node starting, the bundle being compiled) only node's
+ * --disable-sigusr1 protects, where the runtime has it (nix/package.nix, nix/systemd).
+ */
+const IGNORE_SIGUSR1 = "process.on('SIGUSR1', function hailIgnoresSigusr1() {});";
+
 await build({
   entryPoints: ["src/cli/main.ts"],
   bundle: true,
@@ -72,5 +84,5 @@ await build({
   plugins: [zodEnglishOnly, lazyBuiltins],
   define,
   inject: ["src/hydra/web-classes.ts"],
-  banner: { js: "import { createRequire as __hailCreateRequire } from 'node:module'; const require = __hailCreateRequire(import.meta.url);" },
+  banner: { js: `${IGNORE_SIGUSR1} import { createRequire as __hailCreateRequire } from 'node:module'; const require = __hailCreateRequire(import.meta.url);` },
 });

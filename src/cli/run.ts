@@ -6,6 +6,7 @@ import type { PassReport } from "../agent/report.js";
 import { describePass, passExitCode } from "../agent/report.js";
 import type { TargetAgent } from "../agent/target-agent.js";
 import { catchEarlyStop, runDaemon } from "../daemon/daemon.js";
+import { surviveSignals } from "../daemon/signals.js";
 import { EXIT, asHailError, combineExitCodes } from "../errors.js";
 import type { Log } from "../log.js";
 import { createLog } from "../log.js";
@@ -27,6 +28,8 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
       color: global.logFormat === "pretty" && process.stderr.isTTY === true,
     });
     log = configs.length === 1 ? rootLog.child({ profile: global.target.profile.name }) : rootLog;
+    // before anything is started: SIGHUP, SIGUSR2, SIGQUIT and SIGALRM never end a deployment half done
+    surviveSignals(log, global.oneshot);
     if (!global.oneshot) catchEarlyStop();
     const agents = await createAgents(configs, rootLog, configFile);
     const { ready, codes } = await startTargets(agents, global, locks);

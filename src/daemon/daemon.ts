@@ -10,8 +10,10 @@ import { writeMetricsFile } from "../metrics/metrics-file.js";
 import { startMetricsServer } from "../metrics/metrics-server.js";
 import { createLoop, firstPollDelay } from "./loop.js";
 import { PollRequests } from "./poll-requests.js";
+import { answerSignal } from "./signals.js";
 
-const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+/** SIGQUIT too: its conventional meaning is "quit", and dying of it would leave a deployment half done. */
+const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
 let earlyStop: string | null = null;
 function noteEarlyStop(signal: string): void {
   earlyStop = signal;
@@ -22,10 +24,10 @@ function noteEarlyStop(signal: string): void {
  * soon as its loop exists, with exit 0, instead of dying of the signal.
  */
 export function catchEarlyStop(): void {
-  for (const signal of STOP_SIGNALS) process.on(signal, noteEarlyStop);
+  for (const signal of STOP_SIGNALS) answerSignal(signal, noteEarlyStop);
 }
 
-/** The poll loop over the targets, until SIGTERM or SIGINT; with --metrics-listen, the server. */
+/** The poll loop over the targets, until SIGTERM, SIGINT or SIGQUIT; with --metrics-listen, the server. */
 export async function runDaemon(agents: TargetAgent[], global: AgentConfig, log: Log): Promise<number> {
   const requests = new PollRequests(log, global.pollMinIntervalMs);
   const daemonMetrics = (): DaemonMetrics => ({ pollRequestsRejected: requests.rejectedTotal });
@@ -50,16 +52,15 @@ export async function runDaemon(agents: TargetAgent[], global: AgentConfig, log:
     log.info(`received ${signal}: stopping after the running step`);
     loop.stop();
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  for (const signal of STOP_SIGNALS) process.off(signal, noteEarlyStop);
+  for (const signal of STOP_SIGNALS) answerSignal(signal, stop);
   if (earlyStop !== null) stop(earlyStop);
   const pollNow = (why: string) => {
     const answer = loop.pollNow();
     requests.note(why, answer);
     return answer;
   };
-  process.on("SIGUSR1", () => pollNow("received SIGUSR1"));
+  // on top of the bundle's own SIGUSR1 listener (src/daemon/signals.ts says why it stays)
+  answerSignal("SIGUSR1", () => pollNow("received SIGUSR1"));
   const server = global.metricsListen
     ? await startMetricsServer(global.metricsListen.host, global.metricsListen.port, {
         render: () => fleetMetrics(agents, daemonMetrics()),

@@ -13,6 +13,8 @@ export interface ProcessTable {
   groupAlive(pgid: number): Promise<boolean>;
   /** the process's start time (null when it is gone or off Linux) */
   startTime(pid: number): Promise<string | null>;
+  /** this boot's id (null off Linux): a start time is a tick count since boot, so it names a process only within one boot */
+  bootId(): Promise<string | null>;
   signalGroup(pgid: number, signal: NodeJS.Signals): void;
 }
 
@@ -26,7 +28,14 @@ export async function settleOrphanedActivation(deps: { store: StateStore; log: L
   if (activation === null) return;
   const { pgid } = activation;
   const processes = deps.processes;
-  if (await stillOurs(processes, activation)) {
+  const ours = await stillOurs(processes, activation);
+  if (ours.kind === "unverified") {
+    deps.log.warn(
+      `the state file names process group ${pgid} as an activation started by an earlier run, but ${ours.why}; ` +
+        `hail cannot tell it is that activation, so it leaves the group alone and goes on`,
+    );
+  }
+  if (ours.kind === "ours") {
     deps.log.warn(`an activation started by an earlier run (process group ${pgid}) is still running; waiting up to ${timeoutMs / 1000}s for it`);
     if (await waitForGroup(processes, pgid, timeoutMs)) {
       deps.log.info(`the earlier activation (process group ${pgid}) finished; going on`);
@@ -40,11 +49,27 @@ export async function settleOrphanedActivation(deps: { store: StateStore; log: L
   await deps.store.update((s) => ({ ...s, activation: null }));
 }
 
-/** The group still has live members, and its leader (when there) is the process hail started. */
-async function stillOurs(processes: ProcessTable, activation: NonNullable<State["activation"]>): Promise<boolean> {
-  if (!(await processes.groupAlive(activation.pgid))) return false;
+type Ownership = { kind: "gone" } | { kind: "ours" } | { kind: "unverified"; why: string };
+
+/**
+ * Only a group whose leader is the very process hail started is waited for or killed: the
+ * leader still runs, with the start time and in the boot recorded beside the pgid. A state
+ * file can be stale (a pgid reused since) or planted; hail runs as root and would otherwise
+ * kill whatever root process group now has that number.
+ */
+async function stillOurs(processes: ProcessTable, activation: NonNullable<State["activation"]>): Promise<Ownership> {
+  if (!(await processes.groupAlive(activation.pgid))) return { kind: "gone" };
   const leaderStart = await processes.startTime(activation.pgid);
-  return leaderStart === null || activation.processStart === null || leaderStart === activation.processStart;
+  if (leaderStart === null) return { kind: "unverified", why: `its leader (pid ${activation.pgid}) is gone while other members still run` };
+  if (activation.processStart === null || activation.bootId === null) {
+    return { kind: "unverified", why: "the state file does not record the leader's start time and boot id (written by an older hail, or not by hail)" };
+  }
+  const bootId = await processes.bootId();
+  if (bootId !== activation.bootId) return { kind: "unverified", why: `it was recorded in boot ${activation.bootId}, and this is boot ${bootId ?? "(unknown)"}` };
+  if (leaderStart !== activation.processStart) {
+    return { kind: "unverified", why: `its leader (pid ${activation.pgid}) started at tick ${leaderStart}, not at tick ${activation.processStart} as recorded: another process has that pid now` };
+  }
+  return { kind: "ours" };
 }
 
 async function waitForGroup(processes: ProcessTable, pgid: number, timeoutMs: number): Promise<boolean> {
@@ -80,4 +105,10 @@ async function groupAlive(pgid: number): Promise<boolean> {
   return false;
 }
 
-export const liveProcesses: ProcessTable = { groupAlive, startTime: processStartTime, signalGroup };
+/** /proc/sys/kernel/random/boot_id, recorded beside an activation's pgid (src/deploy/pass.ts). */
+export async function currentBootId(): Promise<string | null> {
+  const text = await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => null);
+  return text === null ? null : text.trim() || null;
+}
+
+export const liveProcesses: ProcessTable = { groupAlive, startTime: processStartTime, bootId: currentBootId, signalGroup };

@@ -4,7 +4,7 @@ import type { ProfileBefore } from "../nix/profile.js";
 import { profileBefore, readProfileTarget } from "../nix/profile.js";
 import type { ProfileFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
-import type { ProcessTable } from "./orphan.js";
+import { currentBootId, type ProcessTable } from "./orphan.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { buildRef, clearError, deployedBuildIdAt, recordError, recordFailure, recordHeld, recordSuccess, recordTransient, startAttempt } from "../state/transitions.js";
@@ -131,7 +131,8 @@ export function deployDepsOf(deps: Pick<PassDeps, "runner" | "fs" | "log" | "sto
     storeDir: deps.storeDir,
     buildIdOf: async (storePath) => deployedBuildIdAt(await deps.store.read(), storePath),
     trackActivation: async (pgid) => {
-      const activation = pgid === null ? null : { pgid, processStart: await processStartTime(pgid), startedAt: new Date().toISOString() };
+      // the leader's start time and the boot id: the next run kills this group only if both still match
+      const activation = pgid === null ? null : { pgid, processStart: await processStartTime(pgid), bootId: await currentBootId(), startedAt: new Date().toISOString() };
       await deps.store.update((s) => ({ ...s, activation })).catch((err: unknown) => {
         deps.log.warn(`cannot record the activation's process group in the state file: ${describeError(err)}`);
       });

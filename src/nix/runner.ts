@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.js";
 import type { Command } from "./commands.js";
 import { renderCommand } from "./commands.js";
@@ -70,6 +71,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
       // noted while the output is read: a line the activation prints at once must not be lost
       const noted = child.pid !== undefined && opts.onGroup ? opts.onGroup(child.pid) : Promise.resolve();
       let timedOut = false;
+      let ended = false;
       const killGroup = (signal: NodeJS.Signals) => {
         if (child.pid !== undefined) {
           try {
@@ -80,9 +82,16 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         }
       };
       const timer = setTimeout(() => {
-        timedOut = true;
-        killGroup("SIGTERM");
-        setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS).unref();
+        // A hail that was stopped (SIGSTOP, a paused VM) past the deadline wakes up with this
+        // timer due before it has handled the child's exit: an activation that has exited is
+        // judged by its exit status, not called late. What it left running that still holds
+        // its output is ended all the same, or hail would wait for it for ever.
+        void hasExited(child).then((exited) => {
+          if (ended) return;
+          timedOut = !exited;
+          killGroup("SIGTERM");
+          setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS).unref();
+        });
       }, opts.timeoutMs);
       try {
         for await (const line of child.iterable({ from: "all" })) opts.onLine(line);
@@ -93,12 +102,24 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
           throw new ActivationFailed(`${what} \`${renderCommand(cmd)}\` failed (${why})`);
         }
       } finally {
+        ended = true;
         clearTimeout(timer);
         await noted;
         if (child.pid !== undefined) await opts.onGroup?.(null);
       }
     },
   };
+}
+
+/**
+ * The child has exited: Node has seen its exit, or it is a zombie (exited, not yet reaped:
+ * its exit is still waiting in the event loop behind the timer).
+ */
+async function hasExited(child: { pid?: number | undefined; exitCode: number | null; signalCode: NodeJS.Signals | null }): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true;
+  if (child.pid === undefined) return true;
+  const stat = await readFile(`/proc/${child.pid}/stat`, "utf8").catch(() => "");
+  return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
 }
 
 /**

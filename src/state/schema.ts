@@ -59,7 +59,10 @@ export const StateSchema = z.looseObject({
   failed: z.array(z.object({ storePath: z.string(), buildId: z.number().int(), reason: z.string(), at: isoTime })),
   hold: z.object({ reason: z.string().nullable(), since: isoTime, until: isoTime.nullable() }).nullable(),
   /** the process group of a running activation: a run killed during it leaves it here */
-  activation: z.object({ pgid: z.number().int().positive(), processStart: z.string().nullable(), startedAt: isoTime }).nullable().default(null),
+  activation: z
+    .object({ pgid: z.number().int().positive(), processStart: z.string().nullable(), startedAt: isoTime, bootId: z.string().nullable().default(null) })
+    .nullable()
+    .default(null),
   /** the config file whose target this profile is, so that removing the target retires it */
   managedBy: z.string().nullable().default(null),
   /** set once hail ran bin/deactivate for a target removed from its config file */

@@ -34,8 +34,9 @@ describe("TargetAgent.start", () => {
 
   it("stops an activation orphaned by a killed hail before it activates anything", async () => {
     // --activate-timeout 0: the orphan is stopped at once
-    const w = agentWorld({ state: { ...deployedV2(), activation: { pgid: 4242, processStart: null, startedAt: AT } }, activateTimeoutMs: 0 });
+    const w = agentWorld({ state: { ...deployedV2(), activation: { pgid: 4242, processStart: "777", bootId: "boot-1", startedAt: AT } }, activateTimeoutMs: 0 });
     w.processes.alive.set(4242, Infinity);
+    w.processes.starts.set(4242, "777");
     const signalledBefore: number[] = [];
     w.nix.failActivation = () => {
       signalledBefore.push(w.processes.signals.length);

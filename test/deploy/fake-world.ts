@@ -173,6 +173,11 @@ export class FakeProcesses implements ProcessTable {
   async startTime(pid: number): Promise<string | null> {
     return this.starts.get(pid) ?? null;
   }
+  /** the boot id the fake machine runs in */
+  boot: string | null = "boot-1";
+  async bootId(): Promise<string | null> {
+    return this.boot;
+  }
   signalGroup(pgid: number, signal: NodeJS.Signals): void {
     this.signals.push(`${signal} ${pgid}`);
     if (signal === "SIGKILL" || !this.ignoreTerm) this.alive.delete(pgid);

@@ -10,7 +10,7 @@
 //     systemd service the module generates is rendered to a unit file and checked with
 //     `systemd-analyze verify` and against nix/systemd/hail@.service.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -234,13 +234,31 @@ describe("nix/package.nix (evaluated with the stub)", () => {
     // daemon's memory flags from package.json
     const shebang = readFileSync(new URL("../../src/cli/main.ts", import.meta.url), "utf8").split("\n", 1)[0] ?? "";
     assert.equal(shebang, "#!/usr/bin/env node");
-    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail --add-flags \$out\/lib\/hail\/hail\.mjs\n/);
+    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail --add-flags "\$out\/lib\/hail\/hail\.mjs"\n/);
     const flags = packageJson.daemonNodeFlags;
     assert.ok(flags.length > 0, "package.json lists the daemon's node flags");
     assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail-daemon /);
     assert.ok(pkg.x86_64.installPhase.includes(`--add-flags "${flags.join(" ")} $out/lib/hail/hail.mjs"`), pkg.x86_64.installPhase);
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail-daemon --version/);
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail --version/);
+  });
+
+  it("starts node with --disable-sigusr1 exactly where the package's node has it (22.14+ on 22, 23.7+), this machine's node included", async () => {
+    const here = process.versions.node;
+    const versions = ["20.19.5", "22.13.1", "22.14.0", "22.20.0", "23.6.1", "23.7.0", "24.0.0", "24.11.1", here];
+    const phases = (await nixEval<{ installPhaseByNode: Record<string, string> }>([...REPO_ARG, "--arg", "nodeVersions", `[ ${versions.map((v) => JSON.stringify(v)).join(" ")} ]`, "-A", "package", STUB])).installPhaseByNode;
+    const flagged = (v: string) => {
+      const phase = phases[v] ?? "";
+      const wrappers = [...phase.matchAll(/makeWrapper \S+ \$out\/bin\/(hail|hail-daemon)(?: \\\n\s*| )--add-flags "?([^\n"]*)/g)].map((m) => [m[1], m[2] ?? ""] as const);
+      assert.deepEqual(wrappers.map(([bin]) => bin), ["hail", "hail-daemon"], phase);
+      const withFlag = wrappers.filter(([, flags]) => flags.startsWith("--disable-sigusr1 "));
+      assert.ok(withFlag.length === 0 || withFlag.length === wrappers.length, `both wrappers or neither: ${phase}`);
+      return withFlag.length > 0;
+    };
+    assert.deepEqual(versions.slice(0, -1).filter(flagged), ["22.14.0", "22.20.0", "23.7.0", "24.0.0", "24.11.1"]);
+    // the rule agrees with the node that runs this test: it has the flag exactly when the package would pass it
+    const run = spawnSync(process.execPath, ["--disable-sigusr1", "-e", "0"], { encoding: "utf8" });
+    assert.equal(run.status === 0, flagged(here), `node ${here} --disable-sigusr1: exit ${run.status} ${run.stderr}`);
   });
 
   it("builds from every file `npm run build` reads, and they exist", async () => {

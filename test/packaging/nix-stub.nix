@@ -9,6 +9,8 @@
   repo,
   # services.hail definitions for the module evaluation
   settings ? { },
+  # node versions to evaluate nix/package.nix with (package.installPhaseByNode)
+  nodeVersions ? [ "20.19.5" ],
 }:
 let
   inherit (builtins)
@@ -57,6 +59,9 @@ let
     optionalAttrs = cond: set: if cond then set else { };
     importJSON = path: builtins.fromJSON (builtins.readFile path);
     getExe = drv: "${drv}/bin/${drv.meta.mainProgram}";
+    versionAtLeast = v1: v2: builtins.compareVersions v1 v2 >= 0;
+    versionOlder = v1: v2: builtins.compareVersions v2 v1 > 0;
+    optionalString = cond: string: if cond then string else "";
     licenses.mit = "mit";
     platforms = {
       linux = [ "x86_64-linux" ];
@@ -180,8 +185,9 @@ let
   instanceModule = evaluated.options.services.hail.instances.type.elemType.module;
 
   # --- nix/package.nix ---------------------------------------------------------------------
-  packageFor =
-    cpu:
+  packageFor = cpu: packageWithNode cpu "20.19.5";
+  packageWithNode =
+    cpu: nodeVersion:
     import (repo + "/nix/package.nix") {
       inherit lib;
       stdenv.buildPlatform.parsed = {
@@ -194,8 +200,8 @@ let
         npmConfigHook = "importNpmLock.npmConfigHook";
       };
       nodejs_20 = {
-        outPath = "/nix/store/00000000000000000000000000000000-nodejs-20.19.5";
-        version = "20.19.5";
+        outPath = "/nix/store/00000000000000000000000000000000-nodejs-${nodeVersion}";
+        version = nodeVersion;
         meta.mainProgram = "node";
       };
       makeWrapper = "makeWrapper";
@@ -276,6 +282,8 @@ in
   package = {
     x86_64 = packageSummary "x86_64";
     aarch64 = packageSummary "aarch64";
+    # bin/hail's wrapper flags with the package's nodejs at each version (--disable-sigusr1)
+    installPhaseByNode = lib.genAttrs nodeVersions (v: (packageWithNode "x86_64" v).installPhase);
   };
 
   flake = {

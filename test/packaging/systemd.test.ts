@@ -115,7 +115,7 @@ describe("unit settings", () => {
     for (const name of ["hail@.service", "hail-oneshot@.service"]) {
       const unit = await readUnit(name);
       for (const [key, expected] of HARDENING) assert.equal(value(unit, "Service", key), expected, `${name} ${key}`);
-      assert.equal(value(unit, "Service", "EnvironmentFile"), "/etc/hail/%i.env", name);
+      assert.equal(values(unit, "Service", "EnvironmentFile")[0], "/etc/hail/%i.env", name);
       assert.ok(values(unit, "Service", "Environment").includes("XDG_CACHE_HOME=%C/hail"), name);
       assert.match(value(unit, "Service", "ExecStart"), /(^| )\/usr\/local\/bin\/hail run .*--profile %i --state-dir %S\/hail \$HAIL_ARGS$/, name);
     }
@@ -131,11 +131,38 @@ describe("unit settings", () => {
     assert.deepEqual(daemon.slice(0, daemon.indexOf(INSTALLED_HAIL)), ["/usr/bin/env", "node", ...DAEMON_NODE_FLAGS]);
     // a one-shot starts often and briefly: any V8 flag would cost it node's code cache
     const oneshot = splitCommandLine(value(await readUnit("hail-oneshot@.service"), "Service", "ExecStart"), {});
-    assert.equal(oneshot[0], INSTALLED_HAIL);
+    assert.deepEqual(oneshot.slice(0, oneshot.indexOf(INSTALLED_HAIL)), ["/usr/bin/env", "node"]);
     // and the bundle itself starts without flags: its shebang names node alone
     const shebang = readFileSync(path.join(REPO, "src/cli/main.ts"), "utf8").split("\n", 1)[0];
     assert.equal(shebang, "#!/usr/bin/env node");
   });
+
+  for (const name of ["hail@.service", "hail-oneshot@.service"]) {
+    it(`${name}: node gets --disable-sigusr1 exactly when the node on the unit's PATH accepts it`, async () => {
+      const unit = await readUnit(name);
+      const root = await tempDir("hail-node-flags-");
+      try {
+        // a node that has the option (as 22.14+), one that refuses it (as 20: exit 9), and this machine's
+        const stub = async (dirName: string, accepts: boolean) => {
+          const dir = path.join(root, dirName);
+          await mkdir(dir);
+          await writeFile(path.join(dir, "node"), `#!/bin/sh\n[ "$1" = --disable-sigusr1 ] && exit ${accepts ? 0 : 9}\nexit 0\n`);
+          await chmod(path.join(dir, "node"), 0o755);
+          return dir;
+        };
+        const here = spawnSync(process.execPath, ["--disable-sigusr1", "-e", "0"]).status === 0;
+        const nodes: Array<[string, boolean]> = [[await stub("new", true), true], [await stub("old", false), false], [path.dirname(process.execPath), here]];
+        for (const [nodeDir, accepts] of nodes) {
+          const { argv } = await unitCommand(unit, path.join(root, "run"), "", `${nodeDir}:/usr/bin:/bin`);
+          assert.deepEqual(argv.slice(0, 2), ["/usr/bin/env", "node"]);
+          assert.equal(argv[2] === "--disable-sigusr1", accepts, `${nodeDir}: ${argv.join(" ")}`);
+          assert.equal(argv.filter((a) => a === "--disable-sigusr1").length, accepts ? 1 : 0, argv.join(" "));
+        }
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    });
+  }
 
   it("node accepts every one of daemonNodeFlags (a misspelt V8 flag stops the daemon from starting)", () => {
     const run = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, "-e", "0"], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "" } });
@@ -196,11 +223,31 @@ interface Started {
  * cache roots (%S, %C) in DIR and HAIL_ARGS from ENV_FILE_TEXT. /usr/local/bin/hail is the
  * hail CLI from source (node --import tsx src/cli/main.ts): what `npm run build` bundles.
  */
+/**
+ * A unit's ExecStart= for instance `myapp` as systemd would run it: ExecStartPre= first, in the
+ * unit's runtime directory under DIR (with PATH as given), then every EnvironmentFile= in order
+ * (/etc/hail/myapp.env being ENV_FILE_TEXT; a "-" file may be missing), then the expansion.
+ */
+async function unitCommand(unit: Unit, dir: string, envFileText: string, PATH = process.env["PATH"] ?? ""): Promise<{ argv: string[] }> {
+  const spec = { i: "myapp", S: path.join(dir, "state"), C: path.join(dir, "cache"), t: path.join(dir, "run") };
+  const runtimeDir = path.join(spec.t, expandSpecifiers(value(unit, "Service", "RuntimeDirectory"), spec));
+  await mkdir(runtimeDir, { recursive: true });
+  const pre = splitCommandLine(expandSpecifiers(value(unit, "Service", "ExecStartPre"), spec), {});
+  const ran = spawnSync(pre[0] as string, pre.slice(1), { encoding: "utf8", env: { PATH, RUNTIME_DIRECTORY: runtimeDir } });
+  assert.equal(ran.status, 0, `ExecStartPre: ${ran.stderr}`);
+  const files = values(unit, "Service", "EnvironmentFile").map((f) => expandSpecifiers(f, spec));
+  assert.equal(files[0], "/etc/hail/myapp.env");
+  const env = parseEnvironmentFile(envFileText);
+  for (const file of files.slice(1)) {
+    assert.ok(file.startsWith(`-${runtimeDir}/`), `${file}: optional, in the runtime directory ExecStartPre= writes`);
+    Object.assign(env, parseEnvironmentFile(await readFile(file.slice(1), "utf8")));
+  }
+  return { argv: splitCommandLine(expandSpecifiers(value(unit, "Service", "ExecStart"), spec), env) };
+}
+
 async function startFromUnit(unitName: string, dir: string, envFileText: string): Promise<Started> {
   const unit = await readUnit(unitName);
-  const spec = { i: "myapp", S: path.join(dir, "state"), C: path.join(dir, "cache") };
-  assert.equal(expandSpecifiers(value(unit, "Service", "EnvironmentFile"), spec), "/etc/hail/myapp.env");
-  const argv = splitCommandLine(expandSpecifiers(value(unit, "Service", "ExecStart"), spec), parseEnvironmentFile(envFileText));
+  const { argv } = await unitCommand(unit, dir, envFileText);
   // the daemon's unit runs `/usr/bin/env node FLAGS /usr/local/bin/hail …`: node gets the same flags here
   const at = argv.indexOf(INSTALLED_HAIL);
   assert.ok(at === 0 || (at > 1 && argv[0] === "/usr/bin/env" && argv[1] === "node"), argv.join(" "));

@@ -45,30 +45,37 @@ export function value(unit: Unit, section: string, key: string): string {
   return all[0] as string;
 }
 
-/** %i, %S (state root), %C (cache root) and %%, as systemd expands them in a system unit */
-export function expandSpecifiers(text: string, spec: { i: string; S: string; C: string }): string {
+/** %i, %S (state root), %C (cache root), %t (runtime root, /run) and %%, as systemd expands them in a system unit */
+export function expandSpecifiers(text: string, spec: { i: string; S: string; C: string; t?: string }): string {
   return text.replace(/%(.)/g, (whole, c: string) => {
     if (c === "%") return "%";
     if (c === "i" || c === "S" || c === "C") return spec[c];
+    if (c === "t" && spec.t !== undefined) return spec.t;
     throw new Error(`specifier ${whole} not handled by the test`);
   });
 }
 
 /**
  * Splits a command line as systemd does for ExecStart= (systemd.service(5), "Command lines"):
- * words at white space, double-quoted words with C escapes, "$VAR" alone as a word split into
+ * words at white space, double-quoted words with C escapes, single-quoted words (without escapes,
+ * the only kind the units use), "$VAR" alone as a word split into
  * words at white space, "${VAR}" kept as one word, "$$" a literal dollar. Specifiers must have
  * been expanded already.
  */
 export function splitCommandLine(line: string, env: Record<string, string>): string[] {
   const words: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  const re = /"((?:[^"\\]|\\.)*)"|'([^'\\]*)'|(\S+)/g;
   for (const m of line.matchAll(re)) {
     if (m[1] !== undefined) {
       words.push(unescapeDollars(JSON.parse(`"${m[1]}"`) as string));
       continue;
     }
-    const word = m[2] as string;
+    // a single-quoted word (ExecStartPre='s shell script), without backslashes: as written
+    if (m[2] !== undefined) {
+      words.push(m[2]);
+      continue;
+    }
+    const word = m[3] as string;
     const split = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(word);
     if (split) {
       words.push(...(env[split[1] as string] ?? "").split(/\s+/).filter((w) => w !== ""));
