@@ -39,7 +39,7 @@ export function runningUid(): number {
 /** What a file-type mode is, in words. */
 function typeName(mode: number): string {
   const type = mode & constants.S_IFMT;
-  if (type === constants.S_IFIFO) return "a FIFO (named pipe)";
+  if (type === constants.S_IFIFO) return "a FIFO";
   if (type === constants.S_IFCHR) return "a character device";
   if (type === constants.S_IFBLK) return "a block device";
   if (type === constants.S_IFSOCK) return "a socket";
