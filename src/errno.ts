@@ -9,10 +9,12 @@ export function withPath(err: unknown, path: string): unknown {
   return err;
 }
 
-/** The errno code and path of a Node system error, when it is one. */
-export function systemErrorOf(err: unknown): { code: string; path: string | null; syscall: string | null } | null {
+/** The errno code and path (and a rename's destination) of a Node system error, when it is one. */
+export function systemErrorOf(err: unknown): { code: string; path: string | null; dest: string | null; syscall: string | null } | null {
   if (typeof err !== "object" || err === null || !("code" in err) || typeof err.code !== "string" || !/^E[A-Z]+$/.test(err.code)) return null;
-  const path = "path" in err && typeof err.path === "string" ? err.path : null;
-  const syscall = "syscall" in err && typeof err.syscall === "string" ? err.syscall : null;
-  return { code: err.code, path, syscall };
+  const text = (key: "path" | "dest" | "syscall"): string | null => {
+    const value: unknown = Reflect.get(err, key);
+    return typeof value === "string" ? value : null;
+  };
+  return { code: err.code, path: text("path"), dest: text("dest"), syscall: text("syscall") };
 }

@@ -157,29 +157,47 @@ export class EnvironmentError extends HailError {
   }
 }
 
+/**
+ * The errno codes hail maps, and what each says after "it". 73: the path cannot be used as it
+ * is, and trying again will not help until someone changes it (read-only, permission, wrong
+ * type, a link loop, a name too long, a mount point). 74: an I/O or resource failure that may
+ * pass (disk or quota full, a disk error, too many open files). Any other code is a bug (70).
+ */
 const CANNOT_CREATE: Record<string, string> = {
   EROFS: "is on a read-only file system",
   EACCES: "is not writable by this user (permission denied)",
   EPERM: "may not be changed (operation not permitted: an immutable attribute or a security policy?)",
   ENOTDIR: "has a parent that is not a directory",
   EISDIR: "is a directory",
+  ENOTEMPTY: "is a directory that is not empty",
+  ELOOP: "has too many levels of symbolic links (a symlink loop?)",
+  ENAMETOOLONG: "has a name too long for the file system",
+  EBUSY: "is busy (a mount point?)",
+  EXDEV: "is on another file system than its directory (a bind mount?)",
+  ENXIO: "is a special file with nothing behind it (a socket, or a FIFO or device without its other end)",
+  ENODEV: "is a device this system cannot use",
 };
 const IO_ERROR: Record<string, string> = {
   ENOSPC: "no space left on the device: free some space",
   EDQUOT: "the disk quota is exhausted: free some space",
   EIO: "an I/O error: check the disk",
+  EFBIG: "the file is too large for the file system",
+  ESTALE: "a stale file handle (an NFS server gone?): check the mount",
+  EMFILE: "hail has too many open files: raise its limit (ulimit -n, or LimitNOFILE= in its systemd unit)",
+  ENFILE: "the system has too many open files: close some, or raise fs.file-max",
 };
 
 /** A Node system error as EnvironmentError (73/74), or null when it is none of those. */
 function environmentErrorOf(err: unknown): EnvironmentError | null {
   const sys = systemErrorOf(err);
   if (sys === null) return null;
-  const where = sys.path ?? "a file";
+  const where = `${sys.path ?? "a file"}${sys.dest === null ? "" : ` to ${sys.dest}`}`;
+  const doing = `cannot ${sys.syscall ?? "write"} ${where}`;
   // recursive mkdir says ENOENT when a parent cannot be made (a read-only file system)
   const cannot = sys.code === "ENOENT" && sys.syscall === "mkdir" ? "cannot be created: a parent is missing or read-only" : CANNOT_CREATE[sys.code];
-  if (cannot !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: it ${cannot} (${sys.code}); fix the path or its permissions`, EXIT.cannotCreate);
+  if (cannot !== undefined) return new EnvironmentError(`${doing}: it ${cannot} (${sys.code}); fix the path or its permissions`, EXIT.cannotCreate);
   const io = IO_ERROR[sys.code];
-  if (io !== undefined) return new EnvironmentError(`cannot ${sys.syscall ?? "write"} ${where}: ${io} (${sys.code})`, EXIT.ioError);
+  if (io !== undefined) return new EnvironmentError(`${doing}: ${io} (${sys.code})`, EXIT.ioError);
   return null;
 }
 

@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
-import { UsageError, describeError } from "../errors.js";
+import { UsageError } from "../errors.js";
+import { exposedSecretWarning, readFlagFile } from "../flag-file.js";
 import { HydraClient } from "../hydra/client.js";
-import { findCredentials, loadNetrc } from "../hydra/netrc.js";
+import { findCredentials, parseNetrc } from "../hydra/netrc.js";
 import type { HydraLogin } from "../hydra/session.js";
 import type { Log } from "../log.js";
 import type { AgentConfig } from "./config.js";
@@ -17,7 +17,7 @@ export async function createHydraClient(
 ): Promise<HydraClient> {
   const { baseUrl } = config.target.source.job;
   const credentials = await credentialsFor(config.netrc, new URL(baseUrl).hostname, log);
-  const login = config.hydraLogin === null ? undefined : await loginFor(config.hydraLogin);
+  const login = config.hydraLogin === null ? undefined : await loginFor(config.hydraLogin, log);
   return new HydraClient({
     baseUrl,
     timeoutMs: config.timeoutMs,
@@ -31,28 +31,23 @@ export async function createHydraClient(
 
 async function credentialsFor(netrc: AgentConfig["netrc"], host: string, log: Log) {
   if (!netrc) return undefined;
-  try {
-    return findCredentials(await loadNetrc(netrc.path), host);
-  } catch (err) {
-    const why = describeError(err);
-    if (netrc.explicit) {
-      throw new UsageError(`--netrc-file ${netrc.path}: cannot read it (${why}); fix the path or its permissions`);
-    }
-    log.warn(`ignoring ${netrc.path}: cannot read it (${why})`);
+  const got = await readFlagFile("--netrc-file", netrc.path);
+  if (got.kind === "unusable") {
+    if (netrc.explicit) throw new UsageError(`--netrc-file ${netrc.path}: ${got.problem}`);
+    // the default /etc/netrc, not named by the operator: hail goes on without it, as without one
+    log.warn(`ignoring ${netrc.path}: ${got.problem}`);
     return undefined;
   }
+  if (got.exposed) log.warn(exposedSecretWarning("--netrc-file", netrc.path, got.mode));
+  return findCredentials(parseNetrc(got.text), host);
 }
 
 /** Messages name the file, never a byte of what is in it. */
-async function loginFor({ user, passwordFile }: { user: string; passwordFile: string }): Promise<HydraLogin> {
-  let text: string;
-  try {
-    text = await readFile(passwordFile, "utf8");
-  } catch (err) {
-    const why = describeError(err);
-    throw new UsageError(`--hydra-password-file ${passwordFile}: cannot read it (${why}); fix the path or its permissions`);
-  }
-  return { user, password: passwordFromFile(text, passwordFile) };
+async function loginFor({ user, passwordFile }: { user: string; passwordFile: string }, log: Log): Promise<HydraLogin> {
+  const got = await readFlagFile("--hydra-password-file", passwordFile);
+  if (got.kind === "unusable") throw new UsageError(`--hydra-password-file ${passwordFile}: ${got.problem}`);
+  if (got.exposed) log.warn(exposedSecretWarning("--hydra-password-file", passwordFile, got.mode));
+  return { user, password: passwordFromFile(got.text, passwordFile) };
 }
 
 /** The file holds the password alone; the newline an editor or `echo` adds is not part of it. */

@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { hailEnv } from "../deploy/hail-env.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
@@ -10,7 +10,7 @@ import { acquireLock } from "../state/lock.js";
 import type { StateFiles } from "../state/profile-key.js";
 import { keyOfStateFile, stateFiles } from "../state/profile-key.js";
 import type { State } from "../state/schema.js";
-import { createStateStore, parseState } from "../state/state-store.js";
+import { createStateStore, readStateFile } from "../state/state-store.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
 import { pathExists } from "../path-exists.js";
 import type { AgentConfig } from "./config.js";
@@ -42,7 +42,10 @@ async function managedStates(stateDir: string, log: Log): Promise<{ files: State
   for (const key of keys) {
     const files = stateFiles(stateDir, key);
     try {
-      states.push({ files, state: parseState(await readFile(files.state, "utf8"), files.state) });
+      // read as the profile's own store reads it: a planted file (another user's, or one
+      // others can write) is refused, so its managedBy and profilePath run no bin/deactivate
+      const state = await readStateFile(files.state);
+      if (state !== null) states.push({ files, state });
     } catch (err) {
       log.warn(`skipping ${files.state} while looking for removed targets: ${describeError(err)}`);
     }

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import * as z from "zod";
 import { UsageError, describeError } from "../errors.js";
+import { readFlagFile } from "../flag-file.js";
 import { describeZodError } from "../hydra/schema.js";
 import { profileGivenTwice } from "./one-per-profile.js";
 import type { FileKey, FileValue, OptionName, OptionRow, RawOptions } from "./option-table.js";
@@ -13,13 +13,21 @@ import { OPTIONS, flagOf } from "./option-table.js";
  */
 function fileValues() {
   return {
-    string: z.string(),
-    "non-empty": z.string().min(1),
+    string: text(),
+    "non-empty": text().min(1),
     boolean: z.boolean(),
     duration: z.union([z.string(), z.number().nonnegative()]).transform(String),
     size: z.union([z.string(), z.number().nonnegative()]).transform(String),
     "positive-integer": z.number().int().positive().transform(String),
   } satisfies Record<Exclude<FileValue, readonly string[]>, z.ZodType>;
+}
+
+/**
+ * JSON may hold a NUL ("\u0000"); no path, profile name or command can, and Node refuses such
+ * a string in every file call with a TypeError. Refused here, naming the field (64).
+ */
+function text() {
+  return z.string().refine((value) => !value.includes("\0"), "must not contain a NUL character (\\u0000)");
 }
 
 interface FileOption {
@@ -48,7 +56,7 @@ function shapeOf(where: ReadonlyArray<FileKey["where"]>): Record<string, z.ZodTy
 
 function buildConfigFileSchema() {
   // Every target names its profile (the one key a target must have).
-  const TargetSchema = z.strictObject({ ...shapeOf(["target", "both"]), profile: z.string().min(1) });
+  const TargetSchema = z.strictObject({ ...shapeOf(["target", "both"]), profile: text().min(1) });
   return z.strictObject({
     ...shapeOf(["both", "global"]),
     targets: z.array(TargetSchema).min(1, "a config file needs at least one target"),
@@ -59,14 +67,11 @@ let ConfigFileSchema: ReturnType<typeof buildConfigFileSchema> | undefined;
 /** Keys and value types are checked by the schema; the values are read as raw options (layerOptions). */
 export type ConfigFile = Record<string, unknown> & { targets: Array<Record<string, unknown> & { profile: string }> };
 
+/** Read only when trusted, regular and at most 4 MiB (flag-file.ts); every problem is 64. */
 export async function loadConfigFile(path: string): Promise<ConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new UsageError(`--config ${path}: cannot read it (${describeError(err)})`);
-  }
-  return parseConfigFile(text, path);
+  const got = await readFlagFile("--config", path);
+  if (got.kind === "unusable") throw new UsageError(`--config ${path}: ${got.problem}`);
+  return parseConfigFile(got.text, path);
 }
 
 export function parseConfigFile(text: string, path: string): ConfigFile {

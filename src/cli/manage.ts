@@ -8,6 +8,7 @@ import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
 import { layerOptions, loadConfigFile } from "./config-file.js";
 import type { OptionValues } from "./option-table.js";
+import { parsedOption } from "./option-table.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
@@ -19,7 +20,7 @@ function profileOf(positional: string | undefined, opts: ManageOptions): Profile
   }
   const name = positional ?? opts.profile;
   if (!name) throw new UsageError("which profile? give PROFILE or --profile NAME");
-  return resolveProfile(name, opts.profilesDir);
+  return resolveProfile(name, parsedOption(opts, "profilesDir"));
 }
 
 /** `hail hold PROFILE [--reason TEXT] [--until DURATION|TIME]` */
@@ -103,7 +104,7 @@ async function printStatus(
     const reports: StatusReport[] = [];
     const { profilesDir, stateDir } = opts;
     for (const target of layerOptions(file, { profilesDir, stateDir }, typed, opts.config)) {
-      reports.push(await statusOf(resolveProfile(target.profile, target.profilesDir), target.stateDir));
+      reports.push(await statusOf(resolveProfile(target.profile, parsedOption(target, "profilesDir")), target.stateDir));
     }
     process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
     return 0;

@@ -54,7 +54,13 @@ export const OPTIONS = {
     help: "Nix profile: a name under --profiles-dir, or an absolute path",
     file: { where: "target", value: "non-empty" },
   },
-  profilesDir: { flag: "--profiles-dir <dir>", help: "where profile names live", default: DEFAULT_PROFILES_DIR, file: { where: "both", value: "non-empty" } },
+  profilesDir: {
+    flag: "--profiles-dir <dir>",
+    help: "where profile names live",
+    default: DEFAULT_PROFILES_DIR,
+    file: { where: "both", value: "non-empty" },
+    parse: (text: string, flag: string) => nonEmptyDir(text, flag, DEFAULT_PROFILES_DIR),
+  },
   output: { flag: "--output <name>", help: "which output of the build to deploy", default: "out", file: { where: "both", value: "non-empty" } },
   netrcFile: {
     flag: "--netrc-file <path>",
@@ -264,6 +270,12 @@ export function parsedOption<K extends Parsable & keyof RawOptions>(raw: Partial
   const text = (raw[name] as string | undefined) ?? row.default;
   const value = text === undefined || row.parse === undefined ? null : row.parse(text, flagOf(name));
   return value as K extends WithDefault<K> ? Parsed<K> : Parsed<K> | null;
+}
+
+/** An empty directory flag would mean the current directory: never what an operator wants. */
+function nonEmptyDir(text: string, flag: string, byDefault: string): string {
+  if (text.trim() === "") throw new UsageError(`${flag} is empty: give a directory (default ${byDefault})`);
+  return text;
 }
 
 function positiveInteger(text: string, flag: string): number {

@@ -17,7 +17,7 @@ export type { RawOptions } from "./option-table.js";
 export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output">): Target {
   if (!raw.profile) throw new UsageError("--profile is required: the Nix profile to deploy to");
   checkOutputName(raw.output);
-  const profile = resolveProfile(raw.profile, raw.profilesDir);
+  const profile = resolveProfile(raw.profile, parsedOption(raw, "profilesDir"));
   if (raw.gateJob && raw.jobUri) throw new UsageError("give either --gate-job or --job-uri, not both");
   if (raw.gateJob) {
     if (!raw.constituent) throw new UsageError("--gate-job needs --constituent NAME: which constituent job to deploy");

@@ -1,9 +1,8 @@
 /**
  * netrc files (the format curl and the original hail read) for HTTP Basic credentials that a
- * reverse proxy in front of Hydra may want. Hydra itself never reads Basic auth.
+ * reverse proxy in front of Hydra may want. Hydra itself never reads Basic auth. Pure: the
+ * file is read (and checked) by agent/hydra-client.ts.
  */
-import { readFile } from "node:fs/promises";
-
 export interface NetrcEntry {
   /** null for the `default` entry. */
   machine: string | null;
@@ -110,9 +109,4 @@ function stripPort(host: string): string {
   if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
   // A bare IPv6 address has several colons and no port.
   return host.indexOf(":") === host.lastIndexOf(":") ? host.replace(/:\d+$/, "") : host;
-}
-
-/** Read and parse a netrc file; a read error propagates so the caller can tell missing from unreadable. */
-export async function loadNetrc(path: string): Promise<NetrcEntry[]> {
-  return parseNetrc(await readFile(path, "utf8"));
 }

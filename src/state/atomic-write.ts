@@ -13,6 +13,9 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
   try {
     const file = await open(temp, "wx", mode);
     try {
+      // open's mode passes through the umask (077 would hide the metrics file from the
+      // textfile collector); fchmod does not
+      await file.chmod(mode);
       await file.writeFile(data);
       await file.sync();
     } finally {

@@ -1,7 +1,8 @@
-import { ProfileLocked, UsageError } from "../errors.js";
+import { ProfileLocked } from "../errors.js";
 import type { ProfileRef } from "../nix/profile-path.js";
 import { acquireLock } from "./lock.js";
 import { stateFiles } from "./profile-key.js";
+import { prepareStateDir, refuseEmptyStateDir } from "./state-dir.js";
 import type { StateStore } from "./state-store.js";
 import { createStateStore } from "./state-store.js";
 
@@ -14,7 +15,7 @@ export function stateStoreFor(profile: ProfileRef, stateDir: string): StateStore
 
 /** Takes the profile's lock or throws ProfileLocked (exit 75) naming the holder. */
 export async function lockProfile(profile: ProfileRef, stateDir: string, command: string) {
-  refuseEmptyStateDir(stateDir);
+  await prepareStateDir(stateDir);
   const file = stateFiles(stateDir, profile.stateKey).lock;
   const lock = await acquireLock(file, command);
   if (lock.kind === "held") {
@@ -25,9 +26,4 @@ export async function lockProfile(profile: ProfileRef, stateDir: string, command
     );
   }
   return lock;
-}
-
-/** An empty --state-dir would mean the current directory: never what an operator wants. */
-function refuseEmptyStateDir(stateDir: string): void {
-  if (stateDir.trim() === "") throw new UsageError("--state-dir is empty: give the directory for state and lock files (default /var/lib/hail)");
 }

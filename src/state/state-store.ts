@@ -1,19 +1,26 @@
-import { statSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { lstatSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { hasErrnoCode } from "../errno.js";
-import { EXIT, HailError } from "../errors.js";
+import { EnvironmentError, EXIT, HailError } from "../errors.js";
 import { describeZodError } from "../hydra/schema.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withShortLock } from "./lock.js";
 import type { State } from "./schema.js";
 import { emptyState, StateSchema } from "./schema.js";
+import { checkStateDir, prepareStateDir } from "./state-dir.js";
+import { readTrusted } from "./trusted-file.js";
 
 /** A state file hail cannot read is never overwritten: the operator decides (exit 64). */
 export class StateFileError extends HailError {
   readonly exitCode = EXIT.usage;
   readonly kind = "usage" as const;
 }
+
+/**
+ * A state file is a few KiB (failure marks and counters are capped): one over 1 MiB is not
+ * hail's, and is refused by its size before it is read.
+ */
+export const MAX_STATE_BYTES = 1024 ** 2;
 
 export interface StateStore {
   readonly file: string;
@@ -34,43 +41,32 @@ export interface StateStore {
  */
 export function createStateStore(file: string, profile: { name: string; path: string }, legacyFile: string | null = null): StateStore {
   // Every pass reads the state (a `hail hold` may have changed it); an unchanged file — same
-  // inode, size and mtime: hail replaces it by rename — is not read and parsed again. The
-  // stat is synchronous: it takes microseconds, less than a round trip through libuv's thread pool.
+  // inode, size, mtime and ctime (a chmod or chown changes the ctime): hail replaces it by
+  // rename — is not checked, read and parsed again. The lstat is synchronous: it takes
+  // microseconds, less than a round trip through libuv's thread pool.
   let cached: { key: string; state: State } | null = null;
   const read = async (): Promise<State> => {
-    let text: string;
-    let key: string;
-    try {
-      const info = statSync(file);
-      key = `${info.ino}:${info.size}:${info.mtimeMs}`;
-      if (cached?.key === key) return cached.state;
-      text = await readFile(file, "utf8");
-    } catch (err) {
-      if (!hasErrnoCode(err, "ENOENT")) throw err;
-      return (await readLegacy()) ?? emptyState(profile.name, profile.path);
-    }
-    const state = parseState(text, file);
+    checkStateDir(dirname(file));
+    const info = lstatSync(file, { throwIfNoEntry: false });
+    if (info === undefined) return (await readLegacy()) ?? emptyState(profile.name, profile.path);
+    const key = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.mode}:${info.uid}`;
+    if (cached?.key === key) return cached.state;
+    const state = await readStateFile(file);
+    if (state === null) return (await readLegacy()) ?? emptyState(profile.name, profile.path);
     cached = { key, state };
     return state;
   };
   /** The legacy file's state when it is this profile's (an older hail shared it between profiles). */
   const readLegacy = async (): Promise<State | null> => {
     if (legacyFile === null || legacyFile === file) return null;
-    let text: string;
-    try {
-      text = await readFile(legacyFile, "utf8");
-    } catch (err) {
-      if (hasErrnoCode(err, "ENOENT")) return null;
-      throw err;
-    }
-    const state = parseState(text, legacyFile);
-    return resolve(state.profilePath) === resolve(profile.path) ? state : null;
+    const state = await readStateFile(legacyFile);
+    return state !== null && resolve(state.profilePath) === resolve(profile.path) ? state : null;
   };
   return {
     file,
     read,
     async update(change) {
-      await mkdir(dirname(file), { recursive: true });
+      await prepareStateDir(dirname(file));
       return withShortLock(`${file}.lock`, "state update", async () => {
         cached = null; // read what is on disk now, not what an earlier read saw
         const before = await read();
@@ -82,6 +78,21 @@ export function createStateStore(file: string, profile: { name: string; path: st
       });
     },
   };
+}
+
+/**
+ * A state file, read only when it is trusted (owned by root or hail's user, writable by
+ * nobody else), regular (a FIFO would block the read for ever) and at most 1 MiB; null when
+ * there is none. A planted one is refused (73): it could name any process group to kill, or
+ * any directory's bin/deactivate to run.
+ */
+export async function readStateFile(file: string): Promise<State | null> {
+  const got = await readTrusted(file, { maxBytes: MAX_STATE_BYTES, followLink: false });
+  if (got.kind === "missing") return null;
+  if (got.kind === "refused") {
+    throw new EnvironmentError(`state file ${file}: refused: ${got.refusal.why}; hail leaves it as it is: ${got.refusal.fix} (or move it away to start afresh)`, EXIT.cannotCreate);
+  }
+  return parseState(got.text, file);
 }
 
 export function parseState(text: string, file: string): State {

@@ -93,6 +93,9 @@ describe("parseConfigFile", () => {
     ["no targets key", { stateDir: "/x" }, ["targets"]],
     ["an empty target list", fleet({}, []), ["targets", "at least one target"]],
     ["an array instead of an object", [fleet()], []],
+    ["a NUL in a profile name (Node refuses it in every file call)", fleet({}, [{ profile: "my\u0000app", jobUri: JOB }]), ["targets[0].profile", "NUL"]],
+    ["a NUL in a global path", fleet({ stateDir: "/var/lib/\u0000hail" }), ["stateDir", "NUL"]],
+    ["a NUL in a target's command", fleet({}, [{ profile: "a", jobUri: JOB, healthCheck: "curl\u0000" }]), ["targets[0].healthCheck", "NUL"]],
     ["the same profile in two targets", fleet({}, [{ profile: "myapp", jobUri: JOB }, { profile: "myapp", gateJob: GATE, constituent: "myapp" }]), ["myapp", "two targets"]],
   ];
   for (const [what, value, fragments] of refused) {

@@ -73,6 +73,8 @@ describe("toTarget", () => {
     ["empty profile", { gateJob: GATE, constituent: "app-server", profile: "" }, ["--profile"]],
     ["profile with ..", { gateJob: GATE, constituent: "app-server", profile: "../etc" }, ["--profile", ".."]],
     ["bad job URL", { jobUri: "https://hydra.example/build/12", profile: "myapp" }, ["not a Hydra job URL"]],
+    ["an empty --profiles-dir (the current directory)", { jobUri: JOB, profile: "myapp", profilesDir: "" }, ["--profiles-dir is empty"]],
+    ["a blank --profiles-dir", { jobUri: JOB, profile: "myapp", profilesDir: "  " }, ["--profiles-dir is empty"]],
   ];
   for (const [what, fields, fragments] of refused) {
     it(`refuses: ${what}`, () => assert.throws(() => toTarget(raw(fields)), usageError(...fragments)));

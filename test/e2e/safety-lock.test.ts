@@ -65,7 +65,8 @@ describe("taking over a lock", () => {
 
   it("a full disk: a clean exit 74 naming the state dir, nothing left behind; once space is free exactly one deploys", async () => {
     tmpfs = await mkdtemp(path.join(w.lab.root, "small-"));
-    await execa("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", tmpfs]);
+    // mode=0700: a tmpfs root is 1777 by default, and hail refuses a state dir others can write
+    await execa("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", tmpfs]);
     const filler = path.join(tmpfs, "filler");
     await execa("dd", ["if=/dev/zero", `of=${filler}`, "bs=4k", "count=256"], { reject: false });
     const full = await w.hail([...w.gateArgs("full"), "--oneshot", "--state-dir", tmpfs]);

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
-import { findCredentials, loadNetrc, parseNetrc, type NetrcEntry } from "../../src/hydra/netrc.js";
+import { findCredentials, parseNetrc, type NetrcEntry } from "../../src/hydra/netrc.js";
 
 describe("parseNetrc", () => {
   const cases: Array<[string, string, NetrcEntry[]]> = [
@@ -86,22 +83,5 @@ describe("findCredentials", () => {
   it("matches an IPv6 host given with brackets and port", () => {
     const v6 = parseNetrc("machine [::1] login l6 password p6");
     assert.deepEqual(findCredentials(v6, "[::1]:3000"), { login: "l6", password: "p6" });
-  });
-});
-
-describe("loadNetrc", () => {
-  it("reads and parses a file", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "hail-netrc-"));
-    try {
-      const path = join(dir, "netrc");
-      await writeFile(path, "machine hydra.example login deploy password s3cret\n");
-      assert.deepEqual(await loadNetrc(path), [{ machine: "hydra.example", login: "deploy", password: "s3cret" }]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("lets a missing file's error through for the caller to judge", async () => {
-    await assert.rejects(loadNetrc("/nonexistent/hail/netrc"), { code: "ENOENT" });
   });
 });

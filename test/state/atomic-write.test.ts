@@ -37,6 +37,18 @@ describe("writeFileAtomic", () => {
     assert.deepEqual(await readdir(sub), ["f.json"]);
   });
 
+  it("gives the file its mode whatever the umask (077 would hide the metrics file from its reader)", async () => {
+    const sub = join(dir, "umask");
+    await mkdir(sub);
+    const old = process.umask(0o077);
+    try {
+      await writeFileAtomic(join(sub, "hail.prom"), "x\n");
+    } finally {
+      process.umask(old);
+    }
+    assert.equal((await stat(join(sub, "hail.prom"))).mode & 0o777, 0o644);
+  });
+
   it("fails naming the path when the directory is missing", async () => {
     await assert.rejects(writeFileAtomic(join(dir, "missing", "f.json"), "x"), (err: unknown) => {
       return err instanceof Error && "code" in err && err.code === "ENOENT" && "path" in err && String(err.path).startsWith(join(dir, "missing"));

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, truncate, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { execa } from "execa";
+import { EnvironmentError } from "../../src/errors.js";
 import { emptyState } from "../../src/state/schema.js";
 import type { State } from "../../src/state/schema.js";
-import { createStateStore, StateFileError } from "../../src/state/state-store.js";
+import { createStateStore, MAX_STATE_BYTES, StateFileError } from "../../src/state/state-store.js";
 import { setHold } from "../../src/state/transitions.js";
 
 const AT = "2026-03-01T10:00:00.000Z";
@@ -144,5 +146,58 @@ describe("createStateStore with the file of an older hail (keyed by the name und
     await createStateStore(file, PROFILE).update((s) => setHold(s, "new", null, AT));
     await createStateStore(legacy, PROFILE).update((s) => setHold(s, "old", null, AT));
     assert.equal((await createStateStore(file, PROFILE, legacy).read()).hold?.reason, "new");
+  });
+});
+
+describe("createStateStore trusts only its own state dir and files (exit 73)", () => {
+  const refusedWith = (...fragments: string[]) => (err: unknown) => {
+    assert.ok(err instanceof EnvironmentError, `expected EnvironmentError, got ${String(err)}`);
+    assert.equal(err.exitCode, 73);
+    for (const fragment of fragments) assert.ok(err.message.includes(fragment), `${JSON.stringify(fragment)} not in: ${err.message}`);
+    return true;
+  };
+
+  it("refuses a file another user owns, even one that looked fine at the last read", async () => {
+    const file = join(freshDir(), "app.json");
+    const store = createStateStore(file, PROFILE);
+    await store.update((s) => setHold(s, "mine", null, AT));
+    assert.equal((await store.read()).hold?.reason, "mine");
+    await chown(file, 65534, 65534);
+    await assert.rejects(store.read(), refusedWith(`state file ${file}: refused`, "owned by uid 65534"));
+    await assert.rejects(store.update((s) => s), refusedWith(file, "owned by uid 65534"));
+  });
+
+  it("refuses a FIFO, a symlink and a file over 1 MiB without reading them", async () => {
+    const dir = freshDir();
+    await mkdir(dir, { mode: 0o700 });
+    const fifo = join(dir, "fifo.json");
+    await execa("mkfifo", ["-m", "600", fifo]);
+    const target = join(dir, "elsewhere");
+    await writeFile(target, stateText(emptyState("app", PROFILE.path)), { mode: 0o600 });
+    const link = join(dir, "link.json");
+    await symlink(target, link);
+    const big = join(dir, "big.json");
+    await writeFile(big, "", { mode: 0o600 });
+    await truncate(big, MAX_STATE_BYTES + 1);
+    await assert.rejects(createStateStore(fifo, PROFILE).read(), refusedWith(fifo, "not a regular file (a FIFO"));
+    await assert.rejects(createStateStore(link, PROFILE).read(), refusedWith(link, "symbolic link"));
+    await assert.rejects(createStateStore(big, PROFILE).read(), refusedWith(big, "larger than 1 MiB"));
+  });
+
+  it("refuses a state dir others can write, and makes a new one 0700 whatever the umask", async () => {
+    const open = freshDir();
+    await mkdir(open);
+    await chmod(open, 0o777);
+    await assert.rejects(createStateStore(join(open, "app.json"), PROFILE).read(), refusedWith(`state dir ${open}`, "writable by group and others"));
+    await assert.rejects(createStateStore(join(open, "app.json"), PROFILE).update((s) => s), refusedWith(`state dir ${open}`));
+    const made = freshDir();
+    const old = process.umask(0);
+    try {
+      await createStateStore(join(made, "app.json"), PROFILE).update((s) => s);
+    } finally {
+      process.umask(old);
+    }
+    assert.equal((await stat(made)).mode & 0o777, 0o700);
+    assert.equal((await stat(join(made, "app.json"))).mode & 0o777, 0o600);
   });
 });

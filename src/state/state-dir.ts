@@ -1,0 +1,46 @@
+import { statSync } from "node:fs";
+import { EnvironmentError, EXIT, UsageError } from "../errors.js";
+import type { Refusal } from "./trusted-file.js";
+import { ensureDirectory, runningUid, untrusted } from "./trusted-file.js";
+
+/**
+ * The state dir holds what root hail acts on (which build is deployed, holds, the process
+ * group of a running activation, the config file a profile belongs to): a file another user
+ * could put there would steer root. Made 0700 whatever the umask (its files are 0600, and
+ * nobody else needs to list them); an existing one may keep its mode (systemd's
+ * StateDirectoryMode=0750 is fine) as long as nobody but root or hail's user can write it.
+ */
+export const STATE_DIR_MODE = 0o700;
+
+/** Makes the state dir, or checks the one there is, before any state or lock file is touched. */
+export async function prepareStateDir(stateDir: string): Promise<void> {
+  refuseEmptyStateDir(stateDir);
+  const refusal = await ensureDirectory(stateDir, STATE_DIR_MODE, true);
+  if (refusal !== null) throw stateDirRefused(stateDir, refusal);
+}
+
+/**
+ * Before reading state: a state dir that is there must be trusted (one that is not there
+ * yet holds no state). Synchronous, as the state file's own check: an idle pass stays off
+ * libuv's thread pool.
+ */
+export function checkStateDir(stateDir: string): void {
+  const info = statSync(stateDir, { throwIfNoEntry: false });
+  if (info === undefined) return;
+  const refusal = untrusted(info, "directory", runningUid());
+  if (refusal !== null) throw stateDirRefused(stateDir, refusal);
+}
+
+const TRUST_RULE = "hail trusts a state dir only when root (or the user it runs as) owns it and nobody else can write it";
+
+function stateDirRefused(stateDir: string, refusal: Refusal): EnvironmentError {
+  return new EnvironmentError(
+    `state dir ${stateDir}: refused: ${refusal.why}; ${refusal.kind === "trust" ? `${TRUST_RULE}: ` : ""}${refusal.fix}`,
+    EXIT.cannotCreate,
+  );
+}
+
+/** An empty --state-dir would mean the current directory: never what an operator wants. */
+export function refuseEmptyStateDir(stateDir: string): void {
+  if (stateDir.trim() === "") throw new UsageError("--state-dir is empty: give the directory for state and lock files (default /var/lib/hail)");
+}
