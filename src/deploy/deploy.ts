@@ -2,6 +2,7 @@ import { dirname } from "node:path";
 import { DeploymentFailed, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
+import { realiseFromCache } from "../nix/realise.js";
 import { checkSpace, dryRunCommand, parseDryRun } from "../nix/disk.js";
 import { generationsToDelete } from "../nix/generations.js";
 import type { ProfileBefore } from "../nix/profile.js";
@@ -74,8 +75,8 @@ export async function deploy(
   try {
     // nix-env does not create the parent of a nested profile name (hail/myapp)
     await deps.fs.mkdirs(dirname(target.profile.path));
-    deps.log.info(`realising ${build.storePath} (substituting from the configured caches)`);
-    await deps.runner.runNix(realiseCommand(build.storePath));
+    deps.log.info(`realising ${build.storePath} (substituting from the configured caches, never building here)`);
+    await realiseFromCache(deps.runner, build.storePath);
     if (target.nixos) await checkNixosSystem(build.storePath);
     const held = deps.heldNow ? await deps.heldNow() : null;
     if (held !== null) {
