@@ -1,4 +1,5 @@
 import { InvalidResponse } from "../errors.js";
+import { cutShort } from "./summary.js";
 
 // Nix base32 omits e, o, u and t.
 const HASH = "[0123456789abcdfghijklmnpqrsvwxyz]{32}";
@@ -37,7 +38,7 @@ export function checkStorePath(path: string, storeDir: string, url: string): str
   if (isDerivation(path)) {
     throw new InvalidResponse(
       url,
-      `output path ${JSON.stringify(path)} is a derivation (.drv), a build recipe rather than a build output; ` +
+      `output path ${JSON.stringify(cutShort(path, 300))} is a derivation (.drv), a build recipe rather than a build output; ` +
         `realising it would build it on this host outside the binary cache's signature check, so hail refuses to deploy it ` +
         `(check --output and the job: Hydra lists outputs under buildoutputs, the derivation under drvpath)`,
     );
@@ -45,7 +46,7 @@ export function checkStorePath(path: string, storeDir: string, url: string): str
   if (!isPlainStorePath(path, storeDir)) {
     throw new InvalidResponse(
       url,
-      `output path ${JSON.stringify(path)} is not a plain store path under ${storeDir} ` +
+      `output path ${JSON.stringify(cutShort(path, 300))} is not a plain store path under ${storeDir} ` +
         `(<hash>-<name>, a name of at most 211 characters without "/", "..", whitespace or shell characters); refusing to deploy it`,
     );
   }
