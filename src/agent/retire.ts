@@ -4,7 +4,9 @@ import { hailEnv } from "../deploy/hail-env.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import { HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
+import { runnableStorePath } from "../deploy/profile-trust.js";
 import { readProfileTarget } from "../nix/profile.js";
+import { nodeProfileFs } from "../nix/profile-fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { acquireLock } from "../state/lock.js";
 import type { StateFiles } from "../state/profile-key.js";
@@ -62,6 +64,8 @@ async function retire(files: StateFiles, state: State, global: AgentConfig, log:
   try {
     const deactivate = join(state.profilePath, "bin", "deactivate");
     if (await pathExists(deactivate)) {
+      // the same rule as for bin/activate: only from a store path, through trusted directories
+      await runnableStorePath(state.profilePath, storeDirFromEnv(process.env), nodeProfileFs);
       log.info(`target ${state.profile} was removed from the config: running ${deactivate}`);
       const current = await readProfileTarget(state.profilePath, storeDirFromEnv(process.env));
       const buildId = deployedBuildIdAt(state, current);

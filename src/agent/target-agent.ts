@@ -5,6 +5,8 @@ import { runPass } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
 import { sourceKey } from "../deploy/target.js";
 import { cacheFromDeployed } from "../deploy/fetch.js";
+import { checkProfileDirs } from "../deploy/profile-trust.js";
+import type { HailError } from "../errors.js";
 import { UsageError, asHailError, describeError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";
 import type { PassRecord } from "../metrics/account.js";
@@ -58,10 +60,22 @@ export class TargetAgent {
     }
     // A NixOS system was activated by its own boot: switching it again at every start of hail
     // would undo a `boot`-only deployment that waits for its reboot.
+    if (converged.kind === "re-activated") await this.noteRefusal(converged.error);
     if (mode === "daemon" && converged.kind === "nothing-to-do" && !this.target.nixos) {
       const current = await readProfileTarget(this.target.profile.path, this.deps.storeDir, this.deps.fs);
-      if (current !== null) await activateCurrent(this.deps, this.target, current, this.opts.activateTimeoutMs);
+      if (current !== null) await this.noteRefusal(await activateCurrent(this.deps, this.target, current, this.opts.activateTimeoutMs));
     }
+  }
+
+  /**
+   * A start-up activation hail refused to run (an untrusted profile: deploy/profile-trust.ts)
+   * counts as `hail_errors_total{kind="environment"}` and fails /healthz until the next pass;
+   * one that ran and failed is only logged, as before.
+   */
+  private async noteRefusal(error: HailError | null): Promise<void> {
+    if (error === null || error.kind !== "environment") return;
+    this.last = { kind: "error", error };
+    await this.account({ kind: "error", errorKind: error.kind });
   }
 
   /** A finished interrupted deployment of a new kernel waits for its reboot like any other. */
@@ -106,6 +120,8 @@ export class TargetAgent {
    */
   async load(): Promise<void> {
     await refuseNonLinkProfile(this.deps.fs, this.target.profile.path);
+    // before anything is decided: a profile others could redirect is never deployed nor run (73)
+    await checkProfileDirs(this.target.profile.path, this.deps.fs);
     let state = await this.deps.store.read();
     const managedBy = this.context.managedBy;
     if (managedBy !== null && (state.managedBy !== managedBy || state.retiredAt !== null)) {

@@ -1,4 +1,4 @@
-import { HailError } from "../errors.js";
+import { EXIT, HailError, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { readProfileTarget } from "../nix/profile.js";
 import type { StateStore } from "../state/state-store.js";
@@ -9,7 +9,12 @@ import { runHook } from "./hooks.js";
 import { deployDepsOf, recordResult } from "./pass.js";
 import type { Target } from "./target.js";
 
-export type ConvergeOutcome = { kind: "nothing-to-do" } | { kind: "completed" } | { kind: "failed" } | { kind: "re-activated" };
+export type ConvergeOutcome =
+  | { kind: "nothing-to-do" }
+  | { kind: "completed" }
+  | { kind: "failed" }
+  /** `error`: the re-activation failed or was refused (logged already), null when it ran fine or there was no profile */
+  | { kind: "re-activated"; error: HailError | null };
 
 /**
  * A run that died mid-deployment left `lastAttempt.endedAt` empty (README, "Safety"). When the
@@ -45,29 +50,34 @@ export async function convergeInterrupted(
   deps.log.warn(`an earlier run stopped before switching to build ${attempt.buildId}; re-activating the current generation`, {
     storePath: current,
   });
-  if (current !== null) await activateCurrent(deps, target, current, opts.activateTimeoutMs);
+  const error = current === null ? null : await activateCurrent(deps, target, current, opts.activateTimeoutMs);
   await deps.store.update((s) => recordInterrupted(s, at()));
-  return { kind: "re-activated" };
+  return { kind: "re-activated", error };
 }
 
-/** Runs the current generation's activation; a failure is logged, not thrown (start-up). */
+/**
+ * Runs the current generation's activation; a failure is logged, not thrown (start-up), and
+ * returned so that a refusal to run it (an untrusted profile) can be counted. Null: it ran fine.
+ */
 export async function activateCurrent(
   deps: DeployDeps & { store: StateStore },
   target: Target,
   current: string,
   timeoutMs: number,
-): Promise<boolean> {
+): Promise<HailError | null> {
   const buildId = deployedBuildIdAt(await deps.store.read(), current);
   try {
     await activate({ ...deployDepsOf(deps), log: deps.log }, target, { buildId, storePath: current }, timeoutMs, "restore");
-    return true;
+    return null;
   } catch (err) {
-    logActivationError(deps.log, err);
-    return false;
+    return logActivationError(deps.log, err);
   }
 }
 
-function logActivationError(log: Log, err: unknown): void {
-  if (!(err instanceof HailError)) throw err;
+function logActivationError(log: Log, caught: unknown): HailError {
+  // a system error while checking the profile (EACCES, ELOOP) is the machine's (73/74); a bug is thrown
+  const err = asHailError(caught);
+  if (err.exitCode === EXIT.internal) throw caught;
   log.error(`activation of the current generation failed: ${err.message}`, { errorKind: err.kind });
+  return err;
 }

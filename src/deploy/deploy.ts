@@ -2,6 +2,7 @@ import { dirname } from "node:path";
 import { DeploymentFailed, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
+import { realiseFromCache } from "../nix/realise.js";
 import { checkSpace, dryRunCommand, parseDryRun } from "../nix/disk.js";
 import { generationsToDelete } from "../nix/generations.js";
 import type { ProfileBefore } from "../nix/profile.js";
@@ -12,6 +13,7 @@ import type { ActivationPurpose } from "../nixos/activation.js";
 import { activationCommandFor, switchToConfigurationCommand } from "../nixos/activation.js";
 import { checkNixosSystem } from "../nixos/system.js";
 import { hailEnv } from "./hail-env.js";
+import { checkProfileDirs, runnableStorePath } from "./profile-trust.js";
 import type { Hooks } from "./hooks.js";
 import type { Target } from "./target.js";
 
@@ -74,8 +76,10 @@ export async function deploy(
   try {
     // nix-env does not create the parent of a nested profile name (hail/myapp)
     await deps.fs.mkdirs(dirname(target.profile.path));
-    deps.log.info(`realising ${build.storePath} (substituting from the configured caches)`);
-    await deps.runner.runNix(realiseCommand(build.storePath));
+    // after mkdirs: a directory someone else made first, in a shared parent, is refused too
+    await checkProfileDirs(target.profile.path, deps.fs);
+    deps.log.info(`realising ${build.storePath} (substituting from the configured caches, never building here)`);
+    await realiseFromCache(deps.runner, build.storePath);
     if (target.nixos) await checkNixosSystem(build.storePath);
     const held = deps.heldNow ? await deps.heldNow() : null;
     if (held !== null) {
@@ -136,9 +140,12 @@ export async function activate(
   purpose: ActivationPurpose = "deploy",
 ): Promise<void> {
   const log = deps.log.child({ source: "activation" });
+  // every activation (deploy, rollback, convergence, start-up) runs through here: nothing
+  // runs unless the profile leads to a store path through trusted directories only
+  const storePath = await runnableStorePath(target.profile.path, deps.storeDir, deps.fs);
   deps.log.info(`activating ${target.profile.path}`, { storePath: build.storePath });
   const env = hailEnv(target.profile.path, build.storePath, build.buildId);
-  await deps.runner.runActivation(await activationCommandFor(target, build.storePath, purpose, env, deps.log), "activation", {
+  await deps.runner.runActivation(await activationCommandFor(target, storePath, purpose, env, deps.log), "activation", {
     env,
     timeoutMs,
     onLine: (line) => log.info(line),

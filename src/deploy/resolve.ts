@@ -1,6 +1,10 @@
 import { InvalidResponse, NotReady } from "../errors.js";
 import type { HydraBuild } from "../hydra/schema.js";
 import { checkStorePath } from "./store-path.js";
+import { cutShort, describeIds, describeNames, newestIds } from "./summary.js";
+
+/** Evaluation ids kept of a build (newest first): the state file and `plan` show these. */
+export const EVALS_KEPT = 100;
 
 /** The build hail would deploy, and where it came from. */
 export interface Resolution {
@@ -8,6 +12,7 @@ export interface Resolution {
   gateBuildId: number | null;
   buildId: number;
   job: string;
+  /** the gate's (or job's) newest EVALS_KEPT evaluation ids, ascending */
   evals: number[];
   storePath: string;
   /** the gate's (or job's) stoptime, unix seconds */
@@ -50,7 +55,7 @@ export function checkBuildIsOf(build: HydraBuild, job: { project: string; jobset
   const want = `${job.project}/${job.jobset}/${job.job}`;
   const got = `${build.project}/${build.jobset}/${build.job}`;
   if (want !== got) {
-    throw new InvalidResponse(url, `${what} build ${build.id} is of ${got}, not of ${want} that hail asked for; not deploying it`);
+    throw new InvalidResponse(url, `${what} build ${build.id} is of ${cutShort(got, 300)}, not of ${want} that hail asked for; not deploying it`);
   }
 }
 
@@ -66,13 +71,13 @@ function selectConstituent(
     // Never "first wins": which of two builds is meant cannot be known.
     throw new InvalidResponse(
       url,
-      `gate build ${gate.id} has ${found.length} constituents named "${name}" (builds ${found.map((c) => c.id).join(" and ")}); ` +
+      `gate build ${gate.id} has ${found.length} constituents named "${name}" (builds ${describeIds(found.map((c) => c.id), " and ")}); ` +
         "not deploying either; Hydra should never list two",
     );
   }
   if (first !== undefined) return first;
   const names = constituents.map((c) => c.job);
-  const there = names.length === 0 ? "it has none: is it an aggregate job?" : `it has: ${names.join(", ")}`;
+  const there = names.length === 0 ? "it has none: is it an aggregate job?" : `it has: ${describeNames(names)}`;
   throw new InvalidResponse(
     url,
     `gate build ${gate.id} has no constituent named "${name}"; ${there}. Check --constituent ` +
@@ -80,12 +85,14 @@ function selectConstituent(
   );
 }
 
-function checkSharedEval(gate: HydraBuild, constituent: HydraBuild, url: string): void {
-  if (!constituent.jobsetevals.some((e) => gate.jobsetevals.includes(e))) {
+/** Linear: a Set of the gate's evals (a million ids each side was hours of `includes`). */
+export function checkSharedEval(gate: HydraBuild, constituent: HydraBuild, url: string): void {
+  const gateEvals = new Set(gate.jobsetevals);
+  if (!constituent.jobsetevals.some((e) => gateEvals.has(e))) {
     throw new InvalidResponse(
       url,
       `constituent build ${constituent.id} shares no evaluation with gate build ${gate.id} ` +
-        `(gate evals ${gate.jobsetevals.join(",") || "none"}, constituent evals ${constituent.jobsetevals.join(",") || "none"})`,
+        `(gate evals ${describeIds(gate.jobsetevals)}, constituent evals ${describeIds(constituent.jobsetevals)})`,
     );
   }
 }
@@ -96,7 +103,7 @@ function selectOutputPath(build: HydraBuild, output: string, storeDir: string, u
     const names = Object.keys(build.buildoutputs);
     throw new InvalidResponse(
       url,
-      `build ${build.id} has no output "${output}" (it has: ${names.join(", ") || "none"}); check --output`,
+      `build ${build.id} has no output "${output}" (it has: ${describeNames(names) || "none"}); check --output`,
     );
   }
   if (entry.path === null) throw new InvalidResponse(url, `build ${build.id} output "${output}" has no path`);
@@ -117,7 +124,7 @@ export function resolveGateBuild(
     gateBuildId: gate.id,
     buildId: chosen.id,
     job: chosen.job,
-    evals: [...gate.jobsetevals].sort((a, b) => a - b),
+    evals: newestIds(gate.jobsetevals, EVALS_KEPT),
     storePath: selectOutputPath(chosen, opts.output, opts.storeDir, opts.constituentsUrl),
     stoptime: gate.stoptime,
   };
@@ -133,7 +140,7 @@ export function resolveJobBuild(
     gateBuildId: null,
     buildId: build.id,
     job: build.job,
-    evals: [...build.jobsetevals].sort((a, b) => a - b),
+    evals: newestIds(build.jobsetevals, EVALS_KEPT),
     storePath: selectOutputPath(build, opts.output, opts.storeDir, opts.buildUrl),
     stoptime: build.stoptime,
   };

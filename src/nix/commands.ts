@@ -4,8 +4,13 @@ export interface Command {
   args: string[];
 }
 
+/**
+ * Substitution only: with `--max-jobs 0` Nix may not build anything on this host, so a path
+ * that no trusted binary cache has fails ("unable to start any build" for a derivation,
+ * "don't know how to build these paths" for an output) instead of being built here, unsigned.
+ */
 export function realiseCommand(storePath: string): Command {
-  return { file: "nix-store", args: ["--realise", storePath] };
+  return { file: "nix-store", args: ["--realise", storePath, "--max-jobs", "0"] };
 }
 
 export function setProfileCommand(profilePath: string, storePath: string): Command {

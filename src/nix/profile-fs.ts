@@ -1,5 +1,6 @@
 import { readlinkSync } from "node:fs";
-import { lstat, mkdir, readdir, rename, rm, symlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, rename, rm, symlink } from "node:fs/promises";
+import { dirname } from "node:path";
 import { freeBytes } from "./disk.js";
 
 /**
@@ -10,8 +11,9 @@ import { freeBytes } from "./disk.js";
 export interface ProfileFs {
   readlink(path: string): Promise<string>;
   readdir(dir: string): Promise<string[]>;
-  lstat(path: string): Promise<{ isSymbolicLink(): boolean; isDirectory(): boolean }>;
-  /** mkdir -p */
+  /** `uid` and `mode` decide whether a directory may be trusted (deploy/profile-trust.ts) */
+  lstat(path: string): Promise<{ isSymbolicLink(): boolean; isDirectory(): boolean; uid: number; mode: number }>;
+  /** mkdir -p; every directory it creates is mode 0755, whatever the umask */
   mkdirs(dir: string): Promise<void>;
   /** rm -f: no error when the path is not there */
   remove(path: string): Promise<void>;
@@ -28,7 +30,14 @@ export const nodeProfileFs: ProfileFs = {
   readdir: (dir) => readdir(dir),
   lstat: (path) => lstat(path),
   mkdirs: async (dir) => {
-    await mkdir(dir, { recursive: true });
+    // mkdir's mode is masked by the umask (0777 under umask 000, 0700 under 077); chmod sets
+    // it exactly. The umask only takes bits away, so no directory is ever looser than 0755.
+    const first = await mkdir(dir, { recursive: true, mode: 0o755 });
+    if (first === undefined) return;
+    for (let d = dir; ; d = dirname(d)) {
+      await chmod(d, 0o755);
+      if (d === first || d === dirname(d)) break;
+    }
   },
   remove: (path) => rm(path, { force: true }),
   symlink: (target, path) => symlink(target, path),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TargetAgent } from "../../src/agent/target-agent.js";
 import type { PassDeps } from "../../src/deploy/pass.js";
-import { HydraUnavailable, UsageError } from "../../src/errors.js";
+import { EnvironmentError, HydraUnavailable, UsageError } from "../../src/errors.js";
 import type { State } from "../../src/state/schema.js";
 import { recordFailure, startAttempt } from "../../src/state/transitions.js";
 import { AT, appBuild, deployedV2, fakeHydra, MemoryStore, NOW, OPTS, PROFILE, ref, STORE, TARGET, path, worldWith } from "../deploy/fake-world.js";
@@ -72,6 +72,38 @@ describe("TargetAgent.start", () => {
     assert.deepEqual(w.store.state.metrics.deployments, { success: 0, failed: 1 });
     assert.equal(w.store.state.metrics.rollbacks, 1);
     assert.equal(await w.fs.at(), V2);
+  });
+});
+
+describe("TargetAgent.start of a profile hail may not run from", () => {
+  it("daemon, a profile link planted to point at /tmp/evil: nothing run, counted as an environment error, unhealthy", async () => {
+    const w = agentWorld();
+    w.fs.dirs.add("/tmp").add("/tmp/evil");
+    w.fs.links.set(PROFILE, "/tmp/evil");
+    await w.agent.load();
+    await w.agent.start("daemon");
+    assert.deepEqual(w.nix.calls, [], "/tmp/evil/bin/activate never ran");
+    assert.deepEqual(w.store.state.metrics.errors, { environment: 1 });
+    assert.equal(w.agent.healthy, false);
+    assert.match(w.agent.lastError()?.message ?? "", /refusing to run anything from profile \/profiles\/app: it points to \/tmp\/evil/);
+  });
+
+  it("an interrupted deployment over a planted link: the re-activation is refused and counted too", async () => {
+    const w = agentWorld({ state: diedDeployingV3() });
+    w.fs.dirs.add("/tmp").add("/tmp/evil");
+    w.fs.links.set(PROFILE, "/tmp/evil");
+    await w.agent.start("oneshot");
+    assert.deepEqual(w.nix.calls, []);
+    assert.deepEqual(w.store.state.metrics.errors, { environment: 1 });
+  });
+
+  it("an activation that runs and fails at start is logged, not counted (as before)", async () => {
+    const w = agentWorld();
+    w.nix.failActivation = () => "exit 1";
+    await w.agent.start("daemon");
+    assert.deepEqual(w.nix.calls, [`activate ${V2} build=2`]);
+    assert.deepEqual(w.store.state.metrics.errors, {});
+    assert.equal(w.agent.last, null);
   });
 });
 
@@ -155,6 +187,17 @@ describe("TargetAgent.load", () => {
       const w = agentWorld({ generations: [] });
       make(w);
       await assert.rejects(w.agent.load(), (err: unknown) => err instanceof UsageError && err.message.includes(`--profile ${PROFILE} is ${what}`));
+    }
+  });
+
+  it("refuses a profile whose directory others can write, or someone else owns (73)", async () => {
+    for (const [owner, says] of [
+      [{ uid: 0, mode: 0o777 }, /directory \/profiles is writable by group and others \(mode 0777\)/],
+      [{ uid: 65534, mode: 0o755 }, /directory \/profiles is owned by uid 65534/],
+    ] as const) {
+      const w = agentWorld();
+      w.fs.owners.set("/profiles", owner);
+      await assert.rejects(w.agent.load(), (err: unknown) => err instanceof EnvironmentError && err.exitCode === 73 && says.test(err.message));
     }
   });
 

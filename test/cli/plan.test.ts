@@ -27,7 +27,7 @@ describe("buildReport", () => {
   it("a deploy lists realise, set and activate, in that order", () => {
     const report = buildReport(gateTarget, resolution({ storePath: OFFERED }), CURRENT, { kind: "deploy" });
     assert.deepEqual(report.commands, [
-      `nix-store --realise ${OFFERED}`,
+      `nix-store --realise ${OFFERED} --max-jobs 0`,
       `nix-env --profile ${PROFILE} --set ${OFFERED}`,
       `${PROFILE}/bin/activate`,
     ]);

@@ -90,7 +90,7 @@ describe("convergeInterrupted", () => {
   it("the profile was never switched → the current generation is re-activated and the attempt marked interrupted", async () => {
     const world = worldWith(V1, V2);
     const { store, result } = converge(world, stateDiedDeployingV3(), { hooks: HOOKS });
-    assert.deepEqual(await result, { kind: "re-activated" });
+    assert.deepEqual(await result, { kind: "re-activated", error: null });
     assert.deepEqual(world.nix.calls, [`activate ${V2} build=2`], "no hook: there was no deployment");
     assert.equal(store.state.lastAttempt?.result, "interrupted");
     assert.equal(store.state.lastAttempt?.error, "hail stopped before the profile was switched");
@@ -101,7 +101,7 @@ describe("convergeInterrupted", () => {
   it("never switched and no profile at all → nothing to activate, the attempt is marked interrupted", async () => {
     const world = worldWith();
     const { store, result } = converge(world, stateDiedDeployingV3());
-    assert.deepEqual(await result, { kind: "re-activated" });
+    assert.deepEqual(await result, { kind: "re-activated", error: null });
     assert.deepEqual(world.nix.calls, []);
     assert.equal(store.state.lastAttempt?.result, "interrupted");
   });
@@ -110,7 +110,8 @@ describe("convergeInterrupted", () => {
     const world = worldWith(V1, V2);
     world.nix.failActivation = () => "exit 9";
     const { store, result } = converge(world, stateDiedDeployingV3());
-    assert.deepEqual(await result, { kind: "re-activated" });
+    const outcome = await result;
+    assert.equal(outcome.kind === "re-activated" && outcome.error?.kind, "activation");
     assert.equal(store.state.lastAttempt?.result, "interrupted");
     assert.ok(world.log.lines.some((l) => l.level === "error" && /activation of the current generation failed: activation failed \(exit 9\)/.test(l.msg)));
   });
@@ -120,16 +121,37 @@ describe("activateCurrent", () => {
   it("activates the current generation with the build id hail deployed it as", async () => {
     const world = worldWith(V1, V2);
     const store = new MemoryStore(recordSuccess(emptyState("app", PROFILE), ref(2, V2), AT));
-    assert.equal(await activateCurrent({ ...world.deployDeps, store }, TARGET, V2, 1000), true);
+    assert.equal(await activateCurrent({ ...world.deployDeps, store }, TARGET, V2, 1000), null);
     assert.deepEqual(world.nix.calls, [`activate ${V2} build=2`]);
   });
 
-  it("reports a failed activation as false, and logs it", async () => {
+  it("returns a failed activation's error, and logs it", async () => {
     const world = worldWith(V1);
     world.nix.failActivation = () => "exit 1";
     const store = new MemoryStore();
-    assert.equal(await activateCurrent({ ...world.deployDeps, store }, TARGET, V1, 1000), false);
+    assert.equal((await activateCurrent({ ...world.deployDeps, store }, TARGET, V1, 1000))?.kind, "activation");
     assert.deepEqual(world.nix.calls, [`activate ${V1} build=`]);
     assert.equal(world.log.lines.filter((l) => l.level === "error").length, 1);
+  });
+});
+
+describe("activateCurrent of a profile hail may not run from", () => {
+  it("a profile link planted to point outside the store: refused (73, environment), nothing run", async () => {
+    const world = worldWith(V1);
+    world.fs.links.set(PROFILE, "/tmp/evil");
+    const error = await activateCurrent({ ...world.deployDeps, store: new MemoryStore() }, TARGET, "/tmp/evil", 1000);
+    assert.equal(error?.exitCode, 73);
+    assert.equal(error?.kind, "environment");
+    assert.match(error?.message ?? "", /profile \/profiles\/app: it points to \/tmp\/evil, which is not a store path under \/nix\/store/);
+    assert.deepEqual(world.nix.calls, [], "nothing was run");
+  });
+
+  it("a profile whose directory others can write: refused, nothing run", async () => {
+    const world = worldWith(V1);
+    world.fs.owners.set("/profiles", { uid: 0, mode: 0o777 });
+    const error = await activateCurrent({ ...world.deployDeps, store: new MemoryStore() }, TARGET, V1, 1000);
+    assert.equal(error?.exitCode, 73);
+    assert.match(error?.message ?? "", /directory \/profiles is writable by group and others \(mode 0777\)/);
+    assert.deepEqual(world.nix.calls, []);
   });
 });

@@ -18,7 +18,7 @@ async function deployV3(world: ReturnType<typeof worldWith>, opts: Partial<Deplo
   return deploy({ ...world.deployDeps, buildIdOf, ...extra }, TARGET, { buildId: 3, storePath: V3 }, previous, { ...OPTS, ...opts });
 }
 
-const REALISE = `nix-store --realise ${V3}`;
+const REALISE = `nix-store --realise ${V3} --max-jobs 0`;
 const SET = `nix-env --profile ${PROFILE} --set ${V3}`;
 const SWITCH_BACK = `nix-env --profile ${PROFILE} --switch-generation 2`;
 

@@ -44,6 +44,8 @@ export class FakeFs implements ProfileFs {
   readonly links = new Map<string, string>();
   readonly files = new Set<string>();
   readonly dirs = new Set<string>(["/"]);
+  /** owner and mode by path; anything not here is root's, directories 0755 */
+  readonly owners = new Map<string, { uid: number; mode: number }>();
   free = Number.MAX_SAFE_INTEGER;
   /** called before each change: throw to make it fail */
   beforeChange: (op: string, p: string) => void = () => {};
@@ -62,7 +64,8 @@ export class FakeFs implements ProfileFs {
   }
   async lstat(p: string) {
     if (!this.exists(p)) throw errno("ENOENT", "lstat", p);
-    return { isSymbolicLink: () => this.links.has(p), isDirectory: () => this.dirs.has(p) };
+    const { uid, mode } = this.owners.get(p) ?? { uid: 0, mode: this.dirs.has(p) ? 0o755 : 0o777 };
+    return { isSymbolicLink: () => this.links.has(p), isDirectory: () => this.dirs.has(p), uid, mode };
   }
   async mkdirs(dir: string): Promise<void> {
     this.beforeChange("mkdirs", dir);

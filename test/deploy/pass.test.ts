@@ -23,7 +23,7 @@ function passWorld(opts: { generations?: string[]; state?: State; offer?: Parame
   return { ...world, store, hydra, session, pass };
 }
 
-const REALISE = `nix-store --realise ${V3}`;
+const REALISE = `nix-store --realise ${V3} --max-jobs 0`;
 const SET = `nix-env --profile ${PROFILE} --set ${V3}`;
 
 describe("runPass: deploying", () => {

@@ -38,6 +38,13 @@ describe("resolveGateBuild", () => {
     });
   });
 
+  it("keeps the newest hundred of a million shared evaluations", { timeout: 120_000 }, () => {
+    const evals = Array.from({ length: 1_000_000 }, (_, i) => i + 1);
+    const resolution = resolveGate(gateBuild({ jobsetevals: evals }), [hydraBuild({ jobsetevals: [...evals].reverse() })]);
+    assert.equal(resolution.evals.length, 100);
+    assert.deepEqual([resolution.evals[0], resolution.evals.at(-1)], [999_901, 1_000_000]);
+  });
+
   it("does not reorder the gate's evals in place", () => {
     const gate = gateBuild({ jobsetevals: [19022, 19017] });
     resolveGate(gate, [hydraBuild()]);
@@ -125,6 +132,29 @@ describe("resolveGateBuild", () => {
         () => resolveGate(gate, [app]),
         fails(InvalidResponse, 65, constituentsUrl, "no evaluation", "19022,19017", "18000"),
       );
+    });
+
+    // Issue 29: a million ids on each side took hours of Array.includes and stalled the daemon.
+    it("a million evaluation ids on each side, none shared: refused in linear time, with a short message", { timeout: 120_000 }, () => {
+      const gate = gateBuild({ jobsetevals: Array.from({ length: 1_000_000 }, (_, i) => i + 1) });
+      const app = hydraBuild({ jobsetevals: Array.from({ length: 1_000_000 }, (_, i) => 2_000_000 - i) });
+      assert.throws(
+        () => resolveGate(gate, [app]),
+        (err: unknown) => {
+          fails(InvalidResponse, 65, "no evaluation", "gate evals 1…1000000 (1,000,000 ids)", "constituent evals 1000001…2000000 (1,000,000 ids)")(err);
+          assert.ok((err as Error).message.length < 400, `a short message: ${(err as Error).message.length} characters`);
+          return true;
+        },
+      );
+    });
+
+    it("a hundred thousand constituents, none the one asked for: the message names ten and counts the rest", () => {
+      const constituents = Array.from({ length: 100_000 }, (_, i) => hydraBuild({ id: i + 1, job: `job${i + 1}` }));
+      assert.throws(() => resolveGate(gateBuild(), constituents), (err: unknown) => {
+        fails(InvalidResponse, 65, "it has: job1, job2,", "job10, … and 99,990 more")(err);
+        assert.ok((err as Error).message.length < 600, `a short message: ${(err as Error).message.length} characters`);
+        return true;
+      });
     });
 
     it("constituent without evaluations", () => {

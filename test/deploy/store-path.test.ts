@@ -53,10 +53,19 @@ describe("isPlainStorePath", () => {
     ["the store dir itself", STORE],
     ["empty", ""],
     ["name longer than Nix allows (212 characters)", `${STORE}/${h}-${"n".repeat(212)}`],
+    // realising a derivation builds it on the host, outside the cache's signature check
+    ["a derivation", `${STORE}/${h}-app-1.0.drv`],
+    ["a derivation named only .drv", `${STORE}/${h}-.drv`],
+    ["a derivation with a short name", `${STORE}/${h}-x.drv`],
   ];
   for (const [what, path] of refused) {
     it(`refuses ${what}: ${JSON.stringify(path)}`, () => assert.equal(isPlainStorePath(path, STORE), false));
   }
+
+  it("accepts names that merely contain .drv", () => {
+    assert.equal(isPlainStorePath(`${STORE}/${h}-x.drv-tools`, STORE), true);
+    assert.equal(isPlainStorePath(`${STORE}/${h}-x.drvx`, STORE), true);
+  });
 
   it("uses the store dir it is given", () => {
     const custom = "/tmp/hail-test.store";
@@ -90,6 +99,22 @@ describe("checkStorePath", () => {
         err.message.includes(url) &&
         err.message.includes(JSON.stringify(path)) &&
         err.message.includes(STORE),
+    );
+  });
+});
+
+describe("checkStorePath of a derivation", () => {
+  it("refuses it with 65, saying it is a build recipe that would be built here", () => {
+    const url = "https://hydra.example/build/281735/constituents";
+    const drv = `${STORE}/${h}-app-1.0.drv`;
+    assert.throws(
+      () => checkStorePath(drv, STORE, url),
+      (err: unknown) =>
+        err instanceof InvalidResponse &&
+        err.exitCode === 65 &&
+        err.message.includes(JSON.stringify(drv)) &&
+        err.message.includes("is a derivation (.drv), a build recipe rather than a build output") &&
+        err.message.includes("would build it on this host"),
     );
   });
 });

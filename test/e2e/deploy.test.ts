@@ -26,7 +26,7 @@ describe("hail --oneshot through a release gate, with real Nix", () => {
     assert.ok(w.hydra.requests.some((q) => q.path === `/${narinfo}.narinfo`), "nix-store fetched the narinfo from the served cache");
     assert.deepEqual(await w.nixCalls(), [
       `nix-store --realise --dry-run ${app1}`,
-      `nix-store --realise ${app1}`,
+      `nix-store --realise ${app1} --max-jobs 0`,
       `nix-env --profile ${w.lab.profilesDir}/myapp --set ${app1}`,
     ]);
     const activationLines = r.stderr.split("\n").filter((l) => l.includes(`"source":"activation"`));
@@ -69,7 +69,7 @@ describe("hail --oneshot through a release gate, with real Nix", () => {
     assert.equal(plan.storePath, app2);
     assert.equal(plan.currentPath, null);
     assert.deepEqual(plan.commands, [
-      `nix-store --realise ${app2}`,
+      `nix-store --realise ${app2} --max-jobs 0`,
       `nix-env --profile ${w.lab.profilesDir}/fresh --set ${app2}`,
       `${w.lab.profilesDir}/fresh/bin/activate`,
     ]);

@@ -208,7 +208,7 @@ describe("plan shows download and closure sizes and the closure diff", () => {
       `myapp: 1 → 2 in ${JSON.stringify(changes.changes)}`,
     );
     const newCalls = (await w.nixCalls()).slice(calls.length);
-    assert.ok(newCalls.includes(`nix-store --realise ${app2}`), `plan --fetch realised v2: ${newCalls.join("; ")}`);
+    assert.ok(newCalls.includes(`nix-store --realise ${app2} --max-jobs 0`), `plan --fetch realised v2: ${newCalls.join("; ")}`);
     assert.ok(newCalls.some((c) => c.includes("store diff-closures") && c.includes(app1) && c.includes(app2)), newCalls.join("; "));
     assert.ok(!newCalls.some((c) => c.startsWith("nix-env")), "plan --fetch never switches the profile");
     assert.equal(await w.profileTarget("diffed"), app1, "the profile is not switched");
@@ -271,7 +271,7 @@ describe("--min-free: refuse to fill the disk", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await w.profileTarget("myapp"), app1);
     const newCalls = (await w.nixCalls()).slice(calls.length);
-    assert.deepEqual(newCalls.slice(0, 2), [`nix-store --realise --dry-run ${app1}`, `nix-store --realise ${app1}`]);
+    assert.deepEqual(newCalls.slice(0, 2), [`nix-store --realise --dry-run ${app1}`, `nix-store --realise ${app1} --max-jobs 0`]);
   });
 
   it("--min-free 0 skips the dry run entirely", async () => {
@@ -282,7 +282,7 @@ describe("--min-free: refuse to fill the disk", () => {
     assert.equal(await w.profileTarget("myapp"), app2);
     const newCalls = (await w.nixCalls()).slice(calls.length);
     assert.ok(!newCalls.some((c) => c.includes("--dry-run")), newCalls.join("; "));
-    assert.ok(newCalls.includes(`nix-store --realise ${app2}`));
+    assert.ok(newCalls.includes(`nix-store --realise ${app2} --max-jobs 0`));
   });
 
   it("an unreadable --min-free is a usage error (64)", async () => {

@@ -92,7 +92,7 @@ describe("kill -9 of hail at any moment, then the next --oneshot converges", () 
     await killDuring(
       // Every nix-store call waits 10s first (a dry run comes before the real realise).
       { HAIL_TEST_SLOW_BEFORE_NIX_STORE: "10" },
-      async () => (await w.nixCalls()).includes(`nix-store --realise ${app2}`),
+      async () => (await w.nixCalls()).includes(`nix-store --realise ${app2} --max-jobs 0`),
       "nix-store --realise to start",
       { keepChildren: false },
     );

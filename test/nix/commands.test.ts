@@ -15,7 +15,7 @@ const S = "/nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app-1.0";
 
 describe("command builders", () => {
   const cases: Array<[string, Command, Command]> = [
-    ["realise", realiseCommand(S), { file: "nix-store", args: ["--realise", S] }],
+    ["realise", realiseCommand(S), { file: "nix-store", args: ["--realise", S, "--max-jobs", "0"] }],
     ["set profile", setProfileCommand(P, S), { file: "nix-env", args: ["--profile", P, "--set", S] }],
     ["switch generation", switchGenerationCommand(P, 41), { file: "nix-env", args: ["--profile", P, "--switch-generation", "41"] }],
     [
@@ -36,7 +36,7 @@ describe("command builders", () => {
 
 describe("renderCommand", () => {
   const cases: Array<[Command, string]> = [
-    [realiseCommand(S), `nix-store --realise ${S}`],
+    [realiseCommand(S), `nix-store --realise ${S} --max-jobs 0`],
     [setProfileCommand(P, S), `nix-env --profile ${P} --set ${S}`],
     [activateCommand(P), `${P}/bin/activate`],
     [{ file: "echo", args: ["a=b", "x,y", "user@host:80", "50%", "+1"] }, "echo a=b x,y user@host:80 50% +1"],
