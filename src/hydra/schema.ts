@@ -3,6 +3,7 @@
  * OpenAPI file claims. Every body from Hydra is parsed from `unknown` through one of these.
  */
 import * as z from "zod";
+import { serverText } from "../server-text.js";
 
 /** A value Hydra may send as null or leave out: both become null. */
 function nullish<T extends z.ZodType>(schema: T) {
@@ -58,9 +59,10 @@ export function describeZodError(err: z.ZodError, root = "(body)"): string {
   return more > 0 ? `${shown.join("; ")}; and ${more} more` : shown.join("; ");
 }
 
-function formatPath(path: readonly PropertyKey[], root: string): string {
+/** `[3].buildoutputs.out.path`; a key is the server's text (a record's, such as buildoutputs), quoted as such. */
+export function formatPath(path: readonly PropertyKey[], root = "(body)"): string {
   if (path.length === 0) return root;
   return path
-    .map((key, index) => (typeof key === "number" ? `[${key}]` : `${index === 0 ? "" : "."}${String(key)}`))
+    .map((key, index) => (typeof key === "number" ? `[${key}]` : `${index === 0 ? "" : "."}${serverText(String(key), 60)}`))
     .join("");
 }

@@ -4,7 +4,7 @@
  * here logs, and no message carries the password or the cookie (README, "Security").
  */
 import { HydraUnavailable } from "../errors.js";
-import { rememberSecret } from "../secrets.js";
+import { cookieCredentials, passwordCredentials, rememberCredentials } from "../secrets.js";
 import { hydraSays } from "./response.js";
 
 export interface HydraLogin {
@@ -101,8 +101,8 @@ export class HydraSession {
 
   constructor(baseUrl: string, login: HydraLogin, post: (request: LoginRequest) => Promise<LoginAnswer>) {
     this.#login = login;
-    // A proxy's error page could echo the request body: every error message is redacted.
-    rememberSecret(login.password);
+    // A proxy's error page could echo the request body: what it quotes is redacted.
+    rememberCredentials(passwordCredentials(login.user, login.password));
     this.#request = loginRequest(baseUrl, login);
     this.#post = post;
   }
@@ -140,7 +140,7 @@ export class HydraSession {
     if (outcome.kind === "refused") {
       throw new HydraUnavailable(this.#request.url, `cannot log in as "${this.#login.user}": ${outcome.detail}`);
     }
-    rememberSecret(outcome.cookie);
+    rememberCredentials(cookieCredentials(SESSION_COOKIE, outcome.cookie));
     this.#cookie = outcome.cookie;
     return this.#header(outcome.cookie);
   }

@@ -1,6 +1,5 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { redactSecrets } from "../secrets.js";
 import type { PollAnswer } from "../daemon/loop.js";
 
 export interface MetricsEndpoints {
@@ -13,7 +12,8 @@ export interface MetricsEndpoints {
  * `--metrics-listen`: GET /metrics (the same exposition as the file), GET /healthz (200 while
  * the last pass did not fail, 503 with the reason otherwise) and POST /poll (poll now, e.g.
  * from a Hydra RunCommand hook: 202, or 429 with Retry-After while --poll-min-interval has not
- * passed). /healthz is unauthenticated: its body goes out redacted.
+ * passed). /healthz is unauthenticated: the errors in its body quote a server only through
+ * serverText (src/server-text.ts), so no credential is in them.
  */
 export async function startMetricsServer(host: string, port: number, endpoints: MetricsEndpoints): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
@@ -23,7 +23,7 @@ export async function startMetricsServer(host: string, port: number, endpoints: 
     }
     if (req.method === "GET" && path === "/healthz") {
       const { ok, body } = endpoints.health();
-      return send(res, ok ? 200 : 503, "application/json", `${redactSecrets(JSON.stringify(body))}\n`);
+      return send(res, ok ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
     }
     if (path === "/poll") {
       if (req.method !== "POST") return send(res, 405, "text/plain", "use POST /poll\n", { allow: "POST" });

@@ -1,6 +1,7 @@
 import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.js";
 import type { Command } from "./commands.js";
 import { renderCommand } from "./commands.js";
+import { redactCredentials } from "../secrets.js";
 
 export interface ProcessOptions {
   /** added to the environment hail was started with */
@@ -38,10 +39,12 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
     const execa = await loadExeca();
     const result = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore", all: true });
     if (result.failed) {
-      const tail = (result.all ?? "").trim().split("\n").slice(-5).join("\n");
+      // Outside text (a cache's answer that Nix repeats) enters hail's messages here: redacted.
+      const output = redactCredentials(result.all ?? "");
+      const tail = output.trim().split("\n").slice(-5).join("\n");
       const why = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
       const message = `\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`;
-      const outage = cacheOutage(result.all ?? "");
+      const outage = cacheOutage(output);
       if (outage !== null) throw new CacheUnavailable(`binary cache unavailable: ${outage}; ${message}`);
       throw new NixCommandFailed(message);
     }
@@ -85,7 +88,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS).unref();
       }, opts.timeoutMs);
       try {
-        for await (const line of child.iterable({ from: "all" })) opts.onLine(line);
+        for await (const line of child.iterable({ from: "all" })) opts.onLine(redactCredentials(line));
         const result = await child;
         if (timedOut) throw new ActivationFailed(`${what} timed out after ${opts.timeoutMs / 1000}s and was killed`);
         if (result.failed) {
