@@ -8,8 +8,9 @@ import type { Log } from "../log.js";
 
 export interface ListenerLimits {
   /**
-   * Connections served at once. A scraper, a health probe and a few POST /poll hooks need a
-   * handful; 32 leaves most of even a small descriptor limit (`ulimit -n 256`) to deployments.
+   * Connections served at once. A scraper, a health probe and a burst of POST /poll hooks need
+   * a few dozen (an HTTP client pool may open two per request in flight); 64 leaves three
+   * quarters of even a small descriptor limit (`ulimit -n 256`) to deployments.
    * A connection over the cap is accepted and closed at once (Node's maxConnections), so it
    * holds no descriptor; libuv's reserve descriptor keeps accept from spinning when none are left.
    */
@@ -27,7 +28,7 @@ export interface ListenerLimits {
 }
 
 export const LISTENER_LIMITS: ListenerLimits = {
-  maxConnections: 32,
+  maxConnections: 64,
   idleTimeoutMs: 10_000,
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 10_000,

@@ -91,7 +91,7 @@ describe("the metrics listener under descriptor pressure", { timeout: 600_000 },
       await daemon.waitFor(async () => (await world.profileTarget("myapp")) === app2, "the deployment during the flood", 180_000);
       assert.ok((await world.activations()).includes(`activated ${app2} build=201`), "the activation ran");
       assert.ok(flood.state.closedByServer > 0, "the listener closed the connections over its cap itself");
-      assert.match(daemon.stderr, /metrics listener: closed \d+ new connection\(s\) at once: it serves at most 32 at a time/);
+      assert.match(daemon.stderr, /metrics listener: closed \d+ new connection\(s\) at once: it serves at most 64 at a time/);
       assert.doesNotMatch(daemon.stderr, /EMFILE|too many open files/i);
     } finally {
       flood.release();
