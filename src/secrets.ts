@@ -8,7 +8,7 @@
  * the secret (a password `main` turning `/job/proj/main/` into `/job/proj/[redacted]/`).
  * Only text that comes from outside (a server's answer, a command's output) passes through
  * `redactCredentials`, where it enters hail (server-text.ts), and the Hydra client refuses data
- * it would act on that carries a credential.
+ * it would act on that carries a credential as it was sent (hydra/credential-echo.ts).
  *
  * What counts as a credential in such text: every form of a remembered secret at least
  * MIN_FREE_LENGTH characters long, anywhere; and for any secret, the places where a request
@@ -72,24 +72,38 @@ function passwordFields(password: string): string[] {
   return [`"password":${json}`, `"password": ${json}`, `'password': '${password}'`, `password=${password}`];
 }
 
-/** The texts to look for in what a server echoes: the secret itself when long enough, and its credential places. */
-function credentialTexts(secret: string, places: readonly string[]): string[] {
-  if (secret === "") return [];
-  return [secret, ...places].filter((text) => text.length >= MIN_FREE_LENGTH);
+/** Every form of one credential worth looking for in outside text, each in every encoding. */
+export interface CredentialForms {
+  /** As the request carried it: nobody else writes these, wherever they stand they are the credential. */
+  sent: string[];
+  /**
+   * The password on its own, when long enough. Looked for in free text (an error page); not in
+   * Hydra's names (a job, a store path), where it can only be a name that equals the password.
+   */
+  alone: string[];
 }
+
+const longEnough = (texts: readonly string[]) => texts.filter((text) => text.length >= MIN_FREE_LENGTH).flatMap(secretVariants);
 
 /**
  * A password sent as HTTP Basic (`user:password`, base64 in the Authorization header) or in
  * Hydra's login body (the whole body too: a base64 of it holds no piece of its fields).
  */
-export function passwordCredentials(user: string, password: string): string[] {
-  const places = [`${user}:${password}`, JSON.stringify({ username: user, password }), ...passwordFields(password)];
-  return credentialTexts(password, places).flatMap(secretVariants);
+export function passwordCredentials(user: string, password: string): CredentialForms {
+  if (password === "") return { sent: [], alone: [] };
+  const sent = [`${user}:${password}`, JSON.stringify({ username: user, password }), ...passwordFields(password)];
+  return { sent: longEnough(sent), alone: longEnough([password]) };
 }
 
-/** A cookie value sent as `name=value` in the Cookie header. */
-export function cookieCredentials(name: string, value: string): string[] {
-  return credentialTexts(value, [`${name}=${value}`]).flatMap(secretVariants);
+/** A cookie sent as `name=value` in the Cookie header; its random value is nobody's name, so it counts as sent. */
+export function cookieCredentials(name: string, value: string): CredentialForms {
+  if (value === "") return { sent: [], alone: [] };
+  return { sent: longEnough([`${name}=${value}`, value]), alone: [] };
+}
+
+/** All forms, longest first, as redactText wants them. */
+export function allForms(forms: CredentialForms): string[] {
+  return [...new Set([...forms.sent, ...forms.alone])].sort((a, b) => b.length - a.length);
 }
 
 /** `text` with every variant replaced, longest first so no shorter one leaves a piece of a longer. */
@@ -99,14 +113,19 @@ export function redactWith(variants: readonly string[], text: string): string {
   return out;
 }
 
-const registry = new Set<string>();
+const sent = new Set<string>();
+const alone = new Set<string>();
 let ordered: string[] = [];
+let orderedSent: string[] = [];
 
 /** Remember credentials (from passwordCredentials, cookieCredentials) for every later redaction. */
-export function rememberCredentials(variants: readonly string[]): void {
-  const before = registry.size;
-  for (const v of variants) registry.add(v);
-  if (registry.size !== before) ordered = [...registry].sort((a, b) => b.length - a.length);
+export function rememberCredentials(forms: CredentialForms): void {
+  const before = sent.size + alone.size;
+  for (const form of forms.sent) sent.add(form);
+  for (const form of forms.alone) alone.add(form);
+  if (sent.size + alone.size === before) return;
+  ordered = allForms({ sent: [...sent], alone: [...alone] });
+  orderedSent = allForms({ sent: [...sent], alone: [] });
 }
 
 /** The longest remembered form: a cut made this far before the end of a text leaves no piece of one behind. */
@@ -153,7 +172,7 @@ export function redactCredentials(text: string): string {
   return redactText(ordered, text);
 }
 
-/** Whether a remembered credential occurs in `text`, in any encoding. */
-export function containsCredential(text: string): boolean {
-  return ordered.some((v) => text.includes(v));
+/** Whether a remembered credential occurs in `text` as it was sent (see CredentialForms), in any encoding. */
+export function containsSentCredential(text: string): boolean {
+  return orderedSent.some((v) => text.includes(v));
 }

@@ -1,11 +1,14 @@
 /**
  * Hydra's data (job names, store paths, output names) is what hail acts on, and messages quote
  * it as it is: it cannot be redacted without deploying or naming something else. So data that
- * carries a credential hail sent (a proxy echoing the request into an answer, a hostile server)
- * is refused whole, at the border, and everything that passes is free of credentials.
+ * carries a credential in a form hail sent it in (the Basic token, `user:password`, the login
+ * body, the session cookie: a proxy echoing the request into an answer, a hostile server) is
+ * refused whole, at the border. A password alone is not looked for here: in a name it can only
+ * be a name that equals the password (a project called like it), and refusing every answer for
+ * that would stop deployments.
  */
 import { InvalidResponse } from "../errors.js";
-import { containsCredential, longestCredential } from "../secrets.js";
+import { containsSentCredential, longestCredential } from "../secrets.js";
 import { formatPath } from "./schema.js";
 
 /** Every string in `data`, keys included, with where it is. */
@@ -34,8 +37,8 @@ function stringsIn(data: unknown): Array<{ text: string; path: (string | number)
 function findCredential(data: unknown): string | undefined {
   const strings = stringsIn(data);
   // One search over all of them first: almost every answer holds none.
-  if (!containsCredential(strings.map((s) => s.text).join("\u0000"))) return undefined;
-  const hit = strings.find((s) => containsCredential(s.text));
+  if (!containsSentCredential(strings.map((s) => s.text).join("\u0000"))) return undefined;
+  const hit = strings.find((s) => containsSentCredential(s.text));
   return hit === undefined ? undefined : formatPath(hit.path);
 }
 
@@ -53,9 +56,9 @@ export function refuseCredentialEcho(url: string, data: unknown): void {
 
 /** Whether a path a server redirects to carries a credential, raw or percent-encoded. */
 export function pathCarriesCredential(path: string): boolean {
-  if (containsCredential(path)) return true;
+  if (containsSentCredential(path)) return true;
   try {
-    return containsCredential(decodeURIComponent(path));
+    return containsSentCredential(decodeURIComponent(path));
   } catch {
     return false;
   }

@@ -81,12 +81,18 @@ describe("a private Hydra's password `p`", () => {
 describe("Hydra data that carries a credential hail sent is refused, not quoted or acted on", () => {
   const credentials = { login: USER, password: LONG };
 
-  it("a build whose job name is the password: 65, naming the field, never the value", async () => {
-    const build = { ...(JSON.parse(fixture("gate-build.json")) as Record<string, unknown>), job: `x-${LONG}` };
+  it("a build whose job name holds user:password: 65, naming the field, never the value", async () => {
+    const build = { ...(JSON.parse(fixture("gate-build.json")) as Record<string, unknown>), job: `x-${USER}:${LONG}` };
     nock(HYDRA).get("/build/100").reply(200, JSON.stringify(build), JSON_HEADERS);
     const err = await rejection(makeClient({ credentials }).client.getBuild(100));
     failsWith(InvalidResponse, 65, `${HYDRA}/build/100`, "carries a credential hail sent (in job)")(err);
     assert.ok(!err.message.includes(LONG), err.message);
+  });
+
+  it("a build of a project named like the password is just that: accepted", async () => {
+    const build: Record<string, unknown> = { ...(JSON.parse(fixture("gate-build.json")) as Record<string, unknown>), project: LONG };
+    nock(HYDRA).get(`/build/${String(build.id)}`).reply(200, JSON.stringify(build), JSON_HEADERS);
+    assert.equal((await makeClient({ credentials }).client.getBuild(Number(build.id))).project, LONG);
   });
 
   it("constituents whose output name is the Basic token, URL-encoded: refused, the key shown redacted", async () => {
@@ -98,11 +104,11 @@ describe("Hydra data that carries a credential hail sent is refused, not quoted 
     assert.ok(!err.message.includes(key), err.message);
   });
 
-  it("a redirect to a path that carries the password is not followed", async () => {
-    const scope = nock(HYDRA).get("/job/acme/main/release_gate/latest-finished").reply(302, "", { location: `/job/acme/${encodeURIComponent(LONG)}/x/latest-finished` });
+  it("a redirect to a path that carries the Basic token is not followed", async () => {
+    const scope = nock(HYDRA).get("/job/acme/main/release_gate/latest-finished").reply(302, "", { location: `/job/acme/${encodeURIComponent(basic(LONG))}/x/latest-finished` });
     const err = await rejection(makeClient({ credentials }).client.latest(JOB, "latest-finished"));
     failsWith(InvalidResponse, 65, `invalid response from ${LATEST}: HTTP 302 redirects to a path that carries a credential hail sent; not following it`)(err);
-    assert.ok(!err.message.includes(LONG), err.message);
+    assert.ok(!err.message.includes(encodeURIComponent(basic(LONG))), err.message);
     assert.deepEqual(scope.pendingMocks(), []);
   });
 
