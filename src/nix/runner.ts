@@ -40,12 +40,12 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
     const result = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore", all: true });
     if (result.failed) {
       // Outside text (a cache's answer that Nix repeats) enters hail's messages here: redacted.
-      const output = redactCredentials(result.all ?? "");
-      const tail = output.trim().split("\n").slice(-5).join("\n");
+      const output = result.all ?? "";
+      const tail = redactCredentials(output.trim().split("\n").slice(-5).join("\n"));
       const why = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
       const message = `\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`;
       const outage = cacheOutage(output);
-      if (outage !== null) throw new CacheUnavailable(`binary cache unavailable: ${outage}; ${message}`);
+      if (outage !== null) throw new CacheUnavailable(`binary cache unavailable: ${redactCredentials(outage)}; ${message}`);
       throw new NixCommandFailed(message);
     }
     return result.all ?? "";
