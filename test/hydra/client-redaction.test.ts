@@ -6,7 +6,7 @@ import { afterEach, before, describe, it } from "node:test";
 import nock from "nock";
 import { HydraUnavailable, InvalidResponse, NotReady } from "../../src/errors.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
-import { failsWith, fixture, HYDRA, JSON_HEADERS, makeClient } from "./helpers.js";
+import { failsWith, fixture, HYDRA, JSON_HEADERS, makeClient, rejection } from "./helpers.js";
 
 before(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
@@ -24,15 +24,6 @@ function echoBody(password: string): string {
   return JSON.stringify({
     error: `GET /job/acme/main/release_gate/latest-finished HTTP/1.1 Authorization: Basic ${basic(password)}; user ${credential}; query ${encodeURIComponent(credential)}`,
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("netrc password `main`, the name of the jobset", () => {

@@ -3,7 +3,7 @@ import { afterEach, before, describe, it } from "node:test";
 import nock from "nock";
 import { HailError, HydraUnavailable } from "../../src/errors.js";
 import { loginRequest, sessionCookieFrom } from "../../src/hydra/session.js";
-import { failsWith, fixture, HYDRA, JSON_HEADERS, makeClient } from "./helpers.js";
+import { failsWith, fixture, HYDRA, JSON_HEADERS, makeClient, rejection } from "./helpers.js";
 
 before(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
@@ -44,14 +44,6 @@ function build(scope: nock.Scope, { note }: Recorder, id: number, status: 200 | 
       ? [200, fixture("gate-build.json").replace('"id": 281734', `"id": ${id}`), JSON_HEADERS]
       : [403, JSON.stringify({ error: "This page requires you to sign in." }), JSON_HEADERS];
   });
-}
-
-/** The rejection of `promise`, which must reject. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => assert.fail("expected a rejection"),
-    (err: unknown) => err,
-  );
 }
 
 /** The error says nothing secret: neither password nor any cookie value. */

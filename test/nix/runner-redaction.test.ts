@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { CacheUnavailable, NixCommandFailed } from "../../src/errors.js";
 import { createProcessRunner } from "../../src/nix/runner.js";
 import { passwordCredentials, rememberCredentials } from "../../src/secrets.js";
+import { rejection } from "../hydra/helpers.js";
 
 const PASSWORD = "s3cret-cache-pass";
 const TOKEN = Buffer.from(`deployer:${PASSWORD}`).toString("base64");
@@ -15,15 +16,6 @@ rememberCredentials(passwordCredentials("deployer", "main"));
 const sh = (script: string) => ({ file: "sh", args: ["-c", script] });
 /** Shell words that print the password and its Basic token while the command line holds neither whole. */
 const HALVES = `A=${PASSWORD.slice(0, 8)}; B=${PASSWORD.slice(8)}; PW="$A$B"; TOKEN=$(printf 'deployer:%s' "$PW" | base64)`;
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("command output enters hail redacted", () => {
   it("a failed nix command: the tail in the message loses the credential, keeps the rest", async () => {
