@@ -113,19 +113,28 @@ export function redactWith(variants: readonly string[], text: string): string {
   return out;
 }
 
-const sent = new Set<string>();
-const alone = new Set<string>();
+const remembered = new Set<CredentialForms>();
 let ordered: string[] = [];
 let orderedSent: string[] = [];
 
-/** Remember credentials (from passwordCredentials, cookieCredentials) for every later redaction. */
-export function rememberCredentials(forms: CredentialForms): void {
-  const before = sent.size + alone.size;
-  for (const form of forms.sent) sent.add(form);
-  for (const form of forms.alone) alone.add(form);
-  if (sent.size + alone.size === before) return;
-  ordered = allForms({ sent: [...sent], alone: [...alone] });
-  orderedSent = allForms({ sent: [...sent], alone: [] });
+function reorder(): void {
+  const entries = [...remembered];
+  ordered = allForms({ sent: entries.flatMap((e) => e.sent), alone: entries.flatMap((e) => e.alone) });
+  orderedSent = allForms({ sent: entries.flatMap((e) => e.sent), alone: [] });
+}
+
+/**
+ * Remember credentials (from passwordCredentials, cookieCredentials) for every later
+ * redaction, until the returned function forgets them: a session cookie replaced by a newer
+ * one, so that a daemon logging in daily does not search for a year of dead cookies.
+ */
+export function rememberCredentials(forms: CredentialForms): () => void {
+  const entry = { sent: [...forms.sent], alone: [...forms.alone] };
+  remembered.add(entry);
+  reorder();
+  return () => {
+    if (remembered.delete(entry)) reorder();
+  };
 }
 
 /** The longest remembered form: a cut made this far before the end of a text leaves no piece of one behind. */

@@ -98,6 +98,8 @@ export class HydraSession {
   readonly #post: (request: LoginRequest) => Promise<LoginAnswer>;
   #cookie: string | undefined;
   #pending: Promise<string> | undefined;
+  /** Forgets the redaction of a cookie: the current one and the one before stay remembered. */
+  readonly #forgetCookies: Array<() => void> = [];
 
   constructor(baseUrl: string, login: HydraLogin, post: (request: LoginRequest) => Promise<LoginAnswer>) {
     this.#login = login;
@@ -140,7 +142,9 @@ export class HydraSession {
     if (outcome.kind === "refused") {
       throw new HydraUnavailable(this.#request.url, `cannot log in as "${this.#login.user}": ${outcome.detail}`);
     }
-    rememberCredentials(cookieCredentials(SESSION_COOKIE, outcome.cookie));
+    // The previous cookie too: a request still in flight with it may have its echo come back.
+    this.#forgetCookies.push(rememberCredentials(cookieCredentials(SESSION_COOKIE, outcome.cookie)));
+    if (this.#forgetCookies.length > 2) this.#forgetCookies.shift()?.();
     this.#cookie = outcome.cookie;
     return this.#header(outcome.cookie);
   }
