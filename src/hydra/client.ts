@@ -25,7 +25,7 @@ import {
   REDIRECT_STATUSES,
   redirectTarget,
 } from "./response.js";
-import { BuildSchema, ConstituentsSchema, describeZodError, JobsetSchema, LatestBuildsSchema, type HydraBuild } from "./schema.js";
+import { BuildSchema, ConstituentsSchema, describeZodError, JobsetSchema, LatestBuildsSchema, serverKey, type HydraBuild } from "./schema.js";
 import { HydraSession, type HydraLogin, type LoginAnswer, type LoginRequest } from "./session.js";
 
 export interface HydraClientOptions {
@@ -275,7 +275,7 @@ export class HydraClient {
     checkStatus(url, response.status, body);
     const parsed = schema.safeParse(parseJsonBody(url, response.headers.get("content-type"), body));
     if (!parsed.success) {
-      const fields = describeZodError(parsed.error);
+      const fields = describeZodError(parsed.error, "(body)", serverKey);
       throw new InvalidResponse(url, `unexpected JSON (${fields}); is this a Hydra hail supports?`);
     }
     refuseCredentialEcho(url, parsed.data);

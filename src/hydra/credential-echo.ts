@@ -9,7 +9,7 @@
  */
 import { InvalidResponse } from "../errors.js";
 import { containsSentCredential, longestCredential } from "../secrets.js";
-import { formatPath } from "./schema.js";
+import { formatPath, serverKey } from "./schema.js";
 
 /** Every string in `data`, keys included, with where it is. */
 function stringsIn(data: unknown): Array<{ text: string; path: (string | number)[] }> {
@@ -39,7 +39,7 @@ function findCredential(data: unknown): string | undefined {
   // One search over all of them first: almost every answer holds none.
   if (!containsSentCredential(strings.map((s) => s.text).join("\u0000"))) return undefined;
   const hit = strings.find((s) => containsSentCredential(s.text));
-  return hit === undefined ? undefined : formatPath(hit.path);
+  return hit === undefined ? undefined : formatPath(hit.path, "(body)", serverKey);
 }
 
 /** Throws InvalidResponse when `data` (parsed from `url`'s answer) carries a credential hail sent. */
