@@ -3,7 +3,6 @@
  * error kind used in logs and metrics; only the CLI entry turns them into exits.
  */
 import { systemErrorOf } from "./errno.js";
-import { redactSecrets } from "./secrets.js";
 
 /** Every exit code hail uses (README "Exit codes"), by what it means. */
 export const EXIT = {
@@ -51,9 +50,13 @@ export abstract class HailError extends Error {
   abstract readonly exitCode: ExitCode;
   abstract readonly kind: ErrorKind;
   override readonly name: string = this.constructor.name;
-  /** Messages end up in logs, the state file, /healthz and plan output: no credential gets in. */
+  /**
+   * Messages end up in logs, the state file, /healthz and plan output. They are hail's words
+   * and never hold a credential; text a server chose enters them through serverText
+   * (src/server-text.ts), redacted there.
+   */
   constructor(message: string) {
-    super(redactSecrets(message));
+    super(message);
   }
 }
 

@@ -1,5 +1,4 @@
 import { Logger } from "tslog";
-import { redactSecrets } from "./secrets.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "pretty" | "json";
@@ -49,10 +48,11 @@ function wrap(logger: Logger<LogFields>, base: LogFields, minLevel: number): Log
 /**
  * Text from Hydra (job names, error texts) and from commands reaches the log: control
  * characters are written as escapes, so no value can start a forged line or colour the
- * terminal, in pretty and JSON lines alike; and no credential gets through in any encoding.
+ * terminal, in pretty and JSON lines alike. Credentials were taken out where such text entered
+ * hail (server-text.ts): redacting whole lines here would redact hail's own words too.
  */
 function sanitizeText(text: string): string {
-  return escapeControls(redactSecrets(text));
+  return escapeControls(text);
 }
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
@@ -64,7 +64,7 @@ export function escapeControls(text: string): string {
 
 /** For messages printed as they are (`hail: …` on stderr): escaped, continuation lines indented so none looks like a line of its own. */
 export function printableMessage(text: string): string {
-  return redactSecrets(text).split("\n").map(escapeControls).join("\n  ");
+  return text.split("\n").map(escapeControls).join("\n  ");
 }
 
 function sanitizeFields(fields: LogFields): LogFields {

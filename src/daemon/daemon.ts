@@ -66,7 +66,7 @@ export async function runDaemon(agents: TargetAgent[], global: AgentConfig, log:
         render: () => fleetMetrics(agents, daemonMetrics()),
         health: () => fleetHealth(agents),
         pollNow: () => pollNow("POST /poll"),
-      }).catch((err: unknown) => {
+      }, log).catch((err: unknown) => {
         throw listenError(err, global.metricsListen);
       })
     : null;

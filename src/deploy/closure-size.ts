@@ -3,6 +3,7 @@ import type { Narinfo } from "../nix/narinfo.js";
 import { hashPart, parseNarinfo } from "../nix/narinfo.js";
 import { httpFetch } from "../hydra/http-fetch.js";
 import { pathExists } from "../path-exists.js";
+import { hideUserinfo } from "../secrets.js";
 
 export type ClosureSizes =
   | { known: true; paths: number; closureSize: number; missingPaths: number; downloadSize: number; unpackedSize: number }
@@ -34,14 +35,14 @@ export async function closureSizes(storePath: string, opts: ClosureSizeOptions):
       const batch = queue.splice(0, PARALLEL);
       const infos = await Promise.all(batch.map((p) => narinfoFromCaches(p, opts.caches, opts.timeoutMs, fetchText)));
       for (const [i, info] of infos.entries()) {
-        if (info === null) return { known: false, reason: `${batch[i]} is in none of the caches (${opts.caches.join(", ")})` };
+        if (info === null) return { known: false, reason: `${batch[i]} is in none of the caches (${hideUserinfo(opts.caches.join(", "))})` };
         seen.set(info.storePath, info);
       }
       const next = infos.flatMap((info) => (info ? info.references.map((r) => `${opts.storeDir}/${r}`) : []));
       queue = [...queue, ...new Set(next.filter((p) => !seen.has(p) && !batch.includes(p) && !queue.includes(p)))];
     }
   } catch (err) {
-    return { known: false, reason: `cannot read the binary cache: ${describeError(err)}` };
+    return { known: false, reason: `cannot read the binary cache: ${hideUserinfo(describeError(err))}` };
   }
   const all = [...seen.values()];
   const exists = opts.exists ?? pathExists;

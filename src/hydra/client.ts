@@ -9,7 +9,9 @@ import ky, { type KyInstance } from "ky";
 import { httpFetch } from "./http-fetch.js";
 import type { z } from "zod";
 import { HydraUnavailable, InvalidResponse, UsageError } from "../errors.js";
-import { basicAuthVariants, rememberSecrets } from "../secrets.js";
+import { passwordCredentials, rememberCredentials } from "../secrets.js";
+import { serverText } from "../server-text.js";
+import { pathCarriesCredential, refuseCredentialEcho } from "./credential-echo.js";
 import { buildIdFromPath, jobUrlFromPath, urlOnBase, type JobUrl } from "./job-url.js";
 import {
   checkStatus,
@@ -23,7 +25,7 @@ import {
   REDIRECT_STATUSES,
   redirectTarget,
 } from "./response.js";
-import { BuildSchema, ConstituentsSchema, describeZodError, JobsetSchema, LatestBuildsSchema, type HydraBuild } from "./schema.js";
+import { BuildSchema, ConstituentsSchema, describeZodError, JobsetSchema, LatestBuildsSchema, serverKey, type HydraBuild } from "./schema.js";
 import { HydraSession, type HydraLogin, type LoginAnswer, type LoginRequest } from "./session.js";
 
 export interface HydraClientOptions {
@@ -96,7 +98,7 @@ export class HydraClient {
     this.#onRequest = opts.onRequest;
     this.#onMoved = opts.onMoved;
     this.#sleep = opts.sleep ?? ((ms) => delay(ms));
-    if (opts.credentials !== undefined) rememberSecrets(basicAuthVariants(opts.credentials.login, opts.credentials.password));
+    if (opts.credentials !== undefined) rememberCredentials(passwordCredentials(opts.credentials.login, opts.credentials.password));
     const auth = opts.credentials === undefined ? {} : { authorization: basicAuth(opts.credentials) };
     // Retries are ours (ky retries 5xx only by throwing); redirects are ours (see #follow).
     // Requests go over node:http (http-fetch.ts): Node's fetch costs a one-shot ~100 ms to start.
@@ -172,13 +174,17 @@ export class HydraClient {
       if (!REDIRECT_STATUSES.has(response.status)) return { kind: "answer", url, response };
       await this.#discard(response);
       const { origin, path } = redirectTarget(url, response.status, response.headers.get("location"));
+      // Every URL hail shows is its base plus paths like this one: none may carry a credential.
+      if (pathCarriesCredential(path)) {
+        throw new InvalidResponse(url, `HTTP ${response.status} redirects to a path that carries a credential hail sent; not following it`);
+      }
       const next = urlOnBase(this.#baseUrl, path);
       const id = buildIdFromPath(path);
       if (id !== undefined) return { kind: "build", id, url: next };
       if (ABSURD_BUILD_PATH.test(path)) throw new InvalidResponse(url, "redirects to a build id beyond 2^53, which no Hydra build can have");
       if (next === url) throw new InvalidResponse(url, `redirects to itself on another address; ${SAME_BASE_HINT}`);
       if (origin !== new URL(this.#baseUrl).origin) {
-        throw new InvalidResponse(url, `redirects to another host (${origin}${path}); ${SAME_BASE_HINT} (a renamed jobset: use ${next})`);
+        throw new InvalidResponse(url, `redirects to another host (${serverText(origin)}${path}); ${SAME_BASE_HINT} (a renamed jobset: use ${next})`);
       }
       onHop?.(url, next);
       url = next;
@@ -269,9 +275,10 @@ export class HydraClient {
     checkStatus(url, response.status, body);
     const parsed = schema.safeParse(parseJsonBody(url, response.headers.get("content-type"), body));
     if (!parsed.success) {
-      const fields = describeZodError(parsed.error);
+      const fields = describeZodError(parsed.error, "(body)", serverKey);
       throw new InvalidResponse(url, `unexpected JSON (${fields}); is this a Hydra hail supports?`);
     }
+    refuseCredentialEcho(url, parsed.data);
     return parsed.data;
   }
 

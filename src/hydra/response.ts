@@ -3,13 +3,11 @@
  * headers and body text to a value or a typed error. The client does the I/O.
  */
 import { HydraUnavailable, InvalidResponse, describeError } from "../errors.js";
-import { redactSecrets } from "../secrets.js";
+import { serverText } from "../server-text.js";
 import { HydraNotFound } from "./not-found.js";
 import { HydraErrorBodySchema } from "./schema.js";
 
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
-
-const MAX_HYDRA_TEXT = 200;
 
 /** Worth another attempt: overload and gateway trouble. Hydra reports some client errors as 500 too. */
 export function isRetryableStatus(status: number): boolean {
@@ -90,8 +88,7 @@ function hydraErrorText(body: string): string | null {
   }
   const parsed = HydraErrorBodySchema.safeParse(data);
   if (!parsed.success) return null;
-  // Redacted whole, before it is cut: a cut could leave half a password that no longer matches.
-  return redactSecrets(parsed.data.error).replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, MAX_HYDRA_TEXT);
+  return serverText(parsed.data.error);
 }
 
 /** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or unreadable. */

@@ -3,6 +3,7 @@
  * OpenAPI file claims. Every body from Hydra is parsed from `unknown` through one of these.
  */
 import * as z from "zod";
+import { serverText } from "../server-text.js";
 
 /** A value Hydra may send as null or leave out: both become null. */
 function nullish<T extends z.ZodType>(schema: T) {
@@ -51,16 +52,21 @@ export const HydraErrorBodySchema = z.object({ error: z.string() });
 
 const MAX_ISSUES = 5;
 
+/** How a key in a path is shown: as it is for hail's own files, through serverText for a server's JSON. */
+export type ShowKey = (key: string) => string;
+
+/** A key of Hydra's JSON (a record's, such as buildoutputs, is Hydra's text): quoted as a server's. */
+export const serverKey: ShowKey = (key) => serverText(key, 60);
+
 /** A short `field.path: message; …` text for error messages (`[3].finished` inside arrays). */
-export function describeZodError(err: z.ZodError, root = "(body)"): string {
-  const shown = err.issues.slice(0, MAX_ISSUES).map((issue) => `${formatPath(issue.path, root)}: ${issue.message}`);
+export function describeZodError(err: z.ZodError, root = "(body)", showKey: ShowKey = (key) => key): string {
+  const shown = err.issues.slice(0, MAX_ISSUES).map((issue) => `${formatPath(issue.path, root, showKey)}: ${issue.message}`);
   const more = err.issues.length - shown.length;
   return more > 0 ? `${shown.join("; ")}; and ${more} more` : shown.join("; ");
 }
 
-function formatPath(path: readonly PropertyKey[], root: string): string {
+/** `[3].buildoutputs.out.path` */
+export function formatPath(path: readonly PropertyKey[], root: string, showKey: ShowKey): string {
   if (path.length === 0) return root;
-  return path
-    .map((key, index) => (typeof key === "number" ? `[${key}]` : `${index === 0 ? "" : "."}${String(key)}`))
-    .join("");
+  return path.map((key, index) => (typeof key === "number" ? `[${key}]` : `${index === 0 ? "" : "."}${showKey(String(key))}`)).join("");
 }

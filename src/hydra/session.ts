@@ -4,7 +4,7 @@
  * here logs, and no message carries the password or the cookie (README, "Security").
  */
 import { HydraUnavailable } from "../errors.js";
-import { rememberSecret } from "../secrets.js";
+import { cookieCredentials, passwordCredentials, rememberCredentials } from "../secrets.js";
 import { hydraSays } from "./response.js";
 
 export interface HydraLogin {
@@ -98,11 +98,13 @@ export class HydraSession {
   readonly #post: (request: LoginRequest) => Promise<LoginAnswer>;
   #cookie: string | undefined;
   #pending: Promise<string> | undefined;
+  /** Forgets the redaction of a cookie: the current one and the one before stay remembered. */
+  readonly #forgetCookies: Array<() => void> = [];
 
   constructor(baseUrl: string, login: HydraLogin, post: (request: LoginRequest) => Promise<LoginAnswer>) {
     this.#login = login;
-    // A proxy's error page could echo the request body: every error message is redacted.
-    rememberSecret(login.password);
+    // A proxy's error page could echo the request body: what it quotes is redacted.
+    rememberCredentials(passwordCredentials(login.user, login.password));
     this.#request = loginRequest(baseUrl, login);
     this.#post = post;
   }
@@ -140,7 +142,9 @@ export class HydraSession {
     if (outcome.kind === "refused") {
       throw new HydraUnavailable(this.#request.url, `cannot log in as "${this.#login.user}": ${outcome.detail}`);
     }
-    rememberSecret(outcome.cookie);
+    // The previous cookie too: a request still in flight with it may have its echo come back.
+    this.#forgetCookies.push(rememberCredentials(cookieCredentials(SESSION_COOKIE, outcome.cookie)));
+    if (this.#forgetCookies.length > 2) this.#forgetCookies.shift()?.();
     this.#cookie = outcome.cookie;
     return this.#header(outcome.cookie);
   }

@@ -1,7 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { redactSecrets } from "../secrets.js";
 import type { PollAnswer } from "../daemon/loop.js";
+import type { Log } from "../log.js";
+import { isLoopbackAddress } from "./listen-address.js";
+import { limitListener, LISTENER_LIMITS, serverOptions, type ListenerLimits } from "./listener-limits.js";
 
 export interface MetricsEndpoints {
   render(): string;
@@ -13,17 +15,24 @@ export interface MetricsEndpoints {
  * `--metrics-listen`: GET /metrics (the same exposition as the file), GET /healthz (200 while
  * the last pass did not fail, 503 with the reason otherwise) and POST /poll (poll now, e.g.
  * from a Hydra RunCommand hook: 202, or 429 with Retry-After while --poll-min-interval has not
- * passed). /healthz is unauthenticated: its body goes out redacted.
+ * passed). /healthz is unauthenticated: the errors in its body quote a server only through
+ * serverText (src/server-text.ts), so no credential is in them.
  */
-export async function startMetricsServer(host: string, port: number, endpoints: MetricsEndpoints): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+export async function startMetricsServer(
+  host: string,
+  port: number,
+  endpoints: MetricsEndpoints,
+  log: Log,
+  limits: ListenerLimits = LISTENER_LIMITS,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(serverOptions(limits), (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/metrics") {
       return send(res, 200, "text/plain; version=0.0.4; charset=utf-8", endpoints.render());
     }
     if (req.method === "GET" && path === "/healthz") {
       const { ok, body } = endpoints.health();
-      return send(res, ok ? 200 : 503, "application/json", `${redactSecrets(JSON.stringify(body))}\n`);
+      return send(res, ok ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
     }
     if (path === "/poll") {
       if (req.method !== "POST") return send(res, 405, "text/plain", "use POST /poll\n", { allow: "POST" });
@@ -38,12 +47,25 @@ export async function startMetricsServer(host: string, port: number, endpoints: 
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => resolve());
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
+  // Before the first connection is accepted: that happens in a later turn of the event loop.
+  limitListener(server, log, limits);
   const address = server.address() as AddressInfo; // a TCP listener always has an AddressInfo
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}`;
+  if (!isLoopbackAddress(address.address)) {
+    log.warn(
+      `--metrics-listen: listening on ${url}, which other machines may reach: /metrics and /healthz answer anyone ` +
+        "without authentication, and POST /poll makes hail poll Hydra. Listen on 127.0.0.1 (the default) behind a proxy, or firewall the port",
+      { metricsUrl: url },
+    );
+  }
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.js";
 import type { Command } from "./commands.js";
 import { renderCommand } from "./commands.js";
+import { redactCredentials } from "../secrets.js";
 
 export interface ProcessOptions {
   /** added to the environment hail was started with */
@@ -39,11 +40,13 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
     const execa = await loadExeca();
     const result = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore", all: true });
     if (result.failed) {
-      const tail = (result.all ?? "").trim().split("\n").slice(-5).join("\n");
+      // Outside text (a cache's answer that Nix repeats) enters hail's messages here: redacted.
+      const output = result.all ?? "";
+      const tail = redactCredentials(output.trim().split("\n").slice(-5).join("\n"));
       const why = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
       const message = `\`${renderCommand(cmd)}\` failed (${why})${tail ? `:\n${tail}` : ""}`;
-      const outage = cacheOutage(result.all ?? "");
-      if (outage !== null) throw new CacheUnavailable(`binary cache unavailable: ${outage}; ${message}`);
+      const outage = cacheOutage(output);
+      if (outage !== null) throw new CacheUnavailable(`binary cache unavailable: ${redactCredentials(outage)}; ${message}`);
       throw new NixCommandFailed(message);
     }
     return result.all ?? "";
@@ -94,7 +97,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
         });
       }, opts.timeoutMs);
       try {
-        for await (const line of child.iterable({ from: "all" })) opts.onLine(line);
+        for await (const line of child.iterable({ from: "all" })) opts.onLine(redactCredentials(line));
         const result = await child;
         if (timedOut) throw new ActivationFailed(`${what} timed out after ${opts.timeoutMs / 1000}s and was killed`);
         if (result.failed) {

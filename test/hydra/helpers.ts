@@ -91,3 +91,13 @@ export function failsWith(
     return true;
   };
 }
+
+/** The error `promise` rejects with; it must reject, with an Error. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  const err = await promise.then(
+    () => assert.fail("expected a rejection"),
+    (reason: unknown) => reason,
+  );
+  assert.ok(err instanceof Error, `rejected with ${String(err)}`);
+  return err;
+}

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { afterEach, before, describe, it } from "node:test";
 import nock from "nock";
 import { HailError, HydraUnavailable } from "../../src/errors.js";
-import { loginRequest, sessionCookieFrom } from "../../src/hydra/session.js";
-import { failsWith, fixture, HYDRA, JSON_HEADERS, makeClient } from "./helpers.js";
+import { HydraSession, loginRequest, sessionCookieFrom } from "../../src/hydra/session.js";
+import { redactCredentials } from "../../src/secrets.js";
+import { failsWith, fixture, HYDRA, JSON_HEADERS, makeClient, rejection } from "./helpers.js";
 
 before(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
@@ -44,14 +45,6 @@ function build(scope: nock.Scope, { note }: Recorder, id: number, status: 200 | 
       ? [200, fixture("gate-build.json").replace('"id": 281734', `"id": ${id}`), JSON_HEADERS]
       : [403, JSON.stringify({ error: "This page requires you to sign in." }), JSON_HEADERS];
   });
-}
-
-/** The rejection of `promise`, which must reject. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => assert.fail("expected a rejection"),
-    (err: unknown) => err,
-  );
 }
 
 /** The error says nothing secret: neither password nor any cookie value. */
@@ -210,5 +203,22 @@ describe("a failed login", () => {
     assert.equal((await client.getBuild(5)).id, 5);
     assert.deepEqual(scope.pendingMocks(), []);
     assert.deepEqual(cookies(), ["hydra_session=later"]);
+  });
+});
+
+describe("the session cookies redaction remembers", () => {
+  it("the current cookie and the one before; older ones are forgotten, so a long-running daemon does not search for every dead cookie", async () => {
+    const cookies = ["cookie-one-0123456789", "cookie-two-0123456789", "cookie-three-0123456789"];
+    let logins = 0;
+    const session = new HydraSession(HYDRA, { user: "deployer", password: "a-long-password" }, async () => ({
+      status: 302,
+      setCookies: [`hydra_session=${cookies[logins++] ?? ""}; path=/`],
+      body: "",
+    }));
+    let header = await session.cookieHeader();
+    header = await session.renew(header);
+    await session.renew(header);
+    assert.equal(logins, 3);
+    assert.equal(redactCredentials(cookies.join(" ")), `${cookies[0]} [redacted] [redacted]`);
   });
 });

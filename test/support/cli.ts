@@ -29,9 +29,18 @@ export async function runHail(args: string[], env: NodeJS.ProcessEnv, timeoutMs 
  * Daemons under test poll at once even on an existing profile (a test waits for that first
  * pass); a test of the start spread itself sets HAIL_NO_START_SPREAD=0.
  */
-function spawnHail(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+function spawnHail(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], opts: DaemonOptions = {}) {
   const daemonEnv = { HAIL_NO_START_SPREAD: "1", ...withoutTestContext(env) };
-  return execa(process.execPath, [...nodeArgs, HAIL_BIN, ...args], { env: daemonEnv, extendEnv: false, reject: false, stdin: "ignore" });
+  const argv = [...nodeArgs, HAIL_BIN, ...args];
+  const options = { env: daemonEnv, extendEnv: false, reject: false, stdin: "ignore" } as const;
+  if (opts.maxOpenFiles === undefined) return execa(process.execPath, argv, options);
+  // The shell sets the limit and becomes node (exec): the pid is hail's, signals reach it.
+  return execa("sh", ["-c", `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv], options);
+}
+
+export interface DaemonOptions {
+  /** started under `ulimit -n` this many descriptors */
+  maxOpenFiles?: number;
 }
 
 /** A daemon under test: its stderr is collected so a test can wait for log lines. */
@@ -42,8 +51,8 @@ export class HailDaemon {
   }
 
   /** `nodeArgs` go to node before the bundle, as the bundle's shebang line passes them. */
-  static start(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): HailDaemon {
-    return new HailDaemon(spawnHail(args, env, nodeArgs));
+  static start(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], opts: DaemonOptions = {}): HailDaemon {
+    return new HailDaemon(spawnHail(args, env, nodeArgs, opts));
   }
 
   get stderr(): string {
