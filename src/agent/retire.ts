@@ -6,7 +6,8 @@ import { HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { readProfileTarget } from "../nix/profile.js";
 import { createProcessRunner } from "../nix/runner.js";
-import { acquireLock } from "../state/lock.js";
+import { describeHolder } from "../state/lock-holder.js";
+import { lockProfileFiles } from "../state/profile-lock.js";
 import type { StateFiles } from "../state/profile-key.js";
 import { keyOfStateFile, stateFiles } from "../state/profile-key.js";
 import type { State } from "../state/schema.js";
@@ -51,9 +52,10 @@ async function managedStates(stateDir: string, log: Log): Promise<{ files: State
 }
 
 async function retire(files: StateFiles, state: State, global: AgentConfig, log: Log): Promise<void> {
-  const lock = await acquireLock(files.lock, "retire");
+  // both of the profile's locks: a hail with another state dir may be deploying it right now
+  const lock = await lockProfileFiles(files.lock, state.profilePath, "retire");
   if (lock.kind === "held") {
-    log.warn(`target ${state.profile} was removed from the config, but pid ${lock.holder.pid} holds its lock; leaving it for now`);
+    log.warn(`target ${state.profile} was removed from the config, but ${describeHolder(lock)} holds its lock ${lock.file}; leaving it for now`);
     return;
   }
   try {

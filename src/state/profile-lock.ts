@@ -1,0 +1,64 @@
+import { realpath } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { withPath } from "../errno.js";
+import type { LockResult } from "./lock.js";
+import { acquireLock } from "./lock.js";
+import { makeDirs } from "./lock-file.js";
+import { fitName, NAME_MAX } from "./profile-key.js";
+
+/**
+ * One hail per profile, whatever --state-dir each hail was given and however it spells the
+ * profile's path. STATE_DIR/<profile-key>.lock (the contract, README "Files") holds only
+ * within one state dir and one spelling; the second lock, beside the profile in its own
+ * directory, is the same file for every hail that reaches that directory, through a symlink
+ * or a bind mount too. Both are try-locks: the second hail is told at once who holds which.
+ */
+export async function lockProfileFiles(stateLock: string, profilePath: string, command: string): Promise<LockResult> {
+  const first = await acquireLock(stateLock, command);
+  if (first.kind === "held") return first;
+  let second: LockResult;
+  try {
+    second = await acquireLock(await besideProfileLock(profilePath), command);
+  } catch (err) {
+    await first.release();
+    throw err;
+  }
+  if (second.kind === "held") {
+    await first.release();
+    return second;
+  }
+  const both = second;
+  return {
+    kind: "acquired",
+    release: async () => {
+      try {
+        await both.release();
+      } finally {
+        await first.release();
+      }
+    },
+  };
+}
+
+/**
+ * The lock file beside the profile: `<name>.hail-lock` in the profile's directory, resolved
+ * (realpath) so that the name in messages is the canonical one. Made when missing (0755), as
+ * the deployment would make it. Not `<name>.lock`: that is nix-env's own lock of the profile,
+ * which it deletes after use; and no name of the form `<name>-<N>-link`, which Nix takes for a
+ * generation. A name too long for the file system is shortened by a hash (profile-key.ts).
+ */
+export async function besideProfileLock(profilePath: string): Promise<string> {
+  const dir = dirname(profilePath);
+  await makeDirs(dir, 0o755);
+  const canonical = await realpath(dir).catch((err: unknown) => {
+    throw withPath(err, dir);
+  });
+  return join(canonical, profileLockName(basename(profilePath)));
+}
+
+const SUFFIX = ".hail-lock";
+
+/** `<name>.hail-lock`; for a name too long for that, a readable start of it, "~" and a hash of all of it. */
+export function profileLockName(name: string): string {
+  return `${fitName(name, NAME_MAX - SUFFIX.length, "~")}${SUFFIX}`;
+}
