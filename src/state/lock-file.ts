@@ -89,10 +89,12 @@ export async function readLockFile(file: string): Promise<string | null> {
 /**
  * `file` + `suffix` (a temporary or claim file) beside `file`. Where that name would be too
  * long for the file system, the name of `file` is shortened by a hash: a lock whose own name
- * fits always gets its temporary and claim files.
+ * fits always gets its temporary and claim files. Beside a lock whose name ends in `-link`
+ * (the one beside a profile), they end in `-link` too (profile-lock.ts says why).
  */
 export function besideFile(file: string, suffix: string): string {
-  return join(dirname(file), `${fitName(basename(file), NAME_MAX - Buffer.byteLength(suffix), "~")}${suffix}`);
+  const tail = file.endsWith("-link") ? `${suffix}-link` : suffix;
+  return join(dirname(file), `${fitName(basename(file), NAME_MAX - Buffer.byteLength(tail), "~")}${tail}`);
 }
 
 /**

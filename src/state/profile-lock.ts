@@ -41,11 +41,15 @@ export async function lockProfileFiles(stateLock: string, profilePath: string, c
 }
 
 /**
- * The lock file beside the profile: `<name>.hail-lock` in the profile's directory, resolved
- * (realpath) so that the name in messages is the canonical one. Made when missing (0755), as
- * the deployment would make it. Not `<name>.lock`: that is nix-env's own lock of the profile,
- * which it deletes after use; and no name of the form `<name>-<N>-link`, which Nix takes for a
- * generation. A name too long for the file system is shortened by a hash (profile-key.ts).
+ * The lock file beside the profile: `<name>.hail-lock-link` in the profile's directory,
+ * resolved (realpath) so that the name in messages is the canonical one. Made when missing
+ * (0755), as the deployment would make it. The name:
+ * - not `<name>.lock`: that is nix-env's own lock of the profile, which it deletes after use;
+ * - not `<name>-<N>-link` (nor anything Nix parses as one): Nix's generations;
+ * - but ending in `-link`: NixOS's systemd-boot installer takes every other entry of
+ *   /nix/var/nix/profiles/system-profiles/ for a profile and fails on one that is not (it runs
+ *   while hail activates, holding this lock); nix-collect-garbage looks only at symlinks.
+ * A name too long for the file system is shortened by a hash (profile-key.ts).
  */
 export async function besideProfileLock(profilePath: string): Promise<string> {
   const dir = dirname(profilePath);
@@ -56,9 +60,9 @@ export async function besideProfileLock(profilePath: string): Promise<string> {
   return join(canonical, profileLockName(basename(profilePath)));
 }
 
-const SUFFIX = ".hail-lock";
+const SUFFIX = ".hail-lock-link";
 
-/** `<name>.hail-lock`; for a name too long for that, a readable start of it, "~" and a hash of all of it. */
+/** `<name>.hail-lock-link`; for a name too long for that, a readable start of it, "~" and a hash of all of it. */
 export function profileLockName(name: string): string {
   return `${fitName(name, NAME_MAX - SUFFIX.length, "~")}${SUFFIX}`;
 }

@@ -86,7 +86,7 @@ describe("locks that outlive a rename, and hold per profile", () => {
     await waitUntil(async () => (await started("two-dirs")) === 1, "the first hail's activation");
     const second = await w.hail(oneshot("two-dirs", w.lab.profilesDir, otherState));
     assert.equal(second.code, 75, second.stderr);
-    const beside = path.join(await realpath(w.lab.profilesDir), "two-dirs.hail-lock");
+    const beside = path.join(await realpath(w.lab.profilesDir), "two-dirs.hail-lock-link");
     assert.ok(second.stderr.includes(`lock file ${beside}`), second.stderr);
     assert.ok(second.stderr.includes(`pid ${first.child.pid}`), second.stderr);
     await writeFile(`${w.activationLog}.two-dirs.go`, "");
@@ -103,7 +103,7 @@ describe("locks that outlive a rename, and hold per profile", () => {
     await waitUntil(async () => (await started("spelled")) === 1, "the first hail's activation");
     const second = await w.hail(oneshot("spelled", linked, w.stateDir));
     assert.equal(second.code, 75, second.stderr);
-    assert.ok(second.stderr.includes(path.join(await realpath(w.lab.profilesDir), "spelled.hail-lock")), second.stderr);
+    assert.ok(second.stderr.includes(path.join(await realpath(w.lab.profilesDir), "spelled.hail-lock-link")), second.stderr);
     await writeFile(`${w.activationLog}.spelled.go`, "");
     assert.equal(await waitForExit(first), 0, first.stderr);
     assert.equal(await started("spelled"), 1, "one activation only");
@@ -161,11 +161,11 @@ describe("lock files hail cannot have written, and state dirs that cannot be one
   });
 
   it("a FIFO planted as the lock beside the profile: exit 73 naming it", async () => {
-    const beside = path.join(w.lab.profilesDir, "beside.hail-lock");
+    const beside = path.join(w.lab.profilesDir, "beside.hail-lock-link");
     execFileSync("mkfifo", [beside]);
     const r = await hail([...w.gateArgs("beside"), "--oneshot"]);
     assert.equal(r.code, 73, r.stderr);
-    assert.ok(r.stderr.includes(`lock file ${await realpath(w.lab.profilesDir)}/beside.hail-lock is not a regular file`), r.stderr);
+    assert.ok(r.stderr.includes(`lock file ${await realpath(w.lab.profilesDir)}/beside.hail-lock-link is not a regular file`), r.stderr);
     assert.deepEqual((await readdir(w.stateDir)).filter((f) => f.startsWith(stateKey(path.join(w.lab.profilesDir, "beside")))), [], "the state-dir lock was released");
   });
 

@@ -1,4 +1,4 @@
-// The lock beside the profile (<name>.hail-lock) next to real Nix: nix-env's own lock
+// The lock beside the profile (<name>.hail-lock-link) next to real Nix: nix-env's own lock
 // (<name>.lock), its generation links (<name>-N-link) and nix-collect-garbage -d's walk of the
 // profiles dir are not disturbed by it, and it is not disturbed by them. Nix runs on a store
 // and state dir of its own in a temp dir, so the collector never sees the machine's profiles.
@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
+import { besideFile } from "../../src/state/lock-file.js";
 import { lockProfileFiles } from "../../src/state/profile-lock.js";
 
 describe("the lock beside the profile and real Nix", () => {
@@ -46,7 +47,9 @@ describe("the lock beside the profile and real Nix", () => {
     }
     // The collector below must only ever see this temp store: stop here if Nix is not using it.
     for (const p of paths) assert.ok(p.startsWith(`${path.join(root, "store")}/`), `Nix did not use the temp store: ${p}`);
-    profiles = path.join(root, "var", "profiles");
+    // where NixOS keeps named system profiles, whose every entry not ending in -link its
+    // systemd-boot installer lists with nix-env as a profile
+    profiles = path.join(root, "var", "profiles", "system-profiles");
     await mkdir(profiles, { recursive: true });
     for (const p of paths) await nix("nix-env", ["--profile", path.join(profiles, "app"), "--set", p]);
     // a profile whose name starts like the lock's: its generations are app.hail-N-link
@@ -54,11 +57,17 @@ describe("the lock beside the profile and real Nix", () => {
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  it("nix-env --set, --list-generations, --delete-generations, --rollback and nix-collect-garbage -d work while hail holds the lock, and leave it alone", async () => {
+  it("nix-env --set, --list-generations, --delete-generations, --rollback, nix-collect-garbage -d and the systemd-boot installer's walk work while hail holds the lock, and leave it alone", async () => {
     const lock = await lockProfileFiles(path.join(root, "state", "app.lock"), path.join(profiles, "app"), "daemon");
     assert.equal(lock.kind, "acquired");
-    const lockFile = path.join(profiles, "app.hail-lock");
+    const lockFile = path.join(profiles, "app.hail-lock-link");
     const held = await readFile(lockFile, "utf8");
+    // a temporary file left by a hail killed while taking the lock
+    await writeFile(besideFile(lockFile, ".4242.0123456789ab.tmp"), held, { mode: 0o600 });
+    for (const entry of await readdir(profiles)) {
+      if (entry.endsWith("-link")) continue;
+      await nix("nix-env", ["--profile", path.join(profiles, entry), "--list-generations"]); // the systemd-boot installer's walk
+    }
 
     assert.deepEqual(await generations("app"), [1, 2, 3]);
     assert.deepEqual(await generations("app.hail"), [1, 2]);
@@ -74,6 +83,6 @@ describe("the lock beside the profile and real Nix", () => {
 
     if (lock.kind === "acquired") await lock.release();
     const left = await readdir(profiles);
-    assert.deepEqual(left.filter((f) => f.startsWith("app")).sort(), ["app", "app-3-link", "app.hail", "app.hail-2-link"], "release removed the lock and left Nix's files");
+    assert.deepEqual(left.filter((f) => !f.endsWith(".tmp-link")).sort(), ["app", "app-3-link", "app.hail", "app.hail-2-link"], "release removed the lock and left Nix's files");
   });
 });

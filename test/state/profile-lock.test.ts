@@ -5,7 +5,9 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/p
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parseGeneration } from "../../src/nix/profile.js";
 import type { LockResult } from "../../src/state/lock.js";
+import { besideFile } from "../../src/state/lock-file.js";
 import { besideProfileLock, lockProfileFiles, profileLockName } from "../../src/state/profile-lock.js";
 
 let root: string;
@@ -32,12 +34,12 @@ function acquired(lock: LockResult): Extract<LockResult, { kind: "acquired" }> {
 }
 
 describe("lockProfileFiles", () => {
-  it("takes STATE_DIR/<key>.lock and <profile>.hail-lock beside the profile, and release removes both", async () => {
+  it("takes STATE_DIR/<key>.lock and <profile>.hail-lock-link beside the profile, and release removes both", async () => {
     const d = await layout();
     const lock = acquired(await lockProfileFiles(join(d.stateA, "k.lock"), join(d.profiles, "app"), "oneshot"));
     assert.deepEqual(await readdir(d.stateA), ["k.lock"]);
-    assert.deepEqual(await readdir(d.profiles), ["app.hail-lock"]);
-    assert.equal((JSON.parse(await readFile(join(d.profiles, "app.hail-lock"), "utf8")) as { pid: number }).pid, process.pid);
+    assert.deepEqual(await readdir(d.profiles), ["app.hail-lock-link"]);
+    assert.equal((JSON.parse(await readFile(join(d.profiles, "app.hail-lock-link"), "utf8")) as { pid: number }).pid, process.pid);
     await lock.release();
     assert.deepEqual(await readdir(d.stateA), []);
     assert.deepEqual(await readdir(d.profiles), []);
@@ -48,7 +50,7 @@ describe("lockProfileFiles", () => {
     const first = acquired(await lockProfileFiles(join(d.stateA, "k.lock"), join(d.profiles, "app"), "daemon"));
     const second = await lockProfileFiles(join(d.stateB, "k.lock"), join(d.profiles, "app"), "oneshot");
     assert.equal(second.kind, "held");
-    assert.equal(second.kind === "held" && second.file, join(d.profiles, "app.hail-lock"));
+    assert.equal(second.kind === "held" && second.file, join(d.profiles, "app.hail-lock-link"));
     assert.equal(second.kind === "held" && second.holder.command, "daemon");
     assert.deepEqual(await readdir(d.stateB), [], "the second hail's state-dir lock is released again");
     await first.release();
@@ -59,7 +61,7 @@ describe("lockProfileFiles", () => {
     const first = acquired(await lockProfileFiles(join(d.stateA, "k.lock"), join(d.profiles, "app"), "daemon"));
     const second = await lockProfileFiles(join(d.stateB, "other-key.lock"), join(d.linked, "app"), "oneshot");
     assert.equal(second.kind, "held");
-    assert.equal(second.kind === "held" && second.file, join(d.profiles, "app.hail-lock"));
+    assert.equal(second.kind === "held" && second.file, join(d.profiles, "app.hail-lock-link"));
     await first.release();
     await acquired(await lockProfileFiles(join(d.stateB, "other-key.lock"), join(d.linked, "app"), "oneshot")).release();
   });
@@ -86,7 +88,7 @@ describe("besideProfileLock", () => {
     const d = await layout();
     const old = process.umask(0);
     try {
-      assert.equal(await besideProfileLock(join(d.linked, "team", "app")), join(d.profiles, "team", "app.hail-lock"));
+      assert.equal(await besideProfileLock(join(d.linked, "team", "app")), join(d.profiles, "team", "app.hail-lock-link"));
     } finally {
       process.umask(old);
     }
@@ -95,17 +97,18 @@ describe("besideProfileLock", () => {
 });
 
 describe("profileLockName", () => {
-  it("is <name>.hail-lock: never nix-env's <name>.lock, never a generation <name>-N-link", () => {
-    assert.equal(profileLockName("myapp"), "myapp.hail-lock");
-    assert.doesNotMatch(profileLockName("myapp"), /^myapp\.lock$|^myapp-\d+-link$/);
+  it("is <name>.hail-lock-link: never nix-env's <name>.lock, never a generation <name>-N-link, but ending in -link", () => {
+    assert.equal(profileLockName("myapp"), "myapp.hail-lock-link");
+    for (const profile of ["myapp", "myapp.hail", "myapp.hail-lock", "myapp.hail-lock-link"]) assert.equal(parseGeneration(profile, profileLockName("myapp")), null, profile);
+    assert.ok(besideFile(join("/p", profileLockName("myapp")), ".1.ab.tmp").endsWith("-link"), "its temporary files end in -link too");
   });
 
   it("fits the file system for a 250-byte profile name, readable and distinct", () => {
     const a = profileLockName(`${"p".repeat(249)}a`);
     const b = profileLockName(`${"p".repeat(249)}b`);
     assert.ok(Buffer.byteLength(a) <= 255);
-    assert.match(a, /^p+~[0-9a-f]{32}\.hail-lock$/);
+    assert.match(a, /^p+~[0-9a-f]{32}\.hail-lock-link$/);
     assert.notEqual(a, b);
-    assert.equal(profileLockName("p".repeat(230)), `${"p".repeat(230)}.hail-lock`);
+    assert.equal(profileLockName("p".repeat(230)), `${"p".repeat(230)}.hail-lock-link`);
   });
 });
