@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { hailEnv } from "../deploy/hail-env.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
-import { HailError, describeError } from "../errors.js";
+import { EXIT, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { readProfileTarget } from "../nix/profile.js";
 import { createProcessRunner } from "../nix/runner.js";
@@ -52,8 +52,14 @@ async function managedStates(stateDir: string, log: Log): Promise<{ files: State
 }
 
 async function retire(files: StateFiles, state: State, global: AgentConfig, log: Log): Promise<void> {
-  // both of the profile's locks: a hail with another state dir may be deploying it right now
-  const lock = await lockProfileFiles(files.lock, state.profilePath, "retire");
+  // Both of the profile's locks: a hail with another state dir may be deploying it right now.
+  // One that cannot be taken (a planted lock file, EACCES) leaves this target for the next start.
+  const lock = await lockProfileFiles(files.lock, state.profilePath, "retire", false).catch(asHailError);
+  if (lock instanceof HailError) {
+    if (lock.exitCode === EXIT.internal) throw lock;
+    log.error(`cannot take the lock of removed target ${state.profile}: ${lock.message}; hail tries again at its next start`, { errorKind: lock.kind });
+    return;
+  }
   if (lock.kind === "held") {
     log.warn(`target ${state.profile} was removed from the config, but ${describeHolder(lock)} holds its lock ${lock.file}; leaving it for now`);
     return;

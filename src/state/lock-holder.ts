@@ -3,7 +3,7 @@ import type { LockResult } from "./lock.js";
 type Held = Extract<LockResult, { kind: "held" }>;
 
 /** This very process: a profile named twice, through two spellings of its path. */
-function heldBySelf(lock: Held): boolean {
+export function heldBySelf(lock: Held): boolean {
   return lock.where === null && lock.holder.pid === process.pid;
 }
 
@@ -17,7 +17,7 @@ export function describeHolder(lock: Held): string {
 
 /** What to do about it. */
 export function lockAdvice(lock: Held): string {
-  if (heldBySelf(lock)) return "Name each profile once";
+  if (heldBySelf(lock)) return "Name each profile once in the config file";
   if (lock.where === null) return "One hail per profile: stop the other one, or wait for it to finish";
   return "One hail per profile: stop the other one; if it is gone for good, remove the lock file";
 }

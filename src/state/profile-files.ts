@@ -1,6 +1,6 @@
 import { ProfileLocked, UsageError } from "../errors.js";
 import type { ProfileRef } from "../nix/profile-path.js";
-import { describeHolder, lockAdvice } from "./lock-holder.js";
+import { describeHolder, heldBySelf, lockAdvice } from "./lock-holder.js";
 import { lockProfileFiles } from "./profile-lock.js";
 import { stateFiles } from "./profile-key.js";
 import type { StateStore } from "./state-store.js";
@@ -15,13 +15,16 @@ export function stateStoreFor(profile: ProfileRef, stateDir: string): StateStore
 
 /**
  * Takes the profile's locks (STATE_DIR/<key>.lock and the one beside the profile,
- * profile-lock.ts) or throws ProfileLocked (exit 75) naming the holder and the lock file.
+ * profile-lock.ts) or throws ProfileLocked (exit 75) naming the holder and the lock file;
+ * UsageError (64) when this very hail holds it, through another spelling of the profile's path.
  */
 export async function lockProfile(profile: ProfileRef, stateDir: string, command: string) {
   refuseEmptyStateDir(stateDir);
   const lock = await lockProfileFiles(stateFiles(stateDir, profile.stateKey).lock, profile.path, command);
-  if (lock.kind === "held") throw new ProfileLocked(`profile ${profile.name} is locked by ${describeHolder(lock)}; lock file ${lock.file}. ${lockAdvice(lock)}`);
-  return lock;
+  if (lock.kind === "acquired") return lock;
+  const message = `profile ${profile.name} is locked by ${describeHolder(lock)}; lock file ${lock.file}. ${lockAdvice(lock)}`;
+  // two targets of one config file that are one profile under two spellings: the config's mistake
+  throw heldBySelf(lock) ? new UsageError(message) : new ProfileLocked(message);
 }
 
 /** An empty --state-dir would mean the current directory: never what an operator wants. */

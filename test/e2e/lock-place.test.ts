@@ -109,6 +109,20 @@ describe("locks that outlive a rename, and hold per profile", () => {
     assert.equal(await started("spelled"), 1, "one activation only");
   });
 
+  it("a config file naming one profile twice, through a symlinked directory: the second target is refused (64), the profile activated once", async () => {
+    const linked = path.join(w.lab.root, "linked-for-config");
+    await symlink(w.lab.profilesDir, linked);
+    const file = path.join(w.lab.root, "twice.json");
+    const target = { gateJob: w.gateUrl, constituent: "myapp" };
+    const targets = [{ ...target, profile: "twice" }, { ...target, profile: path.join(linked, "twice") }];
+    await writeFile(file, JSON.stringify({ profilesDir: w.lab.profilesDir, stateDir: w.stateDir, logFormat: "json", oneshot: true, targets }));
+    const r = await w.hail(["--config", file]);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /profile [^ ]+twice is locked by this hail itself \(pid \d+, oneshot\): the profile is named twice/);
+    assert.equal(await w.profileTarget("twice"), app1, "the first target deployed");
+    assert.equal(await started("twice"), 1, "one activation only");
+  });
+
   // Nested, because Nix 2.8 itself cannot make the generation link of a flat name that long
   // (its temporary `NAME-1-link.tmp-PID-RANDOM` would pass 255 bytes).
   it("a valid 230-character profile name deploys; its state file has a short key", async () => {

@@ -96,6 +96,18 @@ describe("besideProfileLock", () => {
   });
 });
 
+describe("retiring a removed target (makeDir false)", () => {
+  it("makes no directory: a profile whose directory is gone has only its state-dir lock taken", async () => {
+    const d = await layout();
+    assert.equal(await besideProfileLock(join(d.profiles, "gone", "app"), false), null);
+    const lock = acquired(await lockProfileFiles(join(d.stateA, "k.lock"), join(d.profiles, "gone", "app"), "retire", false));
+    assert.deepEqual(await readdir(d.profiles), [], "no directory made");
+    assert.deepEqual(await readdir(d.stateA), ["k.lock"]);
+    await lock.release();
+    assert.deepEqual(await readdir(d.stateA), []);
+  });
+});
+
 describe("profileLockName", () => {
   it("is <name>.hail-lock-link: never nix-env's <name>.lock, never a generation <name>-N-link, but ending in -link", () => {
     assert.equal(profileLockName("myapp"), "myapp.hail-lock-link");
