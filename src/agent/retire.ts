@@ -2,13 +2,14 @@ import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { hailEnv } from "../deploy/hail-env.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
-import { HailError, describeError } from "../errors.js";
+import { EXIT, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { runnableStorePath } from "../deploy/profile-trust.js";
 import { readProfileTarget } from "../nix/profile.js";
 import { nodeProfileFs } from "../nix/profile-fs.js";
 import { createProcessRunner } from "../nix/runner.js";
-import { acquireLock } from "../state/lock.js";
+import { describeHolder } from "../state/lock-holder.js";
+import { lockProfileFiles } from "../state/profile-lock.js";
 import type { StateFiles } from "../state/profile-key.js";
 import { keyOfStateFile, stateFiles } from "../state/profile-key.js";
 import type { State } from "../state/schema.js";
@@ -56,9 +57,16 @@ async function managedStates(stateDir: string, log: Log): Promise<{ files: State
 }
 
 async function retire(files: StateFiles, state: State, global: AgentConfig, log: Log): Promise<void> {
-  const lock = await acquireLock(files.lock, "retire");
+  // Both of the profile's locks: a hail with another state dir may be deploying it right now.
+  // One that cannot be taken (a planted lock file, EACCES) leaves this target for the next start.
+  const lock = await lockProfileFiles(files.lock, state.profilePath, "retire", false).catch(asHailError);
+  if (lock instanceof HailError) {
+    if (lock.exitCode === EXIT.internal) throw lock;
+    log.error(`cannot take the lock of removed target ${state.profile}: ${lock.message}; hail tries again at its next start`, { errorKind: lock.kind });
+    return;
+  }
   if (lock.kind === "held") {
-    log.warn(`target ${state.profile} was removed from the config, but pid ${lock.holder.pid} holds its lock; leaving it for now`);
+    log.warn(`target ${state.profile} was removed from the config, but ${describeHolder(lock)} holds its lock ${lock.file}; leaving it for now`);
     return;
   }
   try {

@@ -1,15 +1,19 @@
-import { link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { link, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { hostname } from "node:os";
 import * as z from "zod";
 import { hasErrnoCode, withPath } from "../errno.js";
+import { ProfileLocked } from "../errors.js";
+import { describeHolder } from "./lock-holder.js";
+import { besideFile, makeDirs, readLockFile, UntrustedLockFile } from "./lock-file.js";
+import { bootStartedAt, thisPlace, whereIs } from "./lock-owner.js";
 
 /** node:crypto, loaded when a lock is written, not when hail starts (`hail plan` writes none). */
 const crypto = () => process.getBuiltinModule("node:crypto");
 
 /**
- * One hail per profile. The lock file names its owner (pid, host, start time, and the
- * process's start time from /proc, to tell a live owner from a recycled pid).
+ * One hail per profile. The lock file names its owner: pid, host, machine-id, boot id and pid
+ * namespace (lock-owner.ts: where the owner runs), start time, and the process's start time
+ * from /proc, to tell a live owner from a recycled pid.
  *
  * A lock file is never written in place: it is written whole under a temporary name and then
  * linked (to create it) or renamed (to take a stale one over) into place, so a reader never
@@ -22,10 +26,18 @@ const crypto = () => process.getBuiltinModule("node:crypto");
  * leaves a claim that is itself stale: the next taker uses the next claim number.
  * proper-lockfile decides staleness by mtime and cannot name the holder; flock needs a
  * native addon that cannot live in the single-file bundle.
+ *
+ * Only the races of this protocol (EEXIST, ENOENT) are retried, a bounded number of times;
+ * any other error (EACCES, ENOSPC, ELOOP, …) ends the attempt with the error and its path,
+ * and a lock file hail cannot have written is refused (lock-file.ts).
  */
 const LockInfoSchema = z.object({
   pid: z.number().int().positive(),
   hostname: z.string(),
+  /** absent from the locks of older hails */
+  machineId: z.string().nullish(),
+  bootId: z.string().nullish(),
+  pidNamespace: z.string().nullish(),
   since: z.string(),
   /** /proc/PID/stat start time, to tell a live owner from a recycled pid */
   processStart: z.string().nullable(),
@@ -33,58 +45,73 @@ const LockInfoSchema = z.object({
 });
 export type LockInfo = z.infer<typeof LockInfoSchema>;
 
-export type LockResult = { kind: "acquired"; release(): Promise<void> } | { kind: "held"; holder: LockInfo };
+export type LockResult =
+  | { kind: "acquired"; release(): Promise<void> }
+  /** `where`: why the holder counts as alive, when it runs elsewhere (another machine, container) */
+  | { kind: "held"; holder: LockInfo; file: string; where: string | null };
 
 const MAX_CLAIMS = 16;
+const MAX_ATTEMPTS = 20;
 
 export async function acquireLock(file: string, command: string): Promise<LockResult> {
-  await mkdir(dirname(file), { recursive: true });
-  const mine: LockInfo = { pid: process.pid, hostname: hostname(), since: new Date().toISOString(), processStart: await processStartTime(process.pid), command };
+  await makeDirs(dirname(file), 0o755);
+  const place = await thisPlace();
+  const mine: LockInfo = { pid: process.pid, ...place, since: new Date().toISOString(), processStart: await processStartTime(process.pid), command };
   const text = `${JSON.stringify(mine)}\n`;
-  const temp = `${file}.${process.pid}.${crypto().randomBytes(6).toString("hex")}.tmp`;
+  const temp = besideFile(file, `.${process.pid}.${crypto().randomBytes(6).toString("hex")}.tmp`);
   const acquired: LockResult = { kind: "acquired", release: () => releaseLock(file, text) };
   try {
     await writeFile(temp, text, { flag: "wx", mode: 0o600 }).catch((err: unknown) => {
       throw withPath(err, temp);
     });
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (await linkExclusive(temp, file)) return acquired;
-      const seen = await readText(file);
+      const seen = await readLockFile(file);
       if (seen === null) continue; // released meanwhile: try again
       const holder = parseHolder(seen);
-      if (holder !== null && (await isAlive(holder))) return { kind: "held", holder };
+      const judged = holder === null ? null : await judge(holder, file);
+      if (judged !== null && judged.kind === "held") return judged;
       const took = await takeOver(file, seen, temp);
       if (took === "taken") return acquired;
-      if (took !== "lost") return { kind: "held", holder: took };
+      if (took !== "lost") return took;
     }
   } finally {
     await rm(temp, { force: true });
   }
-  const seen = await readText(file);
-  const holder = seen === null ? null : parseHolder(seen);
-  if (holder !== null) return { kind: "held", holder };
-  throw new Error(`cannot take the lock ${file}: it keeps changing; is another hail starting and stopping?`);
+  throw new ProfileLocked(`cannot take the lock ${file}: it changed ${MAX_ATTEMPTS} times while hail tried; is another hail starting and stopping? Try again`);
+}
+
+/** Held (with why, when the holder runs elsewhere), or stale. */
+async function judge(holder: LockInfo, file: string): Promise<LockResult | { kind: "stale" }> {
+  const where = whereIs(holder, await thisPlace(), bootStartedAt());
+  if (where.kind === "earlier-boot") return { kind: "stale" };
+  if (where.kind === "elsewhere") return { kind: "held", holder, file, where: where.why };
+  return (await isAlive(holder)) ? { kind: "held", holder, file, where: null } : { kind: "stale" };
 }
 
 /** Replaces the stale lock whose content was `seen` with `temp`, or says who is ahead. */
-async function takeOver(file: string, seen: string, temp: string): Promise<"taken" | "lost" | LockInfo> {
+async function takeOver(file: string, seen: string, temp: string): Promise<"taken" | "lost" | LockResult> {
   const tag = crypto().createHash("sha256").update(seen).digest("hex").slice(0, 16);
   const claims: string[] = [];
   for (let k = 0; k < MAX_CLAIMS; k++) {
-    const claim = `${file}.takeover-${tag}-${k}`;
+    const claim = besideFile(file, `.takeover-${tag}-${k}`);
     claims.push(claim);
     if (await linkExclusive(temp, claim)) {
-      if ((await readText(file)) !== seen) {
+      if ((await readLockFile(file)) !== seen) {
         await rm(claim, { force: true });
         return "lost";
       }
-      await rename(temp, file);
+      await rename(temp, file).catch((err: unknown) => {
+        throw withPath(err, file);
+      });
       for (const c of claims) await rm(c, { force: true });
       return "taken";
     }
-    const claimText = await readText(claim);
+    const claimText = await readLockFile(claim);
     const claimer = claimText === null ? null : parseHolder(claimText);
-    if (claimer !== null && (await isAlive(claimer))) return claimer;
+    if (claimer === null) continue;
+    const judged = await judge(claimer, claim);
+    if (judged.kind === "held") return judged;
   }
   return "lost";
 }
@@ -95,16 +122,7 @@ async function linkExclusive(from: string, to: string): Promise<boolean> {
     return true;
   } catch (err) {
     if (hasErrnoCode(err, "EEXIST")) return false;
-    throw err;
-  }
-}
-
-async function readText(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (err) {
-    if (hasErrnoCode(err, "ENOENT")) return null;
-    throw err;
+    throw withPath(err, to);
   }
 }
 
@@ -118,9 +136,8 @@ function parseHolder(text: string): LockInfo | null {
   }
 }
 
+/** A holder on this machine, this boot, in a pid namespace this process can look into. */
 async function isAlive(holder: LockInfo): Promise<boolean> {
-  // A lock from another host (a state dir on shared storage) cannot be checked: respect it.
-  if (holder.hostname !== hostname()) return true;
   try {
     process.kill(holder.pid, 0);
   } catch (err) {
@@ -130,8 +147,13 @@ async function isAlive(holder: LockInfo): Promise<boolean> {
   return holder.processStart === null || start === null || start === holder.processStart;
 }
 
+/** Removes the lock while it is still this one; one that was replaced by a file hail cannot have written is left for the operator. */
 async function releaseLock(file: string, mine: string): Promise<void> {
-  if ((await readText(file)) === mine) await rm(file, { force: true });
+  try {
+    if ((await readLockFile(file)) === mine) await rm(file, { force: true });
+  } catch (err) {
+    if (!(err instanceof UntrustedLockFile)) throw err;
+  }
 }
 
 /** Waits for a lock held only for moments (a read-modify-write of the state file). */
@@ -146,7 +168,9 @@ export async function withShortLock<T>(file: string, what: string, body: () => P
         await lock.release();
       }
     }
-    if (Date.now() > deadline) throw new Error(`lock ${file} is held by pid ${lock.holder.pid} for more than ${timeoutMs / 1000}s`);
+    if (Date.now() > deadline) {
+      throw new ProfileLocked(`lock ${file} has been held for more than ${timeoutMs / 1000}s by ${describeHolder(lock)}; try again later`);
+    }
     await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
   }
 }

@@ -1,6 +1,7 @@
-import { ProfileLocked } from "../errors.js";
+import { ProfileLocked, UsageError } from "../errors.js";
 import type { ProfileRef } from "../nix/profile-path.js";
-import { acquireLock } from "./lock.js";
+import { describeHolder, heldBySelf, lockAdvice } from "./lock-holder.js";
+import { lockProfileFiles } from "./profile-lock.js";
 import { stateFiles } from "./profile-key.js";
 import { prepareStateDir, refuseEmptyStateDir } from "./state-dir.js";
 import type { StateStore } from "./state-store.js";
@@ -13,17 +14,16 @@ export function stateStoreFor(profile: ProfileRef, stateDir: string): StateStore
   return createStateStore(stateFiles(stateDir, profile.stateKey).state, profile, legacy);
 }
 
-/** Takes the profile's lock or throws ProfileLocked (exit 75) naming the holder. */
+/**
+ * Takes the profile's locks (STATE_DIR/<key>.lock and the one beside the profile,
+ * profile-lock.ts) or throws ProfileLocked (exit 75) naming the holder and the lock file;
+ * UsageError (64) when this very hail holds it, through another spelling of the profile's path.
+ */
 export async function lockProfile(profile: ProfileRef, stateDir: string, command: string) {
   await prepareStateDir(stateDir);
-  const file = stateFiles(stateDir, profile.stateKey).lock;
-  const lock = await acquireLock(file, command);
-  if (lock.kind === "held") {
-    const { holder } = lock;
-    throw new ProfileLocked(
-      `profile ${profile.name} is locked by another hail (pid ${holder.pid} on ${holder.hostname}, ${holder.command}, since ${holder.since}); ` +
-        `lock file ${file}. One hail per profile: stop the other one, or wait for it to finish`,
-    );
-  }
-  return lock;
+  const lock = await lockProfileFiles(stateFiles(stateDir, profile.stateKey).lock, profile.path, command);
+  if (lock.kind === "acquired") return lock;
+  const message = `profile ${profile.name} is locked by ${describeHolder(lock)}; lock file ${lock.file}. ${lockAdvice(lock)}`;
+  // two targets of one config file that are one profile under two spellings: the config's mistake
+  throw heldBySelf(lock) ? new UsageError(message) : new ProfileLocked(message);
 }

@@ -49,8 +49,9 @@ describe("errors of the machine, not of hail", () => {
     assert.ok(r.stderr.includes(path.join(locked, "sub")), r.stderr);
     assertOneClearLine(r.stderr);
     const state = await w.readState("locked/sub/app");
-    assert.notEqual(state?.lastAttempt?.endedAt ?? null, null, "the attempt is closed");
-    assert.deepEqual(state?.failed, [], "the build is not marked bad");
+    // hail stops at the lock beside the profile, before it opens an attempt
+    assert.ok(state === null || state.lastAttempt?.endedAt != null, "no attempt left open");
+    assert.deepEqual(state?.failed ?? [], [], "the build is not marked bad");
     await execa("chattr", ["-i", locked]);
     const again = await w.hail([...w.gateArgs("locked/sub/app"), "--oneshot"]);
     assert.equal(again.code, 0, again.stderr);

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { createWorld, greenGate, loggedActivation, publishedApps, waitForExit, type World } from "./world.js";
+import { createWorld, greenGate, loggedActivation, publishedApps, stateKey, waitForExit, type World } from "./world.js";
 
 /** A pid that belonged to a process that has exited. */
 async function deadPid(): Promise<number> {
@@ -41,7 +41,8 @@ describe("taking over a lock", () => {
     for (let round = 0; round < ROUNDS; round++) {
       const profile = `${name}${round}`;
       const text = await lockText();
-      if (text !== null) await writeFile(path.join(stateDir, `${profile}.lock`), text);
+      // where hail looks: STATE_DIR/<key of the profile's absolute path>.lock, mode 0600 as hail writes it
+      if (text !== null) await writeFile(path.join(stateDir, `${stateKey(path.join(w.lab.profilesDir, profile))}.lock`), text, { mode: 0o600 });
       const runs = await Promise.all(
         Array.from({ length: RACERS }, () => w.hail([...w.gateArgs(profile), "--oneshot", "--state-dir", stateDir])),
       );

@@ -115,7 +115,10 @@ describe("acquireLock", () => {
     const text = holderText({ pid: deadPid(), hostname: "elsewhere.example", command: "remote" });
     await writeLock(file, text);
     const lock = await acquireLock(file, "here");
-    assert.deepEqual(lock, { kind: "held", holder: JSON.parse(text) });
+    assert.equal(lock.kind, "held");
+    assert.deepEqual(lock.kind === "held" && lock.holder, JSON.parse(text));
+    assert.equal(lock.kind === "held" && lock.file, file);
+    assert.match((lock.kind === "held" && lock.where) || "", /another machine \(host elsewhere\.example\)/);
     assert.equal(await readFile(file, "utf8"), text);
   });
 
@@ -176,7 +179,7 @@ describe("withShortLock", () => {
       withShortLock(file, "update", async () => {
         ran = true;
       }, 1),
-      new RegExp(`lock ${file} is held by pid 777`),
+      new RegExp(`lock ${file} has been held for more than 0\\.001s by another hail \\(pid 777, remote`),
     );
     assert.equal(ran, false);
   });
