@@ -3,6 +3,7 @@ import type { Log } from "../log.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { processStartTime } from "../state/lock.js";
+import { thisPlace } from "../state/lock-owner.js";
 
 const KILL_GRACE_MS = 5_000;
 const POLL_MS = 200;
@@ -105,10 +106,9 @@ async function groupAlive(pgid: number): Promise<boolean> {
   return false;
 }
 
-/** /proc/sys/kernel/random/boot_id, recorded beside an activation's pgid (src/deploy/pass.ts). */
+/** This boot's id (/proc/sys/kernel/random/boot_id, read as the locks read it), recorded beside an activation's pgid (src/deploy/pass.ts). */
 export async function currentBootId(): Promise<string | null> {
-  const text = await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => null);
-  return text === null ? null : text.trim() || null;
+  return (await thisPlace()).bootId;
 }
 
 export const liveProcesses: ProcessTable = { groupAlive, startTime: processStartTime, bootId: currentBootId, signalGroup };

@@ -2,6 +2,7 @@ import { dirname, join, resolve } from "node:path";
 import { EXIT, EnvironmentError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";
 import type { ProfileFs } from "../nix/profile-fs.js";
+import { untrustedOwnerOrMode } from "../state/trusted-file.js";
 import { isPlainStorePath } from "./store-path.js";
 
 /**
@@ -16,16 +17,10 @@ type TrustFs = Pick<ProfileFs, "lstat" | "readlink">;
 
 /** Symlinks followed before giving up, as the kernel's ELOOP limit. */
 const MAX_LINKS = 40;
-const S_ISVTX = 0o1000;
 
 /** Why a directory cannot be trusted, or null when only root or `me` can change what is in it. */
 export function untrustedBecause(info: { uid: number; mode: number }, me: number): string | null {
-  if (info.uid !== 0 && info.uid !== me) return `is owned by uid ${info.uid}, neither root nor uid ${me} that hail runs as`;
-  const writable = info.mode & 0o022;
-  // /tmp: anyone may create entries, but only their owner (or root) may rename or remove them
-  if (writable === 0 || (info.mode & S_ISVTX && info.uid === 0)) return null;
-  const who = writable === 0o022 ? "group and others" : writable === 0o020 ? "its group" : "others";
-  return `is writable by ${who} (mode ${(info.mode & 0o7777).toString(8).padStart(4, "0")})`;
+  return untrustedOwnerOrMode(info, me, { stickyRoot: true })?.why ?? null;
 }
 
 function refusal(profile: string, what: string): EnvironmentError {
@@ -53,7 +48,7 @@ export async function checkTrustedDir(dir: string, profile: string, fs: TrustFs)
   for (;;) {
     if (!info.isDirectory()) throw new EnvironmentError(`profile ${profile}: ${at} is not a directory; fix the profile's path`, EXIT.cannotCreate);
     const why = untrustedBecause(info, me);
-    if (why !== null) throw refusal(profile, `directory ${at} ${why}`);
+    if (why !== null) throw refusal(profile, `directory ${at}: ${why}`);
     const part = pending.shift();
     if (part === undefined) return;
     if (part === "..") {

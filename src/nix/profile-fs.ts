@@ -1,6 +1,6 @@
 import { readlinkSync } from "node:fs";
-import { chmod, lstat, mkdir, readdir, rename, rm, symlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { lstat, readdir, rename, rm, symlink } from "node:fs/promises";
+import { makeDirs } from "../make-dirs.js";
 import { freeBytes } from "./disk.js";
 
 /**
@@ -29,16 +29,8 @@ export const nodeProfileFs: ProfileFs = {
   readlink: async (path) => readlinkSync(path),
   readdir: (dir) => readdir(dir),
   lstat: (path) => lstat(path),
-  mkdirs: async (dir) => {
-    // mkdir's mode is masked by the umask (0777 under umask 000, 0700 under 077); chmod sets
-    // it exactly. The umask only takes bits away, so no directory is ever looser than 0755.
-    const first = await mkdir(dir, { recursive: true, mode: 0o755 });
-    if (first === undefined) return;
-    for (let d = dir; ; d = dirname(d)) {
-      await chmod(d, 0o755);
-      if (d === first || d === dirname(d)) break;
-    }
-  },
+  // 0755 whatever the umask: the rule for profile dirs (src/deploy/profile-trust.ts) refuses looser
+  mkdirs: (dir) => makeDirs(dir, 0o755),
   remove: (path) => rm(path, { force: true }),
   symlink: (target, path) => symlink(target, path),
   rename: (from, to) => rename(from, to),

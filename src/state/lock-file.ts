@@ -1,9 +1,10 @@
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, stat } from "node:fs/promises";
+import { lstat, open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { EXIT, EnvironmentError } from "../errors.js";
 import { hasErrnoCode, withPath } from "../errno.js";
+import { typeName } from "../make-dirs.js";
 import { fitName, NAME_MAX } from "./profile-key.js";
 
 /** A lock file is one line of JSON; anything much bigger was not written by hail. */
@@ -27,20 +28,11 @@ export class UntrustedLockFile extends EnvironmentError {
 /** Why a lock file with these attributes cannot be hail's, or null when it can. */
 export function untrustedBecause(st: Stats, uid: number): string | null {
   if (st.isSymbolicLink()) return "is a symbolic link";
-  if (!st.isFile()) return `is not a regular file (it is ${fileType(st)})`;
+  if (!st.isFile()) return `is not a regular file (it is ${typeName(st.mode)})`;
   if (st.uid !== uid) return `is owned by uid ${st.uid}, not by this user (uid ${uid})`;
   if ((st.mode & 0o022) !== 0) return `is writable by ${(st.mode & 0o002) !== 0 ? "others" : "its group"} (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`;
   if (st.size > MAX_LOCK_BYTES) return `is ${st.size} bytes, too large for a lock file (at most ${MAX_LOCK_BYTES})`;
   return null;
-}
-
-function fileType(st: Stats): string {
-  if (st.isDirectory()) return "a directory";
-  if (st.isFIFO()) return "a FIFO";
-  if (st.isCharacterDevice()) return "a character device";
-  if (st.isBlockDevice()) return "a block device";
-  if (st.isSocket()) return "a socket";
-  return "not a file";
 }
 
 function refuseUntrusted(file: string, st: Stats): void {
@@ -95,37 +87,4 @@ export async function readLockFile(file: string): Promise<string | null> {
 export function besideFile(file: string, suffix: string): string {
   const tail = file.endsWith("-link") ? `${suffix}-link` : suffix;
   return join(dirname(file), `${fitName(basename(file), NAME_MAX - Buffer.byteLength(tail), "~")}${tail}`);
-}
-
-/**
- * mkdir -p with an explicit mode, whatever the umask, and at most two mkdir calls per path
- * component. Node's own recursive mkdir spins for ever on a path such as /proc/x, where mkdir
- * answers ENOENT although the parent exists (issue 22: 94 % CPU); here a second ENOENT is
- * the answer, and a path that exists but is no directory is refused (73).
- */
-export async function makeDirs(dir: string, mode: number): Promise<void> {
-  const missing = await makeDir(dir, mode);
-  if (missing === null) return;
-  const parent = dirname(dir);
-  if (parent === dir) throw missing;
-  await makeDirs(parent, mode);
-  const again = await makeDir(dir, mode);
-  if (again !== null) throw again;
-}
-
-/** null once `dir` is a directory (made or found); mkdir's ENOENT error while it cannot be made. */
-async function makeDir(dir: string, mode: number): Promise<unknown> {
-  try {
-    await mkdir(dir, { mode });
-    await chmod(dir, mode);
-    return null;
-  } catch (err) {
-    if (hasErrnoCode(err, "ENOENT")) return withPath(err, dir);
-    if (!hasErrnoCode(err, "EEXIST")) throw withPath(err, dir);
-  }
-  const st = await stat(dir).catch((err: unknown) => {
-    throw withPath(err, dir);
-  });
-  if (!st.isDirectory()) throw new EnvironmentError(`cannot use ${dir} as a directory: it is ${st.isFile() ? "a regular file" : fileType(st)}; give a directory`, EXIT.cannotCreate);
-  return null;
 }

@@ -4,7 +4,8 @@ import * as z from "zod";
 import { hasErrnoCode, withPath } from "../errno.js";
 import { ProfileLocked } from "../errors.js";
 import { describeHolder } from "./lock-holder.js";
-import { besideFile, makeDirs, readLockFile, UntrustedLockFile } from "./lock-file.js";
+import { besideFile, readLockFile, UntrustedLockFile } from "./lock-file.js";
+import { makeDirs } from "../make-dirs.js";
 import { bootStartedAt, thisPlace, whereIs } from "./lock-owner.js";
 
 /** node:crypto, loaded when a lock is written, not when hail starts (`hail plan` writes none). */

@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { hasErrnoCode, withPath } from "../errno.js";
 import type { LockResult } from "./lock.js";
 import { acquireLock } from "./lock.js";
-import { makeDirs } from "./lock-file.js";
+import { makeDirs } from "../make-dirs.js";
 import { fitName, NAME_MAX } from "./profile-key.js";
 
 /**

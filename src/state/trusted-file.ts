@@ -1,8 +1,8 @@
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { lstat, open, stat } from "node:fs/promises";
 import { hasErrnoCode } from "../errno.js";
+import { makeDirs, typeName } from "../make-dirs.js";
 
 /**
  * Files and directories hail runs as root on: its state, and the files the operator names by
@@ -36,33 +36,32 @@ export function runningUid(): number {
   return process.getuid?.() ?? 0;
 }
 
-/** What a file-type mode is, in words. */
-function typeName(mode: number): string {
-  const type = mode & constants.S_IFMT;
-  if (type === constants.S_IFIFO) return "a FIFO";
-  if (type === constants.S_IFCHR) return "a character device";
-  if (type === constants.S_IFBLK) return "a block device";
-  if (type === constants.S_IFSOCK) return "a socket";
-  if (type === constants.S_IFDIR) return "a directory";
-  if (type === constants.S_IFLNK) return "a symbolic link";
-  return "a regular file";
-}
-
 /** Pure: why hail must not trust a file or directory with this owner and mode, or null. */
 export function untrusted(info: { uid: number; mode: number }, expect: "file" | "directory", uid: number): Refusal | null {
   const type = info.mode & constants.S_IFMT;
   if (expect === "file" && type !== constants.S_IFREG) return { kind: "shape", why: `it is not a regular file (${typeName(info.mode)})`, fix: "replace it with a regular file" };
   if (expect === "directory" && type !== constants.S_IFDIR) return { kind: "shape", why: `it is not a directory (${typeName(info.mode)})`, fix: "replace it with a directory" };
+  return untrustedOwnerOrMode(info, uid);
+}
+
+/** S_ISVTX, which node:fs's constants leave out. */
+const STICKY = 0o1000;
+
+/**
+ * Pure: the owner and mode half of the rule. `stickyRoot`: a directory that is sticky and
+ * owned by root (/tmp) may be writable by others, as OpenSSH's safe_path allows: anyone may
+ * create entries there, but only their owner (or root) may rename or remove them. Profile
+ * directories use it; the state dir does not (its files are root's alone).
+ */
+export function untrustedOwnerOrMode(info: { uid: number; mode: number }, uid: number, opts: { stickyRoot?: boolean } = {}): Refusal | null {
   if (info.uid !== 0 && info.uid !== uid) {
     const owners = uid === 0 ? "root" : `root or uid ${uid} (the user hail runs as)`;
     return { kind: "trust", why: `it is owned by uid ${info.uid}, not by ${owners}`, fix: `inspect it (another user may have put it there), then chown it to ${uid === 0 ? "root" : `uid ${uid}`} or remove it` };
   }
   const writable = info.mode & 0o022;
-  if (writable !== 0) {
-    const who = writable === 0o022 ? "group and others" : writable === 0o020 ? "its group" : "others";
-    return { kind: "trust", why: `it is writable by ${who} (mode ${octal(info.mode)})`, fix: "inspect it, then chmod go-w it" };
-  }
-  return null;
+  if (writable === 0 || (opts.stickyRoot === true && (info.mode & STICKY) !== 0 && info.uid === 0)) return null;
+  const who = writable === 0o022 ? "group and others" : writable === 0o020 ? "its group" : "others";
+  return { kind: "trust", why: `it is writable by ${who} (mode ${octal(info.mode)})`, fix: "inspect it, then chmod go-w it" };
 }
 
 /** Pure: group or others may read it (a secret there is no longer one). */
@@ -141,25 +140,14 @@ function check(info: Stats, rule: ReadRule, uid: number): Refusal | null {
 export async function ensureDirectory(dir: string, mode: number, trust: boolean): Promise<Refusal | null> {
   let info = await statOrNull(dir);
   if (info === null) {
-    await makeDirectory(dir, mode);
-    info = await statOrNull(dir);
-    if (info === null) return { kind: "shape", why: "it cannot be made: a symbolic link to nothing?", fix: "inspect it, then remove the link or give another directory" };
+    if ((await lstat(dir).catch(() => null))?.isSymbolicLink()) {
+      return { kind: "shape", why: "it is a symbolic link to nothing", fix: "inspect it, then remove the link or give another directory" };
+    }
+    await makeDirs(dir, mode, 0o755);
+    info = await stat(dir);
   }
   if (!info.isDirectory()) return { kind: "shape", why: `it is not a directory (${typeName(info.mode)})`, fix: "replace it with a directory" };
   return trust ? untrusted(info, "directory", runningUid()) : null;
-}
-
-async function makeDirectory(dir: string, mode: number): Promise<void> {
-  const parent = dirname(dir);
-  if (parent !== dir && (await statOrNull(parent)) === null) await makeDirectory(parent, 0o755);
-  try {
-    await mkdir(dir, mode);
-  } catch (err) {
-    if (hasErrnoCode(err, "EEXIST")) return; // made meanwhile by another hail: checked by the caller
-    throw err;
-  }
-  // mkdir's mode passes through the umask; chmod does not
-  await chmod(dir, mode);
 }
 
 async function statOrNull(path: string): Promise<Stats | null> {

@@ -192,8 +192,8 @@ describe("TargetAgent.load", () => {
 
   it("refuses a profile whose directory others can write, or someone else owns (73)", async () => {
     for (const [owner, says] of [
-      [{ uid: 0, mode: 0o777 }, /directory \/profiles is writable by group and others \(mode 0777\)/],
-      [{ uid: 65534, mode: 0o755 }, /directory \/profiles is owned by uid 65534/],
+      [{ uid: 0, mode: 0o777 }, /directory \/profiles: it is writable by group and others \(mode 0777\)/],
+      [{ uid: 65534, mode: 0o755 }, /directory \/profiles: it is owned by uid 65534/],
     ] as const) {
       const w = agentWorld();
       w.fs.owners.set("/profiles", owner);

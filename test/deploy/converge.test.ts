@@ -151,7 +151,7 @@ describe("activateCurrent of a profile hail may not run from", () => {
     world.fs.owners.set("/profiles", { uid: 0, mode: 0o777 });
     const error = await activateCurrent({ ...world.deployDeps, store: new MemoryStore() }, TARGET, V1, 1000);
     assert.equal(error?.exitCode, 73);
-    assert.match(error?.message ?? "", /directory \/profiles is writable by group and others \(mode 0777\)/);
+    assert.match(error?.message ?? "", /directory \/profiles: it is writable by group and others \(mode 0777\)/);
     assert.deepEqual(world.nix.calls, []);
   });
 });

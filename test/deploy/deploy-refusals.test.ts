@@ -25,7 +25,7 @@ describe("deploy refuses", () => {
     const result = await deployV3(world);
     assert.equal(result.error.exitCode, 73);
     assert.equal(result.error.kind, "environment");
-    assert.match(result.error.message, /refusing to run anything from profile \/profiles\/app: directory \/profiles is writable by group and others/);
+    assert.match(result.error.message, /refusing to run anything from profile \/profiles\/app: directory \/profiles: it is writable by group and others/);
     assert.deepEqual(world.nix.calls, []);
     assert.equal(await world.fs.at(), V2);
   });

@@ -15,14 +15,14 @@ describe("untrustedBecause (OpenSSH's rule, with /tmp's exception)", () => {
   const cases: Array<[string, { uid: number; mode: number }, string | null]> = [
     ["root 0755", { uid: 0, mode: 0o40755 }, null],
     ["the running user 0700", { uid: ME, mode: 0o40700 }, null],
-    ["root 0775", { uid: 0, mode: 0o40775 }, "is writable by its group (mode 0775)"],
-    ["root 0757", { uid: 0, mode: 0o40757 }, "is writable by others (mode 0757)"],
-    ["root 0777", { uid: 0, mode: 0o40777 }, "is writable by group and others (mode 0777)"],
+    ["root 0775", { uid: 0, mode: 0o40775 }, "it is writable by its group (mode 0775)"],
+    ["root 0757", { uid: 0, mode: 0o40757 }, "it is writable by others (mode 0757)"],
+    ["root 0777", { uid: 0, mode: 0o40777 }, "it is writable by group and others (mode 0777)"],
     ["root 1777 (/tmp)", { uid: 0, mode: 0o41777 }, null],
     ["root 1775 (/nix/store)", { uid: 0, mode: 0o41775 }, null],
-    ["the running user's 1777", { uid: ME, mode: 0o41777 }, "is writable by group and others (mode 1777)"],
-    ["nobody 0755", { uid: NOBODY, mode: 0o40755 }, `is owned by uid ${NOBODY}, neither root nor uid ${ME} that hail runs as`],
-    ["nobody 1777", { uid: NOBODY, mode: 0o41777 }, `is owned by uid ${NOBODY}, neither root nor uid ${ME} that hail runs as`],
+    ["the running user's 1777", { uid: ME, mode: 0o41777 }, "it is writable by group and others (mode 01777)"],
+    ["nobody 0755", { uid: NOBODY, mode: 0o40755 }, `it is owned by uid ${NOBODY}, not by root or uid ${ME} (the user hail runs as)`],
+    ["nobody 1777", { uid: NOBODY, mode: 0o41777 }, `it is owned by uid ${NOBODY}, not by root or uid ${ME} (the user hail runs as)`],
   ];
   for (const [what, info, expected] of cases) {
     it(`${what} -> ${expected ?? "trusted"}`, () => assert.equal(untrustedBecause(info, ME), expected));
@@ -67,13 +67,13 @@ describe("checkTrustedDir on the real file system (as root)", { skip: process.ge
   for (const dir of trusted) it(`trusts ${dir}`, () => check(dir));
 
   const refused: Array<[string, RegExp]> = [
-    ["loose/inner", /loose is writable by group and others \(mode 0777\)/],
-    ["grouped", /grouped is writable by its group \(mode 0775\)/],
-    ["theirs", /theirs is owned by uid 65534, neither root nor uid 0/],
-    ["sticky/planted", /planted is owned by uid 65534/],
+    ["loose/inner", /loose: it is writable by group and others \(mode 0777\)/],
+    ["grouped", /grouped: it is writable by its group \(mode 0775\)/],
+    ["theirs", /theirs: it is owned by uid 65534, not by root/],
+    ["sticky/planted", /planted: it is owned by uid 65534/],
     // a symlink on the way is followed: its target's directories count
-    ["good/to-loose", /loose is writable by group and others/],
-    ["sticky/mine/up-to-loose", /loose is writable by group and others/],
+    ["good/to-loose", /loose: it is writable by group and others/],
+    ["sticky/mine/up-to-loose", /loose: it is writable by group and others/],
   ];
   for (const [dir, says] of refused) it(`refuses ${dir}`, () => assert.rejects(check(dir), refusedWith(says)));
 
@@ -106,8 +106,8 @@ describe("runnableStorePath", () => {
     ["a store path that is a link out of the store", (f) => f.links.set(V1, "/tmp/evil"), /points to \/tmp\/evil/],
     ["a derivation", (f) => f.links.set("/profiles/app-1-link", `${STORE}/${"0".repeat(32)}-app.drv`), /app\.drv, which is not a store path/],
     ["no profile at all", (f) => f.links.delete(PROFILE), /it does not exist or is not a symlink/],
-    ["the profile's directory writable by others", (f) => f.owners.set("/profiles", { uid: 0, mode: 0o757 }), /directory \/profiles is writable by others/],
-    ["a directory above it owned by someone else", (f) => f.owners.set("/", { uid: NOBODY, mode: 0o755 }), /directory \/ is owned by uid 65534/],
+    ["the profile's directory writable by others", (f) => f.owners.set("/profiles", { uid: 0, mode: 0o757 }), /directory \/profiles: it is writable by others/],
+    ["a directory above it owned by someone else", (f) => f.owners.set("/", { uid: NOBODY, mode: 0o755 }), /directory \/: it is owned by uid 65534/],
     [
       "a link on the way in a directory others can write",
       (f) => {
@@ -116,7 +116,7 @@ describe("runnableStorePath", () => {
         f.links.set("/shared/app", V1);
         f.links.set(PROFILE, "/shared/app");
       },
-      /directory \/shared is writable by group and others/,
+      /directory \/shared: it is writable by group and others/,
     ],
   ];
   for (const [what, change, says] of refused) {
