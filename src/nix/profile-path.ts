@@ -1,5 +1,5 @@
-import { isAbsolute, join, normalize } from "node:path";
-import { UsageError } from "../errors.js";
+import { basename, isAbsolute, join, normalize } from "node:path";
+import { EXIT, EnvironmentError, UsageError } from "../errors.js";
 import { legacyProfileKey, profileKey } from "../state/profile-key.js";
 
 export const DEFAULT_PROFILES_DIR = "/nix/var/nix/profiles";
@@ -36,6 +36,24 @@ export function resolveProfile(name: string, profilesDir: string): ProfileRef {
   return profileRef(name, join(profilesDir, ...segments), profilesDir);
 }
 
+/**
+ * nix-env makes a generation as `NAME-N-link.tmp-PID-RANDOM` beside the profile, then renames
+ * it: with a generation number up to 6 digits, a pid up to 7 and a random int up to 10, that
+ * is 35 bytes more than the name, and a file name has at most 255 bytes. Refused at once
+ * rather than failing inside nix-env, where it would look like a failed build.
+ */
+export const MAX_PROFILE_NAME_BYTES = 220;
+
 function profileRef(name: string, path: string, profilesDir: string): ProfileRef {
+  const last = basename(path);
+  const bytes = Buffer.byteLength(last);
+  if (bytes > MAX_PROFILE_NAME_BYTES) {
+    throw new EnvironmentError(
+      `--profile ${name}: its last part is ${bytes} bytes; nix-env makes temporary links named "<name>-<generation>-link.tmp-<pid>-<random>" ` +
+        `beside the profile, which would pass the file system's 255-byte limit on a name (ENAMETOOLONG): ` +
+        `use at most ${MAX_PROFILE_NAME_BYTES} bytes, or nest the name (a/b)`,
+      EXIT.cannotCreate,
+    );
+  }
   return { name, path, stateKey: profileKey(path), legacyStateKey: legacyProfileKey(path, profilesDir) };
 }

@@ -57,6 +57,16 @@ describe("environment errors: 73/74 at once, with the path and the reason", () =
     assertEnded(await hold(stateDir), 73, stateDir, /ENAMETOOLONG/);
   });
 
+  it("a flat profile name of 230 characters: 73 at once, before nix-env would fail on its temporary link name, with no failure mark", async () => {
+    const calls = (await w.nixCalls()).length;
+    const stateDir = fresh("state");
+    const name = "p".repeat(230);
+    const r = await run([...w.gateArgs(name), "--oneshot", "--state-dir", stateDir]);
+    assertEnded(r, 73, `--profile ${name}`, /230 bytes.*\(ENAMETOOLONG\): use at most 220 bytes, or nest the name/);
+    assert.equal((await w.nixCalls()).length, calls, "no nix command ran");
+    assert.deepEqual(await readdir(stateDir).catch(() => []), [], "no state written, so no failure mark");
+  });
+
   it("a state file on a mount point (a bind mount): its replacement fails with EBUSY, 73 naming it", async () => {
     const stateDir = fresh("state");
     const first = await oneshot(stateDir);

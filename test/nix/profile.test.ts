@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { UsageError } from "../../src/errors.js";
+import { EnvironmentError, UsageError } from "../../src/errors.js";
 import { currentGeneration, listGenerations, parseGeneration, readProfileTarget } from "../../src/nix/profile.js";
-import { DEFAULT_PROFILES_DIR, resolveProfile } from "../../src/nix/profile-path.js";
+import { DEFAULT_PROFILES_DIR, MAX_PROFILE_NAME_BYTES, resolveProfile } from "../../src/nix/profile-path.js";
 
 describe("resolveProfile", () => {
   const DIR = "/nix/var/nix/profiles";
@@ -45,6 +45,22 @@ describe("resolveProfile", () => {
   });
 
   it("defaults to /nix/var/nix/profiles", () => assert.equal(DEFAULT_PROFILES_DIR, "/nix/var/nix/profiles"));
+
+  it("takes a last part of 220 bytes, flat, nested or absolute, and a 230-character name nested", () => {
+    assert.equal(MAX_PROFILE_NAME_BYTES, 220);
+    for (const name of ["a".repeat(220), `x/${"a".repeat(220)}`, `/srv/${"a".repeat(220)}`, `${"s".repeat(100)}/${"t".repeat(129)}`]) {
+      assert.ok(resolveProfile(name, DIR).path.endsWith(`/${name.split("/").pop() ?? ""}`));
+    }
+  });
+
+  for (const name of ["a".repeat(221), `x/${"a".repeat(230)}`, `/srv/${"é".repeat(111)}`]) {
+    it(`refuses a last part over 220 bytes (${Buffer.byteLength(name.split("/").pop() ?? "")} bytes) with 73, before nix-env fails on it`, () => {
+      assert.throws(
+        () => resolveProfile(name, DIR),
+        (err: unknown) => err instanceof EnvironmentError && err.exitCode === 73 && /ENAMETOOLONG/.test(err.message) && /at most 220 bytes, or nest the name/.test(err.message),
+      );
+    });
+  }
 
   const bad = ["", "a//b", "../x", "a/../x", "a/./b", ".", "..", "a/", "/abs/../x", "/.."];
   for (const name of bad) {
