@@ -3,7 +3,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import type { ProfileRef } from "../nix/profile-path.js";
 import { stateFiles } from "../state/profile-key.js";
-import { refuseEmptyStateDir } from "../state/state-dir.js";
+import { checkStateDir, refuseEmptyStateDir } from "../state/state-dir.js";
 import { readStateFile } from "../state/state-store.js";
 
 /** How many known profiles an error lists: enough to spot a typo, short enough for one line. */
@@ -19,6 +19,7 @@ const MAX_STATE_FILES_READ = 50;
  */
 export async function refuseUnknownProfile(profile: ProfileRef, stateDir: string, profilesDir: string, hint: string): Promise<void> {
   refuseEmptyStateDir(stateDir);
+  checkStateDir(stateDir); // a state dir another user can write is refused (73) before anything is read from it
   const files = [stateFiles(stateDir, profile.stateKey).state, stateFiles(stateDir, profile.legacyStateKey).state];
   for (const path of [profile.path, ...files]) if (await present(path)) return;
   const known = await knownProfiles(profilesDir, stateDir);
