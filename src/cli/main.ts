@@ -4,18 +4,23 @@ import { EXIT, asHailError } from "../errors.js";
 import type { CommandName, OptionValues, COMMAND_OPTIONS } from "./option-table.js";
 import { addOptions } from "./option-table.js";
 import { printableMessage } from "../log.js";
+import { routeArgs } from "./route.js";
 
 const VERSION = "0.1.0";
+/** Every command name and alias, for routeArgs (kept here: the program is built after routing). */
+const COMMANDS = ["run", "deploy", "plan", "status", "hold", "release", "help"];
 
 /** The CLI wiring: thin, and handlers are loaded only by the command that needs them. */
-function buildProgram(setExit: (code: number) => void): Command {
+function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): Command {
   const program = new Command("hail")
     .description("Pull-based continuous deployment for Nix: keep a profile at the newest good Hydra build")
     .version(VERSION)
     .exitOverride()
+    .showSuggestionAfterError()
     .showHelpAfterError("(run hail --help for usage)");
 
-  addOptions(program.command("run", { isDefault: true }).description("deploy: poll forever, or once with --oneshot"), "run")
+  // `deploy`: the word operators reach for (and the suggestion for a typo of it)
+  addOptions(program.command("run", { isDefault: runIsDefault }).alias("deploy").description("deploy: poll forever, or once with --oneshot"), "run")
     .action(async (opts: OptionsOf<"run">, cmd: Command) => {
       const { runCommand } = await import("./run.js");
       setExit(await runCommand(opts, cmd));
@@ -30,22 +35,27 @@ function buildProgram(setExit: (code: number) => void): Command {
   addManageOptions(program.command("status").description("what is deployed, from which build; last error; failure marks; hold"), "status")
     .action(async (profile: string | undefined, opts: OptionsOf<"status">, cmd: Command) => {
       const { statusCommand } = await import("./manage.js");
-      setExit(await statusCommand(profile, opts, (option) => cmd.getOptionValueSource(option) === "cli"));
+      setExit(await statusCommand(profile, opts, typedIn(cmd)));
     });
 
   addManageOptions(program.command("hold").description("pause deployments of a profile"), "hold")
-    .action(async (profile: string | undefined, opts: OptionsOf<"hold">) => {
+    .action(async (profile: string | undefined, opts: OptionsOf<"hold">, cmd: Command) => {
       const { holdCommand } = await import("./manage.js");
-      setExit(await holdCommand(profile, opts));
+      setExit(await holdCommand(profile, opts, typedIn(cmd)));
     });
 
   addManageOptions(program.command("release").description("resume deployments of a profile"), "release")
-    .action(async (profile: string | undefined, opts: OptionsOf<"release">) => {
+    .action(async (profile: string | undefined, opts: OptionsOf<"release">, cmd: Command) => {
       const { releaseCommand } = await import("./manage.js");
-      setExit(await releaseCommand(profile, opts));
+      setExit(await releaseCommand(profile, opts, typedIn(cmd)));
     });
 
   return program;
+}
+
+/** Options the operator typed override a config file's (README, "Config file"). */
+function typedIn(cmd: Command): (option: string) => boolean {
+  return (option) => cmd.getOptionValueSource(option) === "cli";
 }
 
 /** What commander hands a command's action: its options from the table. */
@@ -60,7 +70,8 @@ function addManageOptions(cmd: Command, command: "status" | "hold" | "release"):
 async function main(argv: string[]): Promise<never> {
   let code = 0;
   try {
-    await buildProgram((c) => (code = c)).parseAsync(argv);
+    const route = routeArgs(argv.slice(2), COMMANDS);
+    await buildProgram((c) => (code = c), route.runIsDefault).parseAsync(route.args, { from: "user" });
   } catch (err) {
     code = exitCodeFor(err);
   }

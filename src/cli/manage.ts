@@ -7,37 +7,95 @@ import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
 import { layerOptions, loadConfigFile } from "./config-file.js";
+import { listNames, refuseUnknownProfile } from "./known-profiles.js";
 import type { OptionValues } from "./option-table.js";
 import { parsedOption } from "./option-table.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
-/** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile. */
-type ManageOptions = OptionValues<"profile" | "profilesDir" | "stateDir">;
+/** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile, or a target of --config. */
+type ManageOptions = OptionValues<"profile" | "profilesDir" | "stateDir" | "config">;
 
-function profileOf(positional: string | undefined, opts: ManageOptions): ProfileRef {
+/** Whether the operator typed an option (it then overrides the config file's). */
+type Typed = (option: string) => boolean;
+
+/** A profile and where its state lives: from the flags, or from its target in --config. */
+interface Managed {
+  profile: ProfileRef;
+  stateDir: string;
+  profilesDir: string;
+  /** named by a --config target: known even before its first deployment */
+  inConfig: boolean;
+}
+
+function nameOf(positional: string | undefined, opts: ManageOptions): string | undefined {
   if (positional && opts.profile && positional !== opts.profile) {
     throw new UsageError(`two profiles given (${positional} and --profile ${opts.profile}); give one`);
   }
-  const name = positional ?? opts.profile;
+  return positional ?? opts.profile;
+}
+
+function profileOf(positional: string | undefined, opts: ManageOptions): ProfileRef {
+  const name = nameOf(positional, opts);
   if (!name) throw new UsageError("which profile? give PROFILE or --profile NAME");
   return resolveProfile(name, parsedOption(opts, "profilesDir"));
 }
 
-/** `hail hold PROFILE [--reason TEXT] [--until DURATION|TIME]` */
-export async function holdCommand(positional: string | undefined, opts: ManageOptions & OptionValues<"reason" | "until">): Promise<number> {
-  const profile = profileOf(positional, opts);
+/** Every target of --config, with the flags typed here layered over the file's options. */
+async function configTargets(opts: ManageOptions, typed: Typed): Promise<Managed[]> {
+  const file = await loadConfigFile(opts.config ?? "");
+  const { profilesDir, stateDir } = opts;
+  return layerOptions(file, { profilesDir, stateDir }, typed, opts.config ?? "").map((t) => {
+    const dir = parsedOption(t, "profilesDir");
+    return { profile: resolveProfile(t.profile, dir), stateDir: t.stateDir, profilesDir: dir, inConfig: true };
+  });
+}
+
+/** The profile to act on: PROFILE under the flags, or the --config target that is PROFILE (by name or path). */
+async function managedOf(positional: string | undefined, opts: ManageOptions, typed: Typed): Promise<Managed> {
+  if (opts.config === undefined) {
+    return { profile: profileOf(positional, opts), stateDir: opts.stateDir, profilesDir: parsedOption(opts, "profilesDir"), inConfig: false };
+  }
+  const name = nameOf(positional, opts);
+  const targets = await configTargets(opts, typed);
+  const names = listNames(targets.map((t) => t.profile.name));
+  if (!name) throw new UsageError(`which profile? give PROFILE, one of the targets of config file ${opts.config}: ${names}`);
+  const found = targets.find((t) => t.profile.name === name || t.profile.path === resolveProfile(name, t.profilesDir).path);
+  if (found === undefined) throw new UsageError(`profile ${name} is not a target of config file ${opts.config}; its targets: ${names}`);
+  return found;
+}
+
+/** Refuses a profile hail does not know (exit 64, writes nothing); a --config target is known. */
+async function refuseUnknown(m: Managed, hint: string): Promise<void> {
+  if (!m.inConfig) await refuseUnknownProfile(m.profile, m.stateDir, m.profilesDir, hint);
+}
+
+/** `hail hold PROFILE [--reason TEXT] [--until DURATION|TIME] [--new] [--config FILE]` */
+export async function holdCommand(
+  positional: string | undefined,
+  opts: ManageOptions & OptionValues<"reason" | "until" | "new">,
+  typed: Typed = () => false,
+): Promise<number> {
+  const managed = await managedOf(positional, opts, typed);
+  const { profile } = managed;
   const now = new Date();
   const until = opts.until === undefined ? null : parseUntil(opts.until, now);
-  const store = stateStoreFor(profile, opts.stateDir);
+  if (opts.new !== true) await refuseUnknown(managed, `; to hold it before its first deployment, add --new`);
+  const store = stateStoreFor(profile, managed.stateDir);
   await store.update((s) => setHold(s, opts.reason ?? null, until, now.toISOString()));
   process.stdout.write(`held ${profile.name}${until ? ` until ${until}` : ""}${opts.reason ? `: ${opts.reason}` : ""}\n`);
   return 0;
 }
 
-/** `hail release PROFILE [--clear-failed]` */
-export async function releaseCommand(positional: string | undefined, opts: ManageOptions & OptionValues<"clearFailed">): Promise<number> {
-  const profile = profileOf(positional, opts);
-  const store = stateStoreFor(profile, opts.stateDir);
+/** `hail release PROFILE [--clear-failed] [--config FILE]` */
+export async function releaseCommand(
+  positional: string | undefined,
+  opts: ManageOptions & OptionValues<"clearFailed">,
+  typed: Typed = () => false,
+): Promise<number> {
+  const managed = await managedOf(positional, opts, typed);
+  const { profile } = managed;
+  await refuseUnknown(managed, "");
+  const store = stateStoreFor(profile, managed.stateDir);
   const before = await store.read();
   await store.update((s) => releaseHold(s, opts.clearFailed === true));
   const cleared = opts.clearFailed ? `; cleared ${before.failed.length} failure mark(s)` : "";
@@ -79,8 +137,8 @@ interface StatusReport {
 /** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
 export async function statusCommand(
   positional: string | undefined,
-  opts: ManageOptions & OptionValues<"json" | "config">,
-  typed: (option: string) => boolean = () => false,
+  opts: ManageOptions & OptionValues<"json">,
+  typed: Typed = () => false,
 ): Promise<number> {
   if (!opts.json) return printStatus(positional, opts, typed);
   try {
@@ -93,23 +151,16 @@ export async function statusCommand(
   }
 }
 
-async function printStatus(
-  positional: string | undefined,
-  opts: ManageOptions & OptionValues<"json" | "config">,
-  typed: (option: string) => boolean,
-): Promise<number> {
-  if (opts.config !== undefined) {
-    if (positional || opts.profile) throw new UsageError("give either a profile or --config, not both");
-    const file = await loadConfigFile(opts.config);
+async function printStatus(positional: string | undefined, opts: ManageOptions & OptionValues<"json">, typed: Typed): Promise<number> {
+  if (opts.config !== undefined && !nameOf(positional, opts)) {
     const reports: StatusReport[] = [];
-    const { profilesDir, stateDir } = opts;
-    for (const target of layerOptions(file, { profilesDir, stateDir }, typed, opts.config)) {
-      reports.push(await statusOf(resolveProfile(target.profile, parsedOption(target, "profilesDir")), target.stateDir));
-    }
+    for (const target of await configTargets(opts, typed)) reports.push(await statusOf(target.profile, target.stateDir));
     process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
     return 0;
   }
-  const report = await statusOf(profileOf(positional, opts), opts.stateDir);
+  const managed = await managedOf(positional, opts, typed);
+  await refuseUnknown(managed, "");
+  const report = await statusOf(managed.profile, managed.stateDir);
   process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
   return 0;
 }

@@ -164,13 +164,19 @@ export const OPTIONS = {
   config: {
     flag: "--config <file>",
     help: "many targets from one JSON file (flags given here override its options)",
-    helpIn: { plan: "plan every target of a config file", status: "the status of every target of a config file" },
+    helpIn: {
+      plan: "plan every target of a config file",
+      status: "the status of every target of a config file (or of PROFILE among them)",
+      hold: "PROFILE is a target of this config file: its --profiles-dir and --state-dir come from there",
+      release: "PROFILE is a target of this config file: its --profiles-dir and --state-dir come from there",
+    },
   },
   json: { flag: "--json", help: "print one JSON object" },
   format: { flag: "--format <format>", help: "text, json (as --json) or markdown (a table for a CI summary)" },
   detailedExitcode: { flag: "--detailed-exitcode", help: "exit 2 when a deployment is pending" },
   fetch: { flag: "--fetch", help: "realise the new closure first so plan can show a closure diff (writes the Nix store)" },
   reason: { flag: "--reason <text>", help: "why, shown by status and plan" },
+  new: { flag: "--new", help: "hold a profile that has no profile link and no state yet (before its first deployment)" },
   until: { flag: "--until <duration|time>", help: "release the hold by itself after a duration (2h) or at a time" },
   clearFailed: { flag: "--clear-failed", help: "also forget known-bad builds, so the next pass may try them again" },
 } as const satisfies Record<string, OptionRow>;
@@ -224,8 +230,8 @@ export const COMMAND_OPTIONS = {
   run: [...TARGET, ...DEPLOY, "config"],
   plan: [...TARGET, "config", "json", "format", "detailedExitcode", "fetch"],
   status: [...MANAGE, "json", "config"],
-  hold: [...MANAGE, "reason", "until"],
-  release: [...MANAGE, "clearFailed"],
+  hold: [...MANAGE, "reason", "until", "new", "config"],
+  release: [...MANAGE, "clearFailed", "config"],
 } as const satisfies Record<CommandName, readonly OptionName[]>;
 
 type Row<K extends OptionName> = (typeof OPTIONS)[K];

@@ -28,7 +28,7 @@ const run = (args: string[]) => runHail(args, w.env, SAFETY_TIMEOUT_MS);
 
 describe("environment errors: 73/74 at once, with the path and the reason", () => {
   const oneshot = (stateDir: string) => run([...w.gateArgs("myapp"), "--oneshot", "--state-dir", stateDir]);
-  const hold = (stateDir: string) => run(["hold", "myapp", "--profiles-dir", w.lab.profilesDir, "--state-dir", stateDir]);
+  const hold = (stateDir: string) => run(["hold", "myapp", "--new", "--profiles-dir", w.lab.profilesDir, "--state-dir", stateDir]);
 
   it("a state dir that cannot be created (under /proc): 73 at once, by a one-shot and by hail hold", async () => {
     const stateDir = `/proc/hail-state-${process.pid}`;

@@ -529,7 +529,7 @@ describe("hail hold --until", () => {
 
   it("--until 2s: status --json shows until = now + 2s (ISO), the text status says until when", async () => {
     const t0 = Date.now();
-    const r = await w.hail(["hold", "short", "--until", "2s", "--reason", "deploy freeze", ...w.manageArgs()]);
+    const r = await w.hail(["hold", "short", "--new", "--until", "2s", "--reason", "deploy freeze", ...w.manageArgs()]);
     const t1 = Date.now();
     assert.equal(r.code, 0, r.stderr);
     const until = (await status("short")).hold?.until;
@@ -574,26 +574,26 @@ describe("hail hold --until", () => {
 
   it("--until in the past or unreadable is a usage error (64) and sets no hold", async () => {
     for (const bad of ["2000-01-01T00:00:00Z", new Date(Date.now() - 60_000).toISOString(), "soon", "2x", "yesterday", "0s"]) {
-      const r = await w.hail(["hold", "refused", "--until", bad, ...w.manageArgs()]);
+      const r = await w.hail(["hold", "refused", "--new", "--until", bad, ...w.manageArgs()]);
       assert.equal(r.code, 64, `--until ${bad}: ${r.stderr}`);
       assert.match(r.stderr, /--until/);
     }
-    assert.equal((await status("refused")).hold, null);
+    assert.equal(await w.readState("refused"), null, "no state was written");
   });
 
   it("--until an absolute time is accepted and kept exactly", async () => {
     const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
-    const r = await w.hail(["hold", "absolute", "--until", `${day}T08:00:00Z`, ...w.manageArgs()]);
+    const r = await w.hail(["hold", "absolute", "--new", "--until", `${day}T08:00:00Z`, ...w.manageArgs()]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await status("absolute")).hold?.until, `${day}T08:00:00.000Z`);
-    const offset = await w.hail(["hold", "offset", "--until", `${day}T10:00:00+02:00`, ...w.manageArgs()]);
+    const offset = await w.hail(["hold", "offset", "--new", "--until", `${day}T10:00:00+02:00`, ...w.manageArgs()]);
     assert.equal(offset.code, 0, offset.stderr);
     assert.equal((await status("offset")).hold?.until, `${day}T08:00:00.000Z`, "an offset is converted to UTC");
   });
 
   it("--until a bare number is not read as a year", async () => {
     const before = Date.now();
-    const r = await w.hail(["hold", "bare", "--until", "45", ...w.manageArgs()]);
+    const r = await w.hail(["hold", "bare", "--new", "--until", "45", ...w.manageArgs()]);
     if (r.code === 64) return;
     assert.equal(r.code, 0, r.stderr);
     const until = (await status("bare")).hold?.until;

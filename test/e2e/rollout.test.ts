@@ -140,7 +140,7 @@ describe("staged rollout with real Nix", () => {
   it("a hold stops a host whose turn has come; release lets it deploy", async () => {
     addGate("hold", 600, app1, 1_700_000_000);
     const { key } = keyWhere(600, (x) => x >= 0.5);
-    const held = await w.hail(["hold", "held", ...w.manageArgs(), "--reason", "bad build on the early hosts"]);
+    const held = await w.hail(["hold", "held", "--new", ...w.manageArgs(), "--reason", "bad build on the early hosts"]);
     assert.equal(held.code, 0, held.stderr);
 
     const r = await w.hail(args("hold", "held", "--oneshot", ...rollout(key)));

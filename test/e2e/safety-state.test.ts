@@ -194,12 +194,11 @@ describe("hail status after a deployment", () => {
     assert.match(r.stdout, /^hold: +none$/m);
   });
 
-  it("status of a profile hail never deployed says so and exits 0", async () => {
+  it("status of a profile with neither a profile link nor state is refused (64), naming the profiles hail knows", async () => {
     const r = await w.hail(["status", "other", "--json", ...w.manageArgs()]);
-    assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout) as Record<string, unknown>;
-    assert.equal(s.currentPath, null);
-    assert.equal(s.lastDeployed, null);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /profile other is unknown: .*profiles hail knows there: .*\bmyapp\b/);
+    assert.equal((JSON.parse(r.stdout) as { error: { exitCode: number } }).error.exitCode, 64, "--json: the failure is a JSON object on stdout");
   });
 });
 
@@ -218,10 +217,13 @@ describe("the state key is the profile's absolute path", () => {
     await mkdir(dirA);
     await mkdir(dirB);
     const manage = (dir: string) => ["--profiles-dir", dir, "--state-dir", w.stateDir];
-    assert.equal((await w.hail(["hold", "app", ...manage(dirA), "--reason", "only A"])).code, 0);
+    assert.equal((await w.hail(["hold", "app", "--new", ...manage(dirA), "--reason", "only A"])).code, 0);
+    const statusA = await w.hail(["status", "app", "--json", ...manage(dirA)]);
+    assert.equal((JSON.parse(statusA.stdout) as { hold: { reason: string } | null }).hold?.reason, "only A", statusA.stdout);
+    // pB/app has no state of its own: the hold on pA/app did not land there
     const statusB = await w.hail(["status", "app", "--json", ...manage(dirB)]);
-    assert.equal(statusB.code, 0, statusB.stderr);
-    assert.equal((JSON.parse(statusB.stdout) as { hold: unknown }).hold, null, "the hold on pA/app does not show on pB/app");
+    assert.equal(statusB.code, 64, statusB.stderr);
+    assert.match(statusB.stderr, new RegExp(`profile app is unknown: no profile link ${path.join(dirB, "app")} and no hail state`));
     const args = (dir: string) => ["--gate-job", w.gateUrl, "--constituent", "myapp", "--profile", "app", ...manage(dir), "--log-format", "json"];
     const daemonA = w.startDaemon([...args(dirA), "--poll-period", "1h"]);
     await daemonA.waitFor(/hail started/, "the daemon on pA/app to take its lock");
