@@ -88,8 +88,9 @@ describe("the metrics listener under descriptor pressure", { timeout: 600_000 },
       await daemon.waitFor(() => flood.state.settled === CONNECTIONS, `all ${CONNECTIONS} connections accepted or refused`);
       // Hydra offers a new build: the next poll must deploy it, with the connections still open.
       for (const b of greenGate(200, 20, app2)) world.hydra.addBuild(b);
-      await daemon.waitFor(async () => (await world.profileTarget("myapp")) === app2, "the deployment during the flood", 180_000);
-      assert.ok((await world.activations()).includes(`activated ${app2} build=201`), "the activation ran");
+      // the profile is switched before the activation runs: wait for the activation itself
+      const activated = async () => (await world.activations()).includes(`activated ${app2} build=201`);
+      await daemon.waitFor(async () => (await world.profileTarget("myapp")) === app2 && (await activated()), "the deployment and its activation during the flood", 180_000);
       assert.ok(flood.state.closedByServer > 0, "the listener closed the connections over its cap itself");
       assert.match(daemon.stderr, /metrics listener: closed \d+ new connection\(s\) at once: it serves at most 64 at a time/);
       assert.doesNotMatch(daemon.stderr, /EMFILE|too many open files/i);
@@ -102,7 +103,8 @@ describe("the metrics listener under descriptor pressure", { timeout: 600_000 },
   });
 
   it("listening on 0.0.0.0 warns once at start that /metrics, /healthz and POST /poll are open to other machines", async () => {
-    const daemon = HailDaemon.start([...world.gateArgs("myapp"), "--poll-period", "1h", "--metrics-listen", "0.0.0.0:0"], world.env);
+    // a profile of its own: a daemon the test above left behind cannot hold its lock
+    const daemon = HailDaemon.start([...world.gateArgs("open-listener", "myapp"), "--poll-period", "1h", "--metrics-listen", "0.0.0.0:0"], world.env);
     daemons.push(daemon);
     await daemon.waitFor(() => daemon.logLines().some((l) => String(l.msg).startsWith("hail started")), "the start");
     const url = startedUrl(daemon);
