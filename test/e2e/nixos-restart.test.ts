@@ -93,8 +93,8 @@ describe("hail --nixos survives a switch that restarts hail", () => {
     const next = await w.hail(args("--oneshot"), env("killed-oneshot"));
     assert.equal(next.code, 0, next.stderr);
     assert.match(next.stderr, /an earlier run stopped while deploying build 301; finishing it/);
-    assert.match(next.stderr, /the switch to \S+ ran to its end \(\S+current-system points at it\): not switching again/);
     assert.equal(await switchesOf(s3), 1, "switch-to-configuration ran once: the next run saw that it had completed");
+    assert.match(next.stderr, /the switch to \S+ ran to its end \(\S+current-system points at it\): not switching again/);
     const state = await w.readState("system");
     assert.equal(state?.lastDeployed?.storePath, s3.path);
     assert.equal(state?.lastAttempt?.result, "success");
