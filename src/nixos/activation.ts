@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Log } from "../log.js";
@@ -74,7 +73,9 @@ export function systemdRunCommand(inner: Command, env: Record<string, string>, u
 
 /** The transient unit of a profile's switch: `hail-switch-` and a hash of the profile's absolute path. */
 export function switchUnitName(profilePath: string): string {
-  return `hail-switch-${createHash("sha256").update(resolve(profilePath)).digest("hex").slice(0, 16)}.service`;
+  // node:crypto loads here, not at start: `hail plan` never switches
+  const hash = process.getBuiltinModule("node:crypto").createHash("sha256").update(resolve(profilePath)).digest("hex");
+  return `hail-switch-${hash.slice(0, 16)}.service`;
 }
 
 /** Forgets a failed switch unit (and its result) once hail has read it; nothing to do when there is none. */
