@@ -6,6 +6,9 @@ import { deployedBuildIdAt, interruptedAttempt, profileBeforeAttempt, recordInte
 import type { DeployDeps, DeployOptions } from "./deploy.js";
 import { activate, finishDeployment, pruneGenerations } from "./deploy.js";
 import { runHook } from "./hooks.js";
+import { systemdRunning } from "../nixos/activation.js";
+import type { InterruptedSwitch } from "../nixos/interrupted-switch.js";
+import { interruptedSwitch } from "../nixos/interrupted-switch.js";
 import { deployDepsOf, recordResult } from "./pass.js";
 import type { Target } from "./target.js";
 
@@ -35,7 +38,8 @@ export async function convergeInterrupted(
     deps.log.warn(`an earlier run stopped while deploying build ${attempt.buildId}; finishing it`, { storePath: attempt.storePath });
     const previous = profileBeforeAttempt(attempt, target.profile.path);
     const deployDeps = { ...deployDepsOf(deps), log: deps.log };
-    const result = await finishDeployment(deployDeps, target, attempt, previous, opts);
+    const switched = await switchOutcome(deps, target, attempt.storePath, opts.activateTimeoutMs);
+    const result = await finishDeployment(deployDeps, target, attempt, previous, opts, switched);
     await recordResult(deps.store, attempt, result, at());
     // the same aftermath as a deployment finished in one run
     const event = { profilePath: target.profile.path, storePath: attempt.storePath, buildId: attempt.buildId };
@@ -53,6 +57,17 @@ export async function convergeInterrupted(
   const error = current === null ? null : await activateCurrent(deps, target, current, opts.activateTimeoutMs);
   await deps.store.update((s) => recordInterrupted(s, at()));
   return { kind: "re-activated", error };
+}
+
+/**
+ * An app's bin/activate is run again: idempotent by contract. A NixOS switch is not (it
+ * restarts services): what became of the one an earlier run started decides.
+ */
+async function switchOutcome(deps: DeployDeps, target: Target, storePath: string, timeoutMs: number): Promise<InterruptedSwitch> {
+  if (!target.nixos) return { kind: "not-run" };
+  const outcome = await interruptedSwitch({ runner: deps.runner, log: deps.log, systemd: systemdRunning() }, target.nixos, target.profile.path, storePath, timeoutMs);
+  if (outcome.kind === "activated") deps.log.info(`the switch to ${storePath} ran to its end (${target.nixos.currentSystem} points at it): not switching again`);
+  return outcome;
 }
 
 /**

@@ -10,7 +10,8 @@ import { currentGeneration, listGenerations, readProfileLink, readProfileTarget 
 import type { ProfileFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { ActivationPurpose } from "../nixos/activation.js";
-import { activationCommandFor, switchToConfigurationCommand } from "../nixos/activation.js";
+import { activationCommandFor, runActivationCommand, switchToConfigurationCommand } from "../nixos/activation.js";
+import type { InterruptedSwitch } from "../nixos/interrupted-switch.js";
 import { checkNixosSystem } from "../nixos/system.js";
 import { hailEnv } from "./hail-env.js";
 import { checkProfileDirs, runnableStorePath } from "./profile-trust.js";
@@ -94,16 +95,21 @@ export async function deploy(
   return finishDeployment(deps, target, build, previous, opts);
 }
 
-/** Activation and health check of a profile already switched to `build` (also used to converge). */
+/**
+ * Activation and health check of a profile already switched to `build` (also used to converge:
+ * `switched` is what became of a NixOS switch an earlier run started, nixos/interrupted-switch.ts).
+ */
 export async function finishDeployment(
   deps: DeployDeps,
   target: Target,
   build: DeployBuild,
   previous: ProfileBefore,
   opts: DeployOptions,
+  switched: InterruptedSwitch = { kind: "not-run" },
 ): Promise<DeployResult> {
   try {
-    await activate(deps, target, build, opts.activateTimeoutMs);
+    if (switched.kind === "failed") throw switched.error;
+    if (switched.kind === "not-run") await activate(deps, target, build, opts.activateTimeoutMs);
     if (opts.healthCheck) await runHealthCheck(deps, target, build, opts.healthCheck, opts.activateTimeoutMs);
     if (opts.confirmTimeoutMs && deps.confirmReachable) await deps.confirmReachable(target, opts.confirmTimeoutMs);
     return { kind: "deployed" };
@@ -145,7 +151,7 @@ export async function activate(
   const storePath = await runnableStorePath(target.profile.path, deps.storeDir, deps.fs);
   deps.log.info(`activating ${target.profile.path}`, { storePath: build.storePath });
   const env = hailEnv(target.profile.path, build.storePath, build.buildId);
-  await deps.runner.runActivation(await activationCommandFor(target, storePath, purpose, env, deps.log), "activation", {
+  await runActivationCommand(deps.runner, await activationCommandFor(target, storePath, purpose, env, deps.log), {
     env,
     timeoutMs,
     onLine: (line) => log.info(line),

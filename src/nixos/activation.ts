@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";
 import { activateCommand } from "../nix/commands.js";
+import type { ProcessOptions, ProcessRunner } from "../nix/runner.js";
 import type { Target } from "../deploy/target.js";
 import type { NixosAction, NixosConfig } from "./config.js";
 import { changedBootLinks } from "./system.js";
@@ -40,18 +42,22 @@ export function switchToConfigurationCommand(storePath: string, action: NixosAct
  * The switch as a transient systemd unit, outside hail's own service cgroup: when the new
  * system restarts or stops hail's unit, systemd kills that unit's cgroup, and a switch running
  * inside it would die half done. `--wait` keeps hail waiting for the result and returns the
- * switch's exit status; `--collect` leaves no failed unit behind. The switch's output goes to
+ * switch's exit status. The unit has a fixed name per profile (switchUnitName): a hail
+ * restarted mid-switch finds it by that name, waits while it runs and reads a failure from
+ * it (interrupted-switch.ts). Hence no `--collect`: a failed unit stays loaded, with its
+ * result, until hail has read it and reset it (runSwitchUnit); a successful one is unloaded by
+ * systemd at once. The name also keeps two switches of one profile from ever overlapping
+ * (systemd refuses a second unit of that name while one runs). The switch's output goes to
  * the journal, not through a pipe to hail: a pipe whose reader (hail) is stopped would kill
- * the switch at its next line. systemd-run names the unit on stderr, which hail logs. The
- * variables switch-to-configuration reads, and hail's own, are passed along (a transient unit
- * does not inherit hail's environment).
+ * the switch at its next line. The variables switch-to-configuration reads, and hail's own,
+ * are passed along (a transient unit does not inherit hail's environment).
  */
-export function systemdRunCommand(inner: Command, env: Record<string, string>): Command {
+export function systemdRunCommand(inner: Command, env: Record<string, string>, unit: string): Command {
   return {
     file: "systemd-run",
     args: [
       "--wait",
-      "--collect",
+      `--unit=${unit}`,
       "--no-ask-password",
       "--service-type=exec",
       "--description=hail: switch-to-configuration",
@@ -65,8 +71,20 @@ export function systemdRunCommand(inner: Command, env: Record<string, string>): 
   };
 }
 
+/** The transient unit of a profile's switch: `hail-switch-` and a hash of the profile's absolute path. */
+export function switchUnitName(profilePath: string): string {
+  // node:crypto loads here, not at start: `hail plan` never switches
+  const hash = process.getBuiltinModule("node:crypto").createHash("sha256").update(resolve(profilePath)).digest("hex");
+  return `hail-switch-${hash.slice(0, 16)}.service`;
+}
+
+/** Forgets a failed switch unit (and its result) once hail has read it; nothing to do when there is none. */
+export function resetFailedCommand(unit: string): Command {
+  return { file: "systemctl", args: ["reset-failed", "--", unit] };
+}
+
 /** systemd is the init system (the check sd_booted() makes); elsewhere the switch runs directly. */
-function systemdRunning(): boolean {
+export function systemdRunning(): boolean {
   return existsSync("/run/systemd/system");
 }
 
@@ -93,5 +111,22 @@ export async function activationCommandFor(
     );
   }
   const command = switchToConfigurationCommand(storePath, choice.action);
-  return systemdRunning() ? systemdRunCommand(command, env) : command;
+  return systemdRunning() ? systemdRunCommand(command, env, switchUnitName(target.profile.path)) : command;
+}
+
+/**
+ * Runs an activation command; a systemd switch unit is reset before (a failed one left by an
+ * earlier run would block the name) and after (hail has its result now: a failed unit that
+ * stays loaded means a switch whose result no hail has seen, interrupted-switch.ts).
+ */
+export async function runActivationCommand(runner: ProcessRunner, command: Command, opts: ProcessOptions): Promise<void> {
+  const unit = command.file === "systemd-run" ? command.args.find((a) => a.startsWith("--unit="))?.slice("--unit=".length) : undefined;
+  if (unit === undefined) return runner.runActivation(command, "activation", opts);
+  const reset = () => runner.runNix(resetFailedCommand(unit)).catch(() => undefined);
+  await reset();
+  try {
+    await runner.runActivation(command, "activation", opts);
+  } finally {
+    await reset();
+  }
 }

@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { splitCommandLine } from "../command-line.js";
 import { DURATION_LIMITS, parseBoundedDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
@@ -12,6 +13,12 @@ export interface NixosConfig {
   rebootWindow: RebootWindow | null;
   rebootCommand: string[];
   bootedSystem: string;
+  /**
+   * The system whose activation ran last (`/run/current-system`): switch-to-configuration
+   * points it at the new system. By default `current-system` beside the booted system, so
+   * that `--booted-system` in a test moves both.
+   */
+  currentSystem: string;
 }
 
 export interface RawNixosOptions {
@@ -20,6 +27,7 @@ export interface RawNixosOptions {
   rebootWindow?: string;
   rebootCommand?: string;
   bootedSystem?: string;
+  currentSystem?: string;
   confirmTimeout?: string;
 }
 
@@ -29,7 +37,7 @@ const DEFAULT_BOOTED_SYSTEM = "/run/booted-system";
 /** --nixos and the flags that only make sense with it; a flag without --nixos is a usage error. */
 export function nixosChoice(raw: RawNixosOptions): NixosConfig | null {
   if (raw.nixos !== true) {
-    const stray = (["nixosAction", "rebootWindow", "rebootCommand", "bootedSystem"] as const).find((k) => raw[k] !== undefined);
+    const stray = (["nixosAction", "rebootWindow", "rebootCommand", "bootedSystem", "currentSystem"] as const).find((k) => raw[k] !== undefined);
     if (stray !== undefined) throw new UsageError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --nixos`);
     return null;
   }
@@ -47,6 +55,7 @@ export function nixosChoice(raw: RawNixosOptions): NixosConfig | null {
     rebootWindow: raw.rebootWindow === undefined ? null : parseRebootWindow(raw.rebootWindow),
     rebootCommand,
     bootedSystem,
+    currentSystem: raw.currentSystem ?? join(dirname(bootedSystem), "current-system"),
   };
 }
 

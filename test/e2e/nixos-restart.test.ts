@@ -12,6 +12,10 @@ import { createWorld, greenGate, waitUntil, type World } from "./world.js";
 
 // Only the first run signals hail (a second run of the same switch changes no unit); the
 // switch goes on for a second after the signal and then records that it finished.
+// (A `switch` points the lab's current-system link, beside the booted one, at its system.)
+// Killed before it did anything: hail gets SIGKILL as the switch starts, which then gives up.
+const KILLS_HAIL_FIRST = 'if [ ! -e "$HAIL_TEST_KILLED" ]; then touch "$HAIL_TEST_KILLED"; kill -KILL "$PPID"; exit 1; fi';
+
 const RESTARTS_HAIL = [
   'if [ ! -e "$HAIL_TEST_KILLED" ]; then touch "$HAIL_TEST_KILLED"; kill -TERM "$PPID"; sleep 1; fi',
   'echo "$out finished" >> "$HAIL_TEST_SWITCH_LOG"',
@@ -21,20 +25,30 @@ describe("hail --nixos survives a switch that restarts hail", () => {
   let w: World;
   let switchLog: string;
   let booted: string;
-  let s1: FakeSystem, s2: FakeSystem, s3: FakeSystem, s4: FakeSystem;
+  let currentSystem: string;
+  let s1: FakeSystem, s2: FakeSystem, s3: FakeSystem, s4: FakeSystem, s5: FakeSystem;
   const args = (...extra: string[]) => [...w.gateArgs("system"), "--nixos", "--booted-system", booted, ...extra];
-  const env = (killed: string) => ({ ...w.env, HAIL_TEST_SWITCH_LOG: switchLog, HAIL_TEST_KILLED: path.join(w.lab.root, killed) });
+  const env = (killed: string) => ({
+    ...w.env,
+    HAIL_TEST_SWITCH_LOG: switchLog,
+    HAIL_TEST_KILLED: path.join(w.lab.root, killed),
+    HAIL_TEST_CURRENT_SYSTEM: currentSystem,
+  });
+  const switchesOf = async (system: FakeSystem) => (await readLines(switchLog)).filter((l) => l === `${system.path} switch`).length;
 
   before(async () => {
     w = await createWorld();
     switchLog = path.join(w.lab.root, "switches.log");
-    [s1, s2, s3, s4] = (await publishedSystems(
+    // hail reads the current system beside the booted one (--booted-system LAB/booted)
+    currentSystem = path.join(w.lab.root, "current-system");
+    [s1, s2, s3, s4, s5] = (await publishedSystems(
       w.lab,
       { name: "host", version: "1", kernel: "6.1" },
       { name: "host", version: "2", kernel: "6.1", switchExtra: RESTARTS_HAIL },
       { name: "host", version: "3", kernel: "6.1", switchExtra: RESTARTS_HAIL },
       { name: "host", version: "4", kernel: "6.6", switchExtra: RESTARTS_HAIL },
-    )) as [FakeSystem, FakeSystem, FakeSystem, FakeSystem];
+      { name: "host", version: "5", kernel: "6.1", switchBefore: KILLS_HAIL_FIRST },
+    )) as [FakeSystem, FakeSystem, FakeSystem, FakeSystem, FakeSystem];
     booted = await bootedSystemLike(path.join(w.lab.root, "booted"), s1);
     for (const b of greenGate(100, 10, s1.path)) w.hydra.addBuild(b);
     const r = await w.hail(args("--oneshot"), env("unused"));
@@ -67,7 +81,7 @@ describe("hail --nixos survives a switch that restarts hail", () => {
     assert.equal((await readLines(switchLog)).length, switches, "no switch-to-configuration at start-up");
   });
 
-  it("oneshot killed mid-switch: the switch completes, the next start finishes the deployment", async () => {
+  it("oneshot killed mid-switch: the switch completes, the next start finishes the deployment without switching again", async () => {
     for (const b of greenGate(300, 30, s3.path)) w.hydra.addBuild(b);
     const killed = await w.hail(args("--oneshot"), env("killed-oneshot"));
     assert.notEqual(killed.code, 0, "the one-shot died from the signal");
@@ -79,9 +93,12 @@ describe("hail --nixos survives a switch that restarts hail", () => {
     const next = await w.hail(args("--oneshot"), env("killed-oneshot"));
     assert.equal(next.code, 0, next.stderr);
     assert.match(next.stderr, /an earlier run stopped while deploying build 301; finishing it/);
+    assert.equal(await switchesOf(s3), 1, "switch-to-configuration ran once: the next run saw that it had completed");
+    assert.match(next.stderr, /the switch to \S+ ran to its end \(\S+current-system points at it\): not switching again/);
     const state = await w.readState("system");
     assert.equal(state?.lastDeployed?.storePath, s3.path);
     assert.equal(state?.lastAttempt?.result, "success");
+    assert.equal(state?.lastAttempt?.endedAt !== null, true);
   });
 
   it("a new kernel whose interrupted deployment the next start finishes waits for its reboot", async () => {
@@ -99,5 +116,22 @@ describe("hail --nixos survives a switch that restarts hail", () => {
     assert.match(next.stderr, /finishing it/);
     assert.deepEqual((await readLines(switchLog)).filter((l) => l.startsWith(s4.path)), [`${s4.path} boot`, `${s4.path} finished`, `${s4.path} boot`, `${s4.path} finished`]);
     assert.equal((await w.readState("system"))?.rebootPending?.storePath, s4.path);
+  });
+
+  it("oneshot killed as its switch starts, before it activated anything: the next start switches, once", async () => {
+    for (const b of greenGate(500, 50, s5.path)) w.hydra.addBuild(b);
+    const killed = await w.hail(args("--oneshot"), env("killed-before"));
+    assert.notEqual(killed.code, 0, "the one-shot died from SIGKILL");
+    assert.equal(await w.profileTarget("system"), s5.path, "the profile was switched before the switch ran");
+    assert.equal(await switchesOf(s5), 0, "the switch gave up before it did anything");
+    assert.equal((await w.readState("system"))?.lastAttempt?.endedAt, null);
+    const next = await w.hail(args("--oneshot"), env("killed-before"));
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, /an earlier run stopped while deploying build 501; finishing it/);
+    assert.doesNotMatch(next.stderr, /not switching again/);
+    assert.equal(await switchesOf(s5), 1, "the next run switched, once");
+    const state = await w.readState("system");
+    assert.equal(state?.lastDeployed?.storePath, s5.path);
+    assert.equal(state?.lastAttempt?.result, "success");
   });
 });

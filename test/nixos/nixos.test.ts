@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { JobUrl } from "../../src/hydra/job-url.js";
 import { HydraUnavailable, InvalidResponse, NotReady, UsageError } from "../../src/errors.js";
-import { chooseAction, switchToConfigurationCommand, systemdRunCommand } from "../../src/nixos/activation.js";
+import { chooseAction, switchToConfigurationCommand, switchUnitName, systemdRunCommand } from "../../src/nixos/activation.js";
 import type { NixosConfig } from "../../src/nixos/config.js";
 import { confirmTimeoutChoice, nixosChoice } from "../../src/nixos/config.js";
 import { confirmReachable, isHttpAnswer, NotConfirmed } from "../../src/nixos/confirm.js";
@@ -39,13 +39,17 @@ describe("reboot window", () => {
 });
 
 describe("nixos options", () => {
-  it("defaults: switch, systemctl reboot, /run/booted-system, no window", () => {
+  it("defaults: switch, systemctl reboot, /run/booted-system, /run/current-system, no window", () => {
     assert.deepEqual(nixosChoice({ nixos: true }), {
       action: "switch",
       rebootWindow: null,
       rebootCommand: ["systemctl", "reboot"],
       bootedSystem: "/run/booted-system",
+      currentSystem: "/run/current-system",
     });
+  });
+  it("the current system is read beside the booted system given", () => {
+    assert.equal(nixosChoice({ nixos: true, bootedSystem: "/tmp/lab/booted-system" })?.currentSystem, "/tmp/lab/current-system");
   });
   it("splits --reboot-command into words without a shell", () => {
     assert.deepEqual(nixosChoice({ nixos: true, rebootWindow: "02:00-03:00", rebootCommand: "/bin/echo 'a b' $HOME" })?.rebootCommand, [
@@ -72,7 +76,7 @@ describe("nixos options", () => {
 });
 
 describe("activation choice", () => {
-  const base: NixosConfig = { action: "switch", rebootWindow: null, rebootCommand: ["systemctl", "reboot"], bootedSystem: "/run/booted-system" };
+  const base: NixosConfig = { action: "switch", rebootWindow: null, rebootCommand: ["systemctl", "reboot"], bootedSystem: "/run/booted-system", currentSystem: "/run/current-system" };
   const windowed = { ...base, rebootWindow: parseRebootWindow("02:00-04:00") };
   const table: [string, NixosConfig, string[], "deploy" | "restore", string, boolean][] = [
     ["same kernel", windowed, [], "deploy", "switch", false],
@@ -88,11 +92,15 @@ describe("activation choice", () => {
       assert.equal(choice.rebootPending, pending);
     });
   }
-  it("the switch runs outside hail's cgroup through systemd-run --wait --collect", () => {
-    const cmd = systemdRunCommand(switchToConfigurationCommand("/nix/store/abc-nixos-system", "switch"), { HAIL_PROFILE: "/nix/var/nix/profiles/system" });
+  it("the switch runs outside hail's cgroup through systemd-run --wait, in a unit named after the profile", () => {
+    const unit = switchUnitName("/nix/var/nix/profiles/system");
+    assert.match(unit, /^hail-switch-[0-9a-f]{16}\.service$/);
+    assert.equal(switchUnitName("/nix/var/nix/profiles/../profiles/system"), unit, "one profile, one unit, however it is spelled");
+    assert.notEqual(switchUnitName("/nix/var/nix/profiles/other"), unit);
+    const cmd = systemdRunCommand(switchToConfigurationCommand("/nix/store/abc-nixos-system", "switch"), { HAIL_PROFILE: "/nix/var/nix/profiles/system" }, unit);
     assert.equal(
       renderCommand(cmd),
-      "systemd-run --wait --collect --no-ask-password --service-type=exec '--description=hail: switch-to-configuration' " +
+      `systemd-run --wait --unit=${unit} --no-ask-password --service-type=exec '--description=hail: switch-to-configuration' ` +
         "--setenv=LOCALE_ARCHIVE --setenv=NIXOS_INSTALL_BOOTLOADER --setenv=HAIL_PROFILE=/nix/var/nix/profiles/system " +
         "-- /nix/store/abc-nixos-system/bin/switch-to-configuration switch",
     );

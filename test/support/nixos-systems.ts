@@ -13,14 +13,18 @@ export interface FakeSystemSpec {
   kernel: string;
   /** shell lines run by switch-to-configuration after it recorded its argument */
   switchExtra?: string;
+  /** shell lines run by switch-to-configuration first, before it records or activates anything */
+  switchBefore?: string;
   /** build a closure that is not a system (no nixos-version, no switch-to-configuration) */
   notASystem?: boolean;
 }
 
 // switch-to-configuration appends "$out $1" to $HAIL_TEST_SWITCH_LOG when it is set; `extra`
-// can make it fail (exit 3), hang (sleep) or signal hail ($PPID) mid-switch.
+// can make it fail (exit 3), hang (sleep) or signal hail ($PPID) mid-switch. Like NixOS's
+// activation script, `switch` points $HAIL_TEST_CURRENT_SYSTEM (a stand-in for
+// /run/current-system) at the system, before `extra` runs; `boot` does not.
 const SYSTEM_EXPRESSION = `
-{ name, version, kernel, switchExtra, notASystem, nonce }:
+{ name, version, kernel, switchExtra, switchBefore, notASystem, nonce }:
 let
   kernelDrv = derivation {
     name = "fake-kernel-\${kernel}";
@@ -37,7 +41,7 @@ in derivation {
   name = "nixos-system-\${name}-\${version}";
   system = builtins.currentSystem;
   builder = "/bin/sh";
-  inherit version switchExtra notASystem nonce;
+  inherit version switchExtra switchBefore notASystem nonce;
   kernelPath = kernelDrv;
   args = [ "-c" ''
     /bin/mkdir -p "$out/bin"
@@ -50,7 +54,7 @@ in derivation {
       exit 0
     fi
     printf '%s\\n' "$version" > "$out/nixos-version"
-    printf '#!/bin/sh\\nout=%s\\necho "switch-to-configuration $1 $out"\\nif [ -n "$HAIL_TEST_SWITCH_LOG" ]; then echo "$out $1" >> "$HAIL_TEST_SWITCH_LOG"; fi\\n%s\\n' "$out" "$switchExtra" > "$out/bin/switch-to-configuration"
+    printf '#!/bin/sh\\nout=%s\\n%s\\necho "switch-to-configuration $1 $out"\\nif [ -n "$HAIL_TEST_SWITCH_LOG" ]; then echo "$out $1" >> "$HAIL_TEST_SWITCH_LOG"; fi\\nif [ "$1" = switch ] && [ -n "$HAIL_TEST_CURRENT_SYSTEM" ]; then /bin/ln -sfn "$out" "$HAIL_TEST_CURRENT_SYSTEM"; fi\\n%s\\n' "$out" "$switchBefore" "$switchExtra" > "$out/bin/switch-to-configuration"
     /bin/chmod +x "$out/bin/switch-to-configuration"
   '' ];
 }
@@ -78,6 +82,7 @@ export async function publishedSystems(lab: NixLab, ...specs: FakeSystemSpec[]):
       version: spec.version,
       kernel: spec.kernel,
       switchExtra: spec.switchExtra ?? "",
+      switchBefore: spec.switchBefore ?? "",
       notASystem: spec.notASystem ? "1" : "0",
     });
     const bootLinks = Object.fromEntries(await Promise.all(BOOT_LINKS.map(async (l) => [l, await realpath(path.join(built, l))] as const)));
