@@ -1,4 +1,5 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
+import { procStatFields } from "../proc-stat.js";
 import type { Log } from "../log.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
@@ -99,8 +100,7 @@ async function groupAlive(pgid: number): Promise<boolean> {
   }
   for (const name of await readdir("/proc").catch(() => [])) {
     if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, "utf8").catch(() => "");
-    const [state = "", , group = ""] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const [state = "", , group = ""] = (await procStatFields(Number(name))) ?? [];
     if (Number(group) === pgid && state !== "Z" && state !== "X") return true;
   }
   return false;

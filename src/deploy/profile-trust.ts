@@ -2,7 +2,7 @@ import { dirname, join, resolve } from "node:path";
 import { EXIT, EnvironmentError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";
 import type { ProfileFs } from "../nix/profile-fs.js";
-import { untrustedOwnerOrMode } from "../state/trusted-file.js";
+import { runningUid, untrustedOwnerOrMode } from "../state/trusted-file.js";
 import { isPlainStorePath } from "./store-path.js";
 
 /**
@@ -40,7 +40,7 @@ function refusal(profile: string, what: string): EnvironmentError {
  * it (mode 0755), and the deployment checks again once it exists.
  */
 export async function checkTrustedDir(dir: string, profile: string, fs: TrustFs): Promise<void> {
-  const me = process.getuid?.() ?? 0;
+  const me = runningUid();
   const pending = dir.split("/").filter((part) => part !== "" && part !== ".");
   let at = "/";
   let links = 0;

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { procStatFields } from "../proc-stat.js";
 import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.js";
 import type { Command } from "./commands.js";
 import { renderCommand } from "./commands.js";
@@ -121,8 +121,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
 async function hasExited(child: { pid?: number | undefined; exitCode: number | null; signalCode: NodeJS.Signals | null }): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return true;
   if (child.pid === undefined) return true;
-  const stat = await readFile(`/proc/${child.pid}/stat`, "utf8").catch(() => "");
-  return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  return (await procStatFields(child.pid))?.[0] === "Z";
 }
 
 /**

@@ -1,4 +1,4 @@
-import { link, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { link, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import * as z from "zod";
 import { hasErrnoCode, withPath } from "../errno.js";
@@ -6,6 +6,7 @@ import { ProfileLocked } from "../errors.js";
 import { describeHolder } from "./lock-holder.js";
 import { besideFile, readLockFile, UntrustedLockFile } from "./lock-file.js";
 import { makeDirs } from "../make-dirs.js";
+import { procStatFields } from "../proc-stat.js";
 import { bootStartedAt, thisPlace, whereIs } from "./lock-owner.js";
 
 /** node:crypto, loaded when a lock is written, not when hail starts (`hail plan` writes none). */
@@ -176,12 +177,7 @@ export async function withShortLock<T>(file: string, what: string, body: () => P
   }
 }
 
-/** Field 22 of /proc/PID/stat (after the parenthesised command name); null off Linux. */
+/** Field 22 of /proc/PID/stat, the start time in ticks since boot; null off Linux. */
 export async function processStartTime(pid: number): Promise<string | null> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
+  return (await procStatFields(pid))?.[19] ?? null;
 }
