@@ -1,5 +1,6 @@
 import type { Dirent } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
+import { hasErrnoCode } from "../errno.js";
 import { UsageError } from "../errors.js";
 import type { ProfileRef } from "../nix/profile-path.js";
 import { stateFiles } from "../state/profile-key.js";
@@ -33,8 +34,7 @@ async function present(path: string): Promise<boolean> {
     await lstat(path);
     return true;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code !== "ENOENT" && code !== "ENOTDIR";
+    return !hasErrnoCode(err, "ENOENT") && !hasErrnoCode(err, "ENOTDIR");
   }
 }
 
