@@ -105,11 +105,23 @@ export function isTimeout(err: unknown): boolean {
   return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
 }
 
-/** `connection failed (ECONNREFUSED)`: fetch puts the system error code in `cause`. */
+/**
+ * `connection failed (ECONNREFUSED)`: the system error code sits down the `cause` chain
+ * (ky's NetworkError wraps fetch's TypeError, which wraps the socket's error).
+ */
 export function networkErrorText(err: unknown): string {
-  const cause = err instanceof Error ? err.cause : undefined;
-  const code = errorCode(cause) ?? errorCode(err);
-  return `connection failed (${code ?? describeError(err)})`;
+  return `connection failed (${causeCode(err) ?? describeError(err)})`;
+}
+
+/** The first `code` along the cause chain, at most a few links deep. */
+function causeCode(err: unknown): string | undefined {
+  let value: unknown = err;
+  for (let depth = 0; depth < 5 && value !== undefined; depth++) {
+    const code = errorCode(value);
+    if (code !== undefined) return code;
+    value = value instanceof Error ? value.cause : undefined;
+  }
+  return undefined;
 }
 
 function errorCode(value: unknown): string | undefined {
