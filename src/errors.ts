@@ -4,7 +4,7 @@
  */
 import { systemErrorOf } from "./errno.js";
 
-/** Every exit code hail uses (README "Exit codes"), by what it means. */
+/** Every exit code hail uses (docs/reference.md, "Exit codes"), by what it means. */
 export const EXIT = {
   /** done: deployed, already current, or told to leave the profile alone */
   ok: 0,

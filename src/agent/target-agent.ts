@@ -48,7 +48,7 @@ export class TargetAgent {
     return passError(this.last);
   }
 
-  /** Finishes what a crashed run left half done; the daemon also re-activates (README, "Safety"). */
+  /** Finishes what a crashed run left half done; the daemon also re-activates (docs/safety.md, "Safety"). */
   async start(mode: "daemon" | "oneshot"): Promise<void> {
     await settleOrphanedActivation(this.deps, this.opts.activateTimeoutMs);
     const converged = await convergeInterrupted(this.deps, this.target, this.opts);

@@ -7,7 +7,7 @@ import type { FileKey, FileValue, OptionName, OptionRow, RawOptions } from "./op
 import { OPTIONS, flagOf } from "./option-table.js";
 
 /**
- * `hail --config FILE`: JSON whose keys are the long flags in camelCase (README, "Config file").
+ * `hail --config FILE`: JSON whose keys are the long flags in camelCase (docs/reference.md, "Config file").
  * Unknown keys are errors, so a typo never passes silently. Durations may be strings ("30s") or,
  * as on the command line, bare numbers. The keys and their types come from the option table.
  */

@@ -53,7 +53,7 @@ function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): C
   return program;
 }
 
-/** Options the operator typed override a config file's (README, "Config file"). */
+/** Options the operator typed override a config file's (docs/reference.md, "Config file"). */
 function typedIn(cmd: Command): (option: string) => boolean {
   return (option) => cmd.getOptionValueSource(option) === "cli";
 }
@@ -66,7 +66,7 @@ function addManageOptions(cmd: Command, command: "status" | "hold" | "release"):
   return addOptions(cmd.argument("[profile]", "profile name or absolute path (or --profile)"), command);
 }
 
-/** The one place that exits (codes: README, "Exit codes"). */
+/** The one place that exits (codes: docs/reference.md, "Exit codes"). */
 async function main(argv: string[]): Promise<never> {
   let code = 0;
   try {

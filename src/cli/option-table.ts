@@ -10,7 +10,7 @@ import { parseSize } from "../size.js";
  * Every option of every command, declared once: its flag and help for commander, its default,
  * its key in the config file, and the parser that turns its text into a value. Commander's
  * options, the `RawOptions` type, the config-file schema and the README check
- * (test/cli/option-table.test.ts) are all derived from this table. README, "Adding an option".
+ * (test/cli/option-table.test.ts) are all derived from this table. docs/reference.md, "Adding an option".
  */
 export interface OptionRow {
   /** commander's spelling: `--name <value>` takes a value, `--name` alone is a switch */

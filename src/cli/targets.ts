@@ -42,7 +42,7 @@ function inTarget<T>(file: string, index: number, profile: string | undefined, b
   }
 }
 
-/** Options the operator typed override the file's (README, "Config file"); the rest are defaults. */
+/** Options the operator typed override the file's (docs/reference.md, "Config file"); the rest are defaults. */
 function typedIn(cmd: Command | null): (name: string) => boolean {
   return (name) => cmd !== null && cmd.getOptionValueSource(name) === "cli";
 }

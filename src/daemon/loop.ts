@@ -1,7 +1,7 @@
 /**
  * The daemon's clock: passes at the poll period with ±10 % jitter so a fleet does not hit
  * Hydra in step; a stop request lets the running pass finish; a poll-now request cuts the
- * wait short. Errors never shorten the period (README "Daemon").
+ * wait short. Errors never shorten the period (docs/usage.md, "Daemon").
  *
  * Poll-now requests (SIGUSR1, POST /poll) coalesce: one while an extra pass is pending is
  * absorbed, and at most one extra pass starts per `minPollIntervalMs`; the excess is rejected,

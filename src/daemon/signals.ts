@@ -1,7 +1,7 @@
 import type { Log } from "../log.js";
 
 /**
- * hail's answers to signals (README "Signals"). Each signal gets one listener, installed the
+ * hail's answers to signals (docs/security.md, "Signals"). Each signal gets one listener, installed the
  * first time hail gives it an answer and never removed; the answer behind it can change (a
  * daemon that is still starting notes a SIGTERM, the running loop stops on it).
  *

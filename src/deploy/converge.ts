@@ -20,7 +20,7 @@ export type ConvergeOutcome =
   | { kind: "re-activated"; error: HailError | null };
 
 /**
- * A run that died mid-deployment left `lastAttempt.endedAt` empty (README, "Safety"). When the
+ * A run that died mid-deployment left `lastAttempt.endedAt` empty (docs/safety.md, "Safety"). When the
  * profile already points at the attempted path the deployment is finished (activation, health
  * check, rollback on failure); otherwise the switch never happened, so the current generation
  * is activated again and the attempt is marked interrupted for the next pass to retry.

@@ -25,7 +25,7 @@ export interface DecidePolicy {
   allowDowngrade: boolean;
 }
 
-/** The whole "should this pass touch the profile" question (README "How it works"), without I/O. */
+/** The whole "should this pass touch the profile" question (docs/how-it-works.md, "How it works"), without I/O. */
 export function decide(
   resolution: Resolution,
   currentPath: string | null,

@@ -66,7 +66,7 @@ export function deploymentCommands(target: Target, storePath: string) {
   return [realiseCommand(storePath), setProfileCommand(target.profile.path, storePath), activation];
 }
 
-/** Realise, switch, then activate and check; on failure go back to `previous` (README, "Safety"). */
+/** Realise, switch, then activate and check; on failure go back to `previous` (docs/safety.md, "Safety"). */
 export async function deploy(
   deps: DeployDeps,
   target: Target,

@@ -47,7 +47,7 @@ export type PassOutcome =
   | { kind: "failed"; resolution: Resolution; error: HailError; rolledBack: boolean; hookFailures: number }
   | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }>; currentPath: string | null };
 
-/** Resolve → check → decide → deploy, once (README, "How it works"). Hydra errors propagate as typed errors. */
+/** Resolve → check → decide → deploy, once (docs/how-it-works.md, "How it works"). Hydra errors propagate as typed errors. */
 export interface PassOptions extends DeployOptions {
   rollout: RolloutPolicy | null;
   /** follow Hydra back to an older build than the one last deployed */

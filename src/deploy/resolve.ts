@@ -110,7 +110,7 @@ function selectOutputPath(build: HydraBuild, output: string, storeDir: string, u
   return checkStorePath(entry.path, storeDir, url);
 }
 
-/** Gate → constituent → output, each step checked (README, "How it works", step 2). */
+/** Gate → constituent → output, each step checked (docs/how-it-works.md, "How it works", step 2). */
 export function resolveGateBuild(
   gate: HydraBuild,
   constituents: readonly HydraBuild[],

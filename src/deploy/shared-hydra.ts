@@ -4,7 +4,7 @@ import type { HydraBuild } from "../hydra/schema.js";
 import type { HydraApi } from "./fetch.js";
 
 /**
- * Targets that share a gate job share its requests (README, "Config file"): within one poll round every
+ * Targets that share a gate job share its requests (docs/reference.md, "Config file"): within one poll round every
  * answer (or failure) is asked for once and handed to each target that needs it. A new round
  * forgets them all, so no answer outlives the poll it was fetched for.
  */

@@ -32,7 +32,7 @@ export function isPlainStorePath(path: string, storeDir: string): boolean {
 
 /**
  * The gate keeps anything Hydra says away from a command line until it passes here
- * (README, "Security": no shell).
+ * (docs/security.md, "Security": no shell).
  */
 export function checkStorePath(path: string, storeDir: string, url: string): string {
   if (isDerivation(path)) {

@@ -2,7 +2,7 @@
  * The Hydra HTTP client: GETs with `Accept: application/json`, redirects handled here (only
  * on the configured base), bounded retries for transient failures, every body schema-checked,
  * and for a private Hydra a login session (session.ts). Failures are typed errors (exit codes
- * in README, "Exit codes"); nothing here logs.
+ * in docs/reference.md, "Exit codes"); nothing here logs.
  */
 import { setTimeout as delay } from "node:timers/promises";
 import ky, { type KyInstance } from "ky";

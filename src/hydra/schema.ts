@@ -1,5 +1,5 @@
 /**
- * Schemas for the JSON Hydra really sends (README, "How hail reads Hydra"), not what its
+ * Schemas for the JSON Hydra really sends (docs/how-it-works.md, "How hail reads Hydra"), not what its
  * OpenAPI file claims. Every body from Hydra is parsed from `unknown` through one of these.
  */
 import * as z from "zod";

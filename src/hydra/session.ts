@@ -1,7 +1,7 @@
 /**
  * A session with a private Hydra: `POST /login` (JSON username and password) once, keep the
  * `hydra_session` cookie in memory only, log in again when Hydra has forgotten it. Nothing
- * here logs, and no message carries the password or the cookie (README, "Security").
+ * here logs, and no message carries the password or the cookie (docs/security.md, "Security").
  */
 import { HydraUnavailable } from "../errors.js";
 import { cookieCredentials, passwordCredentials, rememberCredentials } from "../secrets.js";

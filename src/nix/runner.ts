@@ -28,7 +28,7 @@ const KILL_GRACE_MS = 5_000;
 /**
  * execa (and the Node built-ins it loads) is imported when the first process starts, not
  * when hail starts: `hail plan` and the daemon's up-to-date passes start none, and loading
- * it cost every `hail plan` several milliseconds (README "Performance").
+ * it cost every `hail plan` several milliseconds (docs/performance.md).
  */
 async function loadExeca(): Promise<typeof import("execa").execa> {
   return (await import("execa")).execa;

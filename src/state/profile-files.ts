@@ -7,7 +7,7 @@ import { prepareStateDir, refuseEmptyStateDir } from "./state-dir.js";
 import type { StateStore } from "./state-store.js";
 import { createStateStore } from "./state-store.js";
 
-/** The state store of a profile: STATE_DIR/<profile-key>.json (README, "Files"). */
+/** The state store of a profile: STATE_DIR/<profile-key>.json (docs/reference.md, "Files"). */
 export function stateStoreFor(profile: ProfileRef, stateDir: string): StateStore {
   refuseEmptyStateDir(stateDir);
   const legacy = stateFiles(stateDir, profile.legacyStateKey).state;

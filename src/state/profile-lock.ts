@@ -8,7 +8,7 @@ import { fitName, NAME_MAX } from "./profile-key.js";
 
 /**
  * One hail per profile, whatever --state-dir each hail was given and however it spells the
- * profile's path. STATE_DIR/<profile-key>.lock (the contract, README "Files") holds only
+ * profile's path. STATE_DIR/<profile-key>.lock (the contract, docs/reference.md, "Files") holds only
  * within one state dir and one spelling; the second lock, beside the profile in its own
  * directory, is the same file for every hail that reaches that directory, through a symlink
  * or a bind mount too. Both are try-locks: the second hail is told at once who holds which.

@@ -1,6 +1,6 @@
 import * as z from "zod";
 
-/** The state file, version 1 (README, "Files"). Written by hail only; read back through this schema. */
+/** The state file, version 1 (docs/reference.md, "Files"). Written by hail only; read back through this schema. */
 const isoTime = z.iso.datetime({ offset: true });
 
 const buildRef = {

@@ -1,4 +1,4 @@
-// The option table against what a reader sees: README's options table and config-file keys,
+// The option table against what a reader sees: docs/reference.md's options table and config-file keys,
 // and commander's own view of each command's options.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -7,33 +7,33 @@ import { Command } from "commander";
 import type { CommandName, OptionName, OptionRow } from "../../src/cli/option-table.js";
 import { COMMAND_OPTIONS, OPTIONS, addOptions, flagOf } from "../../src/cli/option-table.js";
 
-const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+const REFERENCE = readFileSync(new URL("../../docs/reference.md", import.meta.url), "utf8");
 const COMMANDS = Object.keys(COMMAND_OPTIONS) as CommandName[];
 
-/** The lines of one README section (`## title` up to the next `## `). */
+/** The lines of one docs/reference.md section (`## title` up to the next `## `). */
 function section(title: string): string[] {
-  const lines = README.split("\n");
+  const lines = REFERENCE.split("\n");
   const start = lines.indexOf(`## ${title}`);
-  assert.notEqual(start, -1, `README has no section "## ${title}"`);
+  assert.notEqual(start, -1, `docs/reference.md has no section "## ${title}"`);
   const end = lines.findIndex((l, i) => i > start && l.startsWith("## "));
   return lines.slice(start + 1, end === -1 ? undefined : end);
 }
 
-/** README's options table: `--flag` (run's) or `plan --json` (another command's) → default cell. */
+/** docs/reference.md's options table: `--flag` (run's) or `plan --json` (another command's) → default cell. */
 function readmeRows(): Map<string, string> {
   const rows = new Map<string, string>();
   for (const line of section("Commands and flags").filter((l) => l.startsWith("| `"))) {
     const [, first = "", defaults = ""] = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
     for (const [, code = ""] of first.matchAll(/`([^`]+)`/g)) {
       const m = /^(?:([a-z]+) )?(--[a-z-]+)/.exec(code);
-      assert.ok(m, `README options table: cannot read the flag in ${JSON.stringify(code)}`);
+      assert.ok(m, `docs/reference.md options table: cannot read the flag in ${JSON.stringify(code)}`);
       rows.set(m[1] ? `${m[1]} ${m[2]}` : (m[2] ?? ""), defaults);
     }
   }
   return rows;
 }
 
-/** How README names an option: plain for run's, else after the first command that has it. */
+/** How docs/reference.md names an option: plain for run's, else after the first command that has it. */
 function readmeName(name: OptionName): string {
   const command = COMMANDS.find((c) => (COMMAND_OPTIONS[c] as readonly OptionName[]).includes(name));
   assert.ok(command, `${name} belongs to no command`);
@@ -42,26 +42,26 @@ function readmeName(name: OptionName): string {
 
 const NAMES = Object.keys(OPTIONS) as OptionName[];
 
-describe("README's options table and the option table agree", () => {
+describe("docs/reference.md's options table and the option table agree", () => {
   const rows = readmeRows();
 
-  it("every option has a README row", () => {
+  it("every option has a row in docs/reference.md", () => {
     const missing = NAMES.map(readmeName).filter((n) => !rows.has(n));
-    assert.deepEqual(missing, [], "add a row to README's options table (Commands and flags)");
+    assert.deepEqual(missing, [], "add a row to docs/reference.md's options table (Commands and flags)");
   });
 
-  it("every README row is a real option", () => {
+  it("every docs/reference.md row is a real option", () => {
     const real = new Set(NAMES.map(readmeName));
     const stray = [...rows.keys()].filter((n) => !real.has(n));
-    assert.deepEqual(stray, [], "README lists options hail does not have");
+    assert.deepEqual(stray, [], "docs/reference.md lists options hail does not have");
   });
 
-  it("README shows each default commander applies", () => {
+  it("docs/reference.md shows each default commander applies", () => {
     for (const name of NAMES) {
       const row: OptionRow = OPTIONS[name];
       if (row.default === undefined) continue;
       const cell = rows.get(readmeName(name)) ?? "";
-      assert.ok(cell.includes(`\`${row.default}\``), `${flagOf(name)}: README's default column says ${JSON.stringify(cell)}, hail uses ${row.default}`);
+      assert.ok(cell.includes(`\`${row.default}\``), `${flagOf(name)}: docs/reference.md's default column says ${JSON.stringify(cell)}, hail uses ${row.default}`);
     }
   });
 });
@@ -82,7 +82,7 @@ describe("the config file's keys", () => {
     }
   });
 
-  it("README's list of per-target keys is the table's", () => {
+  it("docs/reference.md's list of per-target keys is the table's", () => {
     const line = section("Config file").join(" ").match(/Per-target keys: ([^.]*)\./)?.[1] ?? "";
     const listed = [...line.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]).sort();
     assert.deepEqual(listed, fileKeys(["target", "both"]).sort());
