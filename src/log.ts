@@ -1,4 +1,6 @@
+import { hostname } from "node:os";
 import { Logger } from "tslog";
+import { BUILD_INFO } from "./build-info.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "pretty" | "json";
@@ -23,11 +25,37 @@ export function createLog(opts: { format: LogFormat; level: LogLevel; color: boo
     hideLogPositionForProduction: true,
     prettyLogTemplate: "{{yyyy}}-{{mm}}-{{dd}}T{{hh}}:{{MM}}:{{ss}}Z {{logLevelName}} ",
     overwrite: {
-      transportJSON: (json) => process.stderr.write(`${JSON.stringify(json)}\n`),
+      transportJSON: (json) => process.stderr.write(`${JSON.stringify(withHailMeta(json, hailMetaFields()))}\n`),
       transportFormatted: (meta, args) => process.stderr.write(`${meta}${args.map(formatArg).join(" ")}\n`),
     },
   });
   return wrap(logger, {}, LEVEL_NUMBER[opts.level]);
+}
+
+/**
+ * What hail adds to tslog's `_meta` on each JSON line: which hail (version, commit) on which
+ * Node.js wrote it, and the host as the kernel names it. tslog takes the host from $HOSTNAME,
+ * which shells set but systemd, cron and `env -i` do not ("unknown" there); os.hostname() is
+ * read once, at the first JSON line.
+ */
+interface HailMeta {
+  hostname: string;
+  version: string;
+  commit: string | null;
+  nodejs: string;
+}
+
+let hailMeta: HailMeta | undefined;
+function hailMetaFields(): HailMeta {
+  hailMeta ??= { hostname: hostname(), version: BUILD_INFO.version, commit: BUILD_INFO.commit, nodejs: BUILD_INFO.nodejs };
+  return hailMeta;
+}
+
+function withHailMeta(json: unknown, extra: HailMeta): unknown {
+  if (typeof json !== "object" || json === null) return json;
+  const { _meta, ...rest } = json as Record<string, unknown>;
+  const base = typeof _meta === "object" && _meta !== null ? _meta : {};
+  return { ...rest, _meta: { ...base, ...extra } };
 }
 
 function wrap(logger: Logger<LogFields>, base: LogFields, minLevel: number): Log {

@@ -2,7 +2,10 @@
 // build` after tsc). Node parses all of it at every start, so what is not needed is left out
 // and whitespace and syntax are minified; identifiers keep their names so that stack traces
 // and error names stay readable.
+import { execFileSync } from "node:child_process";
+import { readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 
@@ -54,9 +57,34 @@ const lazyBuiltins = {
  * themselves stay as they are.
  */
 const WEB_CLASSES = { Headers: "HailHeaders", Request: "HailRequest", Response: "HailResponse", FormData: "HailFormData" };
-const define = Object.fromEntries(
-  Object.entries(WEB_CLASSES).flatMap(([name, ours]) => [[name, ours], [`globalThis.${name}`, ours]]),
-);
+const webClassDefines = Object.entries(WEB_CLASSES).flatMap(([name, ours]) => [[name, ours], [`globalThis.${name}`, ours]]);
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * The commit `hail --version`, hail_build_info and the JSON logs name (src/build-info.ts): the
+ * short HEAD of the checkout this package is, `-dirty` when tracked files differ from it, or ""
+ * outside git. A Nix build's source has no .git and its sandbox no git, and a tarball unpacked
+ * inside someone else's repository must not take that repository's commit: only a checkout
+ * whose top level is this package counts.
+ */
+function gitCommit() {
+  const git = (...args) => execFileSync("git", ["-C", REPO, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  try {
+    if (realpathSync(git("rev-parse", "--show-toplevel")) !== realpathSync(REPO)) return "";
+    const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? "-dirty" : ""}`;
+  } catch {
+    return "";
+  }
+}
+
+const { version } = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8"));
+const define = Object.fromEntries([
+  ...webClassDefines,
+  ["HAIL_BUILD_VERSION", JSON.stringify(version)],
+  ["HAIL_BUILD_COMMIT", JSON.stringify(gitCommit())],
+]);
 
 /**
  * The first statement of dist/hail.mjs, for every command: a SIGUSR1 listener. Without one,

@@ -5,8 +5,8 @@ import type { CommandName, OptionValues, COMMAND_OPTIONS } from "./option-table.
 import { addOptions } from "./option-table.js";
 import { printableMessage } from "../log.js";
 import { routeArgs } from "./route.js";
+import { versionText } from "../build-info.js";
 
-const VERSION = "0.1.0";
 /** Every command name and alias, for routeArgs (kept here: the program is built after routing). */
 const COMMANDS = ["run", "deploy", "plan", "status", "hold", "release", "help"];
 
@@ -14,7 +14,7 @@ const COMMANDS = ["run", "deploy", "plan", "status", "hold", "release", "help"];
 function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): Command {
   const program = new Command("hail")
     .description("Pull-based continuous deployment for Nix: keep a profile at the newest good Hydra build")
-    .version(VERSION)
+    .version(versionText())
     .exitOverride()
     .showSuggestionAfterError()
     .showHelpAfterError("(run hail --help for usage)");

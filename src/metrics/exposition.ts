@@ -1,3 +1,4 @@
+import { BUILD_INFO } from "../build-info.js";
 import type { MetricsState } from "../state/schema.js";
 
 /**
@@ -30,6 +31,14 @@ interface Family {
 }
 
 const FAMILIES: Family[] = [
+  {
+    // Which hail (and Node.js) wrote the profile's series: `count by (version) (hail_build_info)`
+    // shows how far an upgrade has gone across a fleet. The commit is "" outside git.
+    name: "hail_build_info",
+    type: "gauge",
+    help: "always 1; labels: the hail version, its commit and the Node.js running it",
+    samples: () => [[{ version: BUILD_INFO.version, commit: BUILD_INFO.commit ?? "", nodejs: BUILD_INFO.nodejs }, 1]],
+  },
   {
     name: "hail_up_to_date",
     type: "gauge",

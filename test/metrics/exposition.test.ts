@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { execa } from "execa";
+import { BUILD_INFO } from "../../src/build-info.js";
 import { renderMetrics, type ProfileMetrics } from "../../src/metrics/exposition.js";
 import { MetricsStateSchema, type MetricsState } from "../../src/state/schema.js";
 
@@ -184,6 +185,17 @@ describe("renderMetrics", () => {
     const typeLine = lines.indexOf("# TYPE hail_deployed_build_id gauge");
     const nextHelp = lines.findIndex((l, i) => i > typeLine && l.startsWith("# HELP"));
     assert.deepEqual(lines.slice(typeLine + 1, nextHelp), samplesOf(text, "hail_deployed_build_id"));
+  });
+
+  it("hail_build_info: 1 for each profile, labelled with hail's version and commit and the Node.js running it", () => {
+    const text = renderMetrics([profile("a"), profile("b")]);
+    const identity = `version="${BUILD_INFO.version}",commit="${BUILD_INFO.commit ?? ""}",nodejs="${process.version}"`;
+    assert.deepEqual(familyBlocks(text).get("hail_build_info"), [
+      "# HELP hail_build_info always 1; labels: the hail version, its commit and the Node.js running it",
+      "# TYPE hail_build_info gauge",
+      `hail_build_info{profile="a",${identity}} 1`,
+      `hail_build_info{profile="b",${identity}} 1`,
+    ]);
   });
 
   it("ends with a newline (the textfile collector drops a file whose last line is cut)", () => {
