@@ -9,8 +9,8 @@
   repo,
   # services.hail definitions for the module evaluation
   settings ? { },
-  # node versions to evaluate nix/package.nix with (package.installPhaseByNode)
-  nodeVersions ? [ "20.19.5" ],
+  # nodejs_24 versions to evaluate nix/package.nix with (package.installPhaseByNode)
+  nodeVersions ? [ "24.13.0" ],
 }:
 let
   inherit (builtins)
@@ -63,6 +63,14 @@ let
     versionOlder = v1: v2: builtins.compareVersions v2 v1 > 0;
     optionalString = cond: string: if cond then string else "";
     licenses.mit = "mit";
+    # as nixpkgs' lib.warn on a Nix without builtins.warn (2.8 here): a trace, or an abort
+    # under NIX_ABORT_ON_WARN=1, which the tests set so that a warning fails them
+    warn =
+      msg: v:
+      if builtins.getEnv "NIX_ABORT_ON_WARN" == "1" then
+        abort "evaluation warning: ${msg} (NIX_ABORT_ON_WARN=1)"
+      else
+        builtins.trace "evaluation warning: ${msg}" v;
     platforms = {
       linux = [ "x86_64-linux" ];
       darwin = [ "x86_64-darwin" ];
@@ -162,14 +170,107 @@ let
 
   unwrapIf = x: if (x._type or null) == "if" then (if x.condition then x.content else { }) else x;
 
-  pkgs = {
-    coreutils = "/usr";
-    callPackage = path: args: {
-      outPath = "/nix/store/00000000000000000000000000000000-hail-0.1.0";
-      callPackage = toString path;
-      inherit args;
-    };
+  # --- nixpkgs 26.05, as far as hail's Nix files reach into it --------------------------
+  # Each stand-in derivation is an attribute set with a store path; `outPath` is what a real
+  # derivation evaluates (and where nixpkgs refuses an insecure package) when a string takes it.
+  fakeDrv = name: extra: {
+    type = "derivation";
+    inherit name;
+    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+  } // extra;
+
+  nodejsOf = version: fakeDrv "nodejs-${version}" {
+    inherit version;
+    meta.mainProgram = "node";
   };
+
+  # Node.js lines at their end of life. nixos-26.05 keeps the 20 line but marks it insecure
+  # (knownVulnerabilities), so using it fails evaluation with this message unless the user
+  # permits it; nixpkgs unstable has dropped it altogether. The attribute names are built from
+  # the majors so that the repository's only mention of an EOL node is this model of it.
+  eolNodejs = listToAttrs (
+    map (
+      version:
+      let
+        major = builtins.head (builtins.splitVersion version);
+        drv = nodejsOf version;
+      in
+      lib.nameValuePair "nodejs_${major}" (
+        drv
+        // {
+          outPath = throw ''
+            Refusing to evaluate package '${drv.name}' in /nix/store/00000000000000000000000000000000-source/pkgs/development/web/nodejs/nodejs.nix because it is marked as insecure
+            Known issues:
+             - This NodeJS release has reached its end of life. See https://nodejs.org/en/about/releases/.'';
+        }
+      )
+    ) [ "20.20.2" ]
+  );
+
+  # nixpkgs' callPackage: every argument of the function that pkgs has, defaults or not, then
+  # the explicit ones; `override` calls again with more.
+  callPackageWith =
+    autoArgs: fn: args:
+    let
+      f = if builtins.isFunction fn then fn else import fn;
+      result = f (builtins.intersectAttrs (builtins.functionArgs f) autoArgs // args);
+    in
+    result // { override = more: callPackageWith autoArgs fn (args // more); };
+
+  # pkgs for one system; `nodeVersion` is nodejs_24's version (package.installPhaseByNode)
+  pkgsFor =
+    {
+      system ? "x86_64-linux",
+      nodeVersion ? "24.13.0",
+    }:
+    let
+      cpu = builtins.head (builtins.split "-" system);
+      self = eolNodejs // {
+        inherit lib;
+        callPackage = callPackageWith self;
+        # where this machine has kill, for systemd-analyze verify of ExecReload=
+        coreutils = fakeDrv "coreutils-9.7" { outPath = "/usr"; };
+        nix = fakeDrv "nix-2.28.5" { };
+        systemd = fakeDrv "systemd-258" { };
+        nodejs_22 = nodejsOf "22.22.0";
+        nodejs_24 = nodejsOf nodeVersion;
+        nodejs = self.nodejs_24;
+        nixfmt = fakeDrv "nixfmt-1.1.0" { };
+        # as nixpkgs 26.05 (lib.warnOnInstantiate): the old name still works, and warns
+        nixfmt-rfc-style = self.nixfmt // {
+          outPath = lib.warn "nixfmt-rfc-style is now the same as pkgs.nixfmt which should be used instead." self.nixfmt.outPath;
+        };
+        makeWrapper = "makeWrapper";
+        stdenv = {
+          buildPlatform.parsed = {
+            kernel.name = builtins.elemAt (builtins.split "-" system) 2;
+            cpu.name = cpu;
+          };
+          hostPlatform = {
+            inherit system;
+            isLinux = builtins.match ".*-linux" system != null;
+          };
+        };
+        # a derivation's outPath depends on its nodejs's (nodejs is a build input)
+        buildNpmPackage =
+          attrs:
+          attrs
+          // {
+            type = "derivation";
+            outPath = builtins.seq "${attrs.nodejs}" "/nix/store/00000000000000000000000000000000-${attrs.pname}-${attrs.version}";
+          };
+        importNpmLock = {
+          __functor = _: args: { importNpmLock = args; };
+          npmConfigHook = "importNpmLock.npmConfigHook";
+        };
+        mkShell = attrs: attrs;
+        # a NixOS VM test needs the test driver and KVM; the stand-in evaluates its script
+        testers.runNixOSTest = test: test;
+      };
+    in
+    self;
+
+  pkgs = pkgsFor { };
 
   # --- nix/module.nix ----------------------------------------------------------------------
   module = import (repo + "/nix/module.nix");
@@ -178,49 +279,44 @@ let
     config = moduleConfig;
   };
   moduleConfig = {
-    nix.package = "/nix/store/00000000000000000000000000000000-nix-2.28";
+    nix.package = pkgs.nix;
     services.hail = fill evaluated.options.services.hail settings "services.hail";
   };
   moduleResult = unwrapIf evaluated.config;
   instanceModule = evaluated.options.services.hail.instances.type.elemType.module;
 
+  # a package as the tests see it; its store path is forced, so an insecure nodejs fails here
+  # (not named outPath: nix-instantiate --json would print the set as that string)
+  drvSummary = p: {
+    inherit (p) pname version;
+    storePath = "${p}";
+    nodejs = p.nodejs.name;
+  };
+
   # --- nix/package.nix ---------------------------------------------------------------------
-  packageFor = cpu: packageWithNode cpu "20.19.5";
+  packageFor = cpu: packageWithNode cpu "24.13.0";
   packageWithNode =
     cpu: nodeVersion:
-    import (repo + "/nix/package.nix") {
-      inherit lib;
-      stdenv.buildPlatform.parsed = {
-        kernel.name = "linux";
-        cpu.name = cpu;
-      };
-      buildNpmPackage = attrs: attrs;
-      importNpmLock = {
-        __functor = _: args: { importNpmLock = args; };
-        npmConfigHook = "importNpmLock.npmConfigHook";
-      };
-      nodejs_20 = {
-        outPath = "/nix/store/00000000000000000000000000000000-nodejs-${nodeVersion}";
-        version = nodeVersion;
-        meta.mainProgram = "node";
-      };
-      makeWrapper = "makeWrapper";
-    };
+    (pkgsFor {
+      system = "${cpu}-linux";
+      inherit nodeVersion;
+    }).callPackage
+      (repo + "/nix/package.nix")
+      { };
   packageSummary =
     cpu:
     let
       p = packageFor cpu;
     in
-    {
+    drvSummary p
+    // {
       inherit (p)
-        pname
-        version
         installPhase
         installCheckPhase
         dontNpmInstall
         npmConfigHook
         ;
-      nodejs = p.nodejs.version;
+      nodejsVersion = p.nodejs.version;
       mainProgram = p.meta.mainProgram;
       srcRoot = toString p.src.root;
       srcFiles = map toString p.src.fileset;
@@ -230,30 +326,28 @@ let
         inherit path;
         resolved = m.resolved or null;
       }) p.npmDeps.importNpmLock.packageLock.packages;
-      packageJsonName = p.npmDeps.importNpmLock.package.name;
+      lockPaths = attrNames p.npmDeps.importNpmLock.packageLock.packages;
+      lockRoot = p.npmDeps.importNpmLock.packageLock.packages."";
+      lockDependencies = lib.mapAttrsToList (path: m: {
+        inherit path;
+        dependencies = attrNames (m.dependencies or { });
+      }) p.npmDeps.importNpmLock.packageLock.packages;
+      packageJson = p.npmDeps.importNpmLock.package;
+      # the same package with another Node.js, as a user would override it
+      overriddenNodejs = (p.override { nodejs_24 = pkgs.nodejs_22; }).nodejs.name;
     };
 
   # --- flake.nix ---------------------------------------------------------------------------
   flake = import (repo + "/flake.nix");
+  systems = [
+    "x86_64-linux"
+    "aarch64-linux"
+    "x86_64-darwin"
+    "aarch64-darwin"
+  ];
   nixpkgs = {
     inherit lib;
-    legacyPackages = lib.genAttrs [
-      "x86_64-linux"
-      "aarch64-linux"
-      "x86_64-darwin"
-      "aarch64-darwin"
-    ] (system: pkgs // {
-      inherit lib;
-      stdenv.hostPlatform = {
-        inherit system;
-        isLinux = builtins.match ".*-linux" system != null;
-      };
-      nodejs_20 = "nodejs_20";
-      nix = "nix";
-      systemd = "systemd";
-      nixfmt-rfc-style = "nixfmt";
-      mkShell = attrs: attrs;
-    });
+    legacyPackages = lib.genAttrs systems (system: pkgsFor { inherit system; });
   };
   outputs = flake.outputs {
     self = outputs;
@@ -263,6 +357,18 @@ let
     inherit lib;
     pkgs = nixpkgs.legacyPackages.x86_64-linux;
   };
+  # a check is a NixOS test; its script is evaluated with the machine's hail package, which
+  # nixosModules.default sets
+  checkSummary =
+    test:
+    let
+      t = test { inherit lib; };
+    in
+    {
+      inherit (t) name;
+      nodes = attrNames t.nodes;
+      script = t.testScript { nodes.machine.services.hail.package = flakeModule.services.hail.package.content; };
+    };
 in
 {
   module = {
@@ -276,7 +382,7 @@ in
     services = moduleResult.systemd.services or { };
     assertions = map (a: { inherit (a) assertion message; }) (moduleResult.assertions or [ ]);
     instances = moduleConfig.services.hail.instances;
-    defaultPackage = (fill evaluated.options.services.hail { } "services.hail").package.callPackage;
+    defaultPackage = drvSummary (fill evaluated.options.services.hail { } "services.hail").package;
   };
 
   package = {
@@ -290,17 +396,18 @@ in
     inherit (flake) description;
     nixpkgsUrl = flake.inputs.nixpkgs.url;
     systems = attrNames outputs.packages;
-    defaultPackage = outputs.packages.x86_64-linux.default.callPackage;
-    hailPackage = outputs.packages.aarch64-linux.hail.callPackage;
+    packages = mapAttrs (_: mapAttrs (_: drvSummary)) outputs.packages;
     app = outputs.apps.x86_64-linux.default;
-    overlay = (outputs.overlays.default pkgs { }).hail.callPackage;
+    overlay = drvSummary (outputs.overlays.default pkgs pkgs).hail;
     moduleImports = map toString flakeModule.imports;
-    modulePackage = flakeModule.services.hail.package;
-    # names only: running a check needs nixpkgs' NixOS test driver
-    checks = mapAttrs (_: attrNames) outputs.checks;
+    modulePackage = flakeModule.services.hail.package // {
+      content = drvSummary flakeModule.services.hail.package.content;
+    };
+    checks = mapAttrs (_: mapAttrs (_: checkSummary)) outputs.checks;
+    formatter = mapAttrs (_: f: "${f}") outputs.formatter;
     devShellPackages = {
-      linux = outputs.devShells.x86_64-linux.default.packages;
-      darwin = outputs.devShells.aarch64-darwin.default.packages;
+      linux = map (p: p.name) outputs.devShells.x86_64-linux.default.packages;
+      darwin = map (p: p.name) outputs.devShells.aarch64-darwin.default.packages;
     };
   };
 }
