@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { REPO, UNIT_DIR, expandSpecifiers, parseUnit, splitCommandLine, tempDir, value, verifyUnits, type Unit } from "./unit-file.js";
@@ -24,7 +24,7 @@ const STUB = path.join(REPO, "test", "packaging", "nix-stub.nix");
 const REPO_ARG = ["--arg", "repo", `/. + ${JSON.stringify(REPO)}`];
 // nix/tests/nixos-deploy.nix is a NixOS VM test (flake checks): it needs nixpkgs and KVM, so
 // here it is only parsed, never run.
-const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/npm-lock.nix", "test/packaging/nix-stub.nix", "nix/tests/nixos-deploy.nix"];
+const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/npm-lock.nix", "nix/examples/host/flake.nix", "test/packaging/nix-stub.nix", "test/packaging/nixpkgs-stub/default.nix", "test/packaging/nixpkgs-stub/flake.nix", "nix/tests/nixos-deploy.nix"];
 
 interface Run {
   code: number;
@@ -698,7 +698,9 @@ describe("the stub's nixpkgs 26.05 refuses what nixpkgs refuses (the tests above
   });
 
   it("names no Node.js line older than 22 in flake.nix, nix/ or test/packaging/", async () => {
-    const files = ["flake.nix", ...NIX_FILES.filter((f) => f.startsWith("nix/")), "nix/npm-lock.nix", "test/packaging/nix-stub.nix", "test/packaging/nix-files.test.ts"];
+    const under = async (dir: string) => (await readdir(path.join(REPO, dir), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(REPO, path.join(e.parentPath, e.name)));
+    const files = ["flake.nix", ...(await under("nix")), ...(await under("test/packaging"))];
+    assert.ok(files.includes("nix/package.nix") && files.includes("test/packaging/nixpkgs-stub/default.nix"), files.join(" "));
     for (const file of files) {
       const text = await readFile(path.join(REPO, file), "utf8");
       const majors = [...text.matchAll(/nodejs_(\d+)/g)].map((m) => Number(m[1]));

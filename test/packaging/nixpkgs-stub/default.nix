@@ -22,7 +22,7 @@ let
     ;
 
   lib = rec {
-    nixosSystem = args: nixosSystem args;
+    nixosSystem = args: evalNixos args;
     mkOption = attrs: attrs // { _type = "option"; };
     mkEnableOption =
       what:
@@ -252,6 +252,7 @@ let
           attrs
           // {
             type = "derivation";
+            name = "${attrs.pname}-${attrs.version}";
             outPath = builtins.seq "${attrs.nodejs}" "/nix/store/00000000000000000000000000000000-${attrs.pname}-${attrs.version}";
           };
         importNpmLock = {
@@ -283,7 +284,7 @@ let
     else
       throw "The option `${loc}' has conflicting definition values.";
 
-  nixosSystem =
+  evalNixos =
     { system, modules, ... }:
     let
       pkgs = pkgsFor { inherit system; };
@@ -298,10 +299,14 @@ let
       declaring = filter (v: v ? options) all';
       hailModule = head declaring;
       definitions = map (v: (v.config or v).services.hail or { }) (filter (v: !(v ? options)) all');
+      # the module's own config, named option by option: `//` would need config to know its names
+      moduleConfig = unwrapIf hailModule.config;
       config = {
         nix.package = pkgs.nix;
         services.hail = fill hailModule.options.services.hail (mergeDefinitions "services.hail" definitions) "services.hail";
-      } // removeAttrs (unwrapIf hailModule.config) [ "services" ];
+        systemd.services = moduleConfig.systemd.services or { };
+        assertions = moduleConfig.assertions or [ ];
+      };
     in
     if builtins.length declaring != 1 then
       throw "the stub's nixosSystem expects exactly one module that declares options (nix/module.nix)"
@@ -314,6 +319,5 @@ in
     pkgsFor
     fill
     unwrapIf
-    nixosSystem
     ;
 }
