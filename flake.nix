@@ -1,10 +1,11 @@
 {
   description = "hail: pull-based continuous deployment for Nix from Hydra release gates";
 
-  # nixos-25.05 or later: importNpmLock, lib.fileset, and a nodejs_20 new enough for the
-  # `engines` field (>= 20.19; .npmrc sets engine-strict). `nix flake lock` needs the network
-  # once; commit the flake.lock it writes.
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05";
+  # nixos-26.05: a supported release with nodejs_24 (Node.js 24 LTS), importNpmLock and
+  # lib.fileset. Its Node.js 20 is end of life (marked insecure; removed on unstable), so
+  # nothing here takes it. No flake.lock is committed: writing one needs the network, and a
+  # made-up one would be worse than none; `nix flake lock` writes it on first use.
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs =
     { self, nixpkgs }:
@@ -45,7 +46,7 @@
         default = pkgs.mkShell {
           # systemd-analyze for test/packaging/systemd.test.ts (Linux only)
           packages = [
-            pkgs.nodejs_20
+            pkgs.nodejs_24
             pkgs.nix
           ] ++ pkgs.lib.optional pkgs.stdenv.hostPlatform.isLinux pkgs.systemd;
         };
@@ -58,6 +59,7 @@
         nixos-deploy = nixpkgs.legacyPackages.${system}.testers.runNixOSTest (import ./nix/tests/nixos-deploy.nix { inherit self; });
       });
 
-      formatter = forAllSystems (pkgs: pkgs.nixfmt-rfc-style);
+      # nixfmt (RFC 166 style); nixfmt-rfc-style is only a warning alias of it since 25.11
+      formatter = forAllSystems (pkgs: pkgs.nixfmt);
     };
 }

@@ -17,18 +17,25 @@
 #   registry     where tarballs come from
 #   platform     { os; cpu; } in npm's names (process.platform, process.arch: "linux",
 #                "x64"), or null to keep every platform
+#   omit         names of top-level packages to leave out: their entries go, and so do they
+#                from the root package's dependency lists (npm would otherwise see the lock as
+#                out of date and try to fetch them). The caller names every package that only
+#                they need, and drops them from package.json too.
 {
   packageLock,
   registry ? "https://registry.npmjs.org",
   platform ? null,
+  omit ? [ ],
 }:
 let
   inherit (builtins)
     elem
     filter
     head
+    listToAttrs
     mapAttrs
     match
+    removeAttrs
     stringLength
     substring
     ;
@@ -73,5 +80,21 @@ let
       module
     else
       module // { resolved = tarballUrl (nameOf path module) module.version; };
+
+  omittedPaths = map (name: "node_modules/${name}") omit;
+  # the root package ("") lists its own dependencies, by name
+  withoutOmitted =
+    path: module:
+    if path != "" then
+      module
+    else
+      module
+      // listToAttrs (
+        map (field: {
+          name = field;
+          value = removeAttrs module.${field} omit;
+        }) (filter (field: module ? ${field}) [ "dependencies" "devDependencies" "optionalDependencies" ])
+      );
+  kept = mapAttrs withoutOmitted (removeAttrs packageLock.packages omittedPaths);
 in
-packageLock // { packages = mapAttrs fill packageLock.packages; }
+packageLock // { packages = mapAttrs fill kept; }

