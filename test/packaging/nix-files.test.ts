@@ -206,7 +206,7 @@ interface PackageSummary extends DrvSummary {
   lockPaths: string[];
   lockRoot: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
   lockDependencies: Array<{ path: string; dependencies: string[] }>;
-  packageJson: { name: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  packageJson: { name: string; dependencies?: Record<string, string>; devDependencies: Record<string, string> };
   overriddenNodejs: string;
 }
 
@@ -239,10 +239,10 @@ describe("nix/package.nix (evaluated with the stub)", () => {
     }
     // importNpmLock maps each of package.json's dependencies to its lock entry: one missing
     // fails the evaluation; and npm finds every dependency of every package it installs
-    for (const name of [...Object.keys(p.packageJson.dependencies), ...Object.keys(p.packageJson.devDependencies)]) {
+    for (const name of [...Object.keys(p.packageJson.dependencies ?? {}), ...Object.keys(p.packageJson.devDependencies)]) {
       assert.ok(p.lockPaths.includes(`node_modules/${name}`), `${name} is in the lock`);
     }
-    assert.deepEqual({ ...p.lockRoot.dependencies }, p.packageJson.dependencies);
+    assert.deepEqual({ ...p.lockRoot.dependencies }, { ...p.packageJson.dependencies });
     assert.deepEqual({ ...p.lockRoot.devDependencies }, p.packageJson.devDependencies);
     const paths = new Set(p.lockPaths);
     const found = (from: string, name: string) => {
