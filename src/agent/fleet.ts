@@ -10,6 +10,7 @@ import { nodeProfileFs } from "../nix/profile-fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { lockProfile, stateStoreFor } from "../state/profile-files.js";
 import type { AgentConfig } from "./config.js";
+import type { Condition } from "./report.js";
 import { createHydraClient } from "./hydra-client.js";
 import { TargetAgent } from "./target-agent.js";
 
@@ -95,11 +96,26 @@ export function fleetMetrics(agents: readonly TargetAgent[], daemonMetrics?: Dae
   );
 }
 
-/** GET /healthz: ok while no target's last pass failed, with each target's last error. */
+/**
+ * GET /healthz: each target's condition with its reason, and the fleet's, the worst of them.
+ * 200 while no target is failing (a known-bad build skipped is `degraded`: hail works as
+ * designed), 503 otherwise. `ok` and `error` are kept for readers of the older body.
+ */
 export function fleetHealth(agents: readonly TargetAgent[]): { ok: boolean; body: unknown } {
+  const conditions = agents.map((a) => ({ agent: a, condition: a.condition() }));
   const profiles = Object.fromEntries(
-    agents.map((a) => [a.target.profile.name, { ok: a.healthy, lastCheckAt: a.metricsSnapshot()?.metrics.lastCheckAt ?? null, error: a.lastError() }]),
+    conditions.map(({ agent, condition }) => [
+      agent.target.profile.name,
+      {
+        ok: condition.condition !== "failing",
+        ...condition,
+        reason: condition.condition === "ok" ? null : condition.reason,
+        lastCheckAt: agent.metricsSnapshot()?.metrics.lastCheckAt ?? null,
+        error: condition.condition === "failing" ? condition.error : null,
+      },
+    ]),
   );
-  const ok = agents.every((a) => a.healthy);
-  return { ok, body: { status: ok ? "ok" : "failing", profiles } };
+  const worst = (state: Condition["condition"]) => conditions.some((c) => c.condition.condition === state);
+  const status = worst("failing") ? "failing" : worst("degraded") ? "degraded" : "ok";
+  return { ok: status !== "failing", body: { status, profiles } };
 }

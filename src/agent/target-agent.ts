@@ -18,7 +18,8 @@ import type { MetricsState } from "../state/schema.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
 import { noteRebootNeed, rebootIfDue } from "../nixos/reboot.js";
 import type { PassReport } from "./report.js";
-import { isHealthy, passError, passRecord } from "./report.js";
+import type { Condition } from "./report.js";
+import { passCondition, passError, passRecord } from "./report.js";
 
 /**
  * One target's passes with their bookkeeping: metrics accounted and persisted, the last
@@ -103,9 +104,14 @@ export class TargetAgent {
     return report;
   }
 
-  /** True while the last pass did not fail (GET /healthz). */
+  /** What GET /healthz says of this target: ok, degraded (a known-bad build skipped) or failing. */
+  condition(): Condition {
+    return passCondition(this.last, this.deployedBuildId);
+  }
+
+  /** True while the last pass did not fail: ok or degraded (GET /healthz answers 200). */
   get healthy(): boolean {
-    return isHealthy(this.last);
+    return this.condition().condition !== "failing";
   }
 
   metricsSnapshot(): ProfileMetrics | null {

@@ -76,6 +76,12 @@ const FAMILIES: Family[] = [
     samples: (p) => [[{}, p.metrics.hookFailures]],
   },
   {
+    name: "hail_known_bad_skips_total",
+    type: "counter",
+    help: "passes that skipped the newest build because it failed to deploy here before (known-bad), keeping what is deployed",
+    samples: (p) => [[{}, p.metrics.knownBadSkips]],
+  },
+  {
     name: "hail_errors_total",
     type: "counter",
     help: "errors by kind",

@@ -25,11 +25,13 @@ export const MetricsStateSchema = z.object({
   rollbacks: count,
   errors: z.record(z.string(), count),
   hookFailures: count.default(0),
+  /** passes that skipped the offered build because it failed to deploy here before */
+  knownBadSkips: count.default(0),
 });
 export type MetricsState = z.infer<typeof MetricsStateSchema>;
 
 function emptyMetrics(): MetricsState {
-  return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {}, hookFailures: 0 };
+  return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {}, hookFailures: 0, knownBadSkips: 0 };
 }
 
 /** Loose: keys a newer hail added are kept when this one rewrites the file. */

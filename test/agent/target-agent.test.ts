@@ -147,12 +147,19 @@ describe("TargetAgent.pass", () => {
     assert.equal(w.store.state.metrics.rollbacks, 1);
   });
 
-  it("skipping a known-bad build is unhealthy and not up to date", async () => {
+  it("skipping a known-bad build keeps build 2: degraded (healthy), not up to date, counted", async () => {
     const w = agentWorld({ state: recordFailure(deployedV2(), ref(3, V3), "exit 1", "activation", AT) });
+    await w.agent.load();
     const report = await w.agent.pass();
     assert.equal(report.kind === "unchanged" && report.decision.kind, "skip");
-    assert.equal(w.agent.healthy, false);
+    assert.equal(w.agent.healthy, true);
+    const condition = w.agent.condition();
+    assert.equal(condition.condition, "degraded");
+    assert.match(condition.condition === "degraded" ? condition.reason : "", /^build 3 known-bad, keeping build 2 \(/);
     assert.equal(w.agent.metricsSnapshot()?.metrics.upToDate, false);
+    await w.agent.pass();
+    assert.equal(w.agent.metricsSnapshot()?.metrics.knownBadSkips, 2);
+    assert.equal(w.store.state.metrics.knownBadSkips, 2, "kept in the state file: a one-shot's count goes on");
   });
 
   it("a profile stuck on the known-bad build (after --no-rollback) is not up to date", async () => {
@@ -161,6 +168,7 @@ describe("TargetAgent.pass", () => {
     assert.equal(report.kind === "unchanged" && report.currentPath, V3);
     assert.equal(report.kind === "unchanged" && report.decision.kind, "skip");
     assert.equal(w.agent.metricsSnapshot()?.metrics.upToDate, false);
+    assert.equal(w.agent.healthy, false, "the known-bad build runs: failing");
   });
 
   it("an idle up-to-date pass writes the state file only when a counter changes", async () => {
