@@ -12,6 +12,7 @@ import { lockProfile, stateStoreFor } from "../state/profile-files.js";
 import type { AgentConfig } from "./config.js";
 import type { Condition } from "./report.js";
 import { createHydraClient } from "./hydra-client.js";
+import type { FleetRecord } from "./target-agent.js";
 import { TargetAgent } from "./target-agent.js";
 
 export type Lock = Awaited<ReturnType<typeof lockProfile>>;
@@ -43,9 +44,13 @@ export async function startTargets(agents: TargetAgent[], global: AgentConfig, l
   return { ready, codes };
 }
 
+/** How long a retired target is shown in the metrics: longer than HailMetricsGone looks back (1 day). */
+export const RETIRED_SHOWN_MS = 7 * 24 * 3600_000;
+
 /** One agent per target; targets on the same Hydra share one client and one round of answers. */
 export async function createAgents(configs: AgentConfig[], log: Log, configFile: string | null): Promise<TargetAgent[]> {
   const rounds = new Map<string, SharedRound>();
+  const fleet: FleetRecord = { retired: [] };
   const runner = createProcessRunner();
   const storeDir = storeDirFromEnv(process.env);
   const agents: TargetAgent[] = [];
@@ -81,18 +86,20 @@ export async function createAgents(configs: AgentConfig[], log: Log, configFile:
           hooks: config.hooks,
           confirmTimeoutMs: config.confirmTimeoutMs,
         },
-        { managedBy: configFile, newRound: () => round.newRound() },
+        { managedBy: configFile, newRound: () => round.newRound(), fleet },
       ),
     );
   }
   return agents;
 }
 
-/** The Prometheus exposition of every target (and the daemon's own series). */
-export function fleetMetrics(agents: readonly TargetAgent[], daemonMetrics?: DaemonMetrics): string {
+/** The Prometheus exposition of every target (and the daemon's own series, and the targets retired lately). */
+export function fleetMetrics(agents: readonly TargetAgent[], daemonMetrics?: DaemonMetrics, now = Date.now()): string {
+  const retired = (agents[0]?.fleet.retired ?? []).filter((r) => now - Date.parse(r.retiredAt) < RETIRED_SHOWN_MS);
   return renderMetrics(
     agents.map((a) => a.metricsSnapshot()).filter((m) => m !== null),
     daemonMetrics,
+    retired,
   );
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { RETIRED_SHOWN_MS, fleetMetrics } from "../../src/agent/fleet.js";
 import { TargetAgent } from "../../src/agent/target-agent.js";
 import type { PassDeps } from "../../src/deploy/pass.js";
 import { EnvironmentError, HydraUnavailable, UsageError } from "../../src/errors.js";
@@ -223,5 +224,18 @@ describe("TargetAgent.load", () => {
     assert.equal(w.agent.metricsSnapshot()?.deployedBuildId, 2);
     await w.agent.pass();
     assert.deepEqual(w.hydra.calls, ["latest latest"]);
+  });
+});
+
+describe("fleetMetrics and retired targets", () => {
+  it("shows a target retired less than a week ago, and no longer after", async () => {
+    const w = agentWorld();
+    await w.agent.load();
+    w.agent.fleet.retired = [{ profile: "gone", retiredAt: "2026-03-01T00:00:00.000Z" }];
+    const retiredAt = Date.parse("2026-03-01T00:00:00.000Z");
+    const shown = fleetMetrics([w.agent], undefined, retiredAt + RETIRED_SHOWN_MS - 1);
+    assert.match(shown, /^hail_target_retired_timestamp_seconds\{profile="gone"\} 1772323200$/m);
+    assert.equal(RETIRED_SHOWN_MS, 7 * 24 * 3600_000);
+    assert.doesNotMatch(fleetMetrics([w.agent], undefined, retiredAt + RETIRED_SHOWN_MS), /hail_target_retired_timestamp_seconds/);
   });
 });
