@@ -10,6 +10,8 @@ export interface AgentConfig {
   pollPeriodMs: number;
   /** POST /poll and SIGUSR1 start at most one extra pass per this interval */
   pollMinIntervalMs: number;
+  /** a daemon whose profiles exist spreads its first poll over the period (--no-start-spread: at once) */
+  startSpread: boolean;
   oneshot: boolean;
   timeoutMs: number;
   activateTimeoutMs: number;

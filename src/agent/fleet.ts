@@ -10,7 +10,9 @@ import { nodeProfileFs } from "../nix/profile-fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { lockProfile, stateStoreFor } from "../state/profile-files.js";
 import type { AgentConfig } from "./config.js";
+import type { Condition } from "./report.js";
 import { createHydraClient } from "./hydra-client.js";
+import type { FleetRecord } from "./target-agent.js";
 import { TargetAgent } from "./target-agent.js";
 
 export type Lock = Awaited<ReturnType<typeof lockProfile>>;
@@ -42,9 +44,13 @@ export async function startTargets(agents: TargetAgent[], global: AgentConfig, l
   return { ready, codes };
 }
 
+/** How long a retired target is shown in the metrics: longer than HailMetricsGone looks back (1 day). */
+export const RETIRED_SHOWN_MS = 7 * 24 * 3600_000;
+
 /** One agent per target; targets on the same Hydra share one client and one round of answers. */
 export async function createAgents(configs: AgentConfig[], log: Log, configFile: string | null): Promise<TargetAgent[]> {
   const rounds = new Map<string, SharedRound>();
+  const fleet: FleetRecord = { retired: [] };
   const runner = createProcessRunner();
   const storeDir = storeDirFromEnv(process.env);
   const agents: TargetAgent[] = [];
@@ -80,26 +86,43 @@ export async function createAgents(configs: AgentConfig[], log: Log, configFile:
           hooks: config.hooks,
           confirmTimeoutMs: config.confirmTimeoutMs,
         },
-        { managedBy: configFile, newRound: () => round.newRound() },
+        { managedBy: configFile, newRound: () => round.newRound(), fleet },
       ),
     );
   }
   return agents;
 }
 
-/** The Prometheus exposition of every target (and the daemon's own series). */
-export function fleetMetrics(agents: readonly TargetAgent[], daemonMetrics?: DaemonMetrics): string {
+/** The Prometheus exposition of every target (and the daemon's own series, and the targets retired lately). */
+export function fleetMetrics(agents: readonly TargetAgent[], daemonMetrics?: DaemonMetrics, now = Date.now()): string {
+  const retired = (agents[0]?.fleet.retired ?? []).filter((r) => now - Date.parse(r.retiredAt) < RETIRED_SHOWN_MS);
   return renderMetrics(
     agents.map((a) => a.metricsSnapshot()).filter((m) => m !== null),
     daemonMetrics,
+    retired,
   );
 }
 
-/** GET /healthz: ok while no target's last pass failed, with each target's last error. */
+/**
+ * GET /healthz: each target's condition with its reason, and the fleet's, the worst of them.
+ * 200 while no target is failing (a known-bad build skipped is `degraded`: hail works as
+ * designed), 503 otherwise. `ok` and `error` are kept for readers of the older body.
+ */
 export function fleetHealth(agents: readonly TargetAgent[]): { ok: boolean; body: unknown } {
+  const conditions = agents.map((a) => ({ agent: a, condition: a.condition() }));
   const profiles = Object.fromEntries(
-    agents.map((a) => [a.target.profile.name, { ok: a.healthy, lastCheckAt: a.metricsSnapshot()?.metrics.lastCheckAt ?? null, error: a.lastError() }]),
+    conditions.map(({ agent, condition }) => [
+      agent.target.profile.name,
+      {
+        ok: condition.condition !== "failing",
+        ...condition,
+        reason: condition.condition === "ok" ? null : condition.reason,
+        lastCheckAt: agent.metricsSnapshot()?.metrics.lastCheckAt ?? null,
+        error: condition.condition === "failing" ? condition.error : null,
+      },
+    ]),
   );
-  const ok = agents.every((a) => a.healthy);
-  return { ok, body: { status: ok ? "ok" : "failing", profiles } };
+  const worst = (state: Condition["condition"]) => conditions.some((c) => c.condition.condition === state);
+  const status = worst("failing") ? "failing" : worst("degraded") ? "degraded" : "ok";
+  return { ok: status !== "failing", body: { status, profiles } };
 }

@@ -24,9 +24,23 @@ export async function createHydraClient(
     ...(credentials ? { credentials } : {}),
     ...(login ? { login } : {}),
     ...(onRequest ? { onRequest } : {}),
-    onMoved: ({ from, to }) =>
-      log.warn(`Hydra moved this job (a renamed jobset): ${from} now redirects to ${to}; following it, update the job URL in the configuration`, { movedTo: to }),
+    onMoved: warnOncePerMove(log),
   });
+}
+
+/**
+ * A daemon follows a renamed jobset on every poll: the warning is given once per move (and
+ * again when the job moves elsewhere), the polls after it log at debug level. One per client:
+ * the targets that share a Hydra share the warning too.
+ */
+export function warnOncePerMove(log: Log): (move: { from: string; to: string }) => void {
+  const warned = new Map<string, string>();
+  return ({ from, to }) => {
+    const message = `Hydra moved this job (a renamed jobset): ${from} now redirects to ${to}; following it, update the job URL in the configuration`;
+    if (warned.get(from) === to) return log.debug(message, { movedTo: to });
+    warned.set(from, to);
+    log.warn(message, { movedTo: to });
+  };
 }
 
 async function credentialsFor(netrc: AgentConfig["netrc"], host: string, log: Log) {

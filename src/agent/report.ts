@@ -33,18 +33,49 @@ export function passExitCode(report: PassReport): number {
 }
 
 /**
- * True while the pass did not fail (GET /healthz). Skipping a known-bad build counts as
- * failing, as it does for a one-shot's exit code: the newest build is still not deployed.
+ * A target's condition for GET /healthz. `degraded` is the daemon working as designed: the
+ * newest build failed here before and is skipped while the build deployed before it is kept
+ * (200). `failing` is a pass that failed (an outage, a failed deployment) or a profile left on
+ * the known-bad build or on nothing (503). Every condition but `ok` carries its reason.
  */
-export function isHealthy(report: PassReport | null): boolean {
-  if (report === null) return true;
-  if (report.kind === "error" || report.kind === "converge-failed" || report.kind === "failed") return false;
-  return !skipsKnownBad(report);
+export type Condition =
+  | { condition: "ok" }
+  | { condition: "degraded"; reason: string; knownBad: BuildShown; kept: BuildShown }
+  | { condition: "failing"; reason: string; error: { kind: string; message: string } };
+
+/** A build as /healthz names it: its Hydra id when hail knows it, and its store path. */
+export interface BuildShown {
+  buildId: number | null;
+  storePath: string;
 }
 
-/** The offered build failed before and is skipped: exit 1, unhealthy, not up to date. */
+/** `keptBuildId`: the Hydra build id of what the profile holds now, when hail knows it. */
+export function passCondition(report: PassReport | null, keptBuildId: number | null): Condition {
+  const error = passError(report);
+  if (error !== null) return { condition: "failing", reason: error.message, error };
+  const skip = report === null ? null : knownBadSkip(report);
+  if (skip === null) return { condition: "ok" };
+  const { resolution, currentPath } = skip;
+  const why = skip.decision.reason;
+  const knownBad = { buildId: resolution.buildId, storePath: resolution.storePath };
+  if (currentPath === null || currentPath === resolution.storePath) {
+    const where = currentPath === null ? "and nothing deployed to keep" : "and still deployed (--no-rollback, or a failed rollback)";
+    const message = `build ${resolution.buildId} known-bad ${where}: ${why}`;
+    return { condition: "failing", reason: message, error: { kind: "known_bad", message } };
+  }
+  const kept = { buildId: keptBuildId, storePath: currentPath };
+  const keeping = keptBuildId === null ? currentPath : `build ${keptBuildId} (${currentPath})`;
+  return { condition: "degraded", reason: `build ${resolution.buildId} known-bad, keeping ${keeping}: ${why}`, knownBad, kept };
+}
+
+/** The offered build failed before and is skipped: exit 1, not up to date, degraded at best. */
 function skipsKnownBad(report: PassReport): boolean {
-  return report.kind === "unchanged" && report.decision.kind === "skip" && report.decision.cause === "failed-before";
+  return knownBadSkip(report) !== null;
+}
+
+function knownBadSkip(report: PassReport): (Extract<PassReport, { kind: "unchanged" }> & { decision: { kind: "skip" } }) | null {
+  if (report.kind !== "unchanged" || report.decision.kind !== "skip" || report.decision.cause !== "failed-before") return null;
+  return { ...report, decision: report.decision };
 }
 
 /** The error that ended the pass, for /healthz. */
@@ -92,6 +123,7 @@ export function passRecord(report: PassReport): PassRecord {
     case "unchanged":
       if (report.decision.kind === "stay") return { kind: "checked" };
       // a known-bad path the profile is stuck on (a failed rollback, --no-rollback) is not up to date
-      return { kind: "unchanged", upToDate: report.currentPath === report.resolution.storePath && !skipsKnownBad(report) };
+      if (skipsKnownBad(report)) return { kind: "unchanged", upToDate: false, knownBadSkip: true };
+      return { kind: "unchanged", upToDate: report.currentPath === report.resolution.storePath };
   }
 }

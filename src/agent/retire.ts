@@ -16,6 +16,7 @@ import type { State } from "../state/schema.js";
 import { createStateStore, readStateFile } from "../state/state-store.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
 import { pathExists } from "../path-exists.js";
+import type { RetiredTarget } from "../metrics/exposition.js";
 import type { AgentConfig } from "./config.js";
 import type { TargetAgent } from "./target-agent.js";
 
@@ -28,10 +29,15 @@ import type { TargetAgent } from "./target-agent.js";
  */
 export async function retireRemovedTargets(agents: TargetAgent[], configFile: string, global: AgentConfig, log: Log): Promise<void> {
   const active = new Set(agents.map((a) => a.target.profile.path));
+  const retired: RetiredTarget[] = [];
   for (const { files, state } of await managedStates(global.stateDir, log)) {
-    if (state.managedBy !== configFile || state.retiredAt !== null || active.has(state.profilePath)) continue;
-    await retire(files, state, global, log.child({ profile: state.profile }));
+    if (state.managedBy !== configFile || active.has(state.profilePath)) continue;
+    const retiredAt = state.retiredAt ?? (await retire(files, state, global, log.child({ profile: state.profile })));
+    if (retiredAt !== null) retired.push({ profile: state.profile, retiredAt });
   }
+  // the metrics say these went on purpose (fleet.ts, RETIRED_SHOWN_MS)
+  const fleet = agents[0]?.fleet;
+  if (fleet !== undefined) fleet.retired = retired;
 }
 
 async function managedStates(stateDir: string, log: Log): Promise<{ files: StateFiles; state: State }[]> {
@@ -56,18 +62,19 @@ async function managedStates(stateDir: string, log: Log): Promise<{ files: State
   return states;
 }
 
-async function retire(files: StateFiles, state: State, global: AgentConfig, log: Log): Promise<void> {
+/** When the target was retired, or null when it could not be (tried again at the next start). */
+async function retire(files: StateFiles, state: State, global: AgentConfig, log: Log): Promise<string | null> {
   // Both of the profile's locks: a hail with another state dir may be deploying it right now.
   // One that cannot be taken (a planted lock file, EACCES) leaves this target for the next start.
   const lock = await lockProfileFiles(files.lock, state.profilePath, "retire", false).catch(asHailError);
   if (lock instanceof HailError) {
     if (lock.exitCode === EXIT.internal) throw lock;
     log.error(`cannot take the lock of removed target ${state.profile}: ${lock.message}; hail tries again at its next start`, { errorKind: lock.kind });
-    return;
+    return null;
   }
   if (lock.kind === "held") {
     log.warn(`target ${state.profile} was removed from the config, but ${describeHolder(lock)} holds its lock ${lock.file}; leaving it for now`);
-    return;
+    return null;
   }
   try {
     const deactivate = join(state.profilePath, "bin", "deactivate");
@@ -86,11 +93,14 @@ async function retire(files: StateFiles, state: State, global: AgentConfig, log:
     } else {
       log.info(`target ${state.profile} was removed from the config; its profile has no bin/deactivate`);
     }
-    await createStateStore(files.state, { name: state.profile, path: state.profilePath }).update((s) => ({ ...s, retiredAt: new Date().toISOString() }));
+    const retiredAt = new Date().toISOString();
+    await createStateStore(files.state, { name: state.profile, path: state.profilePath }).update((s) => ({ ...s, retiredAt }));
     log.info(`hail no longer manages ${state.profilePath} (${basename(files.state)} kept for the record)`);
+    return retiredAt;
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
     log.error(`deactivating removed target ${state.profile} failed: ${err.message}; hail tries again at its next start`, { errorKind: err.kind });
+    return null;
   } finally {
     await lock.release();
   }

@@ -11,14 +11,21 @@ import { UsageError, asHailError, describeError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";
 import type { PassRecord } from "../metrics/account.js";
 import { accountPass, countersChanged } from "../metrics/account.js";
-import type { ProfileMetrics } from "../metrics/exposition.js";
+import type { ProfileMetrics, RetiredTarget } from "../metrics/exposition.js";
 import { readProfileTarget } from "../nix/profile.js";
 import type { ProfileFs } from "../nix/profile-fs.js";
 import type { MetricsState } from "../state/schema.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
 import { noteRebootNeed, rebootIfDue } from "../nixos/reboot.js";
 import type { PassReport } from "./report.js";
-import { isHealthy, passError, passRecord } from "./report.js";
+import type { Condition } from "./report.js";
+import { passCondition, passError, passRecord } from "./report.js";
+
+/** What the targets of one hail process share besides Hydra's answers (createAgents makes it). */
+export interface FleetRecord {
+  /** the targets removed from the config file lately (agent/retire.ts), for the metrics */
+  retired: RetiredTarget[];
+}
 
 /**
  * One target's passes with their bookkeeping: metrics accounted and persisted, the last
@@ -35,8 +42,14 @@ export class TargetAgent {
     readonly deps: PassDeps,
     readonly target: Target,
     readonly opts: PassOptions,
-    private readonly context: { managedBy: string | null; newRound: () => void },
+    private readonly context: { managedBy: string | null; newRound: () => void; fleet?: FleetRecord },
   ) {}
+
+  /** What this agent's process shares with its other targets (createAgents gives them one). */
+  get fleet(): FleetRecord {
+    this.context.fleet ??= { retired: [] };
+    return this.context.fleet;
+  }
 
   /** Forgets the answers shared with other targets in the last poll round. */
   newRound(): void {
@@ -103,9 +116,14 @@ export class TargetAgent {
     return report;
   }
 
-  /** True while the last pass did not fail (GET /healthz). */
+  /** What GET /healthz says of this target: ok, degraded (a known-bad build skipped) or failing. */
+  condition(): Condition {
+    return passCondition(this.last, this.deployedBuildId);
+  }
+
+  /** True while the last pass did not fail: ok or degraded (GET /healthz answers 200). */
   get healthy(): boolean {
-    return isHealthy(this.last);
+    return this.condition().condition !== "failing";
   }
 
   metricsSnapshot(): ProfileMetrics | null {

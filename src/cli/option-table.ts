@@ -114,6 +114,11 @@ export const OPTIONS = {
     file: { where: "global", value: "duration" },
     parse: timer,
   },
+  startSpread: {
+    flag: "--no-start-spread",
+    help: "poll at once at start, also when the profiles exist (default: the first poll is spread over the poll period)",
+    file: { where: "global", value: "boolean", key: "noStartSpread" },
+  },
   activateTimeout: {
     flag: "--activate-timeout <duration>",
     help: "kill an activation running longer",
@@ -211,6 +216,7 @@ const DEPLOY = [
   "oneshot",
   "pollPeriod",
   "pollMinInterval",
+  "startSpread",
   "activateTimeout",
   "healthCheck",
   "rollback",

@@ -39,6 +39,7 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
     stateDir: raw.stateDir,
     pollPeriodMs: parsedOption(raw, "pollPeriod"),
     pollMinIntervalMs: parsedOption(raw, "pollMinInterval"),
+    startSpread: raw.startSpread !== false,
     oneshot: raw.oneshot === true,
     timeoutMs: parsedOption(raw, "timeout"),
     activateTimeoutMs: parsedOption(raw, "activateTimeout"),

@@ -33,7 +33,7 @@ export async function runDaemon(agents: TargetAgent[], global: AgentConfig, log:
   const daemonMetrics = (): DaemonMetrics => ({ pollRequestsRejected: requests.rejectedTotal });
   // Synchronous: nothing may come between the start and the signal handlers below.
   const profilesExist = agents.every((a) => existsSync(a.target.profile.path));
-  const firstDelayMs = process.env.HAIL_NO_START_SPREAD === "1" ? 0 : firstPollDelay(global.pollPeriodMs, profilesExist, Math.random);
+  const firstDelayMs = global.startSpread ? firstPollDelay(global.pollPeriodMs, profilesExist, Math.random) : 0;
   const loop = createLoop(
     async () => {
       for (const agent of agents) agent.newRound();

@@ -130,12 +130,22 @@ async function fail(
   deps.log.error(`deployment of ${build.storePath} failed: ${err.message}`, { errorKind: err.kind });
   // also after a transient error: a profile that moved is put back (realise failures never move it)
   if (!opts.rollback) return { kind: "failed", error: err, rolledBack: false };
-  const rollback = await rollBack(deps, target, previous, opts.activateTimeoutMs);
+  // the rollback's lines carry the build rolled back to as buildId, and the failed one beside it
+  const toBuildId = previous.storePath !== null && deps.buildIdOf ? await deps.buildIdOf(previous.storePath) : null;
+  const to = { buildId: toBuildId, storePath: previous.storePath };
+  const log = deps.log.child({ buildId: toBuildId, storePath: previous.storePath, failedBuildId: build.buildId, failedStorePath: build.storePath });
+  const rollback = await rollBack({ ...deps, log }, target, previous, { failed: build, to }, opts.activateTimeoutMs);
   if (rollback.kind !== "failed") return { kind: "failed", error: err, rolledBack: rollback.kind === "done" };
   const where = rollback.profileAt ?? "no store path";
   const message = `${err.message}; rollback failed: ${rollback.message}; the profile is at ${where}: repair it by hand (nix-env --profile ${target.profile.path} --list-generations)`;
-  deps.log.error(`rollback of ${target.profile.path} failed: ${rollback.message}; the profile is at ${where}`, { errorKind: err.kind });
+  log.error(`rollback of ${target.profile.path} from ${describeBuild(build)} to ${describeBuild(to)} failed: ${rollback.message}; the profile is at ${where}`, { errorKind: err.kind });
   return { kind: "failed", error: new DeploymentFailed(message, err.kind), rolledBack: false };
+}
+
+/** "build 101 (/nix/store/…)", or the path alone when hail knows no Hydra build id for it. */
+function describeBuild(build: { buildId: number | null; storePath: string | null }): string {
+  const path = build.storePath ?? "no store path";
+  return build.buildId === null ? path : `build ${build.buildId} (${path})`;
 }
 
 export async function activate(
@@ -180,24 +190,31 @@ type RollbackOutcome = { kind: "none" } | { kind: "done" } | { kind: "failed"; m
  * is left alone: its services were never touched. A rollback that fails is reported, never
  * thrown: the attempt must still be recorded.
  */
-async function rollBack(deps: DeployDeps, target: Target, previous: ProfileBefore, timeoutMs: number): Promise<RollbackOutcome> {
+async function rollBack(
+  deps: DeployDeps,
+  target: Target,
+  previous: ProfileBefore,
+  builds: { failed: DeployBuild; to: { buildId: number | null; storePath: string | null } },
+  timeoutMs: number,
+): Promise<RollbackOutcome> {
   const profile = target.profile.path;
   const now = await readProfileLink(profile, deps.fs);
   if (now === previous.link && (await readProfileTarget(profile, deps.storeDir, deps.fs)) === previous.storePath) return { kind: "none" };
+  const from = `from ${describeBuild(builds.failed)}`;
   try {
     if (previous.link === null) {
       // There was no profile before: leave none, rather than a profile whose activation failed.
-      deps.log.warn(`rolling back: removing ${profile}, which did not exist before this attempt`);
+      deps.log.warn(`rolling back ${profile} ${from}: removing the profile, which did not exist before this attempt`);
       const generation = now === null ? null : await currentGeneration(profile, deps.fs);
       await deps.fs.remove(profile);
       if (generation !== null) await deps.fs.remove(`${profile}-${generation}-link`);
       return { kind: "done" };
     }
     if (previous.generation !== null) {
-      deps.log.warn(`rolling back ${profile} to generation ${previous.generation}`);
+      deps.log.warn(`rolling back ${profile} ${from} to generation ${previous.generation}, ${describeBuild(builds.to)}`);
       await deps.runner.runNix(switchGenerationCommand(profile, previous.generation));
     } else {
-      deps.log.warn(`rolling back ${profile} to the link it was before: ${previous.link}`);
+      deps.log.warn(`rolling back ${profile} ${from} to the link it was before: ${previous.link}, ${describeBuild(builds.to)}`);
       await replaceLink(deps.fs, profile, previous.link);
     }
   } catch (err) {
@@ -210,6 +227,7 @@ async function rollBack(deps: DeployDeps, target: Target, previous: ProfileBefor
   } catch (err) {
     return { kind: "failed", message: `re-activating ${storePath} failed: ${describeError(err)}`, profileAt: storePath };
   }
+  deps.log.info(`rolled back ${profile} to ${describeBuild({ buildId, storePath })}; ${describeBuild(builds.failed)} failed`);
   return { kind: "done" };
 }
 

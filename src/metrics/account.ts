@@ -4,7 +4,8 @@ import type { MetricsState } from "../state/schema.js";
 export type PassRecord =
   | { kind: "deployed"; hookFailures?: number }
   | { kind: "failed"; errorKind: string; rolledBack: boolean; hookFailures?: number }
-  | { kind: "unchanged"; upToDate: boolean }
+  /** `knownBadSkip`: the offered build failed here before and was skipped */
+  | { kind: "unchanged"; upToDate: boolean; knownBadSkip?: boolean }
   /** Hydra offered an older build than the deployed one: nothing is said about the profile */
   | { kind: "checked" }
   | { kind: "error"; errorKind: string };
@@ -31,7 +32,12 @@ export function accountPass(m: MetricsState, pass: PassRecord, at: string): Metr
         hookFailures: m.hookFailures + (pass.hookFailures ?? 0),
       };
     case "unchanged":
-      return { ...next, upToDate: pass.upToDate, lastSuccessAt: pass.upToDate ? at : m.lastSuccessAt };
+      return {
+        ...next,
+        upToDate: pass.upToDate,
+        lastSuccessAt: pass.upToDate ? at : m.lastSuccessAt,
+        knownBadSkips: m.knownBadSkips + (pass.knownBadSkip === true ? 1 : 0),
+      };
     case "checked":
       return next;
     case "error":
@@ -50,6 +56,7 @@ export function countersChanged(a: MetricsState, b: MetricsState): boolean {
     a.upToDate !== b.upToDate ||
     a.rollbacks !== b.rollbacks ||
     a.hookFailures !== b.hookFailures ||
+    a.knownBadSkips !== b.knownBadSkips ||
     a.deployments.success !== b.deployments.success ||
     a.deployments.failed !== b.deployments.failed ||
     JSON.stringify(a.errors) !== JSON.stringify(b.errors)

@@ -85,6 +85,12 @@ const FAMILIES: Family[] = [
     samples: (p) => [[{}, p.metrics.hookFailures]],
   },
   {
+    name: "hail_known_bad_skips_total",
+    type: "counter",
+    help: "passes that skipped the newest build because it failed to deploy here before (known-bad), keeping what is deployed",
+    samples: (p) => [[{}, p.metrics.knownBadSkips]],
+  },
+  {
     name: "hail_errors_total",
     type: "counter",
     help: "errors by kind",
@@ -107,7 +113,18 @@ export interface DaemonMetrics {
   pollRequestsRejected: number;
 }
 
-export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics): string {
+/** A target removed from the config file that hail stopped managing (agent/retire.ts). */
+export interface RetiredTarget {
+  /** the profile as the operator named it: the `profile` label its series had */
+  profile: string;
+  retiredAt: string;
+}
+
+/**
+ * `retired`: the targets removed on purpose lately. Their series are gone; this one says that
+ * it was on purpose, so that HailMetricsGone (nix/prometheus/hail.rules.yml) stays silent.
+ */
+export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics, retired: readonly RetiredTarget[] = []): string {
   const lines: string[] = [];
   for (const family of FAMILIES) {
     if (family.name === "hail_reboot_pending" && profiles.every((p) => p.rebootPending === undefined)) continue;
@@ -123,6 +140,13 @@ export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: Daem
       "# HELP hail_poll_requests_rejected_total POST /poll and SIGUSR1 requests refused because --poll-min-interval had not passed (per process)",
       "# TYPE hail_poll_requests_rejected_total counter",
       ...profiles.map((p) => `hail_poll_requests_rejected_total{${renderLabels({ profile: p.profile })}} ${daemon.pollRequestsRejected}`),
+    );
+  }
+  if (retired.length > 0) {
+    lines.push(
+      "# HELP hail_target_retired_timestamp_seconds when hail stopped managing a target removed from its config file (shown for a week after)",
+      "# TYPE hail_target_retired_timestamp_seconds gauge",
+      ...retired.map((r) => `hail_target_retired_timestamp_seconds{${renderLabels({ profile: r.profile })}} ${seconds(r.retiredAt)}`),
     );
   }
   return `${lines.join("\n")}\n`;

@@ -12,8 +12,9 @@ export interface MetricsEndpoints {
 }
 
 /**
- * `--metrics-listen`: GET /metrics (the same exposition as the file), GET /healthz (200 while
- * the last pass did not fail, 503 with the reason otherwise) and POST /poll (poll now, e.g.
+ * `--metrics-listen`: GET /metrics (the same exposition as the file), GET /healthz (each
+ * target's condition with its reason: 200 while none is failing, also when one is degraded by a
+ * known-bad build it skips; 503 otherwise; agent/fleet.ts) and POST /poll (poll now, e.g.
  * from a Hydra RunCommand hook: 202, or 429 with Retry-After while --poll-min-interval has not
  * passed). /healthz is unauthenticated: the errors in its body quote a server only through
  * serverText (src/server-text.ts), so no credential is in them.

@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import type { Target } from "../deploy/target.js";
 import { renderCommand } from "../nix/commands.js";
 import { switchChoiceFor, switchToConfigurationCommand } from "./activation.js";
+import { checkNixosSystem } from "./system.js";
 
 export interface NixosPreview {
   /** the switch-to-configuration command a deployment would run */
@@ -13,7 +14,8 @@ export interface NixosPreview {
 /**
  * What `plan` says about a `--nixos` deployment: the switch command and whether the kernel
  * changes. The boot links can only be compared once the system is in the local store
- * (`plan --fetch` realises it); until then the command is the configured action's.
+ * (`plan --fetch` realises it); until then the command is the configured action's. A closure
+ * in the store that is not a NixOS system is refused (65) as `run --nixos` refuses it.
  */
 export async function previewNixos(target: Target, storePath: string): Promise<NixosPreview | null> {
   const nixos = target.nixos;
@@ -25,6 +27,7 @@ export async function previewNixos(target: Target, storePath: string): Promise<N
       reboot: `unknown until ${storePath} is in the local store (plan --fetch realises it)`,
     };
   }
+  await checkNixosSystem(storePath);
   const choice = await switchChoiceFor(nixos, storePath, "deploy");
   const changed = choice.changedBootLinks.join(", ");
   const reboot =

@@ -3,6 +3,7 @@ import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
 import type { ProcessRunner } from "../nix/runner.js";
+import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { recordError } from "../state/transitions.js";
 import { switchChoiceFor } from "./activation.js";
@@ -16,6 +17,10 @@ export interface RebootDeps {
 }
 
 const REBOOT_COMMAND_TIMEOUT_MS = 5 * 60_000;
+/** A failing reboot command runs at most this many times for one pending reboot. */
+export const REBOOT_ATTEMPTS = 4;
+/** The wait after the first failure; it doubles after each further one (5, 10, 20 minutes). */
+export const REBOOT_RETRY_BASE_MS = 5 * 60_000;
 
 /**
  * After a successful deployment of a `--nixos` target with a reboot window: remember whether
@@ -28,7 +33,7 @@ export async function noteRebootNeed(deps: Pick<RebootDeps, "store" | "now">, ta
   const at = deps.now().toISOString();
   await deps.store.update((s) => ({
     ...s,
-    rebootPending: choice.rebootPending ? { storePath, changed: choice.changedBootLinks, since: s.rebootPending?.since ?? at } : null,
+    rebootPending: choice.rebootPending ? { storePath, changed: choice.changedBootLinks, since: s.rebootPending?.since ?? at, failures: 0, retryAt: null } : null,
   }));
 }
 
@@ -37,15 +42,22 @@ export type RebootOutcome = { kind: "nothing-to-do" } | { kind: "waiting" } | { 
 /**
  * Runs the reboot command when a reboot is pending and the local time is inside the window.
  * The mark is cleared before the command runs: it runs once, also when the machine goes down
- * before hail hears back. A failing command is logged and recorded, not retried.
+ * before hail hears back. A command that fails puts the mark back with a later retry time, at
+ * most REBOOT_ATTEMPTS times in all (5, 10, 20 minutes apart, always inside the window); then
+ * hail gives up and leaves the reboot to the operator.
  */
 export async function rebootIfDue(deps: RebootDeps, target: Target): Promise<RebootOutcome> {
   const nixos = target.nixos;
   if (!nixos?.rebootWindow) return { kind: "nothing-to-do" };
   const pending = (await deps.store.read()).rebootPending;
   if (pending === null) return { kind: "nothing-to-do" };
-  if (!insideWindow(nixos.rebootWindow, deps.now())) {
+  const now = deps.now();
+  if (!insideWindow(nixos.rebootWindow, now)) {
     deps.log.info(`reboot into ${pending.storePath} pending (${pending.changed.join(", ")} changed); waiting for ${nixos.rebootWindow.text}`);
+    return { kind: "waiting" };
+  }
+  if (pending.retryAt !== null && Date.parse(pending.retryAt) > now.getTime()) {
+    deps.log.info(`reboot into ${pending.storePath} pending; the reboot command failed ${attempts(pending.failures)}, next try from ${pending.retryAt}`);
     return { kind: "waiting" };
   }
   await deps.store.update((s) => ({ ...s, rebootPending: null }));
@@ -59,8 +71,31 @@ export async function rebootIfDue(deps: RebootDeps, target: Target): Promise<Reb
     return { kind: "rebooting" };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;
-    deps.log.error(`the reboot command failed: ${err.message}; reboot by hand to boot ${pending.storePath}`, { errorKind: err.kind });
-    await deps.store.update((s) => recordError(s, err.kind, `reboot command failed: ${err.message}`, deps.now().toISOString()));
+    await retryLater(deps, pending, err);
     return { kind: "failed", error: err };
   }
+}
+
+type Pending = NonNullable<State["rebootPending"]>;
+
+/** Puts the mark back for a later pass, or gives up after the last attempt; logged and recorded either way. */
+async function retryLater(deps: RebootDeps, pending: Pending, err: HailError): Promise<void> {
+  const failures = pending.failures + 1;
+  const at = deps.now();
+  const retry = failures < REBOOT_ATTEMPTS ? new Date(at.getTime() + REBOOT_RETRY_BASE_MS * 2 ** (failures - 1)).toISOString() : null;
+  const next =
+    retry === null
+      ? `hail gives up after ${REBOOT_ATTEMPTS} attempts: reboot by hand to boot ${pending.storePath}`
+      : `hail tries again from ${retry}, inside the window (attempt ${failures + 1} of ${REBOOT_ATTEMPTS}); or reboot by hand to boot ${pending.storePath}`;
+  deps.log.error(`the reboot command failed (attempt ${failures} of ${REBOOT_ATTEMPTS}): ${err.message}; ${next}`, { errorKind: err.kind });
+  await deps.store.update((s) => {
+    const recorded = recordError(s, err.kind, `reboot command failed: ${err.message}`, at.toISOString());
+    // a newer deployment may have set its own mark meanwhile: that one stands
+    if (retry === null || s.rebootPending !== null) return recorded;
+    return { ...recorded, rebootPending: { ...pending, failures, retryAt: retry } };
+  });
+}
+
+function attempts(n: number): string {
+  return n === 1 ? "once" : `${n} times`;
 }

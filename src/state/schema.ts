@@ -25,11 +25,13 @@ export const MetricsStateSchema = z.object({
   rollbacks: count,
   errors: z.record(z.string(), count),
   hookFailures: count.default(0),
+  /** passes that skipped the offered build because it failed to deploy here before */
+  knownBadSkips: count.default(0),
 });
 export type MetricsState = z.infer<typeof MetricsStateSchema>;
 
 function emptyMetrics(): MetricsState {
-  return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {}, hookFailures: 0 };
+  return { upToDate: false, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 0, failed: 0 }, rollbacks: 0, errors: {}, hookFailures: 0, knownBadSkips: 0 };
 }
 
 /** Loose: keys a newer hail added are kept when this one rewrites the file. */
@@ -68,7 +70,17 @@ export const StateSchema = z.looseObject({
   /** set once hail ran bin/deactivate for a target removed from its config file */
   retiredAt: isoTime.nullable().default(null),
   /** --nixos with --reboot-window: a system made the boot default waits for a reboot in the window */
-  rebootPending: z.object({ storePath: z.string(), changed: z.array(z.string()), since: isoTime }).nullable().default(null),
+  rebootPending: z
+    .object({
+      storePath: z.string(),
+      changed: z.array(z.string()),
+      since: isoTime,
+      /** reboot commands that failed for this mark, and when the next may run (nixos/reboot.ts) */
+      failures: count.default(0),
+      retryAt: isoTime.nullable().default(null),
+    })
+    .nullable()
+    .default(null),
   /** what the metrics file reports, kept here so counters survive one-shot runs and restarts */
   metrics: MetricsStateSchema.default(emptyMetrics),
 });

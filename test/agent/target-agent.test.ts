@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { RETIRED_SHOWN_MS, fleetMetrics } from "../../src/agent/fleet.js";
 import { TargetAgent } from "../../src/agent/target-agent.js";
 import type { PassDeps } from "../../src/deploy/pass.js";
 import { EnvironmentError, HydraUnavailable, UsageError } from "../../src/errors.js";
@@ -147,12 +148,19 @@ describe("TargetAgent.pass", () => {
     assert.equal(w.store.state.metrics.rollbacks, 1);
   });
 
-  it("skipping a known-bad build is unhealthy and not up to date", async () => {
+  it("skipping a known-bad build keeps build 2: degraded (healthy), not up to date, counted", async () => {
     const w = agentWorld({ state: recordFailure(deployedV2(), ref(3, V3), "exit 1", "activation", AT) });
+    await w.agent.load();
     const report = await w.agent.pass();
     assert.equal(report.kind === "unchanged" && report.decision.kind, "skip");
-    assert.equal(w.agent.healthy, false);
+    assert.equal(w.agent.healthy, true);
+    const condition = w.agent.condition();
+    assert.equal(condition.condition, "degraded");
+    assert.match(condition.condition === "degraded" ? condition.reason : "", /^build 3 known-bad, keeping build 2 \(/);
     assert.equal(w.agent.metricsSnapshot()?.metrics.upToDate, false);
+    await w.agent.pass();
+    assert.equal(w.agent.metricsSnapshot()?.metrics.knownBadSkips, 2);
+    assert.equal(w.store.state.metrics.knownBadSkips, 2, "kept in the state file: a one-shot's count goes on");
   });
 
   it("a profile stuck on the known-bad build (after --no-rollback) is not up to date", async () => {
@@ -161,6 +169,7 @@ describe("TargetAgent.pass", () => {
     assert.equal(report.kind === "unchanged" && report.currentPath, V3);
     assert.equal(report.kind === "unchanged" && report.decision.kind, "skip");
     assert.equal(w.agent.metricsSnapshot()?.metrics.upToDate, false);
+    assert.equal(w.agent.healthy, false, "the known-bad build runs: failing");
   });
 
   it("an idle up-to-date pass writes the state file only when a counter changes", async () => {
@@ -215,5 +224,18 @@ describe("TargetAgent.load", () => {
     assert.equal(w.agent.metricsSnapshot()?.deployedBuildId, 2);
     await w.agent.pass();
     assert.deepEqual(w.hydra.calls, ["latest latest"]);
+  });
+});
+
+describe("fleetMetrics and retired targets", () => {
+  it("shows a target retired less than a week ago, and no longer after", async () => {
+    const w = agentWorld();
+    await w.agent.load();
+    w.agent.fleet.retired = [{ profile: "gone", retiredAt: "2026-03-01T00:00:00.000Z" }];
+    const retiredAt = Date.parse("2026-03-01T00:00:00.000Z");
+    const shown = fleetMetrics([w.agent], undefined, retiredAt + RETIRED_SHOWN_MS - 1);
+    assert.match(shown, /^hail_target_retired_timestamp_seconds\{profile="gone"\} 1772323200$/m);
+    assert.equal(RETIRED_SHOWN_MS, 7 * 24 * 3600_000);
+    assert.doesNotMatch(fleetMetrics([w.agent], undefined, retiredAt + RETIRED_SHOWN_MS), /hail_target_retired_timestamp_seconds/);
   });
 });

@@ -1,9 +1,19 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { answerSignal, surviveSignals, SURVIVED_SIGNALS } from "../../src/daemon/signals.js";
 import { memoryLog } from "../deploy/fake-world.js";
 
-// process.emit runs the listeners as a delivered signal would, without sending one.
+// process.emit runs the listeners as a delivered signal would, without sending one. Node's own
+// report-on-signal listener would answer an emitted SIGUSR2 too (node --test on Node 24 turns
+// it on): it writes a report.*.json into the working directory, so it is off while these run.
+const reportOnSignal = process.report.reportOnSignal;
+before(() => {
+  process.report.reportOnSignal = false;
+});
+after(() => {
+  process.report.reportOnSignal = reportOnSignal;
+});
+
 describe("answerSignal", () => {
   it("installs one listener per signal for good; a new answer replaces the old one behind it", () => {
     const before = process.listenerCount("SIGUSR2");

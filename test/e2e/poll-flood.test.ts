@@ -109,7 +109,7 @@ describe("a daemon restarted on an existing profile, real Nix", () => {
     const before = latest();
     const activations = (await w.activations()).length;
     // A 7-day period: the first poll is due at a uniformly random moment of it, so not during this test.
-    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "7d"], { ...w.env, HAIL_NO_START_SPREAD: "0" });
+    const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "7d"], w.env, { startSpread: true });
     await daemon.waitFor(() => daemon.logLines().some((l) => /^first poll in \d+\.\ds: spread over the period/.test(String(l.msg))), "the spread first poll");
     await daemon.waitFor(async () => (await w.activations()).length === activations + 1, "the start-up activation, at once");
     assert.equal(latest(), before, "no poll yet");
@@ -118,7 +118,7 @@ describe("a daemon restarted on an existing profile, real Nix", () => {
     assert.equal(await daemon.stop("SIGTERM"), 0);
 
     // A new machine: no profile yet, so the first poll is at once.
-    const fresh = w.startDaemon([...w.gateArgs("fresh"), "--poll-period", "7d"], { ...w.env, HAIL_NO_START_SPREAD: "0" });
+    const fresh = w.startDaemon([...w.gateArgs("fresh"), "--poll-period", "7d"], w.env, { startSpread: true });
     await fresh.waitFor(async () => (await w.profileTarget("fresh")) === app1, "the first deployment of a new machine");
     assert.ok(!fresh.logLines().some((l) => String(l.msg).startsWith("first poll in")), fresh.stderr);
     assert.equal(await fresh.stop("SIGTERM"), 0);

@@ -6,7 +6,7 @@ import { execa } from "execa";
 import type { State } from "../../src/state/schema.js";
 import { HydraTestServer, type FakeBuild } from "../support/hydra-server.js";
 import { createNixLab, type NixLab } from "../support/nix-lab.js";
-import { HailDaemon, makeNixSpy, readLines, runHail, type HailRun } from "../support/cli.js";
+import { HailDaemon, makeNixSpy, readLines, runHail, type DaemonOptions, type HailRun } from "../support/cli.js";
 
 export interface World {
   lab: NixLab;
@@ -21,7 +21,7 @@ export interface World {
   nixCalls(): Promise<string[]>;
   activations(): Promise<string[]>;
   /** a hail daemon (or long one-shot) that close() kills if it is still running */
-  startDaemon(args: string[], env?: NodeJS.ProcessEnv): HailDaemon;
+  startDaemon(args: string[], env?: NodeJS.ProcessEnv, opts?: DaemonOptions): HailDaemon;
   /** hail with --profiles-dir and --state-dir inside the lab */
   hail(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<HailRun>;
   /** common flags: gate target + profile + lab dirs */
@@ -70,8 +70,8 @@ export async function createWorld(): Promise<World> {
     nixCalls: () => spy.calls(),
     activations: () => readLines(activationLog),
     hail: (args, extraEnv = {}) => runHail(args, { ...env, ...extraEnv }),
-    startDaemon(args, daemonEnv = env) {
-      const d = HailDaemon.start(args, daemonEnv);
+    startDaemon(args, daemonEnv = env, opts = {}) {
+      const d = HailDaemon.start(args, daemonEnv, [], opts);
       daemons.push(d);
       return d;
     },

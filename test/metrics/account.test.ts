@@ -64,6 +64,12 @@ describe("accountPass", () => {
       history({ upToDate: false, lastCheckAt: AT }),
     ],
     [
+      "a known-bad build skipped: known-bad skips +1, not up to date, last success kept",
+      history({ knownBadSkips: 2 }),
+      { kind: "unchanged", upToDate: false, knownBadSkip: true },
+      history({ upToDate: false, lastCheckAt: AT, knownBadSkips: 3 }),
+    ],
+    [
       "error (Hydra down): errors[kind] +1, up_to_date keeps 1, last success kept",
       history({ upToDate: true }),
       { kind: "error", errorKind: "unavailable" },
@@ -118,6 +124,7 @@ describe("countersChanged (worth a state-file write)", () => {
     ["a rollback", history({ rollbacks: 2 }), true],
     ["an error count", history({ errors: { unavailable: 4 } }), true],
     ["a new error kind", history({ errors: { unavailable: 3, nix: 1 } }), true],
+    ["a known-bad skip", history({ knownBadSkips: 1 }), true],
   ];
   for (const [what, other, changed] of cases) {
     it(`${changed ? "changed" : "unchanged"}: ${what}`, () => {

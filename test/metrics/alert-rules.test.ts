@@ -17,8 +17,12 @@ import { exportedNames, foreignNames } from "./dashboard-queries.js";
 
 export const RULES_FILE = fileURLToPath(new URL("../../nix/prometheus/hail.rules.yml", import.meta.url));
 
-/** What a host does in one interval: a pass, nothing (hail stopped; its last exposition stays), or its series vanish. */
-type Step = PassRecord | { kind: "idle" } | { kind: "gone" };
+/**
+ * What a host does in one interval: a pass, nothing (hail stopped; its last exposition stays),
+ * its series vanish, or the target was removed from hail's config file (its series vanish and
+ * hail exports hail_target_retired_timestamp_seconds for it instead).
+ */
+type Step = PassRecord | { kind: "idle" } | { kind: "gone" } | { kind: "retired" };
 
 interface Host {
   instance: string;
@@ -51,9 +55,18 @@ export function seriesOf(hosts: Host[], intervals: number, minutes = 1): { serie
     let gone = false;
     for (let i = 0; i < intervals; i += 1) {
       const step = host.step(i);
-      if (step.kind === "gone") {
-        if (!gone) for (const key of values.keys()) if (key.includes(`instance="${host.instance}"`)) sample(key, i, "stale");
+      if (step.kind === "gone" || step.kind === "retired") {
+        // this host's series of this profile only: another profile of the instance goes on
+        const own = (key: string) => key.includes(`instance="${host.instance}"`) && key.includes(`{profile=${JSON.stringify(host.profile)},`);
+        if (!gone) for (const key of values.keys()) if (own(key)) sample(key, i, "stale");
         gone = true;
+        if (step.kind === "retired") {
+          const retiredAt = new Date(i * minutes * 60_000).toISOString();
+          const marker = renderMetrics([], undefined, [{ profile: host.profile, retiredAt }]).split("\n").find((l) => l.startsWith("hail_"));
+          const match = /^(\w+)\{(.*)\} (\S+)$/.exec(marker ?? "");
+          if (!match) throw new Error(`not a sample line: ${marker}`);
+          sample(`${match[1]}{${match[2]},instance="${host.instance}",job="${JOB}"}`, i, match[3] ?? "");
+        }
         continue;
       }
       gone = false;
@@ -269,6 +282,21 @@ describe("nix/prometheus/hail.rules.yml", () => {
       { at: 45, alert: "HailNotChecking", firing: [at("host-f")] },
       { at: 25, alert: "HailMetricsGone", firing: [] },
       { at: 40, alert: "HailMetricsGone", firing: [at("host-g")] },
+    ])]);
+  });
+
+  it("a target removed from the config on purpose does not fire HailMetricsGone; one left out does, as does the other profile of its host", async () => {
+    const removedAt = 20;
+    const hosts: Host[] = [
+      upToDate("host-r", "kept"),
+      // removed from the config at minute 20: hail retires it and says so
+      { instance: "host-r", profile: "removed", step: (i) => (i === 0 ? deployed : i < removedAt ? pass(true) : { kind: "retired" }) },
+      // the same host's other target vanishes without a word (left out at start): lost
+      { instance: "host-s", profile: "kept", step: (i) => (i === 0 ? deployed : pass(true)) },
+      { instance: "host-s", profile: "lost", step: (i) => (i === 0 ? deployed : i < removedAt ? pass(true) : { kind: "gone" }) },
+    ];
+    await assertPasses("retired", [group("a target removed on purpose", hosts, 60, [
+      { at: 45, alert: "HailMetricsGone", firing: [at("host-s", "lost")] },
     ])]);
   });
 

@@ -64,6 +64,7 @@ describe("renderMetrics", () => {
           deployments: { success: 3, failed: 1 },
           rollbacks: 1,
           errors: { unavailable: 2, activation: 1 },
+          knownBadSkips: 4,
         },
         101,
       ),
@@ -99,6 +100,11 @@ describe("renderMetrics", () => {
         "# HELP hail_rollbacks_total rollbacks performed",
         "# TYPE hail_rollbacks_total counter",
         'hail_rollbacks_total{profile="myapp"} 1',
+      ],
+      hail_known_bad_skips_total: [
+        "# HELP hail_known_bad_skips_total passes that skipped the newest build because it failed to deploy here before (known-bad), keeping what is deployed",
+        "# TYPE hail_known_bad_skips_total counter",
+        'hail_known_bad_skips_total{profile="myapp"} 4',
       ],
       hail_errors_total: [
         "# HELP hail_errors_total errors by kind",

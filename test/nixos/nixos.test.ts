@@ -163,6 +163,7 @@ describe("hail_reboot_pending", () => {
     rollbacks: 0,
     errors: {},
     hookFailures: 0,
+    knownBadSkips: 0,
   };
   it("is rendered for --nixos targets with a window only, and promtool accepts it", async () => {
     const text = renderMetrics([

@@ -25,14 +25,17 @@ export async function runHail(args: string[], env: NodeJS.ProcessEnv, timeoutMs 
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The commands that are not `run` (the default command): they have no --no-start-spread. */
+const NOT_RUN = new Set(["plan", "status", "hold", "release", "help"]);
+
 /**
  * Daemons under test poll at once even on an existing profile (a test waits for that first
- * pass); a test of the start spread itself sets HAIL_NO_START_SPREAD=0.
+ * pass): --no-start-spread, unless a test of the start spread itself asks for the spread.
  */
 function spawnHail(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], opts: DaemonOptions = {}) {
-  const daemonEnv = { HAIL_NO_START_SPREAD: "1", ...withoutTestContext(env) };
-  const argv = [...nodeArgs, HAIL_BIN, ...args];
-  const options = { env: daemonEnv, extendEnv: false, reject: false, stdin: "ignore" } as const;
+  const runArgs = opts.startSpread === true || NOT_RUN.has(args[0] ?? "") ? args : [...args, "--no-start-spread"];
+  const argv = [...nodeArgs, HAIL_BIN, ...runArgs];
+  const options = { env: withoutTestContext(env), extendEnv: false, reject: false, stdin: "ignore" } as const;
   if (opts.maxOpenFiles === undefined) return execa(process.execPath, argv, options);
   // The shell sets the limit and becomes node (exec): the pid is hail's, signals reach it.
   return execa("sh", ["-c", `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv], options);
@@ -41,6 +44,8 @@ function spawnHail(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = 
 export interface DaemonOptions {
   /** started under `ulimit -n` this many descriptors */
   maxOpenFiles?: number;
+  /** keep hail's start spread (the first poll spread over the period): only the tests of the spread */
+  startSpread?: boolean;
 }
 
 /** A daemon under test: its stderr is collected so a test can wait for log lines. */
