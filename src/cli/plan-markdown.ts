@@ -1,5 +1,5 @@
 import { formatSize } from "../size.js";
-import type { PlanReport, PlanResult } from "./plan.js";
+import type { PlanReport, PlanResult } from "./plan-report.js";
 
 /**
  * `hail plan --format markdown`: one table row per target, for a CI job summary

@@ -14,7 +14,8 @@ import { createLog } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
 import { readProfileTarget } from "../nix/profile.js";
 import { createProcessRunner } from "../nix/runner.js";
-import type { ChangePreview, SizeLookup } from "./plan-changes.js";
+import type { SizeLookup } from "./plan-changes.js";
+import type { PlanAction, PlanReport, PlanResult } from "./plan-report.js";
 import { previewChanges, renderChanges, sharedSizeLookup } from "./plan-changes.js";
 import { renderPlanMarkdown } from "./plan-markdown.js";
 import { createHydraClient } from "../agent/hydra-client.js";
@@ -30,29 +31,6 @@ type PlanFlags = OptionValues<"json" | "format" | "detailedExitcode" | "fetch">;
 
 const FORMATS = ["text", "json", "markdown"] as const;
 type PlanFormat = (typeof FORMATS)[number];
-
-/** The action as `plan` prints it: "none" where a pass decides the profile is up to date. */
-export type PlanAction = Exclude<Decision["kind"], "up-to-date"> | "none";
-
-export interface PlanReport {
-  target: { source: string; kind: Target["source"]["kind"]; url: string; constituent: string | null; output: string };
-  profile: { name: string; path: string };
-  gateBuildId: number | null;
-  buildId: number;
-  job: string;
-  evals: number[];
-  storePath: string;
-  currentPath: string | null;
-  action: PlanAction;
-  reason: string | null;
-  /** staged rollout: when this host's turn comes */
-  notBefore: string | null;
-  commands: string[];
-  /** for a pending deployment: download and closure sizes, and the closure diff */
-  changes: ChangePreview | null;
-  /** --nixos, for a pending deployment: whether a reboot would be needed */
-  reboot?: string;
-}
 
 /** `hail plan`: the same resolution as a pass, then print; never runs Nix, never writes. */
 export async function planCommand(raw: RawOptions & PlanFlags & { config?: string }, cmd: Command | null = null): Promise<number> {
@@ -90,7 +68,6 @@ function planFormat(raw: PlanFlags): PlanFormat {
   return format as PlanFormat;
 }
 
-export type PlanResult = { kind: "report"; report: PlanReport } | { kind: "error"; profile: string; error: HailError };
 
 /**
  * What the targets of one plan run share, as the daemon's targets do within a poll: one

@@ -14,7 +14,7 @@ import { processStartTime } from "../state/lock.js";
 import type { DeployDeps, DeployOptions, DeployResult } from "./deploy.js";
 import { checkDiskSpace, deploy, pruneGenerations } from "./deploy.js";
 import { runHook } from "./hooks.js";
-import { confirmerFor } from "../nixos/confirm.js";
+import { confirmerFor } from "./confirm.js";
 import { noteRebootNeed } from "../nixos/reboot.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
 import { fetchResolution, resolutionOf } from "./fetch.js";

@@ -4,7 +4,7 @@ import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";
 import { activateCommand } from "../nix/commands.js";
 import type { ProcessOptions, ProcessRunner } from "../nix/runner.js";
-import type { Target } from "../deploy/target.js";
+import type { NixosTarget as Target } from "./config.js";
 import type { NixosAction, NixosConfig } from "./config.js";
 import { changedBootLinks } from "./system.js";
 

@@ -21,6 +21,15 @@ export interface NixosConfig {
   currentSystem: string;
 }
 
+/**
+ * What nixos/ needs of a deployment target: the profile and its --nixos settings. deploy/'s
+ * Target has both; nixos/ sits below deploy/ and so takes this shape rather than importing it.
+ */
+export interface NixosTarget {
+  profile: { name: string; path: string };
+  nixos?: NixosConfig;
+}
+
 export interface RawNixosOptions {
   nixos?: boolean;
   nixosAction?: string;

@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import type { Target } from "../deploy/target.js";
+import type { NixosTarget as Target } from "./config.js";
 import { renderCommand } from "../nix/commands.js";
 import { switchChoiceFor, switchToConfigurationCommand } from "./activation.js";
 import { checkNixosSystem } from "./system.js";

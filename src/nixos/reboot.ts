@@ -1,4 +1,4 @@
-import type { Target } from "../deploy/target.js";
+import type { NixosTarget as Target } from "./config.js";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { renderCommand } from "../nix/commands.js";

@@ -1,6 +1,11 @@
-import type { LockResult } from "./lock.js";
-
-type Held = Extract<LockResult, { kind: "held" }>;
+/**
+ * A lock someone else holds, as lock.ts reports it (its `held` result): the fields read here.
+ * Spelled out rather than imported, as lock.ts imports this file.
+ */
+interface Held {
+  holder: { pid: number; hostname: string; command: string; since: string };
+  where: string | null;
+}
 
 /** This very process: a profile named twice, through two spellings of its path. */
 export function heldBySelf(lock: Held): boolean {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { PlanReport, PlanResult } from "../../src/cli/plan.js";
+import type { PlanReport, PlanResult } from "../../src/cli/plan-report.js";
 import { buildReport } from "../../src/cli/plan.js";
 import { renderPlanMarkdown } from "../../src/cli/plan-markdown.js";
 import type { Target } from "../../src/deploy/target.js";

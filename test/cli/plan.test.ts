@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { PlanReport } from "../../src/cli/plan.js";
+import type { PlanReport } from "../../src/cli/plan-report.js";
 import { buildReport, renderPlan } from "../../src/cli/plan.js";
 import type { Target } from "../../src/deploy/target.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";

@@ -5,7 +5,7 @@ import { HydraUnavailable, InvalidResponse, NotReady, UsageError } from "../../s
 import { chooseAction, switchToConfigurationCommand, switchUnitName, systemdRunCommand } from "../../src/nixos/activation.js";
 import type { NixosConfig } from "../../src/nixos/config.js";
 import { confirmTimeoutChoice, nixosChoice } from "../../src/nixos/config.js";
-import { confirmReachable, isHttpAnswer, NotConfirmed } from "../../src/nixos/confirm.js";
+import { confirmReachable, isHttpAnswer, NotConfirmed } from "../../src/deploy/confirm.js";
 import { insideWindow, parseRebootWindow } from "../../src/nixos/reboot-window.js";
 import { renderCommand } from "../../src/nix/commands.js";
 import type { Target } from "../../src/deploy/target.js";

@@ -1,6 +1,6 @@
-import type { HydraApi } from "../deploy/fetch.js";
-import { SharedRound } from "../deploy/shared-hydra.js";
-import type { Target } from "../deploy/target.js";
+import type { HydraApi } from "./fetch.js";
+import { SharedRound } from "./shared-hydra.js";
+import type { Target } from "./target.js";
 import { EXIT, HailError, HydraUnavailable, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 
