@@ -1,6 +1,7 @@
 # hail as a Nix package: `npm run build` (typecheck, then the esbuild single-file bundle
 # dist/hail.mjs), bin/hail, a wrapper that runs the bundle with Node.js 24 (LTS), and
-# bin/hail-daemon, the same with the daemon's memory flags.
+# bin/hail-daemon, the same with the daemon's memory flags and without --disable-sigusr1 (which
+# would swallow the daemon's SIGUSR1, its "poll now").
 #
 # Called from flake.nix (`pkgs.callPackage ./nix/package.nix { }`); also usable without flakes:
 #   nix-build -E 'with import <nixpkgs> { }; callPackage ./nix/package.nix { }'
@@ -25,11 +26,17 @@ let
   nodejs = nodejs_24;
   packageJson = lib.importJSON ../package.json;
 
-  # --disable-sigusr1: node then never opens its inspector (an unauthenticated debugger on
-  # 127.0.0.1:9229 that runs any JavaScript in root hail) on SIGUSR1, not even while it starts,
-  # before the bundle's first line installs hail's own SIGUSR1 listener. Node has it since
-  # 22.14.0 on the 22 line and since 23.7.0, so every Node.js 24 has it; the check stays for
-  # an override with an older node, which would refuse to start with it ("bad option").
+  # --disable-sigusr1, for bin/hail only: node then never opens its inspector (an
+  # unauthenticated debugger on 127.0.0.1:9229 that runs any JavaScript in root hail) on
+  # SIGUSR1, not even while it starts, before the bundle's first line installs hail's own
+  # SIGUSR1 listener. Node has it since 22.14.0 on the 22 line and since 23.7.0, so every
+  # Node.js 24 has it; the check stays for an override with an older node, which would refuse
+  # to start with it ("bad option").
+  # Not for bin/hail-daemon: under this flag Node 24 blocks SIGUSR1 altogether, so no listener
+  # ever runs, and SIGUSR1 is the daemon's "poll now" (`systemctl reload`). The daemon relies on
+  # the bundle's first-line listener instead; what is left open is Node's own start-up before
+  # that line, and only root (or hail's own uid) can signal a root hail at all. For plan,
+  # status, hold, release and one-shots SIGUSR1 means nothing, so the flag costs them nothing.
   hasDisableSigusr1 =
     (lib.versionAtLeast nodejs.version "22.14.0" && lib.versionOlder nodejs.version "23")
     || lib.versionAtLeast nodejs.version "23.7.0";
@@ -124,9 +131,11 @@ buildNpmPackage {
     # bin/hail-daemon: the same bundle with package.json's daemonNodeFlags, for the long-running
     # daemon (the NixOS module's units): a small young generation and heap, one V8 worker
     # thread, and an optimizing compiler that neither pretenures nor inlines keep an idle
-    # daemon's memory down (npm run bench measures it). They are node's arguments, not NODE_OPTIONS, so they do not reach activations.
+    # daemon's memory down (npm run bench measures it). They are node's arguments, not
+    # NODE_OPTIONS, so they do not reach activations. No --disable-sigusr1: it would swallow the
+    # daemon's SIGUSR1, its "poll now" (see hasDisableSigusr1).
     makeWrapper ${lib.getExe nodejs} $out/bin/hail-daemon \
-      --add-flags "${securityFlags}${builtins.concatStringsSep " " packageJson.daemonNodeFlags} $out/lib/hail/hail.mjs"
+      --add-flags "${builtins.concatStringsSep " " packageJson.daemonNodeFlags} $out/lib/hail/hail.mjs"
     runHook postInstall
   '';
 

@@ -10,7 +10,7 @@ import { writeMetricsFile } from "../metrics/metrics-file.js";
 import { startMetricsServer } from "../metrics/metrics-server.js";
 import { createLoop, firstPollDelay } from "./loop.js";
 import { PollRequests } from "./poll-requests.js";
-import { answerSignal } from "./signals.js";
+import { answerSignal, sigusr1Disabled, sigusr1DisabledWarning } from "./signals.js";
 
 /** SIGQUIT too: its conventional meaning is "quit", and dying of it would leave a deployment half done. */
 const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
@@ -61,6 +61,7 @@ export async function runDaemon(agents: TargetAgent[], global: AgentConfig, log:
   };
   // on top of the bundle's own SIGUSR1 listener (src/daemon/signals.ts says why it stays)
   answerSignal("SIGUSR1", () => pollNow("received SIGUSR1"));
+  if (sigusr1Disabled(process.execArgv, process.env.NODE_OPTIONS)) log.warn(sigusr1DisabledWarning(process.versions.node));
   const server = global.metricsListen
     ? await startMetricsServer(global.metricsListen.host, global.metricsListen.port, {
         render: () => fleetMetrics(agents, daemonMetrics()),

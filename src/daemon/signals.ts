@@ -50,3 +50,34 @@ function survivedMessage(signal: NodeJS.Signals, oneshot: boolean): string {
   if (signal === "SIGQUIT") return `received SIGQUIT: ${goOn}; hail never stops in the middle of a deployment`;
   return `received ${signal}: hail gives this signal no meaning and ignores it (${goOn}); SIGTERM stops the daemon after the running step, SIGUSR1 polls now`;
 }
+
+/**
+ * Whether node runs with --disable-sigusr1, from its own command line (`process.execArgv`) or
+ * NODE_OPTIONS. On Node 24 that flag does more than keep the inspector shut: node blocks
+ * SIGUSR1 in its threads, so the signal stays pending and no `process.on("SIGUSR1")` listener
+ * ever runs: the daemon's "poll now" (`systemctl reload`) is gone. Node reads NODE_OPTIONS
+ * first and its command line after, and the last mention wins: `--no-disable-sigusr1` turns it
+ * off again; node takes `_` for `-` in an option's name and any `=value` as on.
+ */
+export function sigusr1Disabled(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  let disabled = false;
+  for (const arg of [...splitNodeOptions(nodeOptions ?? ""), ...execArgv]) {
+    const name = (arg.split("=", 1)[0] ?? "").replaceAll("_", "-");
+    if (name === "--disable-sigusr1") disabled = true;
+    else if (name === "--no-disable-sigusr1") disabled = false;
+  }
+  return disabled;
+}
+
+/** NODE_OPTIONS' words: split at white space, a double-quoted part kept whole (node's own rule). */
+function splitNodeOptions(options: string): string[] {
+  return [...options.matchAll(/(?:"(?:[^"\\]|\\.)*"|[^\s"])+/g)].map((m) => m[0].replace(/"((?:[^"\\]|\\.)*)"/g, (_, inner: string) => inner.replace(/\\(.)/g, "$1")));
+}
+
+/** The daemon's warning at start when `sigusr1Disabled`: what is lost, and the two ways out. */
+export function sigusr1DisabledWarning(nodeVersion: string): string {
+  return `node ${nodeVersion} runs with --disable-sigusr1 (on its command line or in NODE_OPTIONS): under this flag it swallows SIGUSR1, ` +
+    "so neither SIGUSR1 nor `systemctl reload` can make this daemon poll now; " +
+    "use POST /poll on --metrics-listen, or start the daemon without the flag as the Nix package's bin/hail-daemon and nix/systemd/hail@.service do " +
+    "(hail's own SIGUSR1 listener already keeps Node's inspector shut)";
+}

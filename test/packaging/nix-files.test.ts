@@ -281,24 +281,26 @@ describe("nix/package.nix (evaluated with the stub)", () => {
     const flags = packageJson.daemonNodeFlags;
     assert.ok(flags.length > 0, "package.json lists the daemon's node flags");
     assert.match(pkg.x86_64.installPhase, /makeWrapper \S+-nodejs-24[^/]*\/bin\/node \$out\/bin\/hail-daemon /);
-    assert.ok(pkg.x86_64.installPhase.includes(`--add-flags "--disable-sigusr1 ${flags.join(" ")} $out/lib/hail/hail.mjs"`), pkg.x86_64.installPhase);
+    // and without --disable-sigusr1, which would swallow SIGUSR1, the daemon's "poll now"
+    assert.ok(pkg.x86_64.installPhase.includes(`--add-flags "${flags.join(" ")} $out/lib/hail/hail.mjs"`), pkg.x86_64.installPhase);
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail-daemon --version/);
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail --version/);
   });
 
-  it("starts node with --disable-sigusr1 exactly where the package's node has it (22.14+ on 22, 23.7+), this machine's node included", async () => {
+  it("starts bin/hail with --disable-sigusr1 exactly where the package's node has it (22.14+ on 22, 23.7+), this machine's node included, and bin/hail-daemon never", async () => {
     const here = process.versions.node;
     const versions = ["20.19.5", "22.13.1", "22.14.0", "22.20.0", "23.6.1", "23.7.0", "24.0.0", "24.11.1", here];
     const phases = (await nixEval<{ installPhaseByNode: Record<string, string> }>([...REPO_ARG, "--arg", "nodeVersions", `[ ${versions.map((v) => JSON.stringify(v)).join(" ")} ]`, "-A", "package", STUB])).installPhaseByNode;
-    const flagged = (v: string) => {
+    const wrapperFlags = (v: string) => {
       const phase = phases[v] ?? "";
       const wrappers = [...phase.matchAll(/makeWrapper \S+ \$out\/bin\/(hail|hail-daemon)(?: \\\n\s*| )--add-flags "?([^\n"]*)/g)].map((m) => [m[1], m[2] ?? ""] as const);
       assert.deepEqual(wrappers.map(([bin]) => bin), ["hail", "hail-daemon"], phase);
-      const withFlag = wrappers.filter(([, flags]) => flags.startsWith("--disable-sigusr1 "));
-      assert.ok(withFlag.length === 0 || withFlag.length === wrappers.length, `both wrappers or neither: ${phase}`);
-      return withFlag.length > 0;
+      return Object.fromEntries(wrappers.map(([bin, flags]) => [bin as string, flags.split(" ")])) as Record<"hail" | "hail-daemon", string[]>;
     };
+    const flagged = (v: string) => wrapperFlags(v).hail.includes("--disable-sigusr1");
     assert.deepEqual(versions.slice(0, -1).filter(flagged), ["22.14.0", "22.20.0", "23.7.0", "24.0.0", "24.11.1"]);
+    // the daemon's SIGUSR1 is "poll now": under the flag Node 24 blocks it and no listener runs
+    for (const v of versions) assert.ok(!wrapperFlags(v)["hail-daemon"].includes("--disable-sigusr1"), `hail-daemon on node ${v}: ${wrapperFlags(v)["hail-daemon"].join(" ")}`);
     // the rule agrees with the node that runs this test: it has the flag exactly when the package would pass it
     const run = spawnSync(process.execPath, ["--disable-sigusr1", "-e", "0"], { encoding: "utf8" });
     assert.equal(run.status === 0, flagged(here), `node ${here} --disable-sigusr1: exit ${run.status} ${run.stderr}`);

@@ -137,32 +137,40 @@ describe("unit settings", () => {
     assert.equal(shebang, "#!/usr/bin/env node");
   });
 
-  for (const name of ["hail@.service", "hail-oneshot@.service"]) {
-    it(`${name}: node gets --disable-sigusr1 exactly when the node on the unit's PATH accepts it`, async () => {
-      const unit = await readUnit(name);
-      const root = await tempDir("hail-node-flags-");
-      try {
-        // a node that has the option (as 22.14+), one that refuses it (as 20: exit 9), and this machine's
-        const stub = async (dirName: string, accepts: boolean) => {
-          const dir = path.join(root, dirName);
-          await mkdir(dir);
-          await writeFile(path.join(dir, "node"), `#!/bin/sh\n[ "$1" = --disable-sigusr1 ] && exit ${accepts ? 0 : 9}\nexit 0\n`);
-          await chmod(path.join(dir, "node"), 0o755);
-          return dir;
-        };
-        const here = spawnSync(process.execPath, ["--disable-sigusr1", "-e", "0"]).status === 0;
-        const nodes: Array<[string, boolean]> = [[await stub("new", true), true], [await stub("old", false), false], [path.dirname(process.execPath), here]];
-        for (const [nodeDir, accepts] of nodes) {
-          const { argv } = await unitCommand(unit, path.join(root, "run"), "", `${nodeDir}:/usr/bin:/bin`);
-          assert.deepEqual(argv.slice(0, 2), ["/usr/bin/env", "node"]);
-          assert.equal(argv[2] === "--disable-sigusr1", accepts, `${nodeDir}: ${argv.join(" ")}`);
-          assert.equal(argv.filter((a) => a === "--disable-sigusr1").length, accepts ? 1 : 0, argv.join(" "));
-        }
-      } finally {
-        await rm(root, { recursive: true, force: true });
+  it("the daemon never starts node with --disable-sigusr1, which would swallow ExecReload='s SIGUSR1, and asks node nothing before it starts", async () => {
+    const unit = await readUnit("hail@.service");
+    const argv = splitCommandLine(value(unit, "Service", "ExecStart"), {});
+    assert.ok(!argv.some((a) => /^--(no-)?disable[-_]sigusr1/.test(a) || a.includes("HAIL_NODE_FLAGS")), argv.join(" "));
+    assert.deepEqual(values(unit, "Service", "ExecStartPre"), []);
+    assert.deepEqual(values(unit, "Service", "RuntimeDirectory"), []);
+    assert.deepEqual(values(unit, "Service", "EnvironmentFile"), ["/etc/hail/%i.env"], "the profile's file and no node-flags file");
+    assert.ok(!values(unit, "Service", "Environment").some((e) => e.startsWith("NODE_OPTIONS=")), "nor through NODE_OPTIONS");
+  });
+
+  it("the one-shot: node gets --disable-sigusr1 exactly when the node on the unit's PATH accepts it (SIGUSR1 means nothing to a one-shot)", async () => {
+    const unit = await readUnit("hail-oneshot@.service");
+    const root = await tempDir("hail-node-flags-");
+    try {
+      // a node that has the option (as 22.14+), one that refuses it (as 20: exit 9), and this machine's
+      const stub = async (dirName: string, accepts: boolean) => {
+        const dir = path.join(root, dirName);
+        await mkdir(dir);
+        await writeFile(path.join(dir, "node"), `#!/bin/sh\n[ "$1" = --disable-sigusr1 ] && exit ${accepts ? 0 : 9}\nexit 0\n`);
+        await chmod(path.join(dir, "node"), 0o755);
+        return dir;
+      };
+      const here = spawnSync(process.execPath, ["--disable-sigusr1", "-e", "0"]).status === 0;
+      const nodes: Array<[string, boolean]> = [[await stub("new", true), true], [await stub("old", false), false], [path.dirname(process.execPath), here]];
+      for (const [nodeDir, accepts] of nodes) {
+        const { argv } = await unitCommand(unit, path.join(root, "run"), "", `${nodeDir}:/usr/bin:/bin`);
+        assert.deepEqual(argv.slice(0, 2), ["/usr/bin/env", "node"]);
+        assert.equal(argv[2] === "--disable-sigusr1", accepts, `${nodeDir}: ${argv.join(" ")}`);
+        assert.equal(argv.filter((a) => a === "--disable-sigusr1").length, accepts ? 1 : 0, argv.join(" "));
       }
-    });
-  }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 
   it("node accepts every one of daemonNodeFlags (a misspelt V8 flag stops the daemon from starting)", () => {
     const run = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, "-e", "0"], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "" } });
@@ -219,22 +227,21 @@ interface Started {
 }
 
 /**
- * Runs a unit's ExecStart= the way systemd would for instance `myapp`, with the state and
- * cache roots (%S, %C) in DIR and HAIL_ARGS from ENV_FILE_TEXT. /usr/local/bin/hail is the
- * hail CLI from source (node --import tsx src/cli/main.ts): what `npm run build` bundles.
- */
-/**
- * A unit's ExecStart= for instance `myapp` as systemd would run it: ExecStartPre= first, in the
- * unit's runtime directory under DIR (with PATH as given), then every EnvironmentFile= in order
+ * A unit's ExecStart= for instance `myapp` as systemd would run it, with the state and cache
+ * roots (%S, %C) in DIR: ExecStartPre=, if any, first, in the unit's runtime directory under
+ * DIR (with PATH as given), then every EnvironmentFile= in order
  * (/etc/hail/myapp.env being ENV_FILE_TEXT; a "-" file may be missing), then the expansion.
  */
 async function unitCommand(unit: Unit, dir: string, envFileText: string, PATH = process.env["PATH"] ?? ""): Promise<{ argv: string[] }> {
   const spec = { i: "myapp", S: path.join(dir, "state"), C: path.join(dir, "cache"), t: path.join(dir, "run") };
-  const runtimeDir = path.join(spec.t, expandSpecifiers(value(unit, "Service", "RuntimeDirectory"), spec));
-  await mkdir(runtimeDir, { recursive: true });
-  const pre = splitCommandLine(expandSpecifiers(value(unit, "Service", "ExecStartPre"), spec), {});
-  const ran = spawnSync(pre[0] as string, pre.slice(1), { encoding: "utf8", env: { PATH, RUNTIME_DIRECTORY: runtimeDir } });
-  assert.equal(ran.status, 0, `ExecStartPre: ${ran.stderr}`);
+  const runtimeDirs = values(unit, "Service", "RuntimeDirectory");
+  const runtimeDir = path.join(spec.t, expandSpecifiers(runtimeDirs[0] ?? "", spec));
+  if (runtimeDirs.length > 0) await mkdir(runtimeDir, { recursive: true });
+  for (const line of values(unit, "Service", "ExecStartPre")) {
+    const pre = splitCommandLine(expandSpecifiers(line, spec), {});
+    const ran = spawnSync(pre[0] as string, pre.slice(1), { encoding: "utf8", env: { PATH, RUNTIME_DIRECTORY: runtimeDir } });
+    assert.equal(ran.status, 0, `ExecStartPre: ${ran.stderr}`);
+  }
   const files = values(unit, "Service", "EnvironmentFile").map((f) => expandSpecifiers(f, spec));
   assert.equal(files[0], "/etc/hail/myapp.env");
   const env = parseEnvironmentFile(envFileText);
@@ -245,6 +252,11 @@ async function unitCommand(unit: Unit, dir: string, envFileText: string, PATH = 
   return { argv: splitCommandLine(expandSpecifiers(value(unit, "Service", "ExecStart"), spec), env) };
 }
 
+/**
+ * Runs a unit's ExecStart= (see unitCommand) with HAIL_ARGS from ENV_FILE_TEXT.
+ * /usr/local/bin/hail is the hail CLI from source (node --import tsx src/cli/main.ts): what
+ * `npm run build` bundles.
+ */
 async function startFromUnit(unitName: string, dir: string, envFileText: string): Promise<Started> {
   const unit = await readUnit(unitName);
   const { argv } = await unitCommand(unit, dir, envFileText);
