@@ -70,9 +70,20 @@ export function parseCalendarTime(text: string, flag: string): number {
   return at;
 }
 
+/**
+ * A duration as an operator writes it, the form parseDuration reads: `1h`, `30s`, `1h30m`,
+ * `2d`, `250ms`. Logs and messages print durations so, never as `3600s` or `5400000` ms.
+ */
 export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1_000 === 0) return `${ms / 1_000}s`;
-  return `${ms}ms`;
+  let rest = Math.round(ms);
+  if (rest <= 0) return "0s";
+  const parts: string[] = [];
+  for (const unit of ["d", "h", "m", "s", "ms"] as const) {
+    const size = UNIT_MS[unit];
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join("");
 }

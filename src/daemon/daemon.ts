@@ -3,6 +3,7 @@ import type { AgentConfig } from "../agent/config.js";
 import { fleetHealth, fleetMetrics } from "../agent/fleet.js";
 import { describePass } from "../agent/report.js";
 import type { TargetAgent } from "../agent/target-agent.js";
+import { formatDuration } from "../duration.js";
 import { EXIT, UsageError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DaemonMetrics } from "../metrics/exposition.js";
@@ -70,12 +71,12 @@ export async function runDaemon(agents: TargetAgent[], global: AgentConfig, log:
         throw listenError(err, global.metricsListen);
       })
     : null;
-  log.info(`hail started: polling every ${global.pollPeriodMs / 1000}s`, {
+  log.info(`hail started: polling every ${formatDuration(global.pollPeriodMs)}`, {
     profiles: agents.map((a) => a.target.profile.name).join(","),
     metricsUrl: server?.url,
   });
   if (firstDelayMs > 0) {
-    log.info(`first poll in ${(firstDelayMs / 1000).toFixed(1)}s: spread over the period so a fleet restarted at once does not hit Hydra in step`);
+    log.info(`first poll in ${formatDuration(firstDelayMs)}: spread over the period so a fleet restarted at once does not hit Hydra in step`);
   }
   try {
     for (const agent of agents) await agent.start("daemon");
