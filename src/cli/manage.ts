@@ -10,6 +10,9 @@ import { layerOptions, loadConfigFile } from "./config-file.js";
 import { listNames, refuseUnknownProfile } from "./known-profiles.js";
 import type { OptionValues } from "./option-table.js";
 import { parsedOption } from "./option-table.js";
+import { absoluteDirs } from "./options.js";
+import { givenDirFlags, pasteable } from "./failure-line.js";
+import { inConfigFile } from "./targets.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile, or a target of --config. */
@@ -29,12 +32,13 @@ interface Managed {
 
 function nameOf(positional: string | undefined, opts: ManageOptions): string | undefined {
   if (positional && opts.profile && positional !== opts.profile) {
-    throw new UsageError(`two profiles given (${positional} and --profile ${opts.profile}); give one`);
+    throw new UsageError(`two profiles given: ${positional} and --profile ${opts.profile}`, "give one");
   }
   return positional ?? opts.profile;
 }
 
 function profileOf(positional: string | undefined, opts: ManageOptions): ProfileRef {
+  absoluteDirs(opts);
   const name = nameOf(positional, opts);
   if (!name) throw new UsageError("which profile? give PROFILE or --profile NAME");
   return resolveProfile(name, parsedOption(opts, "profilesDir"));
@@ -44,7 +48,8 @@ function profileOf(positional: string | undefined, opts: ManageOptions): Profile
 async function configTargets(opts: ManageOptions, typed: Typed): Promise<Managed[]> {
   const file = await loadConfigFile(opts.config ?? "");
   const { profilesDir, stateDir } = opts;
-  return layerOptions(file, { profilesDir, stateDir }, typed, opts.config ?? "").map((t) => {
+  return layerOptions(file, { profilesDir, stateDir }, typed, opts.config ?? "").map((t, i) => {
+    inConfigFile(opts.config ?? "", i, t.profile, () => absoluteDirs(t));
     const dir = parsedOption(t, "profilesDir");
     return { profile: resolveProfile(t.profile, dir), stateDir: t.stateDir, profilesDir: dir, inConfig: true };
   });
@@ -65,7 +70,7 @@ async function managedOf(positional: string | undefined, opts: ManageOptions, ty
 }
 
 /** Refuses a profile hail does not know (exit 64, writes nothing); a --config target is known. */
-async function refuseUnknown(m: Managed, hint: string): Promise<void> {
+async function refuseUnknown(m: Managed, hint: string | null): Promise<void> {
   if (!m.inConfig) await refuseUnknownProfile(m.profile, m.stateDir, m.profilesDir, hint);
 }
 
@@ -79,7 +84,12 @@ export async function holdCommand(
   const { profile } = managed;
   const now = new Date();
   const until = opts.until === undefined ? null : parseUntil(opts.until, now);
-  if (opts.new !== true) await refuseUnknown(managed, `; to hold it before its first deployment, add --new`);
+  if (opts.new !== true) {
+    // the same command with --new, and the options it was given, to paste as it is
+    const given = [...(opts.reason === undefined ? [] : ["--reason", opts.reason]), ...(opts.until === undefined ? [] : ["--until", opts.until])];
+    const again = pasteable(["hold", profile.name, ...given, "--new", ...givenDirFlags(opts, typed)]);
+    await refuseUnknown(managed, `to hold it before its first deployment, run ${again}`);
+  }
   const store = stateStoreFor(profile, managed.stateDir);
   await store.update((s) => setHold(s, opts.reason ?? null, until, now.toISOString()));
   process.stdout.write(`held ${profile.name}${until ? ` until ${until}` : ""}${opts.reason ? `: ${opts.reason}` : ""}\n`);
@@ -94,7 +104,7 @@ export async function releaseCommand(
 ): Promise<number> {
   const managed = await managedOf(positional, opts, typed);
   const { profile } = managed;
-  await refuseUnknown(managed, "");
+  await refuseUnknown(managed, null);
   const store = stateStoreFor(profile, managed.stateDir);
   const before = await store.read();
   await store.update((s) => releaseHold(s, opts.clearFailed === true));
@@ -146,7 +156,7 @@ export async function statusCommand(
   } catch (caught) {
     // --json: a script reads stdout, so the failure is a JSON object there too
     const err = asHailError(caught);
-    process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, exitCode: err.exitCode } }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, hint: err.hint, exitCode: err.exitCode } }, null, 2)}\n`);
     throw err;
   }
 }
@@ -159,7 +169,7 @@ async function printStatus(positional: string | undefined, opts: ManageOptions &
     return 0;
   }
   const managed = await managedOf(positional, opts, typed);
-  await refuseUnknown(managed, "");
+  await refuseUnknown(managed, null);
   const report = await statusOf(managed.profile, managed.stateDir);
   process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
   return 0;

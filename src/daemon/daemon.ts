@@ -93,8 +93,8 @@ function listenError(err: unknown, listen: { host: string; port: number } | null
   const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
   const address = `${listen?.host ?? ""}:${listen?.port ?? ""}`;
   if (code === "EADDRINUSE") return new UsageError(`--metrics-listen ${address}: the port is in use; choose another port or stop what listens on it`);
-  if (code === "EADDRNOTAVAIL") return new UsageError(`--metrics-listen ${address}: this machine has no such address; give one of its addresses`);
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new UsageError(`--metrics-listen ${address}: unknown host ${listen?.host ?? ""}; give an IP address or a resolvable name`);
+  if (code === "EADDRNOTAVAIL") return new UsageError(`--metrics-listen ${address}: this machine has no such address`, "give one of its addresses");
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new UsageError(`--metrics-listen ${address}: unknown host ${listen?.host ?? ""}`, "give an IP address or a resolvable name");
   if (code === "EACCES") return new UsageError(`--metrics-listen ${address}: not allowed to listen there (a port below 1024 needs privileges)`);
   return err;
 }

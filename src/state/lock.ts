@@ -172,7 +172,7 @@ export async function withShortLock<T>(file: string, what: string, body: () => P
       }
     }
     if (Date.now() > deadline) {
-      throw new ProfileLocked(`lock ${file} has been held for more than ${formatDuration(timeoutMs)} by ${describeHolder(lock)}; try again later`);
+      throw new ProfileLocked(`lock ${file} has been held for more than ${formatDuration(timeoutMs)} by ${describeHolder(lock)}`, "try again later");
     }
     await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
   }
