@@ -165,13 +165,14 @@ async function printStatus(positional: string | undefined, opts: ManageOptions &
   if (opts.config !== undefined && !nameOf(positional, opts)) {
     const reports: StatusReport[] = [];
     for (const target of await configTargets(opts, typed)) reports.push(await statusOf(target.profile, target.stateDir));
-    process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
+    const dirs = givenDirFlags(opts, typed);
+    process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map((r) => renderStatus(r, dirs)).join("\n"));
     return 0;
   }
   const managed = await managedOf(positional, opts, typed);
   await refuseUnknown(managed, null);
   const report = await statusOf(managed.profile, managed.stateDir);
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, givenDirFlags(opts, typed)));
   return 0;
 }
 
@@ -193,7 +194,8 @@ async function statusOf(profile: ProfileRef, stateDir: string): Promise<StatusRe
   };
 }
 
-function renderStatus(r: StatusReport): string {
+/** `dirs`: the directory flags given, which the retry command carries to act on the same state. */
+function renderStatus(r: StatusReport, dirs: readonly string[]): string {
   const rows: [string, string][] = [
     ["profile", `${r.profile} (${r.profilePath})`],
     ["current", r.currentPath ? `generation ${r.generation ?? "?"}: ${r.currentPath}` : "(no profile yet)"],
@@ -210,7 +212,7 @@ function renderStatus(r: StatusReport): string {
   if (r.rebootPending) rows.push(["reboot", `pending since ${r.rebootPending.since} into ${r.rebootPending.storePath} (${r.rebootPending.changed.join(", ")} changed)`]);
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`);
   if (r.failed.length > 0) {
-    lines.push("known bad (not retried; `hail release --clear-failed` to retry):");
+    lines.push(`known bad (not retried; to retry, run ${pasteable(["release", r.profile, "--clear-failed", ...dirs])}):`);
     for (const f of r.failed) lines.push(`  ${f.storePath} (build ${f.buildId}) at ${f.at}: ${f.reason}`);
   }
   return `${lines.join("\n")}\n`;

@@ -14,7 +14,7 @@ import { execa } from "execa";
 import { HAIL_BIN, type HailRun } from "../support/cli.js";
 import { runHailIn, SAFETY_TIMEOUT_MS } from "./ended.js";
 import type { World } from "./world.js";
-import { waitUntil, worldAtGreenGate } from "./world.js";
+import { createWorld, greenGate, publishedApps, waitUntil, worldAtGreenGate } from "./world.js";
 
 let w: World;
 /** a directory of its own for each case that needs files, and the cwd of every run */
@@ -291,5 +291,28 @@ describe("holding before the first deployment, and --config targets (SPEC sectio
   it("bare hail prints the usage with its commands on stderr before its line", async () => {
     const r = await w.hail([]);
     for (const command of ["run|deploy", "plan", "status", "hold", "release", "help"]) assert.match(r.stderr, new RegExp(`^  ${command.replace("|", "\\|")} `, "m"));
+  });
+});
+
+describe("a failed deployment's hints are commands to paste, with the directories that were given", () => {
+  let f: World;
+  before(async () => {
+    f = await createWorld();
+    const [app] = await publishedApps(f.lab, { name: "myapp", version: "1", activate: 'echo "failing"\nexit 3' });
+    for (const b of greenGate(100, 10, app as string)) f.hydra.addBuild(b);
+  });
+  after(() => f.close());
+
+  it("the failure says where to look; the known-bad skip after it, how to retry", async () => {
+    const dirs = `--state-dir ${f.stateDir} --profiles-dir ${f.lab.profilesDir}`;
+    const failed = await f.hail([...f.gateArgs("myapp"), "--oneshot"]);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.equal(lastLine(failed.stderr).endsWith(`(run hail status myapp ${dirs} for its state)`), true, failed.stderr);
+    const skipped = await f.hail([...f.gateArgs("myapp"), "--oneshot", "--log-format", "pretty"]);
+    assert.equal(skipped.code, 1, skipped.stderr);
+    assert.match(lastLine(skipped.stderr), /^hail: myapp not changed: \S+ failed to deploy at /);
+    assert.equal(lastLine(skipped.stderr).endsWith(`(to try it again, run hail release myapp --clear-failed ${dirs})`), true, skipped.stderr);
+    const status = await f.hail(["status", "myapp", ...f.manageArgs()]);
+    assert.match(status.stdout, new RegExp(`known bad \\(not retried; to retry, run hail release myapp --clear-failed --state-dir \\S+ --profiles-dir \\S+\\):`));
   });
 });
