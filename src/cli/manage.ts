@@ -1,10 +1,6 @@
 import { checkDurationLimit, DURATION_LIMITS, parseCalendarTime, parseDuration } from "../duration.js";
 import { UsageError, asHailError } from "../errors.js";
-import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
-import { activeHold } from "../deploy/decide.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
-import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
 import { layerOptions, loadConfigFile } from "./config-file.js";
 import { listNames, refuseUnknownProfile } from "./known-profiles.js";
@@ -12,6 +8,8 @@ import type { OptionValues } from "./option-table.js";
 import { parsedOption } from "./option-table.js";
 import { absoluteDirs } from "./options.js";
 import { givenDirFlags, pasteable } from "./failure-line.js";
+import type { StatusReport } from "./status-report.js";
+import { renderStatus, statusOf } from "./status-report.js";
 import { inConfigFile } from "./targets.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
@@ -130,20 +128,6 @@ export function parseUntil(text: string, now: Date): string {
   return new Date(at).toISOString();
 }
 
-interface StatusReport {
-  profile: string;
-  profilePath: string;
-  generation: number | null;
-  currentPath: string | null;
-  changedOutsideHail: boolean;
-  lastDeployed: State["lastDeployed"];
-  lastAttempt: State["lastAttempt"];
-  lastError: State["lastError"];
-  failed: State["failed"];
-  hold: State["hold"];
-  rebootPending: State["rebootPending"];
-}
-
 /** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
 export async function statusCommand(
   positional: string | undefined,
@@ -174,51 +158,4 @@ async function printStatus(positional: string | undefined, opts: ManageOptions &
   const report = await statusOf(managed.profile, managed.stateDir);
   process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, givenDirFlags(opts, typed)));
   return 0;
-}
-
-async function statusOf(profile: ProfileRef, stateDir: string): Promise<StatusReport> {
-  const state = await stateStoreFor(profile, stateDir).read();
-  const currentPath = await readProfileTarget(profile.path, storeDirFromEnv(process.env));
-  return {
-    profile: profile.name,
-    profilePath: profile.path,
-    generation: await currentGeneration(profile.path),
-    currentPath,
-    changedOutsideHail: state.lastDeployed !== null && currentPath !== state.lastDeployed.storePath,
-    lastDeployed: state.lastDeployed,
-    lastAttempt: state.lastAttempt,
-    lastError: state.lastError,
-    failed: state.failed,
-    hold: activeHold(state.hold, new Date()),
-    rebootPending: state.rebootPending,
-  };
-}
-
-/** `dirs`: the directory flags given, which the retry command carries to act on the same state. */
-function renderStatus(r: StatusReport, dirs: readonly string[]): string {
-  const rows: [string, string][] = [
-    ["profile", `${r.profile} (${r.profilePath})`],
-    ["current", r.currentPath ? `generation ${r.generation ?? "?"}: ${r.currentPath}` : "(no profile yet)"],
-    ["deployed", r.lastDeployed ? `${describeBuild(r.lastDeployed)} at ${r.lastDeployed.at}` : "(nothing yet)"],
-  ];
-  if (r.changedOutsideHail) rows.push(["note", "the profile was changed outside hail since its last deployment"]);
-  if (r.lastAttempt) {
-    const a = r.lastAttempt;
-    const result = a.endedAt === null ? "did not finish (hail stopped during it)" : `${a.result}${a.error ? `: ${a.error}` : ""}`;
-    rows.push(["last attempt", `${describeBuild(a)} at ${a.startedAt}: ${result}`]);
-  }
-  if (r.lastError) rows.push(["last error", `${r.lastError.kind} at ${r.lastError.at}: ${r.lastError.message}`]);
-  rows.push(["hold", r.hold ? `held since ${r.hold.since}${r.hold.until ? ` until ${r.hold.until}` : ""}${r.hold.reason ? `: ${r.hold.reason}` : ""}` : "none"]);
-  if (r.rebootPending) rows.push(["reboot", `pending since ${r.rebootPending.since} into ${r.rebootPending.storePath} (${r.rebootPending.changed.join(", ")} changed)`]);
-  const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`);
-  if (r.failed.length > 0) {
-    lines.push(`known bad (not retried; to retry, run ${pasteable(["release", r.profile, "--clear-failed", ...dirs])}):`);
-    for (const f of r.failed) lines.push(`  ${f.storePath} (build ${f.buildId}) at ${f.at}: ${f.reason}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-function describeBuild(b: { buildId: number; gateBuildId: number | null; evals: number[]; storePath: string }): string {
-  const gate = b.gateBuildId === null ? "" : `, gate ${b.gateBuildId}`;
-  return `build ${b.buildId}${gate}, evals ${b.evals.join(",") || "-"}: ${b.storePath}`;
 }
