@@ -76,7 +76,7 @@ export async function runDaemon(agents: TargetAgent[], global: AgentConfig, log:
     metricsUrl: server?.url,
   });
   if (firstDelayMs > 0) {
-    log.info(`first poll in ${formatDuration(firstDelayMs)}: spread over the period so a fleet restarted at once does not hit Hydra in step`);
+    log.info(`first poll in ${formatDuration(Math.max(1000, Math.round(firstDelayMs / 1000) * 1000))}: spread over the period so a fleet restarted at once does not hit Hydra in step`);
   }
   try {
     for (const agent of agents) await agent.start("daemon");
