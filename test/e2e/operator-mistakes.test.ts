@@ -239,6 +239,7 @@ describe("signals while waiting on Hydra end the command as README's signal tabl
       await waitUntil(() => hydra.waiting() > 0, "the daemon's request to Hydra");
       hydra.close(); // the request fails at once: the daemon then sees its stop
       assert.equal(await daemon.stop("SIGTERM"), 0, daemon.stderr);
+      assert.ok(daemon.logLines().some((l) => l.msg === "hail started: polling every 1h"), `the period as it was written:\n${daemon.stderr}`);
     } finally {
       hydra.close();
     }
@@ -302,6 +303,14 @@ describe("a failed deployment's hints are commands to paste, with the directorie
     for (const b of greenGate(100, 10, app as string)) f.hydra.addBuild(b);
   });
   after(() => f.close());
+
+  it("a --profiles-dir that does not exist yet (the first deployment makes it) is said once at start, at info, with its path", async () => {
+    const profilesDir = path.join(f.lab.root, "new-profiles");
+    const r = await f.hail(["--job-uri", `${f.hydra.url}/job/myproject/main/tests`, "--profile", "tests", "--oneshot", "--profiles-dir", profilesDir, "--state-dir", f.stateDir, "--log-format", "json"]);
+    const said = r.stderr.split("\n").filter((l) => l.includes(`profile directory ${profilesDir} does not exist: the first deployment creates it`));
+    assert.equal(said.length, 1, r.stderr);
+    assert.equal((JSON.parse(said[0] ?? "{}") as { _meta?: { logLevelName?: string } })._meta?.logLevelName, "INFO");
+  });
 
   it("the failure says where to look; the known-bad skip after it, how to retry", async () => {
     const dirs = `--state-dir ${f.stateDir} --profiles-dir ${f.lab.profilesDir}`;
