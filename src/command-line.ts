@@ -8,7 +8,7 @@ import { UsageError } from "./errors.js";
  */
 export function splitCommandLine(text: string, flag: string): string[] {
   if (/[\r\n]/.test(text)) {
-    throw new UsageError(`${flag}: a line break separates commands in a shell, and hail runs commands without one; give one command, or wrap several in a script`);
+    throw new UsageError(`${flag}: a line break separates commands in a shell, and hail runs commands without one`, "give one command, or wrap several in a script");
   }
   const words: string[] = [];
   for (const entry of parse(text, (name) => `$${name}`)) {

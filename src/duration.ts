@@ -13,7 +13,7 @@ export function parseDuration(text: string, flag: string, bareUnit: Unit = "s"):
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
   const consumed = parts.map((p) => p[0]).join("");
   if (parts.length === 0 || consumed !== trimmed) {
-    throw new UsageError(`${flag}: cannot read duration "${text}"; use e.g. 30s, 5m, 1h30m`);
+    throw new UsageError(`${flag}: cannot read duration "${text}"`, "use e.g. 30s, 5m, 1h30m");
   }
   return Math.round(
     parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2] as Unit], 0),
@@ -56,7 +56,7 @@ export function checkDurationLimit(ms: number, what: string, limit: DurationLimi
  */
 export function parseCalendarTime(text: string, flag: string): number {
   const refuse = (why: string) =>
-    new UsageError(`${flag} ${text}: ${why}; give a date and time such as 2026-12-01T08:00:00Z`);
+    new UsageError(`${flag} ${text}: ${why}`, "give a date and time such as 2026-12-01T08:00:00Z");
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
   if (m === null) throw refuse("cannot read this date");
   const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((v) => Number(v ?? 0)) as [
@@ -70,9 +70,20 @@ export function parseCalendarTime(text: string, flag: string): number {
   return at;
 }
 
+/**
+ * A duration as an operator writes it, the form parseDuration reads: `1h`, `30s`, `1h30m`,
+ * `2d`, `250ms`. Logs and messages print durations so, never as `3600s` or `5400000` ms.
+ */
 export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1_000 === 0) return `${ms / 1_000}s`;
-  return `${ms}ms`;
+  let rest = Math.round(ms);
+  if (rest <= 0) return "0s";
+  const parts: string[] = [];
+  for (const unit of ["d", "h", "m", "s", "ms"] as const) {
+    const size = UNIT_MS[unit];
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join("");
 }

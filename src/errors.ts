@@ -51,12 +51,25 @@ export abstract class HailError extends Error {
   abstract readonly kind: ErrorKind;
   override readonly name: string = this.constructor.name;
   /**
+   * What to do about it, printed in parentheses after the message on the command's last
+   * line, `hail: <what failed>: <why> (<hint>)`: a command that can be pasted as it is, or
+   * a short instruction. Null when the message says it all.
+   */
+  hint: string | null;
+  /**
    * Messages end up in logs, the state file, /healthz and plan output. They are hail's words
    * and never hold a credential; text a server chose enters them through serverText
    * (src/server-text.ts), redacted there.
    */
-  constructor(message: string) {
+  constructor(message: string, hint: string | null = null) {
     super(message);
+    this.hint = hint;
+  }
+
+  /** The same error with a hint (for a caller that knows the command to suggest). */
+  withHint(hint: string | null): this {
+    this.hint = hint;
+    return this;
   }
 }
 
@@ -140,6 +153,22 @@ export class DeploymentFailed extends HailError {
   }
 }
 
+/**
+ * A command that ends non-zero without an exception of its own: a one-shot whose pass failed,
+ * a plan with a failed target. It carries the command's exit code and the line that says why,
+ * so that the CLI entry prints it as it prints every other failure.
+ */
+export class CommandFailed extends HailError {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    readonly kind: ErrorKind,
+    hint: string | null,
+  ) {
+    super(message, hint);
+  }
+}
+
 /** An error's message (for a line in a log or the state file), or its stack where a bug must be traced. */
 export function describeError(err: unknown, detail: "message" | "stack" = "message"): string {
   if (!(err instanceof Error)) return String(err);
@@ -155,8 +184,9 @@ export class EnvironmentError extends HailError {
   constructor(
     message: string,
     readonly exitCode: typeof EXIT.cannotCreate | typeof EXIT.ioError,
+    hint: string | null = null,
   ) {
-    super(message);
+    super(message, hint);
   }
 }
 
@@ -198,7 +228,7 @@ function environmentErrorOf(err: unknown): EnvironmentError | null {
   const doing = `cannot ${sys.syscall ?? "write"} ${where}`;
   // recursive mkdir says ENOENT when a parent cannot be made (a read-only file system)
   const cannot = sys.code === "ENOENT" && sys.syscall === "mkdir" ? "cannot be created: a parent is missing or read-only" : CANNOT_CREATE[sys.code];
-  if (cannot !== undefined) return new EnvironmentError(`${doing}: it ${cannot} (${sys.code}); fix the path or its permissions`, EXIT.cannotCreate);
+  if (cannot !== undefined) return new EnvironmentError(`${doing}: it ${cannot} (${sys.code})`, EXIT.cannotCreate, "fix the path or its permissions");
   const io = IO_ERROR[sys.code];
   if (io !== undefined) return new EnvironmentError(`${doing}: ${io} (${sys.code})`, EXIT.ioError);
   return null;

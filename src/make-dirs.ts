@@ -46,7 +46,7 @@ async function makeDir(dir: string, mode: number): Promise<unknown> {
 }
 
 function notADirectory(dir: string, what: string): EnvironmentError {
-  return new EnvironmentError(`cannot use ${dir} as a directory: it is ${what}; give a directory`, EXIT.cannotCreate);
+  return new EnvironmentError(`cannot use ${dir} as a directory: it is ${what}`, EXIT.cannotCreate, "give a directory");
 }
 
 /** What a file-type mode is, in words. */

@@ -22,7 +22,7 @@ export function parseSize(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
   const unit = (match?.[2] ?? "").toLowerCase();
   const factor = match && Object.hasOwn(UNITS, unit) ? UNITS[unit] : undefined;
-  if (!match || factor === undefined) throw new UsageError(`${flag}: cannot read size "${text}"; use e.g. 1GiB, 500MiB, 0`);
+  if (!match || factor === undefined) throw new UsageError(`${flag}: cannot read size "${text}"`, "use e.g. 1GiB, 500MiB, 0");
   return Math.round(Number(match[1]) * factor);
 }
 

@@ -45,15 +45,19 @@ describe("parseDuration", () => {
   }
 });
 
-describe("formatDuration", () => {
+describe("formatDuration: as an operator writes it", () => {
   const cases: Array<[number, string]> = [
     [3_600_000, "1h"],
     [7_200_000, "2h"],
-    [5_400_000, "90m"],
+    [5_400_000, "1h30m"],
+    [86_400_000, "1d"],
+    [7 * 86_400_000, "7d"],
+    [129_600_000, "1d12h"],
+    [3_723_000, "1h2m3s"],
     [300_000, "5m"],
-    [90_000, "90s"],
+    [90_000, "1m30s"],
     [30_000, "30s"],
-    [1_500, "1500ms"],
+    [1_500, "1s500ms"],
     [250, "250ms"],
     [0, "0s"],
   ];
@@ -62,7 +66,7 @@ describe("formatDuration", () => {
   }
 
   it("formats what parseDuration reads back to the same value", () => {
-    for (const ms of [250, 30_000, 300_000, 5_400_000, 86_400_000]) {
+    for (const ms of [250, 1_500, 30_000, 90_000, 300_000, 3_723_000, 5_400_000, 86_400_000, 129_600_000]) {
       assert.equal(parseDuration(formatDuration(ms), "--x"), ms);
     }
   });

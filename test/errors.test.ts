@@ -49,10 +49,8 @@ describe("asHailError: the machine's errors are 73 or 74, naming the path and th
   it("a state file on a mount point (EBUSY on rename) is 73 and names where it was going", () => {
     const mapped = asHailError(systemError("EBUSY", "rename", "/var/lib/hail/.x.json.1.tmp", "/var/lib/hail/x.json"));
     assert.equal(mapped.exitCode, EXIT.cannotCreate);
-    assert.equal(
-      mapped.message,
-      "cannot rename /var/lib/hail/.x.json.1.tmp to /var/lib/hail/x.json: it is busy (a mount point?) (EBUSY); fix the path or its permissions",
-    );
+    assert.equal(mapped.message, "cannot rename /var/lib/hail/.x.json.1.tmp to /var/lib/hail/x.json: it is busy (a mount point?) (EBUSY)");
+    assert.equal(mapped.hint, "fix the path or its permissions", "what to do goes in the hint, printed in parentheses");
   });
 
   it("too many open files (EMFILE, ENFILE) and other I/O failures that may pass are 74", () => {

@@ -2,6 +2,7 @@ import type { HydraApi } from "../deploy/fetch.js";
 import { liveProcesses } from "../deploy/orphan.js";
 import { SharedRound } from "../deploy/shared-hydra.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
+import type { HailError } from "../errors.js";
 import { EXIT, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DaemonMetrics } from "../metrics/exposition.js";
@@ -22,9 +23,14 @@ export type Lock = Awaited<ReturnType<typeof lockProfile>>;
  * current, and a damaged state file stops its target (64) before anything runs. With several
  * targets, such a target is left out and the others go on: one failure never stops the rest.
  */
-export async function startTargets(agents: TargetAgent[], global: AgentConfig, locks: Lock[]): Promise<{ ready: TargetAgent[]; codes: number[] }> {
+export async function startTargets(
+  agents: TargetAgent[],
+  global: AgentConfig,
+  locks: Lock[],
+): Promise<{ ready: TargetAgent[]; codes: number[]; errors: { profile: string; error: HailError }[] }> {
   const ready: TargetAgent[] = [];
   const codes: number[] = [];
+  const errors: { profile: string; error: HailError }[] = [];
   for (const agent of agents) {
     let lock: Lock | null = null;
     try {
@@ -37,11 +43,12 @@ export async function startTargets(agents: TargetAgent[], global: AgentConfig, l
       if (err.exitCode === EXIT.internal) throw caught;
       await lock?.release();
       const leftOut = agents.length > 1 ? "; the other targets go on without it" : "";
-      agent.deps.log.error(`${err.message}${leftOut}`, { errorKind: err.kind });
+      agent.deps.log.error(`${err.message}${leftOut}`, { errorKind: err.kind, hint: err.hint ?? undefined });
       codes.push(err.exitCode);
+      errors.push({ profile: agent.target.profile.name, error: err });
     }
   }
-  return { ready, codes };
+  return { ready, codes, errors };
 }
 
 /** How long a retired target is shown in the metrics: longer than HailMetricsGone looks back (1 day). */

@@ -103,7 +103,7 @@ export class TargetAgent {
       report = await runPass(this.deps, this.target, this.session, this.opts);
     } catch (caught) {
       const err = asHailError(caught);
-      this.deps.log.error(err.message, { errorKind: err.kind });
+      this.deps.log.error(err.message, { errorKind: err.kind, hint: err.hint ?? undefined });
       report = { kind: "error", error: err };
     }
     this.last = report;

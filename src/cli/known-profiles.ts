@@ -16,16 +16,16 @@ const MAX_STATE_FILES_READ = 50;
  * `status`, `hold` and `release` act only on a profile hail can know: one with a profile link,
  * or with hail state (SPEC section 9). A typo (`hail hold myap`) would otherwise write state
  * for a profile that does not exist and exit 0, and a cron job would never learn of it.
- * `hint` says how to go on anyway (hold's `--new`), or is empty.
+ * `hint` says how to go on anyway (hold's `--new`), or is null.
  */
-export async function refuseUnknownProfile(profile: ProfileRef, stateDir: string, profilesDir: string, hint: string): Promise<void> {
+export async function refuseUnknownProfile(profile: ProfileRef, stateDir: string, profilesDir: string, hint: string | null): Promise<void> {
   refuseEmptyStateDir(stateDir);
   checkStateDir(stateDir); // a state dir another user can write is refused (73) before anything is read from it
   const files = [stateFiles(stateDir, profile.stateKey).state, stateFiles(stateDir, profile.legacyStateKey).state];
   for (const path of [profile.path, ...files]) if (await present(path)) return;
   const known = await knownProfiles(profilesDir, stateDir);
   const listed = known.length === 0 ? `hail knows no profile under --profiles-dir ${profilesDir} or --state-dir ${stateDir}` : `profiles hail knows there: ${listNames(known)}`;
-  throw new UsageError(`profile ${profile.name} is unknown: no profile link ${profile.path} and no hail state for it in ${stateDir}; ${listed}${hint}`);
+  throw new UsageError(`profile ${profile.name} is unknown: no profile link ${profile.path} and no hail state for it in ${stateDir}; ${listed}`, hint);
 }
 
 /** Anything at the path counts (a later step says what is wrong with it); only "no such file" is absent. */

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { EXIT, asHailError } from "../errors.js";
+import { EXIT, InternalError, asHailError } from "../errors.js";
 import type { CommandName, OptionValues, COMMAND_OPTIONS } from "./option-table.js";
 import { addOptions } from "./option-table.js";
 import { printableMessage } from "../log.js";
+import { commanderFailure, failureLine, pasteable } from "./failure-line.js";
 import { routeArgs } from "./route.js";
 import { versionText } from "../build-info.js";
 
@@ -17,7 +18,8 @@ function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): C
     .version(versionText())
     .exitOverride()
     .showSuggestionAfterError()
-    .showHelpAfterError("(run hail --help for usage)");
+    // commander's "error: …" lines become the one `hail: …` line (exitCodeFor); help still prints
+    .configureOutput({ outputError: () => undefined });
 
   // `deploy`: the word operators reach for (and the suggestion for a typo of it)
   addOptions(program.command("run", { isDefault: runIsDefault }).alias("deploy").description("deploy: poll forever, or once with --oneshot"), "run")
@@ -69,11 +71,11 @@ function addManageOptions(cmd: Command, command: "status" | "hold" | "release"):
 /** The one place that exits (codes: docs/reference.md, "Exit codes"). */
 async function main(argv: string[]): Promise<never> {
   let code = 0;
+  const route = routeArgs(argv.slice(2), COMMANDS);
   try {
-    const route = routeArgs(argv.slice(2), COMMANDS);
     await buildProgram((c) => (code = c), route.runIsDefault).parseAsync(route.args, { from: "user" });
   } catch (err) {
-    code = exitCodeFor(err);
+    code = exitCodeFor(err, commandOf(route.args, route.runIsDefault));
   }
   // A pipe takes 64 KiB at once; exit() would cut off what is still queued (a big plan --json).
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
@@ -85,14 +87,37 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write("", () => resolve()));
 }
 
-/** The one place that prints `hail: …`: every command throws what it cannot go on with. */
-function exitCodeFor(err: unknown): number {
+/** The command the words name (for "run hail plan --help"), or null when they name none. */
+function commandOf(args: readonly string[], runIsDefault: boolean): string | null {
+  const [first] = args;
+  if (runIsDefault) return "run";
+  return first !== undefined && first !== "help" && COMMANDS.includes(first) ? first : null;
+}
+
+/**
+ * The one place that prints the `hail: <what failed>: <why> (<hint>)` line that ends every
+ * failed command (SPEC section 9): every command throws what it cannot go on with, also a
+ * one-shot or a plan whose targets failed (CommandFailed).
+ */
+function exitCodeFor(err: unknown, command: string | null): number {
   if (err instanceof CommanderError) {
-    // help and version are not errors; commander already printed its message
-    return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // help and version are not errors; bare `hail` has printed the usage, and says why it stops
+    if (err.exitCode === 0) return EXIT.ok;
+    const failure =
+      err.code === "commander.help"
+        ? { message: "no command given", hint: `run ${pasteable(["--help"])} for the commands` }
+        : commanderFailure(err, command);
+    process.stderr.write(failureLine(failure));
+    return EXIT.usage;
   }
   const known = asHailError(err);
-  process.stderr.write(`hail: ${printableMessage(known.message)}\n`);
+  if (known instanceof InternalError) {
+    // a bug: the stack first, for the report; the line last, as for every failure
+    process.stderr.write(`${printableMessage(known.message)}\n`);
+    process.stderr.write(failureLine({ message: known.message.split("\n")[0] ?? "", hint: "a bug in hail: please report it with the lines above" }));
+    return known.exitCode;
+  }
+  process.stderr.write(failureLine(known));
   return known.exitCode;
 }
 

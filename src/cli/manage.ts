@@ -1,15 +1,16 @@
 import { checkDurationLimit, DURATION_LIMITS, parseCalendarTime, parseDuration } from "../duration.js";
 import { UsageError, asHailError } from "../errors.js";
-import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
-import { activeHold } from "../deploy/decide.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
-import type { State } from "../state/schema.js";
 import { releaseHold, setHold } from "../state/transitions.js";
 import { layerOptions, loadConfigFile } from "./config-file.js";
 import { listNames, refuseUnknownProfile } from "./known-profiles.js";
 import type { OptionValues } from "./option-table.js";
 import { parsedOption } from "./option-table.js";
+import { absoluteDirs } from "./options.js";
+import { givenDirFlags, pasteable } from "./failure-line.js";
+import type { StatusReport } from "./status-report.js";
+import { renderStatus, statusOf } from "./status-report.js";
+import { inConfigFile } from "./targets.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile, or a target of --config. */
@@ -29,12 +30,13 @@ interface Managed {
 
 function nameOf(positional: string | undefined, opts: ManageOptions): string | undefined {
   if (positional && opts.profile && positional !== opts.profile) {
-    throw new UsageError(`two profiles given (${positional} and --profile ${opts.profile}); give one`);
+    throw new UsageError(`two profiles given: ${positional} and --profile ${opts.profile}`, "give one");
   }
   return positional ?? opts.profile;
 }
 
 function profileOf(positional: string | undefined, opts: ManageOptions): ProfileRef {
+  absoluteDirs(opts);
   const name = nameOf(positional, opts);
   if (!name) throw new UsageError("which profile? give PROFILE or --profile NAME");
   return resolveProfile(name, parsedOption(opts, "profilesDir"));
@@ -44,7 +46,8 @@ function profileOf(positional: string | undefined, opts: ManageOptions): Profile
 async function configTargets(opts: ManageOptions, typed: Typed): Promise<Managed[]> {
   const file = await loadConfigFile(opts.config ?? "");
   const { profilesDir, stateDir } = opts;
-  return layerOptions(file, { profilesDir, stateDir }, typed, opts.config ?? "").map((t) => {
+  return layerOptions(file, { profilesDir, stateDir }, typed, opts.config ?? "").map((t, i) => {
+    inConfigFile(opts.config ?? "", i, t.profile, () => absoluteDirs(t));
     const dir = parsedOption(t, "profilesDir");
     return { profile: resolveProfile(t.profile, dir), stateDir: t.stateDir, profilesDir: dir, inConfig: true };
   });
@@ -65,7 +68,7 @@ async function managedOf(positional: string | undefined, opts: ManageOptions, ty
 }
 
 /** Refuses a profile hail does not know (exit 64, writes nothing); a --config target is known. */
-async function refuseUnknown(m: Managed, hint: string): Promise<void> {
+async function refuseUnknown(m: Managed, hint: string | null): Promise<void> {
   if (!m.inConfig) await refuseUnknownProfile(m.profile, m.stateDir, m.profilesDir, hint);
 }
 
@@ -79,7 +82,12 @@ export async function holdCommand(
   const { profile } = managed;
   const now = new Date();
   const until = opts.until === undefined ? null : parseUntil(opts.until, now);
-  if (opts.new !== true) await refuseUnknown(managed, `; to hold it before its first deployment, add --new`);
+  if (opts.new !== true) {
+    // the same command with --new, and the options it was given, to paste as it is
+    const given = [...(opts.reason === undefined ? [] : ["--reason", opts.reason]), ...(opts.until === undefined ? [] : ["--until", opts.until])];
+    const again = pasteable(["hold", profile.name, ...given, "--new", ...givenDirFlags(opts, typed)]);
+    await refuseUnknown(managed, `to hold it before its first deployment, run ${again}`);
+  }
   const store = stateStoreFor(profile, managed.stateDir);
   await store.update((s) => setHold(s, opts.reason ?? null, until, now.toISOString()));
   process.stdout.write(`held ${profile.name}${until ? ` until ${until}` : ""}${opts.reason ? `: ${opts.reason}` : ""}\n`);
@@ -94,7 +102,7 @@ export async function releaseCommand(
 ): Promise<number> {
   const managed = await managedOf(positional, opts, typed);
   const { profile } = managed;
-  await refuseUnknown(managed, "");
+  await refuseUnknown(managed, null);
   const store = stateStoreFor(profile, managed.stateDir);
   const before = await store.read();
   await store.update((s) => releaseHold(s, opts.clearFailed === true));
@@ -120,20 +128,6 @@ export function parseUntil(text: string, now: Date): string {
   return new Date(at).toISOString();
 }
 
-interface StatusReport {
-  profile: string;
-  profilePath: string;
-  generation: number | null;
-  currentPath: string | null;
-  changedOutsideHail: boolean;
-  lastDeployed: State["lastDeployed"];
-  lastAttempt: State["lastAttempt"];
-  lastError: State["lastError"];
-  failed: State["failed"];
-  hold: State["hold"];
-  rebootPending: State["rebootPending"];
-}
-
 /** `hail status PROFILE [--json]`, or `hail status --config FILE` for every target in it. */
 export async function statusCommand(
   positional: string | undefined,
@@ -146,7 +140,7 @@ export async function statusCommand(
   } catch (caught) {
     // --json: a script reads stdout, so the failure is a JSON object there too
     const err = asHailError(caught);
-    process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, exitCode: err.exitCode } }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, hint: err.hint, exitCode: err.exitCode } }, null, 2)}\n`);
     throw err;
   }
 }
@@ -155,58 +149,13 @@ async function printStatus(positional: string | undefined, opts: ManageOptions &
   if (opts.config !== undefined && !nameOf(positional, opts)) {
     const reports: StatusReport[] = [];
     for (const target of await configTargets(opts, typed)) reports.push(await statusOf(target.profile, target.stateDir));
-    process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map(renderStatus).join("\n"));
+    const dirs = givenDirFlags(opts, typed);
+    process.stdout.write(opts.json ? `${JSON.stringify({ targets: reports }, null, 2)}\n` : reports.map((r) => renderStatus(r, dirs)).join("\n"));
     return 0;
   }
   const managed = await managedOf(positional, opts, typed);
-  await refuseUnknown(managed, "");
+  await refuseUnknown(managed, null);
   const report = await statusOf(managed.profile, managed.stateDir);
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, givenDirFlags(opts, typed)));
   return 0;
-}
-
-async function statusOf(profile: ProfileRef, stateDir: string): Promise<StatusReport> {
-  const state = await stateStoreFor(profile, stateDir).read();
-  const currentPath = await readProfileTarget(profile.path, storeDirFromEnv(process.env));
-  return {
-    profile: profile.name,
-    profilePath: profile.path,
-    generation: await currentGeneration(profile.path),
-    currentPath,
-    changedOutsideHail: state.lastDeployed !== null && currentPath !== state.lastDeployed.storePath,
-    lastDeployed: state.lastDeployed,
-    lastAttempt: state.lastAttempt,
-    lastError: state.lastError,
-    failed: state.failed,
-    hold: activeHold(state.hold, new Date()),
-    rebootPending: state.rebootPending,
-  };
-}
-
-function renderStatus(r: StatusReport): string {
-  const rows: [string, string][] = [
-    ["profile", `${r.profile} (${r.profilePath})`],
-    ["current", r.currentPath ? `generation ${r.generation ?? "?"}: ${r.currentPath}` : "(no profile yet)"],
-    ["deployed", r.lastDeployed ? `${describeBuild(r.lastDeployed)} at ${r.lastDeployed.at}` : "(nothing yet)"],
-  ];
-  if (r.changedOutsideHail) rows.push(["note", "the profile was changed outside hail since its last deployment"]);
-  if (r.lastAttempt) {
-    const a = r.lastAttempt;
-    const result = a.endedAt === null ? "did not finish (hail stopped during it)" : `${a.result}${a.error ? `: ${a.error}` : ""}`;
-    rows.push(["last attempt", `${describeBuild(a)} at ${a.startedAt}: ${result}`]);
-  }
-  if (r.lastError) rows.push(["last error", `${r.lastError.kind} at ${r.lastError.at}: ${r.lastError.message}`]);
-  rows.push(["hold", r.hold ? `held since ${r.hold.since}${r.hold.until ? ` until ${r.hold.until}` : ""}${r.hold.reason ? `: ${r.hold.reason}` : ""}` : "none"]);
-  if (r.rebootPending) rows.push(["reboot", `pending since ${r.rebootPending.since} into ${r.rebootPending.storePath} (${r.rebootPending.changed.join(", ")} changed)`]);
-  const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`);
-  if (r.failed.length > 0) {
-    lines.push("known bad (not retried; `hail release --clear-failed` to retry):");
-    for (const f of r.failed) lines.push(`  ${f.storePath} (build ${f.buildId}) at ${f.at}: ${f.reason}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-function describeBuild(b: { buildId: number; gateBuildId: number | null; evals: number[]; storePath: string }): string {
-  const gate = b.gateBuildId === null ? "" : `, gate ${b.gateBuildId}`;
-  return `build ${b.buildId}${gate}, evals ${b.evals.join(",") || "-"}: ${b.storePath}`;
 }

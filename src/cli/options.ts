@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+import { quote } from "shell-quote";
 import type { Hooks } from "../deploy/hooks.js";
 import type { RolloutPolicy } from "../deploy/rollout.js";
 import type { Target } from "../deploy/target.js";
@@ -31,6 +33,7 @@ export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobU
 }
 
 export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfig {
+  absoluteDirs(raw);
   const nixos = nixosChoice(raw);
   const target = toTarget(raw);
   return {
@@ -102,6 +105,25 @@ function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPasswordFile
  */
 function checkOutputName(name: string): void {
   if (!/^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$/.test(name) || name in Object.prototype) {
-    throw new UsageError(`--output ${JSON.stringify(name)}: not an output name; give one such as out, bin or lib`);
+    throw new UsageError(`--output ${JSON.stringify(name)}: not an output name`, "give one such as out, bin or lib");
+  }
+}
+
+/**
+ * --state-dir and --profiles-dir must be absolute: a relative one is taken from the working
+ * directory, which is `/` under systemd and the home directory in a shell, so the same command
+ * would deploy to two places. Refused (64), naming the absolute form it has here as the hint.
+ * An empty one is left to the checks that say it is empty.
+ */
+export function absoluteDirs(raw: { stateDir?: string | undefined; profilesDir?: string | undefined }): void {
+  for (const [dir, flag] of [
+    [raw.stateDir, "--state-dir"],
+    [raw.profilesDir, "--profiles-dir"],
+  ] as const) {
+    if (dir === undefined || dir.trim() === "" || isAbsolute(dir)) continue;
+    throw new UsageError(
+      `${flag} ${dir} is a relative path: hail would take it from the directory it is started in (/ under systemd)`,
+      `give it as an absolute path: ${quote([flag, resolve(dir)])}`,
+    );
   }
 }

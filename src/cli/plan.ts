@@ -24,6 +24,7 @@ import type { OptionValues, RawOptions } from "./option-table.js";
 import type { AgentConfig } from "../agent/config.js";
 import type { TargetSet } from "./targets.js";
 import { resolveTargets } from "./targets.js";
+import { targetFailureOf, targetsFailed } from "./failure-line.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
 /** --format is text (default), json (same as --json) or markdown. */
@@ -57,7 +58,11 @@ export async function planCommand(raw: RawOptions & PlanFlags & { config?: strin
   } else {
     process.stdout.write(results.map((r) => (r.kind === "report" ? renderPlan(r.report) : `profile:     ${r.profile}\nerror:       ${r.error.message}\n`)).join("\n"));
   }
-  return combineExitCodes(results.map((r) => (r.kind === "error" ? r.error.exitCode : raw.detailedExitcode && (r.report.action === "deploy" || r.report.action === "wait") ? EXIT.pending : EXIT.ok)));
+  const code = combineExitCodes(results.map((r) => (r.kind === "error" ? r.error.exitCode : raw.detailedExitcode && (r.report.action === "deploy" || r.report.action === "wait") ? EXIT.pending : EXIT.ok)));
+  // the failed targets in one `hail: …` line, printed by the CLI entry as every failure is
+  const failed = results.flatMap((r) => (r.kind === "error" ? [targetFailureOf(r.profile, r.error)] : []));
+  if (failed.length > 0) throw targetsFailed(failed, results.length, code, null);
+  return code;
 }
 
 /** `--format`, and `--json` as its short form; the two must not disagree. */

@@ -21,7 +21,7 @@ export async function resolveTargets(raw: RawOptions & { config?: string }, cmd:
   const { config: _path, ...defaults } = raw;
   const rawTargets = layerOptions(file, defaults, typedIn(cmd), raw.config);
   if (rawTargets.length === 0) throw new UsageError(`config file ${raw.config} has no targets`);
-  const configs = rawTargets.map((r, i) => inTarget(raw.config ?? "", i, r.profile, () => toAgentConfig(r, tty)));
+  const configs = rawTargets.map((r, i) => inConfigFile(raw.config ?? "", i, r.profile, () => toAgentConfig(r, tty)));
   // The same profile named twice (once by name, once by path) would lock itself out.
   const paths = configs.map((c) => c.target.profile.path);
   const twice = profileGivenTwice(paths);
@@ -33,11 +33,11 @@ export async function resolveTargets(raw: RawOptions & { config?: string }, cmd:
 }
 
 /** A target's own errors name the file and the target, so the operator knows where to look. */
-function inTarget<T>(file: string, index: number, profile: string | undefined, build: () => T): T {
+export function inConfigFile<T>(file: string, index: number, profile: string | undefined, build: () => T): T {
   try {
     return build();
   } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(`config file ${file}, targets[${index}] (profile ${profile ?? "?"}): ${err.message}`);
+    if (err instanceof UsageError) throw new UsageError(`config file ${file}, targets[${index}] (profile ${profile ?? "?"}): ${err.message}`, err.hint);
     throw err;
   }
 }

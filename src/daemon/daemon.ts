@@ -3,6 +3,7 @@ import type { AgentConfig } from "../agent/config.js";
 import { fleetHealth, fleetMetrics } from "../agent/fleet.js";
 import { describePass } from "../agent/report.js";
 import type { TargetAgent } from "../agent/target-agent.js";
+import { formatDuration } from "../duration.js";
 import { EXIT, UsageError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DaemonMetrics } from "../metrics/exposition.js";
@@ -71,12 +72,12 @@ export async function runDaemon(agents: TargetAgent[], global: AgentConfig, log:
         throw listenError(err, global.metricsListen);
       })
     : null;
-  log.info(`hail started: polling every ${global.pollPeriodMs / 1000}s`, {
+  log.info(`hail started: polling every ${formatDuration(global.pollPeriodMs)}`, {
     profiles: agents.map((a) => a.target.profile.name).join(","),
     metricsUrl: server?.url,
   });
   if (firstDelayMs > 0) {
-    log.info(`first poll in ${(firstDelayMs / 1000).toFixed(1)}s: spread over the period so a fleet restarted at once does not hit Hydra in step`);
+    log.info(`first poll in ${formatDuration(Math.max(1000, Math.round(firstDelayMs / 1000) * 1000))}: spread over the period so a fleet restarted at once does not hit Hydra in step`);
   }
   try {
     for (const agent of agents) await agent.start("daemon");
@@ -93,8 +94,8 @@ function listenError(err: unknown, listen: { host: string; port: number } | null
   const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
   const address = `${listen?.host ?? ""}:${listen?.port ?? ""}`;
   if (code === "EADDRINUSE") return new UsageError(`--metrics-listen ${address}: the port is in use; choose another port or stop what listens on it`);
-  if (code === "EADDRNOTAVAIL") return new UsageError(`--metrics-listen ${address}: this machine has no such address; give one of its addresses`);
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new UsageError(`--metrics-listen ${address}: unknown host ${listen?.host ?? ""}; give an IP address or a resolvable name`);
+  if (code === "EADDRNOTAVAIL") return new UsageError(`--metrics-listen ${address}: this machine has no such address`, "give one of its addresses");
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new UsageError(`--metrics-listen ${address}: unknown host ${listen?.host ?? ""}`, "give an IP address or a resolvable name");
   if (code === "EACCES") return new UsageError(`--metrics-listen ${address}: not allowed to listen there (a port below 1024 needs privileges)`);
   return err;
 }

@@ -5,6 +5,7 @@ import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { processStartTime } from "../state/lock.js";
 import { thisPlace } from "../state/lock-owner.js";
+import { formatDuration } from "../duration.js";
 
 const KILL_GRACE_MS = 5_000;
 const POLL_MS = 200;
@@ -38,14 +39,14 @@ export async function settleOrphanedActivation(deps: { store: StateStore; log: L
     );
   }
   if (ours.kind === "ours") {
-    deps.log.warn(`an activation started by an earlier run (process group ${pgid}) is still running; waiting up to ${timeoutMs / 1000}s for it`);
+    deps.log.warn(`an activation started by an earlier run (process group ${pgid}) is still running; waiting up to ${formatDuration(timeoutMs)} for it`);
     if (await waitForGroup(processes, pgid, timeoutMs)) {
       deps.log.info(`the earlier activation (process group ${pgid}) finished; going on`);
     } else {
       processes.signalGroup(pgid, "SIGTERM");
       if (!(await waitForGroup(processes, pgid, KILL_GRACE_MS))) processes.signalGroup(pgid, "SIGKILL");
       await waitForGroup(processes, pgid, KILL_GRACE_MS);
-      deps.log.warn(`killed the earlier activation (process group ${pgid}): still running after ${timeoutMs / 1000}s`);
+      deps.log.warn(`killed the earlier activation (process group ${pgid}): still running after ${formatDuration(timeoutMs)}`);
     }
   }
   await deps.store.update((s) => ({ ...s, activation: null }));

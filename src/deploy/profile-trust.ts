@@ -46,7 +46,7 @@ export async function checkTrustedDir(dir: string, profile: string, fs: TrustFs)
   let links = 0;
   let info = await fs.lstat(at);
   for (;;) {
-    if (!info.isDirectory()) throw new EnvironmentError(`profile ${profile}: ${at} is not a directory; fix the profile's path`, EXIT.cannotCreate);
+    if (!info.isDirectory()) throw new EnvironmentError(`profile ${profile}: ${at} is not a directory`, EXIT.cannotCreate, "fix the profile's path");
     const why = untrustedBecause(info, me);
     if (why !== null) throw refusal(profile, `directory ${at}: ${why}`);
     const part = pending.shift();

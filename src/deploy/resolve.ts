@@ -101,10 +101,7 @@ function selectOutputPath(build: HydraBuild, output: string, storeDir: string, u
   const entry = Object.hasOwn(build.buildoutputs, output) ? build.buildoutputs[output] : undefined;
   if (!entry) {
     const names = Object.keys(build.buildoutputs);
-    throw new InvalidResponse(
-      url,
-      `build ${build.id} has no output "${output}" (it has: ${describeNames(names) || "none"}); check --output`,
-    );
+    throw new InvalidResponse(url, `build ${build.id} has no output "${output}" (it has: ${describeNames(names) || "none"})`).withHint("check --output");
   }
   if (entry.path === null) throw new InvalidResponse(url, `build ${build.id} output "${output}" has no path`);
   return checkStorePath(entry.path, storeDir, url);

@@ -27,6 +27,7 @@ import {
 } from "./response.js";
 import { BuildSchema, ConstituentsSchema, describeZodError, JobsetSchema, LatestBuildsSchema, serverKey, type HydraBuild } from "./schema.js";
 import { HydraSession, type HydraLogin, type LoginAnswer, type LoginRequest } from "./session.js";
+import { formatDuration } from "../duration.js";
 
 export interface HydraClientOptions {
   baseUrl: string;
@@ -245,10 +246,8 @@ export class HydraClient {
         clearTimeout(timer);
         if (isTimeout(err)) throw this.#timeoutError(url);
         if (attempt >= attempts) {
-          throw new HydraUnavailable(
-            url,
-            `${networkErrorText(err)} (${attempt} attempts); ` +
-              "check that Hydra and any proxy in front of it are up and reachable from here",
+          throw new HydraUnavailable(url, `${networkErrorText(err)} (${attempt} attempts)`).withHint(
+            "check that Hydra and any proxy in front of it are up and reachable from here",
           );
         }
         await this.#sleep(this.#backoff(attempt));
@@ -302,9 +301,8 @@ export class HydraClient {
   }
 
   #timeoutError(url: string): HydraUnavailable {
-    return new HydraUnavailable(
-      url,
-      `no complete answer within ${this.#timeoutMs} ms; Hydra may be overloaded (raise --timeout if it is just slow)`,
+    return new HydraUnavailable(url, `no complete answer within ${formatDuration(this.#timeoutMs)}: Hydra may be overloaded`).withHint(
+      "raise --timeout if it is just slow",
     );
   }
 }

@@ -3,6 +3,7 @@ import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.
 import type { Command } from "./commands.js";
 import { renderCommand } from "./commands.js";
 import { redactCredentials } from "../secrets.js";
+import { formatDuration } from "../duration.js";
 
 export interface ProcessOptions {
   /** added to the environment hail was started with */
@@ -99,7 +100,7 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
       try {
         for await (const line of child.iterable({ from: "all" })) opts.onLine(redactCredentials(line));
         const result = await child;
-        if (timedOut) throw new ActivationFailed(`${what} timed out after ${opts.timeoutMs / 1000}s and was killed`);
+        if (timedOut) throw new ActivationFailed(`${what} timed out after ${formatDuration(opts.timeoutMs)} and was killed`);
         if (result.failed) {
           const why = result.code === "ENOENT" ? "not found" : result.exitCode !== undefined ? `exit ${result.exitCode}` : result.shortMessage;
           throw new ActivationFailed(`${what} \`${renderCommand(cmd)}\` failed (${why})`);

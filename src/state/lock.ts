@@ -8,6 +8,7 @@ import { besideFile, readLockFile, UntrustedLockFile } from "./lock-file.js";
 import { makeDirs } from "../make-dirs.js";
 import { procStatFields } from "../proc-stat.js";
 import { bootStartedAt, thisPlace, whereIs } from "./lock-owner.js";
+import { formatDuration } from "../duration.js";
 
 /** node:crypto, loaded when a lock is written, not when hail starts (`hail plan` writes none). */
 const crypto = () => process.getBuiltinModule("node:crypto");
@@ -171,7 +172,7 @@ export async function withShortLock<T>(file: string, what: string, body: () => P
       }
     }
     if (Date.now() > deadline) {
-      throw new ProfileLocked(`lock ${file} has been held for more than ${timeoutMs / 1000}s by ${describeHolder(lock)}; try again later`);
+      throw new ProfileLocked(`lock ${file} has been held for more than ${formatDuration(timeoutMs)} by ${describeHolder(lock)}`, "try again later");
     }
     await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
   }

@@ -30,17 +30,18 @@ after(() => rm(root, { recursive: true, force: true }));
 
 describe("refuseUnknownProfile", () => {
   it("a profile with a link or with state is known", async () => {
-    for (const name of ["myapp", "held"]) await refuseUnknownProfile(resolveProfile(name, profilesDir), stateDir, profilesDir, "");
+    for (const name of ["myapp", "held"]) await refuseUnknownProfile(resolveProfile(name, profilesDir), stateDir, profilesDir, null);
   });
 
   it("a profile with neither: UsageError naming it, its path, the state dir and the known ones; nothing created", async () => {
     const before = [...(await readdir(profilesDir)), ...(await readdir(stateDir))];
-    await assert.rejects(refuseUnknownProfile(resolveProfile("myap", profilesDir), stateDir, profilesDir, "; add --new"), (err: unknown) => {
+    await assert.rejects(refuseUnknownProfile(resolveProfile("myap", profilesDir), stateDir, profilesDir, "add --new"), (err: unknown) => {
       assert.ok(err instanceof UsageError);
       assert.equal(
         err.message,
-        `profile myap is unknown: no profile link ${path.join(profilesDir, "myap")} and no hail state for it in ${stateDir}; profiles hail knows there: held, myapp; add --new`,
+        `profile myap is unknown: no profile link ${path.join(profilesDir, "myap")} and no hail state for it in ${stateDir}; profiles hail knows there: held, myapp`,
       );
+      assert.equal(err.hint, "add --new", "how to go on anyway is the hint");
       return true;
     });
     assert.deepEqual([...(await readdir(profilesDir)), ...(await readdir(stateDir))], before);

@@ -167,7 +167,7 @@ describe("resolveGateBuild", () => {
       });
       assert.throws(
         () => resolveGate(gateBuild(), [app], { output: "dev" }),
-        fails(InvalidResponse, 65, constituentsUrl, '"dev"', "out, bin", "--output"),
+        (err: unknown) => fails(InvalidResponse, 65, constituentsUrl, '"dev"', "out, bin")(err) && err instanceof InvalidResponse && err.hint === "check --output",
       );
     });
 

@@ -86,9 +86,14 @@ async function readExposition(file: string): Promise<Exposition> {
 
 type LogLine = Record<string, unknown>;
 
-/** stderr as JSON lines; a line that is not one JSON object fails the test. */
+/**
+ * stderr as JSON lines; a line that is not one JSON object fails the test, except the plain
+ * `hail: …` line that ends a failed command (at every --log-format), which must be the last.
+ */
 function jsonLines(stderr: string): LogLine[] {
-  return stderr.split("\n").filter((l) => l !== "").map((l) => {
+  const lines = stderr.split("\n").filter((l) => l !== "");
+  if (lines.at(-1)?.startsWith("hail: ")) lines.pop();
+  return lines.map((l) => {
     let parsed: unknown;
     assert.doesNotThrow(() => (parsed = JSON.parse(l)), `not JSON: ${l}`);
     assert.ok(typeof parsed === "object" && parsed !== null && !Array.isArray(parsed), `not one JSON object: ${l}`);

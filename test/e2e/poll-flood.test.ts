@@ -110,7 +110,7 @@ describe("a daemon restarted on an existing profile, real Nix", () => {
     const activations = (await w.activations()).length;
     // A 7-day period: the first poll is due at a uniformly random moment of it, so not during this test.
     const daemon = w.startDaemon([...w.gateArgs("myapp"), "--poll-period", "7d"], w.env, { startSpread: true });
-    await daemon.waitFor(() => daemon.logLines().some((l) => /^first poll in \d+\.\ds: spread over the period/.test(String(l.msg))), "the spread first poll");
+    await daemon.waitFor(() => daemon.logLines().some((l) => /^first poll in (\d+[dhms])+: spread over the period/.test(String(l.msg))), "the spread first poll");
     await daemon.waitFor(async () => (await w.activations()).length === activations + 1, "the start-up activation, at once");
     assert.equal(latest(), before, "no poll yet");
     process.kill(daemon.child.pid as number, "SIGUSR1");

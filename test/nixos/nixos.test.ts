@@ -114,7 +114,7 @@ describe("confirmation", () => {
     assert.equal(isHttpAnswer({ ok: false, error: new InvalidResponse("u", "html") }), true);
     assert.equal(isHttpAnswer({ ok: false, error: new HydraUnavailable("u", "HTTP 503 (3 attempts)") }), true);
     assert.equal(isHttpAnswer({ ok: false, error: new HydraUnavailable("u", "ECONNREFUSED (3 attempts)") }), false);
-    assert.equal(isHttpAnswer({ ok: false, error: new HydraUnavailable("u", "no complete answer within 1000 ms") }), false);
+    assert.equal(isHttpAnswer({ ok: false, error: new HydraUnavailable("u", "no complete answer within 1s") }), false);
   });
 
   const job: JobUrl = { url: "http://h/job/p/j/g", baseUrl: "http://h", project: "p", jobset: "j", job: "g" };

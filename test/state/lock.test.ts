@@ -179,7 +179,7 @@ describe("withShortLock", () => {
       withShortLock(file, "update", async () => {
         ran = true;
       }, 1),
-      new RegExp(`lock ${file} has been held for more than 0\\.001s by another hail \\(pid 777, remote`),
+      new RegExp(`lock ${file} has been held for more than 1ms by another hail \\(pid 777, remote`),
     );
     assert.equal(ran, false);
   });
