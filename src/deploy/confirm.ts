@@ -1,3 +1,4 @@
+import { formatDuration } from "../duration.js";
 import type { HydraApi } from "./fetch.js";
 import { SharedRound } from "./shared-hydra.js";
 import type { Target } from "./target.js";
@@ -61,7 +62,7 @@ export async function confirmReachable(deps: ConfirmDeps, target: Target, timeou
     await sleep(Math.min(RETRY_MS, left));
   }
   throw new NotConfirmed(
-    `no answer from Hydra within --confirm-timeout ${timeoutMs / 1000}s after the activation (${tries} tries; last: ${last}); ` +
+    `no answer from Hydra within --confirm-timeout ${formatDuration(timeoutMs)} after the activation (${tries} tries; last: ${last}); ` +
       "the new generation seems to have cut this machine off, so hail rolls it back",
   );
 }

@@ -3,6 +3,7 @@
  * not be able to take the descriptors a deployment needs (sockets to Hydra, state and lock
  * files, pipes to nix and to the activation). So it holds few connections, and none for long.
  */
+import { formatDuration } from "../duration.js";
 import type http from "node:http";
 import type { Log } from "../log.js";
 
@@ -53,7 +54,7 @@ export function limitListener(server: http.Server, log: Log, limits: ListenerLim
   const dropped = rateLimited((count) =>
     log.warn(
       `metrics listener: closed ${count} new connection(s) at once: it serves at most ${limits.maxConnections} at a time ` +
-        `(idle ones close after ${limits.idleTimeoutMs / 1000}s); deployments go on`,
+        `(idle ones close after ${formatDuration(limits.idleTimeoutMs)}); deployments go on`,
       { droppedConnections: count },
     ),
   );

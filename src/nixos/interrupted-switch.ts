@@ -1,3 +1,4 @@
+import { formatDuration } from "../duration.js";
 import { realpath } from "node:fs/promises";
 import { ActivationFailed, HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
@@ -66,12 +67,12 @@ async function settleSwitchUnit(deps: InterruptedSwitchDeps, unit: string, timeo
   let unitState = await showUnit(deps, unit);
   if (unitState === null) return null;
   if (RUNNING.has(unitState.ActiveState ?? "")) {
-    deps.log.warn(`the switch an earlier run started (systemd unit ${unit}) is still running; waiting up to ${timeoutMs / 1000}s for it`);
+    deps.log.warn(`the switch an earlier run started (systemd unit ${unit}) is still running; waiting up to ${formatDuration(timeoutMs)} for it`);
     for (let waited = 0; unitState !== null && RUNNING.has(unitState.ActiveState ?? ""); waited += POLL_MS) {
       if (waited >= timeoutMs) {
         await deps.runner.runNix({ file: "systemctl", args: ["stop", "--", unit] }).catch(() => undefined);
         await deps.runner.runNix(resetFailedCommand(unit)).catch(() => undefined);
-        return new ActivationFailed(`the switch started by an earlier run (systemd unit ${unit}) still ran after ${timeoutMs / 1000}s; hail stopped it`);
+        return new ActivationFailed(`the switch started by an earlier run (systemd unit ${unit}) still ran after ${formatDuration(timeoutMs)}; hail stopped it`);
       }
       await sleep(POLL_MS);
       unitState = await showUnit(deps, unit);
