@@ -136,6 +136,13 @@ buildNpmPackage {
     # daemon's SIGUSR1, its "poll now" (see hasDisableSigusr1).
     makeWrapper ${lib.getExe nodejs} $out/bin/hail-daemon \
       --add-flags "${builtins.concatStringsSep " " packageJson.daemonNodeFlags} $out/lib/hail/hail.mjs"
+    # hail(1), written by `npm run build` from the option table, and the completions, which the
+    # built hail prints from the same table, where each shell looks for them
+    install -Dm644 dist/hail.1 $out/share/man/man1/hail.1
+    mkdir -p $out/share/bash-completion/completions $out/share/zsh/site-functions $out/share/fish/vendor_completions.d
+    $out/bin/hail completion bash > $out/share/bash-completion/completions/hail
+    $out/bin/hail completion zsh > $out/share/zsh/site-functions/_hail
+    $out/bin/hail completion fish > $out/share/fish/vendor_completions.d/hail.fish
     runHook postInstall
   '';
 

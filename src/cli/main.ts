@@ -9,7 +9,7 @@ import { routeArgs } from "./route.js";
 import { versionText } from "../build-info.js";
 
 /** Every command name and alias, for routeArgs (kept here: the program is built after routing). */
-const COMMANDS = ["run", "deploy", "plan", "status", "hold", "release", "help"];
+const COMMANDS = ["run", "deploy", "plan", "status", "hold", "release", "completion", "help"];
 
 /** The CLI wiring: thin, and handlers are loaded only by the command that needs them. */
 function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): Command {
@@ -50,6 +50,15 @@ function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): C
     .action(async (profile: string | undefined, opts: OptionsOf<"release">, cmd: Command) => {
       const { releaseCommand } = await import("./manage.js");
       setExit(await releaseCommand(profile, opts, typedIn(cmd)));
+    });
+
+  program
+    .command("completion")
+    .argument("<shell>", "bash, zsh or fish")
+    .description("print the completion script for bash, zsh or fish")
+    .action(async (shell: string) => {
+      const { completionScript } = await import("./completion.js");
+      process.stdout.write(completionScript(shell));
     });
 
   return program;

@@ -53,9 +53,9 @@ describe("npm pack, then npm install -g of the tarball", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("packs the bundle, package.json, README, LICENSE and CHANGELOG, and nothing else", () => {
+  it("packs the bundle, the man page, package.json, README, LICENSE and CHANGELOG, and nothing else", () => {
     assert.equal(packed.filename, `${packageJson.name}-${packageJson.version}.tgz`);
-    assert.deepEqual(packed.files.map((f) => f.path).sort(), ["CHANGELOG.md", "LICENSE", "README.md", "dist/hail.mjs", "package.json"]);
+    assert.deepEqual(packed.files.map((f) => f.path).sort(), ["CHANGELOG.md", "LICENSE", "README.md", "dist/hail.1", "dist/hail.mjs", "package.json"]);
     const bundle = packed.files.find((f) => f.path === "dist/hail.mjs");
     assert.equal((bundle?.mode ?? 0) & 0o111, 0o111, "the bundle is executable in the tarball");
   });
@@ -72,6 +72,8 @@ describe("npm pack, then npm install -g of the tarball", () => {
     assert.equal((await stat(path.join(prefix, "bin", "hail"))).mode & 0o111, 0o111);
     assert.match(await readFile(path.join(installed, "dist", "hail.mjs"), "utf8"), /^#!\/usr\/bin\/env node\n/);
     assert.deepEqual((await readdir(installed)).sort(), ["CHANGELOG.md", "LICENSE", "README.md", "dist", "package.json"], "no node_modules beside the bundle");
+    // package.json's `man`: npm links hail(1) into the prefix's man pages
+    assert.equal(await realpath(path.join(prefix, "share", "man", "man1", "hail.1")), path.join(await realpath(installed), "dist", "hail.1"));
   });
 
   it("hail --version from PATH prints the package's version, as the bundle in the checkout does", async () => {

@@ -287,6 +287,21 @@ describe("nix/package.nix (evaluated with the stub)", () => {
     assert.match(pkg.x86_64.installCheckPhase, /\$out\/bin\/hail --version/);
   });
 
+  it("installs hail(1) from the build and the completions the built hail prints, where man, bash, zsh and fish look", () => {
+    assert.ok(packageJson.scripts.build?.includes("src/build/man-page.ts dist/hail.1"), "npm run build writes dist/hail.1");
+    const phase = pkg.x86_64.installPhase;
+    assert.ok(phase.includes("install -Dm644 dist/hail.1 $out/share/man/man1/hail.1"), phase);
+    for (const [shell, file] of [
+      ["bash", "$out/share/bash-completion/completions/hail"],
+      ["zsh", "$out/share/zsh/site-functions/_hail"],
+      ["fish", "$out/share/fish/vendor_completions.d/hail.fish"],
+    ]) {
+      assert.ok(phase.includes(`$out/bin/hail completion ${shell} > ${file}\n`), `${shell}: ${phase}`);
+      // the wrapper must exist before it runs: the completions come after makeWrapper
+      assert.ok(phase.indexOf(`completion ${shell}`) > phase.indexOf("makeWrapper"), shell);
+    }
+  });
+
   it("starts bin/hail with --disable-sigusr1 exactly where the package's node has it (22.14+ on 22, 23.7+), this machine's node included, and bin/hail-daemon never", async () => {
     const here = process.versions.node;
     const versions = ["20.19.5", "22.13.1", "22.14.0", "22.20.0", "23.6.1", "23.7.0", "24.0.0", "24.11.1", here];
