@@ -10,8 +10,6 @@ import { execa } from "execa";
 import { commandWords } from "../../src/cli/command-list.js";
 import { runHail } from "../support/cli.js";
 
-const onPath = async (program: string) => (await execa("sh", ["-c", `command -v ${program}`], { reject: false })).exitCode === 0;
-
 /** What bash offers for the line `words` when the cursor is at the end of its last word. */
 async function bashCompletes(script: string, words: string[]): Promise<string[]> {
   const r = await execa("bash", ["--norc", "--noprofile", "-c", `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _hail; printf '%s\\n' "\${COMPREPLY[@]}"`, "bash", script, ...words], { reject: false });
@@ -49,8 +47,6 @@ async function fishCompletes(script: string, line: string): Promise<string[]> {
   return r.stdout.split("\n").filter(Boolean).map((l) => l.split("\t")[0] ?? "").sort();
 }
 
-const HAS_ZSH = await onPath("zsh");
-const HAS_FISH = await onPath("fish");
 
 describe("hail completion, loaded in the real shells", () => {
   let dir: string;
@@ -87,7 +83,7 @@ describe("hail completion, loaded in the real shells", () => {
     assert.deepEqual(await bashCompletes(bash, ["hail", "run", "--gate-job", "h"]), [], "a URL: no option names, no files");
   });
 
-  it("zsh: hail pl → plan, hail run --gate- → --gate-job, hail --log-format → pretty json", { skip: !HAS_ZSH && "zsh is not installed" }, async () => {
+  it("zsh: hail pl → plan, hail run --gate- → --gate-job, hail --log-format → pretty json", async () => {
     const zsh = scripts.zsh as string;
     assert.equal((await execa("zsh", ["-n", zsh], { reject: false })).exitCode, 0);
     assert.deepEqual(await zshCompletes(dir, zsh, "hail pl"), ["plan"]);
@@ -97,7 +93,7 @@ describe("hail completion, loaded in the real shells", () => {
     assert.deepEqual(await zshCompletes(dir, zsh, "hail status --gate"), []);
   });
 
-  it("fish: hail pl → plan, hail run --gate- → --gate-job, hail completion → the shells", { skip: !HAS_FISH && "fish is not installed" }, async () => {
+  it("fish: hail pl → plan, hail run --gate- → --gate-job, hail completion → the shells", async () => {
     const fish = scripts.fish as string;
     assert.equal((await execa("fish", ["-n", fish], { reject: false })).exitCode, 0);
     assert.deepEqual(await fishCompletes(fish, "hail pl"), ["plan"]);
