@@ -80,12 +80,7 @@ async function main(): Promise<void> {
     console.log(`Stand-in Hydra on ${hydra.url} (project myproject, jobset main, and a binary cache); temp dir ${lab.root}`);
     console.log("Building myapp version 1 with Nix and publishing it...");
     console.log(await control.run("publish"));
-    const handle = control.handle;
-    hydra.control = async (action) => {
-      const reply = await handle(action);
-      console.log(`POST /_control/${action}:\n${reply.body.trimEnd()}`);
-      return reply;
-    };
+    control.attach();
   } catch (err) {
     if (stopping) return; // a signal: stop() cleans up
     await hydra?.close();

@@ -29,15 +29,24 @@ export class WorldControl {
     hydra.addJobset("myproject", "main");
   }
 
-  /** The handler for HydraTestServer.control: an unknown action is a 404 that lists the known ones. */
-  readonly handle = async (action: string): Promise<RawResponse> => {
+  /** Serves POST /_control/ACTION on the stand-in Hydra, and says each answer here too. */
+  attach(): void {
+    this.hydra.control = async (action) => {
+      const reply = await this.handle(action);
+      console.log(`POST /_control/${action}:\n${reply.body.trimEnd()}`);
+      return reply;
+    };
+  }
+
+  /** An unknown action is a 404 that lists the known ones. */
+  private async handle(action: string): Promise<RawResponse> {
     if (!(action in ACTIONS)) return { status: 404, body: `no such action ${action}; try ${Object.keys(ACTIONS).join(", ")}\n` };
     try {
       return { status: 200, body: `${await this.run(action as Action)}\n`, headers: { "Content-Type": "text/plain; charset=utf-8" } };
     } catch (err) {
       return { status: 500, body: `${action} failed: ${err instanceof Error ? err.message : String(err)}\n` };
     }
-  };
+  }
 
   /** One action at a time, in the order asked; resolves to what a hail daemon does next. */
   run(action: Action): Promise<string> {
