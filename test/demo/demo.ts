@@ -9,6 +9,9 @@
 //
 // Everything lives in temporary directories and is removed at the end, also on failure or
 // Ctrl-C. A hail exit code other than the one a step expects fails the demo (exit 1).
+// `npm run demo -- --keep` leaves the world running after the tour (the stand-in Hydra, its
+// cache, the profile and state dirs), prints the commands to try on it, as `npm run hydra`
+// does, and removes it at Ctrl-C (exit 0).
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
 import os from "node:os";
@@ -16,7 +19,9 @@ import path from "node:path";
 import { execa } from "execa";
 import { HAIL_BIN } from "../support/cli.js";
 import { HydraTestServer } from "../support/hydra-server.js";
-import { createNixLab, nixAvailable } from "../support/nix-lab.js";
+import { createNixLab, nixAvailable, type NixLab } from "../support/nix-lab.js";
+import { tryTheseBlock, tryWorldOf } from "./try-these.js";
+import { WorldControl } from "./world-control.js";
 
 /** Section 3 of the spec, for the line printed after each hail run. */
 const EXIT_MEANINGS: Record<number, string> = {
@@ -34,6 +39,12 @@ interface Stage {
 }
 
 class DemoFailure extends Error {}
+
+const keep = process.argv.slice(2).includes("--keep");
+/** With --keep, after the tour: what stays running until a signal ends the wait. */
+let kept: { lab: NixLab; hydra: HydraTestServer } | undefined;
+/** Set while the kept world waits: a signal then ends the wait, and the demo ends as done (0). */
+let endKeeping: (() => void) | undefined;
 
 // `npm run demo | head` closes stdout early: keep going, so the cleanup still runs.
 process.stdout.on("error", () => undefined);
@@ -79,6 +90,7 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   // `on`, not `once`: execa's exit hook re-raises a signal nobody else listens to, which would
   // kill the demo before its cleanup. A second signal ends the demo at once.
   process.on(signal, () => {
+    if (endKeeping) return endKeeping();
     if (interruptedBy) process.exit(code);
     interruptedBy = { signal, code };
     console.error(`\ndemo: ${signal}, stopping and cleaning up (send it again to quit at once)`);
@@ -203,6 +215,19 @@ async function tourWithNix(): Promise<void> {
   say(`An idle pass is cheap: no nix command, no activation, and ${asked.length} request(s) to Hydra:`,
     ...asked.map((p) => `  GET ${p}`),
     "In production, drop --oneshot: hail polls every --poll-period (default 5m) and deploys what turns green.");
+  kept = { lab, hydra };
+}
+
+/** --keep: the world stays as the tour left it (myapp 2 deployed from gate 110) until a signal. */
+async function keepRunning({ lab, hydra }: { lab: NixLab; hydra: HydraTestServer }): Promise<void> {
+  const control = new WorldControl(lab, hydra, { evalId: 12, gateId: 120, version: 3 }, 110);
+  control.attach();
+  step("--keep: the stand-in Hydra keeps running");
+  const ended = new Promise<void>((resolve) => (endKeeping = resolve));
+  console.log(`\n${tryTheseBlock(tryWorldOf(lab, hydra.url), { prompt: false })}`);
+  await ended;
+  console.error("\ndemo: stopping the kept world");
+  await control.settle();
 }
 
 async function tourWithoutNix(): Promise<void> {
@@ -239,6 +264,8 @@ async function main(): Promise<void> {
   console.log(bold("hail demo: pull-based deployment from a Hydra release gate, end to end"));
   if (await nixAvailable()) await tourWithNix();
   else await tourWithoutNix();
+  if (keep && kept) await keepRunning(kept);
+  else if (keep) say("--keep: nothing to keep without Nix.");
 }
 
 const started = Date.now();

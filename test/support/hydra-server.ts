@@ -25,7 +25,10 @@ export interface PrivateMode {
   /** Also refuse the binary cache without a session, as Hydra does. Default false: Nix cannot send hail's cookie. */
   privateCache?: boolean;
 }
-export interface HydraServerOptions { locationBase?: string; cacheDir?: string; private?: PrivateMode }
+/** Listens on 127.0.0.1:`port`; 0 (the default) takes a free port. */
+export interface HydraServerOptions { locationBase?: string; cacheDir?: string; private?: PrivateMode; port?: number }
+/** Changes the world on `POST /_control/ACTION` (the stand-in Hydra run by hand); its answer is sent as is. */
+export type ControlHandler = (action: string) => Promise<RawResponse>;
 export interface RecordedRequest { method: string; path: string; headers: Record<string, string | string[] | undefined>; body?: string }
 type Responder = RawResponse | ((req: RecordedRequest) => RawResponse);
 interface Override { match: string | RegExp; respond: Responder; remaining: number }
@@ -57,6 +60,8 @@ export class HydraTestServer {
    * millisecond and must not measure a kept-alive connection instead.
    */
   closeConnections = false;
+  /** Off unless set: `POST /_control/ACTION` goes to this handler. Hydra never uses the path. */
+  control: ControlHandler | undefined;
   private overrides: Override[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -70,7 +75,7 @@ export class HydraTestServer {
     const server = http.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(0, "127.0.0.1", resolve);
+      server.listen(opts.port ?? 0, "127.0.0.1", resolve);
     });
     const hydra = new HydraTestServer(server, opts.cacheDir, opts.locationBase);
     hydra.privateMode = opts.private;
@@ -166,7 +171,7 @@ export class HydraTestServer {
     void readBody(req)
       .then((body): Reply | Promise<Reply> => {
         if (body !== "") recorded.body = body;
-        return this.takeOverride(recorded) ?? this.guard(recorded) ?? this.route(recorded);
+        return this.takeOverride(recorded) ?? this.controlReply(recorded) ?? this.guard(recorded) ?? this.route(recorded);
       })
       .catch((err: unknown) => textReply(500, `test server error: ${String(err)}`))
       .then((r) => this.send(res, r));
@@ -180,6 +185,13 @@ export class HydraTestServer {
     found.remaining -= 1;
     if (found.remaining <= 0) this.overrides = this.overrides.filter((o) => o !== found);
     return typeof found.respond === "function" ? found.respond(req) : found.respond;
+  }
+
+  private controlReply(req: RecordedRequest): Promise<RawResponse> | undefined {
+    const action = /^\/_control\/([a-z-]+)$/.exec(req.path)?.[1];
+    if (this.control === undefined || action === undefined) return undefined;
+    if (req.method !== "POST") return Promise.resolve(textReply(405, "use POST\n"));
+    return this.control(action);
   }
 
   private send(res: http.ServerResponse, r: Reply): void {
