@@ -2,6 +2,12 @@
 // build` after tsc). Node parses all of it at every start, so what is not needed is left out
 // and whitespace and syntax are minified; identifiers keep their names so that stack traces
 // and error names stay readable.
+//
+// The file is a small ES module, the loader (src/compile-cache.ts), followed by the program
+// itself as one string: CommonJS that the loader compiles with node:vm, with V8's code cache
+// from an earlier run when there is a trusted one. A string is scanned, not parsed, so a start
+// with a cache compiles almost nothing.
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
@@ -70,13 +76,14 @@ const define = Object.fromEntries(
  */
 const IGNORE_SIGUSR1 = "process.on('SIGUSR1', function hailIgnoresSigusr1() {});";
 
-await build({
+/** The program: CommonJS, in the function the loader calls with (exports, require, module, __filename, __dirname). */
+const program = await build({
   entryPoints: ["src/cli/main.ts"],
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
-  outfile,
+  write: false,
   logLevel: "warning",
   // Renaming identifiers as well saved nothing more that the bench could see.
   minifyWhitespace: true,
@@ -84,5 +91,28 @@ await build({
   plugins: [zodEnglishOnly, lazyBuiltins],
   define,
   inject: ["src/hydra/web-classes.ts"],
-  banner: { js: `${IGNORE_SIGUSR1} import { createRequire as __hailCreateRequire } from 'node:module'; const require = __hailCreateRequire(import.meta.url);` },
+});
+const code = `(function (exports, require, module, __filename, __dirname) {${program.outputFiles[0].text.replace(/^#!.*\n/, "")}\n})`;
+// node:vm compiles it as a script: an import() there would need a module loader it does not have
+if (/\bimport\s*\(/.test(code)) throw new Error("src/build/bundle.mjs: the program calls import(), which the loader's node:vm script cannot do");
+/** Names the cache files of this build: V8 tells a changed program only by its length. */
+const buildId = createHash("sha256").update(code).digest("hex").slice(0, 16);
+
+await build({
+  stdin: {
+    contents: `import { fileURLToPath } from "node:url"; import { runBundle } from "./src/compile-cache.ts"; ` +
+      `runBundle(${JSON.stringify(code)}, fileURLToPath(import.meta.url), ${JSON.stringify(buildId)});`,
+    resolveDir: process.cwd(),
+    sourcefile: "hail-loader.ts",
+    loader: "ts",
+  },
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  outfile,
+  logLevel: "warning",
+  minifyWhitespace: true,
+  minifySyntax: true,
+  banner: { js: `#!/usr/bin/env node\n${IGNORE_SIGUSR1}` },
 });
