@@ -77,6 +77,10 @@ describe("what the bundle loads", () => {
     }
   });
 
+  it("the bundle makes no Intl object: the first one pages in ICU's data, about 6 MiB a daemon would hold", async () => {
+    assert.doesNotMatch(await readFile(HAIL_BIN, "utf8"), /\bIntl\.[A-Z]/);
+  });
+
   it("hail --help never loads undici", async () => {
     const r = await run(["--help"]);
     assert.match(r.stdout, /Usage: hail/);
