@@ -10,7 +10,7 @@
 // cache is read only from a directory and a file that the running user owns and nobody else can
 // write, below directories that only root or that user can change; anything else is ignored.
 // Nothing here may fail a command: without a usable cache, hail compiles its bundle as before.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, readFileSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
@@ -152,12 +152,28 @@ function writeCache(dir: string, name: string, buildId: string, data: () => Buff
   }
 }
 
+const PROGRAM_START = "\n/*hail-program\n";
+const PROGRAM_END = "\n*/\n";
+
 /**
- * Runs the bundle's code (CommonJS, wrapped in a function by the build) from `source`, with
- * the cached bytecode when there is a trusted cache, and saves a new cache when the process
- * exits if there was none or V8 refused it. `filename` names the code in stack traces.
+ * Pure: the program from the text of dist/hail.mjs read as latin1 (one byte a character, as
+ * the program is ASCII), where src/build/bundle.mjs put it: in the comment at the end, with
+ * each "*\/" carried as "*", U+00B7, "/" (in UTF-8, the two bytes C2 B7).
  */
-export function runBundle(source: string, filename: string, buildId: string): void {
+export function programIn(fileText: string): string {
+  const start = fileText.lastIndexOf(PROGRAM_START);
+  const end = fileText.lastIndexOf(PROGRAM_END);
+  if (start < 0 || end < start) throw new Error("dist/hail.mjs carries no program: rebuild it (npm run build)");
+  return fileText.slice(start + PROGRAM_START.length, end).replaceAll("*\u00c2\u00b7/", "*/");
+}
+
+/**
+ * Runs the program (CommonJS, wrapped in a function by the build) that `filename`, this very
+ * file, carries, with the cached bytecode when there is a trusted cache, and saves a new cache
+ * when the process exits if there was none or V8 refused it.
+ */
+export function runBundle(filename: string, buildId: string): void {
+  const source = programIn(readFileSync(filename, "latin1"));
   const uid = process.getuid?.() ?? 0;
   let dir: string | null = null;
   let name = "";

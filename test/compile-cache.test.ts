@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { constants } from "node:fs";
 import { describe, it } from "node:test";
-import { cacheCommand, cacheDirectory, cacheFileName, fnv1a, trustedAncestor, trustedOwn } from "../src/compile-cache.js";
+import { cacheCommand, cacheDirectory, cacheFileName, fnv1a, programIn, trustedAncestor, trustedOwn } from "../src/compile-cache.js";
 
 describe("which command's cache", () => {
   const cases: Array<[string[], string]> = [
@@ -82,5 +82,17 @@ describe("which cache hail trusts", () => {
     assert.equal(trustedAncestor({ uid: 1000, mode: DIR | 0o1777 }, 1000), false, "sticky but not root's");
     assert.equal(trustedAncestor({ uid: 0, mode: DIR | 0o775 }, 0), false, "group-writable");
     assert.equal(trustedAncestor({ uid: 1001, mode: DIR | 0o755 }, 1000), false, "another user's");
+  });
+});
+
+describe("the program the loader carries", () => {
+  // dist/hail.mjs as src/build/bundle.mjs writes it, read as latin1: "\u00c2\u00b7" is U+00B7 in UTF-8
+  const loader = 'import{runBundle}from"x";runBundle("/*hail-program\\n");';
+  it("is the comment at the end, with each carried '*', U+00B7, '/' back as '*\/'", () => {
+    const file = `#!/usr/bin/env node\n${loader}\n/*hail-program\n(function(){a("*\u00c2\u00b7/*",/x*\u00c2\u00b7/)})\n*/\n`;
+    assert.equal(programIn(file), '(function(){a("*/*",/x*/)})');
+  });
+  it("a file without one (the loader's own words are no start) is an error that says to rebuild", () => {
+    assert.throws(() => programIn(`#!/usr/bin/env node\n${loader}\n`), /rebuild it/);
   });
 });
