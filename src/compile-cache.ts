@@ -152,19 +152,18 @@ function writeCache(dir: string, name: string, buildId: string, data: () => Buff
   }
 }
 
-const PROGRAM_START = "\n/*hail-program\n";
-const PROGRAM_END = "\n*/\n";
+const PROGRAM_START = Buffer.from("\n/*hail-program\n");
+const PROGRAM_END = Buffer.from("\n*/\n");
 
 /**
- * Pure: the program from the text of dist/hail.mjs read as latin1 (one byte a character, as
- * the program is ASCII), where src/build/bundle.mjs put it: in the comment at the end, with
- * each "*\/" carried as "*", U+00B7, "/" (in UTF-8, the two bytes C2 B7).
+ * Pure: the program from the bytes of dist/hail.mjs, where src/build/bundle.mjs put it: in the
+ * comment at the end, with each "*\/" carried as "*", U+00B7, "/".
  */
-export function programIn(fileText: string): string {
-  const start = fileText.lastIndexOf(PROGRAM_START);
-  const end = fileText.lastIndexOf(PROGRAM_END);
+export function programIn(file: Buffer): string {
+  const start = file.lastIndexOf(PROGRAM_START);
+  const end = file.lastIndexOf(PROGRAM_END);
   if (start < 0 || end < start) throw new Error("dist/hail.mjs carries no program: rebuild it (npm run build)");
-  return fileText.slice(start + PROGRAM_START.length, end).replaceAll("*\u00c2\u00b7/", "*/");
+  return file.toString("utf8", start + PROGRAM_START.length, end).replaceAll("*\u00b7/", "*/");
 }
 
 /**
@@ -173,7 +172,7 @@ export function programIn(fileText: string): string {
  * when the process exits if there was none or V8 refused it.
  */
 export function runBundle(filename: string, buildId: string): void {
-  const source = programIn(readFileSync(filename, "latin1"));
+  const source = programIn(readFileSync(filename));
   const uid = process.getuid?.() ?? 0;
   let dir: string | null = null;
   let name = "";

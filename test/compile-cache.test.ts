@@ -86,13 +86,13 @@ describe("which cache hail trusts", () => {
 });
 
 describe("the program the loader carries", () => {
-  // dist/hail.mjs as src/build/bundle.mjs writes it, read as latin1: "\u00c2\u00b7" is U+00B7 in UTF-8
+  // dist/hail.mjs as src/build/bundle.mjs writes it
   const loader = 'import{runBundle}from"x";runBundle("/*hail-program\\n");';
-  it("is the comment at the end, with each carried '*', U+00B7, '/' back as '*\/'", () => {
-    const file = `#!/usr/bin/env node\n${loader}\n/*hail-program\n(function(){a("*\u00c2\u00b7/*",/x*\u00c2\u00b7/)})\n*/\n`;
-    assert.equal(programIn(file), '(function(){a("*/*",/x*/)})');
+  it("is the comment at the end, with each carried '*', U+00B7, '/' back as '*\/', and the rest as it is", () => {
+    const file = Buffer.from(`#!/usr/bin/env node\n${loader}\n/*hail-program\n(function(){a("*\u00b7/*",/x*\u00b7/,/\u2192|‘/)})\n*/\n`);
+    assert.equal(programIn(file), '(function(){a("*/*",/x*/,/\u2192|‘/)})');
   });
   it("a file without one (the loader's own words are no start) is an error that says to rebuild", () => {
-    assert.throws(() => programIn(`#!/usr/bin/env node\n${loader}\n`), /rebuild it/);
+    assert.throws(() => programIn(Buffer.from(`#!/usr/bin/env node\n${loader}\n`)), /rebuild it/);
   });
 });

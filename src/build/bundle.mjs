@@ -123,12 +123,11 @@ await build({
 
 /**
  * The program as the comment at the end of the file (src/compile-cache.ts, programIn, reads it
- * back as latin1, one byte a character). esbuild writes code in ASCII and escapes the rest, so
- * what is not ASCII is in comments (the licence notices: "©"), and is written there as "\u{a9}";
- * then a "*\/" in the program, which would end the comment, is carried as "*", U+00B7, "/",
- * which cannot occur in it otherwise.
+ * back): a "*\/" in it, which would end the comment, is carried as "*", U+00B7, "/"; the build
+ * stops if the program has that itself. What is not ASCII stays as it is (esbuild leaves it in
+ * regular expressions, where no escape would mean the same everywhere).
  */
 function carried(program) {
-  const ascii = program.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
-  return `\n/*${PROGRAM_MARK}\n${ascii.replaceAll("*/", "*\u00b7/")}\n*/\n`;
+  if (program.includes("*\u00b7/")) throw new Error('src/build/bundle.mjs: the program contains "*\u00b7/", which would be read back as "*\/"');
+  return `\n/*${PROGRAM_MARK}\n${program.replaceAll("*/", "*\u00b7/")}\n*/\n`;
 }
