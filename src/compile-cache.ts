@@ -10,7 +10,7 @@
 // cache is read only from a directory and a file that the running user owns and nobody else can
 // write, below directories that only root or that user can change; anything else is ignored.
 // Nothing here may fail a command: without a usable cache, hail compiles its bundle as before.
-import { closeSync, constants, fstatSync, readFileSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, readFileSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
@@ -78,19 +78,37 @@ export function trustedOwn(info: Owned, uid: number, type: number): boolean {
   return (info.mode & constants.S_IFMT) === type && info.uid === uid && (info.mode & 0o022) === 0;
 }
 
-/** The cache directory, when it exists and is to be trusted, with every directory above it. */
-function trustedDirectory(dir: string, uid: number): string | null {
+/** `dir` with its real path, when it and every directory above it may be trusted as ancestors; else null. */
+function trustedAncestors(dir: string, uid: number): string | null {
   let real: string;
   try {
     real = realpathSync(dir);
   } catch {
     return null;
   }
-  if (!trustedOwn(lstatSync(real), uid, constants.S_IFDIR)) return null;
-  for (let up = dirname(real); ; up = dirname(up)) {
+  for (let up = real; ; up = dirname(up)) {
     if (!trustedAncestor(lstatSync(up), uid)) return null;
     if (dirname(up) === up) return real;
   }
+}
+
+/** The cache directory, when it exists and is to be trusted, with every directory above it. */
+function trustedDirectory(dir: string, uid: number): string | null {
+  const real = trustedAncestors(dir, uid);
+  return real !== null && trustedOwn(lstatSync(real), uid, constants.S_IFDIR) ? real : null;
+}
+
+/**
+ * Makes the cache directory (and ~/.cache, nothing further up) 0700 where it is missing, but
+ * never below a directory hail would not trust: `sudo` keeps a user's HOME, and root must not
+ * leave a directory of its own in there.
+ */
+function makeCacheDirectory(dir: string, uid: number): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (existsSync(parent) ? trustedAncestors(parent, uid) === null : trustedAncestors(dirname(parent), uid) === null) return;
+  if (!existsSync(parent)) mkdirSync(parent, { mode: 0o700 });
+  mkdirSync(dir, { mode: 0o700 });
 }
 
 /** The cache file's bytes, when there is one to trust; opened without following a link or blocking. */
@@ -122,15 +140,7 @@ function readCache(file: string, uid: number): Buffer | undefined {
  * caches. V8 serialises the code (`data`) only once the directory is known to be usable.
  */
 function writeCache(dir: string, name: string, buildId: string, data: () => Buffer, uid: number): void {
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    // ~/.cache may not exist yet; nothing further up is made
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      mkdirSync(dirname(dir), { mode: 0o700 });
-      mkdirSync(dir, { mode: 0o700 });
-    }
-  }
+  makeCacheDirectory(dir, uid);
   const real = trustedDirectory(dir, uid);
   if (real === null) return;
   const temp = join(real, `.${name}.${process.pid}.tmp`);

@@ -171,6 +171,13 @@ describe("the code cache", () => {
     assert.deepEqual(await cacheFiles(path.join(openParent, "xdg", "hail")), []);
   });
 
+  it("nothing is made below a directory another user owns (sudo keeps that user's HOME)", async () => {
+    const home = await mkdtemp(path.join(dir, "user-home-"));
+    await chown(home, 65534, 65534);
+    await plan(path.join(home, ".cache"));
+    assert.deepEqual(await readdir(home), [], "root left a directory in the user's home");
+  });
+
   it("a cache directory that cannot be made or is no directory never fails a command", async () => {
     await plan("/proc/hail-cache");
     const file = path.join(dir, "a-file");
