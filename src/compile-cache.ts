@@ -21,7 +21,8 @@ export interface Owned {
   mode: number;
 }
 
-const COMMANDS = new Set(["run", "plan", "status", "hold", "release"]);
+/** hail's commands (src/cli/main.ts); `deploy` is run's alias. */
+const COMMANDS = new Set(["run", "plan", "status", "hold", "release", "completion"]);
 const HELP = new Set(["-h", "--help", "-V", "--version", "help"]);
 /** No cache file hail writes is near this; a bigger one is not read. */
 const MAX_CACHE_BYTES = 64 * 1024 ** 2;
@@ -29,12 +30,15 @@ const STICKY = 0o1000;
 
 /**
  * Pure: which cache a command line uses. Each command runs other code, and V8 saves only what
- * ran, so each has its own; help and version share one and never spoil a command's cache.
+ * ran, so each has its own. The command is the first argument (options first mean run, the
+ * default command); help and version share one, and anything else (a typo) one more, so that
+ * neither spoils a command's cache.
  */
 export function cacheCommand(args: readonly string[]): string {
   if (args.some((a) => HELP.has(a))) return "help";
-  const word = args.find((a) => COMMANDS.has(a) || a === "deploy");
-  return word === undefined || word === "deploy" ? "run" : word;
+  const first = args[0];
+  if (first === undefined || first.startsWith("-") || first === "deploy") return "run";
+  return COMMANDS.has(first) ? first : "other";
 }
 
 /**

@@ -16,7 +16,10 @@ describe("which command's cache", () => {
     [["plan", "--help"], "help"],
     [["-V"], "help"],
     [["help", "plan"], "help"],
+    [["completion", "zsh"], "completion"],
     [[], "run"],
+    [["--profile", "plan", "--oneshot"], "run"],
+    [["deplyo", "--oneshot"], "other"],
   ];
   for (const [args, command] of cases) it(`${JSON.stringify(args)} -> ${command}`, () => assert.equal(cacheCommand(args), command));
 });
