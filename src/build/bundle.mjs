@@ -9,6 +9,7 @@
 // comment at almost no cost; the same program as a string literal cost every start about 7 ms
 // of CPU to scan and copy.
 import { createHash } from "node:crypto";
+import { chmodSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
@@ -120,6 +121,8 @@ await build({
   banner: { js: `#!/usr/bin/env node\n${IGNORE_SIGUSR1}` },
   footer: { js: carried(code) },
 });
+// esbuild marks its output executable only when the entry starts with a hashbang; this one is the banner's
+chmodSync(outfile, 0o755);
 
 /**
  * The program as the comment at the end of the file (src/compile-cache.ts, programIn, reads it
