@@ -130,4 +130,5 @@ function exitCodeFor(err: unknown, command: string | null): number {
   return known.exitCode;
 }
 
-await main(process.argv);
+// not awaited: the bundle runs this as CommonJS (src/build/bundle.mjs), and main() ends the process itself
+void main(process.argv);

@@ -17,6 +17,7 @@ import { measureIdleDaemon } from "./idle-daemon.js";
 import { measurePlanFleet } from "./plan-fleet.js";
 import { measureProxyCache } from "./proxy-cache.js";
 import { nixAvailable } from "../support/nix-lab.js";
+import { cleanNodeEnv, sameNodeForShebang } from "./proc.js";
 import { renderReport, skippedSection, type Report, type Section } from "./report.js";
 import { rolloutSpreadSection } from "./rollout-spread.js";
 
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const report: Report = {
     startedAt: new Date().toISOString(),
     command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
-    machine: `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? "?"}), ${os.platform()} ${os.release()}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+    machine: `${await sameNodeForShebang(cleanNodeEnv())}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? "?"}), ${os.platform()} ${os.release()}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
     sections: [],
   };
   const nix = await nixAvailable();

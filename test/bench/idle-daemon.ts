@@ -12,7 +12,7 @@ import type { Section } from "./report.js";
 import { formatMs } from "./stats.js";
 
 /** The targets for an idle daemon as shipped: resident memory (and stretch), CPU per pass. */
-export const IDLE_RSS_TARGET_MIB = 64;
+export const IDLE_RSS_TARGET_MIB = 60;
 export const IDLE_RSS_STRETCH_MIB = 56;
 export const IDLE_CPU_TARGET_MS = 1;
 const PERIOD = "1ms";

@@ -27,11 +27,33 @@ export function timedRun(file: string, args: string[], env: NodeJS.ProcessEnv): 
 
 /**
  * `env` without what would change a Node child's start-up: tsx's loader, a test runner's
- * context, and extra CA certificates (about 70 ms per start on this machine, not hail's).
+ * context, extra CA certificates (about 70 ms per start on this machine, not hail's), and
+ * code cache places from outside (hail's goes where each measurement's HOME or XDG_CACHE_HOME says).
  */
 export function cleanNodeEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const { NODE_OPTIONS: _options, NODE_TEST_CONTEXT: _test, NODE_EXTRA_CA_CERTS: _certs, ...rest } = env;
+  const { NODE_OPTIONS: _options, NODE_TEST_CONTEXT: _test, NODE_EXTRA_CA_CERTS: _certs, CACHE_DIRECTORY: _cache, NODE_COMPILE_CACHE: _compile, ...rest } = env;
   return rest;
+}
+
+/**
+ * The node that `env` gives hail's shebang line (`#!/usr/bin/env node`): `npm run bench` puts
+ * the pinned node (node_modules/.bin) first on PATH, but a bench started with another node
+ * would otherwise compare two runtimes without saying so.
+ */
+export async function shebangNode(env: NodeJS.ProcessEnv): Promise<{ version: string; path: string }> {
+  const r = await timedRun("/usr/bin/env", ["node", "-p", "process.version + ' ' + process.execPath"], env);
+  const [version, path] = r.stdout.trim().split(" ");
+  if (r.code !== 0 || version === undefined || path === undefined) throw new Error(`/usr/bin/env node: exit ${r.code}\n${r.stderr}`);
+  return { version, path };
+}
+
+/** Refuses to measure when the shebang's node is not the one running the bench (and its children). */
+export async function sameNodeForShebang(env: NodeJS.ProcessEnv): Promise<string> {
+  const shebang = await shebangNode(env);
+  if (shebang.version !== process.version) {
+    throw new Error(`\`hail\` would run on node ${shebang.version} (${shebang.path}) by its shebang, the bench on ${process.version} (${process.execPath}): run it as \`npm run bench\`, which puts the pinned node first on PATH`);
+  }
+  return `node ${process.version} (${process.execPath}; \`hail\` by its shebang: ${shebang.path})`;
 }
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ; 100 on every Linux this runs on (getconf CLK_TCK)
