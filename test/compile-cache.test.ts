@@ -99,3 +99,13 @@ describe("the program the loader carries", () => {
     assert.throws(() => programIn(Buffer.from(`#!/usr/bin/env node\n${loader}\n`)), /rebuild it/);
   });
 });
+
+describe("every command of the CLI has its own code cache", () => {
+  it("each command word (src/cli/command-list.ts) picks its own cache, its alias the command's", async () => {
+    const { commandWords } = await import("../src/cli/command-list.js");
+    const own = (word: string) => (word === "deploy" ? "run" : word);
+    const words = commandWords();
+    assert.ok(words.includes("plan") && words.includes("completion"), words.join(" "));
+    assert.deepEqual(words.filter((w) => cacheCommand([w]) !== own(w)), [], "a command missing from compile-cache.ts's COMMANDS shares the 'other' cache");
+  });
+});
