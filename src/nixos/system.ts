@@ -23,7 +23,7 @@ export async function checkNixosSystem(storePath: string): Promise<void> {
   try {
     await access(join(storePath, "bin", "switch-to-configuration"), constants.X_OK);
   } catch {
-    missing.push("an executable bin/switch-to-configuration");
+    missing.push("executable bin/switch-to-configuration");
   }
   if (missing.length > 0) {
     throw new NotANixosSystem(

@@ -35,6 +35,7 @@ describe("plan --nixos on a closure that is not a NixOS system", () => {
     const r = await w.hail(plan);
     assert.equal(r.code, 65, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, new RegExp(`error: +${notSystem.path} is not a NixOS system \\(it has no `));
+    assert.match(r.stdout, /\(it has no nixos-version and no executable bin\/switch-to-configuration\)/);
     assert.doesNotMatch(r.stdout, /reboot:/);
     const json = await w.hail([...plan, "--json"]);
     assert.equal(json.code, 65, json.stderr);
