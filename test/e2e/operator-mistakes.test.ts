@@ -202,7 +202,7 @@ async function silentHydra(): Promise<{ url: string; waiting: () => number; clos
   };
 }
 
-describe("signals while waiting on Hydra end the command as README's signal table says; nothing written", () => {
+describe("signals while waiting on Hydra end the command as the signal table of docs/security.md says; nothing written", () => {
   // (README, "Signals"): a one-shot and plan keep the default action of SIGTERM and SIGINT
   const cases: [string, (url: string) => string[], NodeJS.Signals][] = [
     ["SIGTERM to a one-shot", (url) => ["--gate-job", url, "--constituent", "myapp", "--profile", "myapp", "--oneshot", ...lab()], "SIGTERM"],
