@@ -14,6 +14,7 @@ import { closeSync, constants, existsSync, fstatSync, readFileSync, lstatSync, m
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
+import { untrustedOwnerOrMode } from "./state/trusted-file.js";
 
 /** The owner and mode of a file, as lstat/fstat give them. */
 export interface Owned {
@@ -26,7 +27,6 @@ const COMMANDS = new Set(["run", "plan", "status", "hold", "release", "completio
 const HELP = new Set(["-h", "--help", "-V", "--version", "help"]);
 /** No cache file hail writes is near this; a bigger one is not read. */
 const MAX_CACHE_BYTES = 64 * 1024 ** 2;
-const STICKY = 0o1000;
 
 /**
  * Pure: which cache a command line uses. Each command runs other code, and V8 saves only what
@@ -71,15 +71,17 @@ export function cacheFileName(buildId: string, command: string, runtime: { versi
   return `${buildId}-${command}-${fnv1a([runtime.version, runtime.arch, ...runtime.execArgv].join("\0"))}.v8cache`;
 }
 
-/** Pure: a directory on the way to the cache may be root's or the user's, not writable by others (unless sticky and root's, as /tmp). */
+/**
+ * Pure: a directory on the way to the cache may be root's or the user's, not writable by others
+ * (unless sticky and root's, as /tmp): the rule profile directories follow (trusted-file.ts).
+ */
 export function trustedAncestor(info: Owned, uid: number): boolean {
-  if (info.uid !== 0 && info.uid !== uid) return false;
-  return (info.mode & 0o022) === 0 || ((info.mode & STICKY) !== 0 && info.uid === 0);
+  return untrustedOwnerOrMode(info, uid, { stickyRoot: true }) === null;
 }
 
 /** Pure: the cache directory and its files must be the running user's own, and nobody else may write them. */
 export function trustedOwn(info: Owned, uid: number, type: number): boolean {
-  return (info.mode & constants.S_IFMT) === type && info.uid === uid && (info.mode & 0o022) === 0;
+  return (info.mode & constants.S_IFMT) === type && info.uid === uid && untrustedOwnerOrMode(info, uid) === null;
 }
 
 /** `dir` with its real path, when it and every directory above it may be trusted as ancestors; else null. */

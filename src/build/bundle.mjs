@@ -100,8 +100,9 @@ const define = Object.fromEntries([
  * `plan`, `status`, `hold` and `release` simply ignore SIGUSR1 through it; the daemon adds its
  * "poll now" on top (src/daemon/signals.ts). It is never removed: with no listener left, libuv
  * sets SIGUSR1 back to its default action, which terminates the process.
- * Before this line runs (Node starting, the bundle being compiled) only node's
- * --disable-sigusr1 protects, where the runtime has it (nix/package.nix, nix/systemd).
+ * Before this line runs (Node starting) only node's --disable-sigusr1 protects, which the
+ * one-shot unit and the Nix package's bin/hail pass; not the daemon's entry points, as under
+ * that flag Node 24 blocks SIGUSR1 and so the daemon's "poll now" (nix/package.nix says more).
  */
 const IGNORE_SIGUSR1 = "process.on('SIGUSR1', function hailIgnoresSigusr1() {});";
 
