@@ -4,8 +4,8 @@ import { COMMAND_OPTIONS, OPTIONS, flagOf } from "./option-table.js";
 /**
  * hail's commands as a reader meets them in `hail --help`, for what is generated from the
  * option table: the man page (man-page.ts) and the shell completions (completion.ts).
- * src/cli/main.ts wires the same commands into commander; test/e2e/man-completion.test.ts
- * checks this list against the built CLI's `hail --help`.
+ * src/cli/main.ts wires the same commands into commander, with these words and summaries;
+ * test/e2e/completion-shells.test.ts checks this list against the built CLI's `hail --help`.
  */
 export interface CommandEntry {
   readonly name: string;
@@ -33,6 +33,13 @@ export const COMMAND_LIST: readonly CommandEntry[] = [
   { name: "completion", aliases: [], operands: "<shell>", summary: "print the completion script for bash, zsh or fish", options: null, operand: { kind: "words", words: SHELLS } },
   { name: "help", aliases: [], operands: "[command]", summary: "display help for command", options: null, operand: { kind: "commands" } },
 ];
+
+/** The one-line summary `hail --help` shows for a command. */
+export function summaryOf(name: string): string {
+  const entry = COMMAND_LIST.find((c) => c.name === name);
+  if (entry === undefined) throw new Error(`no command ${name} in COMMAND_LIST`);
+  return entry.summary;
+}
 
 /** Every word that names a command, aliases included, in the order of `hail --help`. */
 export function commandWords(): string[] {

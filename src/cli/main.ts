@@ -6,10 +6,11 @@ import { addOptions } from "./option-table.js";
 import { printableMessage } from "../log.js";
 import { commanderFailure, failureLine, pasteable } from "./failure-line.js";
 import { routeArgs } from "./route.js";
+import { commandWords, summaryOf } from "./command-list.js";
 import { versionText } from "../build-info.js";
 
-/** Every command name and alias, for routeArgs (kept here: the program is built after routing). */
-const COMMANDS = ["run", "deploy", "plan", "status", "hold", "release", "completion", "help"];
+/** Every command name and alias, for routeArgs (the program is built after routing). */
+const COMMANDS = commandWords();
 
 /** The CLI wiring: thin, and handlers are loaded only by the command that needs them. */
 function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): Command {
@@ -22,31 +23,31 @@ function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): C
     .configureOutput({ outputError: () => undefined });
 
   // `deploy`: the word operators reach for (and the suggestion for a typo of it)
-  addOptions(program.command("run", { isDefault: runIsDefault }).alias("deploy").description("deploy: poll forever, or once with --oneshot"), "run")
+  addOptions(program.command("run", { isDefault: runIsDefault }).alias("deploy").description(summaryOf("run")), "run")
     .action(async (opts: OptionsOf<"run">, cmd: Command) => {
       const { runCommand } = await import("./run.js");
       setExit(await runCommand(opts, cmd));
     });
 
-  addOptions(program.command("plan").description("resolve and show what would be deployed; change nothing"), "plan")
+  addOptions(program.command("plan").description(summaryOf("plan")), "plan")
     .action(async (opts: OptionsOf<"plan">, cmd: Command) => {
       const { planCommand } = await import("./plan.js");
       setExit(await planCommand(opts, cmd));
     });
 
-  addManageOptions(program.command("status").description("what is deployed, from which build; last error; failure marks; hold"), "status")
+  addManageOptions(program.command("status").description(summaryOf("status")), "status")
     .action(async (profile: string | undefined, opts: OptionsOf<"status">, cmd: Command) => {
       const { statusCommand } = await import("./manage.js");
       setExit(await statusCommand(profile, opts, typedIn(cmd)));
     });
 
-  addManageOptions(program.command("hold").description("pause deployments of a profile"), "hold")
+  addManageOptions(program.command("hold").description(summaryOf("hold")), "hold")
     .action(async (profile: string | undefined, opts: OptionsOf<"hold">, cmd: Command) => {
       const { holdCommand } = await import("./manage.js");
       setExit(await holdCommand(profile, opts, typedIn(cmd)));
     });
 
-  addManageOptions(program.command("release").description("resume deployments of a profile"), "release")
+  addManageOptions(program.command("release").description(summaryOf("release")), "release")
     .action(async (profile: string | undefined, opts: OptionsOf<"release">, cmd: Command) => {
       const { releaseCommand } = await import("./manage.js");
       setExit(await releaseCommand(profile, opts, typedIn(cmd)));
@@ -55,7 +56,7 @@ function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): C
   program
     .command("completion")
     .argument("<shell>", "bash, zsh or fish")
-    .description("print the completion script for bash, zsh or fish")
+    .description(summaryOf("completion"))
     .action(async (shell: string) => {
       const { completionScript } = await import("./completion.js");
       process.stdout.write(completionScript(shell));
