@@ -5,9 +5,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import type { HailDaemon } from "../support/cli.js";
-import { greenGate, publishedApps, waitUntil, worldAtGreenGate, type World } from "./world.js";
-
-const FAILING_ACTIVATION = 'echo "activation of $out is failing"\nexit 3';
+import { FAILING_ACTIVATION, greenGate, publishedApps, waitUntil, worldAtGreenGate, type World } from "./world.js";
 
 interface Health {
   status: string;

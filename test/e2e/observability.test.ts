@@ -9,7 +9,7 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { execa } from "execa";
 import { HailDaemon, readLines, type HailRun } from "../support/cli.js";
 import type { FakeBuild } from "../support/hydra-server.js";
-import { createWorld, greenGate, publishedApps, worldAtGreenGate, type World } from "./world.js";
+import { FAILING_ACTIVATION, createWorld, greenGate, publishedApps, worldAtGreenGate, type World } from "./world.js";
 
 // ---- reading what hail wrote ----
 
@@ -148,7 +148,6 @@ function failingGate(id: number, evalId: number): FakeBuild {
   return { id, project: "myproject", jobset: "main", job: "release_gate", finished: true, buildstatus: 1, jobsetevals: [evalId], outputs: { out: "/nix/store/0v4yhcqzcslqnkhdbm0fkpsjhsbn3x8r-release_gate" } };
 }
 
-const FAILING_ACTIVATION = 'echo "activation of $out is failing"\nexit 3';
 /** A valid store path that no cache has: realising it fails. */
 const MISSING_PATH = "/nix/store/1bq3x6jz9mphgkfs8wrsbkvsy1iw4m58-myapp-9";
 

@@ -4,9 +4,7 @@
 // test server.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { greenGate, publishedApps, worldAtGreenGate, type World } from "./world.js";
-
-const FAILING_ACTIVATION = 'echo "activation of $out is failing"\nexit 3';
+import { FAILING_ACTIVATION, greenGate, publishedApps, worldAtGreenGate, type World } from "./world.js";
 
 describe("rollback log lines", () => {
   let w: World;

@@ -7,9 +7,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { execa } from "execa";
-import { createWorld, greenGate, publishedApps, waitUntil, worldAtGreenGate, type World } from "./world.js";
-
-const FAILING_ACTIVATION = 'echo "activation of $out is failing"\nexit 3';
+import { FAILING_ACTIVATION, createWorld, greenGate, publishedApps, waitUntil, worldAtGreenGate, type World } from "./world.js";
 
 describe("failure paths are recorded", () => {
   let w: World;

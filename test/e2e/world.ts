@@ -146,6 +146,10 @@ export function greenGate(id: number, evalId: number, appPath: string, overrides
   ];
 }
 
+
+/** A `bin/activate` that fails (exit 3) after a line of output: a build that must be rolled back. */
+export const FAILING_ACTIVATION = 'echo "activation of $out is failing"\nexit 3';
+
 /** Builds apps, publishes them to the lab's cache and removes them locally, so hail must substitute. */
 export async function publishedApps(lab: NixLab, ...specs: { name: string; version: string; activate?: string }[]): Promise<string[]> {
   const paths: string[] = [];
