@@ -90,6 +90,15 @@ export function escapeControls(text: string): string {
   return text.replace(CONTROL, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+/** A text of many lines (the tail of nix's output) as one: its non-empty lines, trimmed, joined with " | ". */
+export function oneLine(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" | ");
+}
+
 /** For messages printed as they are (`hail: …` on stderr): escaped, continuation lines indented so none looks like a line of its own. */
 export function printableMessage(text: string): string {
   return text.split("\n").map(escapeControls).join("\n  ");

@@ -2,6 +2,7 @@ import type { PassOutcome } from "../deploy/pass.js";
 import type { HailError } from "../errors.js";
 import { EXIT } from "../errors.js";
 import type { PassRecord } from "../metrics/account.js";
+import { oneLine } from "../log.js";
 import { NotANixosSystem } from "../nixos/system.js";
 
 /**
@@ -101,13 +102,6 @@ export function describePass(outcome: PassOutcome, profile: string): string {
   }
 }
 
-function oneLine(text: string): string {
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(" | ");
-}
 
 /** What the metrics count of a pass. */
 export function passRecord(report: PassReport): PassRecord {

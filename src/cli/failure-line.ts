@@ -2,7 +2,7 @@ import type { CommanderError } from "commander";
 import { quote } from "shell-quote";
 import type { ErrorKind, ExitCode, HailError } from "../errors.js";
 import { CommandFailed } from "../errors.js";
-import { escapeControls } from "../log.js";
+import { escapeControls, oneLine } from "../log.js";
 
 /**
  * The one plain line every failed command ends with on stderr, whatever --log-format says
@@ -10,16 +10,13 @@ import { escapeControls } from "../log.js";
  * of nix's output) is joined into one, so that the last line of stderr is always this one.
  */
 export function failureLine(err: { message: string; hint: string | null }): string {
-  const hint = err.hint === null || err.hint === "" ? "" : ` (${oneLine(err.hint)})`;
-  return `hail: ${oneLine(err.message)}${hint}\n`;
+  const hint = err.hint === null || err.hint === "" ? "" : ` (${printableLine(err.hint)})`;
+  return `hail: ${printableLine(err.message)}${hint}\n`;
 }
 
-function oneLine(text: string): string {
-  return text
-    .split("\n")
-    .map((l) => escapeControls(l.trim()))
-    .filter(Boolean)
-    .join(" | ");
+/** One line, and nothing in it a terminal would act on. */
+function printableLine(text: string): string {
+  return escapeControls(oneLine(text));
 }
 
 /** A command an operator can paste as it is: `hail WORD…`, every word shell-quoted. */
