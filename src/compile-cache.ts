@@ -14,7 +14,7 @@ import { closeSync, constants, existsSync, fstatSync, readFileSync, lstatSync, m
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
-import { untrustedOwnerOrMode } from "./state/trusted-file.js";
+import { runningUid, untrustedOwnerOrMode } from "./state/trusted-file.js";
 
 /** The owner and mode of a file, as lstat/fstat give them. */
 export interface Owned {
@@ -189,7 +189,7 @@ export function programIn(file: Buffer): string {
  */
 export function runBundle(filename: string, buildId: string): void {
   const source = programIn(readFileSync(filename));
-  const uid = process.getuid?.() ?? 0;
+  const uid = runningUid();
   let dir: string | null = null;
   let name = "";
   let cached: Buffer | undefined;
