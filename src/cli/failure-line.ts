@@ -24,6 +24,11 @@ export function pasteable(words: readonly string[]): string {
   return quote(["hail", ...words]);
 }
 
+/** The command that lets hail try a known-bad build of `profile` again, with the directory flags given. */
+export function retryCommand(profile: string, dirs: readonly string[]): string {
+  return pasteable(["release", profile, "--clear-failed", ...dirs]);
+}
+
 /** The directory options a hint's command must carry to act on the same files. */
 export interface GivenDirs {
   config?: string | undefined;

@@ -2,7 +2,7 @@ import type { PassReport } from "../agent/report.js";
 import { describePass, passExitCode } from "../agent/report.js";
 import { EXIT } from "../errors.js";
 import type { TargetFailure } from "./failure-line.js";
-import { pasteable, targetFailureOf } from "./failure-line.js";
+import { pasteable, retryCommand, targetFailureOf } from "./failure-line.js";
 
 /**
  * Why a one-shot's pass of a profile ended non-zero, for the command's last line; null when
@@ -22,7 +22,7 @@ export function passFailure(report: PassReport, profile: string, dirs: readonly 
       return { profile, exitCode, kind: report.error.kind, message: describePass(report, profile), hint: report.error.hint ?? status };
     case "unchanged": {
       const knownBad = report.decision.kind === "skip" && report.decision.cause === "failed-before";
-      const hint = knownBad ? `to try it again, run ${pasteable(["release", profile, "--clear-failed", ...dirs])}` : null;
+      const hint = knownBad ? `to try it again, run ${retryCommand(profile, dirs)}` : null;
       return { profile, exitCode, kind: knownBad ? "activation" : "not_ready", message: describePass(report, profile), hint };
     }
     case "deployed":

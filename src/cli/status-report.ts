@@ -4,7 +4,7 @@ import { currentGeneration, readProfileTarget } from "../nix/profile.js";
 import type { ProfileRef } from "../nix/profile-path.js";
 import type { State } from "../state/schema.js";
 import { stateStoreFor } from "../state/profile-files.js";
-import { pasteable } from "./failure-line.js";
+import { retryCommand } from "./failure-line.js";
 
 /** What `hail status` says of a profile: read from its link and its state, written nowhere. */
 export interface StatusReport {
@@ -57,7 +57,7 @@ export function renderStatus(r: StatusReport, dirs: readonly string[]): string {
   if (r.rebootPending) rows.push(["reboot", `pending since ${r.rebootPending.since} into ${r.rebootPending.storePath} (${r.rebootPending.changed.join(", ")} changed)`]);
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`);
   if (r.failed.length > 0) {
-    lines.push(`known bad (not retried; to retry, run ${pasteable(["release", r.profile, "--clear-failed", ...dirs])}):`);
+    lines.push(`known bad (not retried; to retry, run ${retryCommand(r.profile, dirs)}):`);
     for (const f of r.failed) lines.push(`  ${f.storePath} (build ${f.buildId}) at ${f.at}: ${f.reason}`);
   }
   return `${lines.join("\n")}\n`;
