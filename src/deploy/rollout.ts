@@ -1,4 +1,4 @@
-/** --rollout-window and --rollout-key: a staged rollout without a coordinator (docs/usage.md, "Staged rollout"). */
+/** --rollout-window and --rollout-key: a staged rollout without a coordinator (docs/fleet.md, "Staged rollout"). */
 export interface RolloutPolicy {
   windowMs: number;
   key: string;

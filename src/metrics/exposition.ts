@@ -2,7 +2,7 @@ import { BUILD_INFO } from "../build-info.js";
 import type { MetricsState } from "../state/schema.js";
 
 /**
- * Prometheus text exposition of the series in docs/operations.md, "Metrics", for the node_exporter textfile
+ * Prometheus text exposition of the series in docs/observability.md, "Metrics", for the node_exporter textfile
  * collector and the /metrics endpoint. Fixed series rendered by a pure function: simpler to
  * test and cheaper to load than a client library's global registry.
  */

@@ -35,7 +35,7 @@ describe("nix/nginx/hydra-cache.nix", () => {
 
 describe("README's nginx example", () => {
   it("has every directive of nix/nginx/hydra-cache.conf, as written there", async () => {
-    const readme = await readFile(path.join(REPO, "docs", "operations.md"), "utf8");
+    const readme = await readFile(path.join(REPO, "docs", "fleet.md"), "utf8");
     const block = /```nginx\n([\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(block, "README has an nginx code block");
     const inReadme = new Set(block.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()));
