@@ -50,13 +50,18 @@ export function checkDurationLimit(ms: number, what: string, limit: DurationLimi
   }
 }
 
+/** Tomorrow at 08:00 UTC, as an example date in a message that cannot go stale the way a fixed date does. */
+export function exampleTime(now: Date): string {
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1, 8));
+  return day.toISOString().replace(".000Z", "Z");
+}
+
 /**
  * A calendar date with an optional time ("2026-12-01", "2026-12-01T08:00:00Z") in ms since the
  * epoch. Date.parse quietly rolls "2027-02-30" over to 2 March; a date that does not exist is refused.
  */
-export function parseCalendarTime(text: string, flag: string): number {
-  const refuse = (why: string) =>
-    new UsageError(`${flag} ${text}: ${why}`, "give a date and time such as 2026-12-01T08:00:00Z");
+export function parseCalendarTime(text: string, flag: string, now: Date = new Date()): number {
+  const refuse = (why: string) => new UsageError(`${flag} ${text}: ${why}`, `give a date and time such as ${exampleTime(now)}`);
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
   if (m === null) throw refuse("cannot read this date");
   const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((v) => Number(v ?? 0)) as [

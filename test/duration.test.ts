@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { DURATION_LIMITS, formatDuration, parseBoundedDuration, parseCalendarTime, parseDuration } from "../src/duration.js";
+import { describe, it, test } from "node:test";
+import { DURATION_LIMITS, exampleTime, formatDuration, parseBoundedDuration, parseCalendarTime, parseDuration } from "../src/duration.js";
 import { parseUntil } from "../src/cli/manage.js";
 import { UsageError } from "../src/errors.js";
 
@@ -138,3 +138,12 @@ describe("parseCalendarTime and hold --until", () => {
 function usage64(...words: string[]) {
   return (err: unknown) => err instanceof UsageError && err.exitCode === 64 && words.every((w) => err.message.includes(w));
 }
+
+test("the example date in --until messages is tomorrow at 08:00 UTC, so it never lies in the past", () => {
+  assert.equal(exampleTime(new Date("2026-12-31T23:59:00Z")), "2027-01-01T08:00:00Z");
+  assert.throws(
+    () => parseCalendarTime("2026-13-01", "--until", new Date("2030-05-05T10:00:00Z")),
+    (err: UsageError) => err.hint === "give a date and time such as 2030-05-06T08:00:00Z",
+  );
+  assert.throws(() => parseUntil("soon", new Date("2030-05-05T10:00:00Z")), /\(2030-05-06T08:00:00Z\)/);
+});

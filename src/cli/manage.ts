@@ -1,4 +1,4 @@
-import { checkDurationLimit, DURATION_LIMITS, parseCalendarTime, parseDuration } from "../duration.js";
+import { checkDurationLimit, DURATION_LIMITS, exampleTime, parseCalendarTime, parseDuration } from "../duration.js";
 import { UsageError, asHailError } from "../errors.js";
 import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
 import { releaseHold, setHold } from "../state/transitions.js";
@@ -111,13 +111,13 @@ export async function releaseCommand(
   return 0;
 }
 
-/** A duration from now ("2h") or an absolute time ("2026-12-01T08:00:00Z"). */
+/** A duration from now ("2h") or an absolute time ("2027-01-04T08:00:00Z"). */
 export function parseUntil(text: string, now: Date): string {
   let at: number;
-  const usage = () => new UsageError(`--until ${text}: give a duration with a unit (2h, 30m) or a date and time (2026-12-01T08:00:00Z)`);
+  const usage = () => new UsageError(`--until ${text}: give a duration with a unit (2h, 30m) or a date and time (${exampleTime(now)})`);
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     // Only a full date: Date.parse would read a bare "45" as the year 2045.
-    at = parseCalendarTime(text, "--until");
+    at = parseCalendarTime(text, "--until", now);
   } else if (/^[\d.]+(ms|s|m|h|d)/.test(text)) {
     at = now.getTime() + parseDuration(text, "--until");
   } else {
