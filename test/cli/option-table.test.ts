@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { Command } from "commander";
 import type { CommandName, OptionName, OptionRow } from "../../src/cli/option-table.js";
-import { COMMAND_OPTIONS, OPTIONS, addOptions, flagOf } from "../../src/cli/option-table.js";
+import { COMMAND_OPTIONS, GROUPS, OPTIONS, addOptions, flagOf, optionNamesOf } from "../../src/cli/option-table.js";
 
 const REFERENCE = readFileSync(new URL("../../docs/reference.md", import.meta.url), "utf8");
 const COMMANDS = Object.keys(COMMAND_OPTIONS) as CommandName[];
@@ -91,12 +91,28 @@ describe("the config file's keys", () => {
 
 describe("addOptions", () => {
   for (const command of COMMANDS) {
-    it(`${command}: commander knows exactly the table's options, under their names`, () => {
+    it(`${command}: commander knows exactly the table's options, under their names and group headings`, () => {
       const cmd = addOptions(new Command(command), command);
+      assert.deepEqual(cmd.options.map((o) => o.attributeName()).sort(), [...COMMAND_OPTIONS[command]].sort());
       assert.deepEqual(
-        cmd.options.map((o) => o.attributeName()),
-        [...COMMAND_OPTIONS[command]],
+        cmd.options.map((o) => [o.attributeName(), o.helpGroupHeading]),
+        optionNamesOf(command).map((name) => [name, `${GROUPS[(OPTIONS[name] as OptionRow).group]}:`]),
       );
     });
   }
+});
+
+describe("optionNamesOf", () => {
+  it("orders a command's options group by group, keeping COMMAND_OPTIONS's order within a group", () => {
+    const groups = Object.keys(GROUPS);
+    for (const command of COMMANDS) {
+      const names = optionNamesOf(command);
+      const ranks = names.map((n) => groups.indexOf((OPTIONS[n] as OptionRow).group));
+      assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), command);
+      for (const group of groups) {
+        const within = (list: readonly OptionName[]) => list.filter((n) => (OPTIONS[n] as OptionRow).group === group);
+        assert.deepEqual(within(names), within(COMMAND_OPTIONS[command]), `${command}, ${group}`);
+      }
+    }
+  });
 });
