@@ -1,5 +1,5 @@
-import type { CommandName, OptionName, OptionRow } from "./option-table.js";
-import { COMMAND_OPTIONS, OPTIONS, flagOf } from "./option-table.js";
+import type { CommandName, Group, OptionRow } from "./option-table.js";
+import { OPTIONS, flagOf, optionNamesOf } from "./option-table.js";
 
 /**
  * hail's commands as a reader meets them in `hail --help`, for what is generated from the
@@ -26,8 +26,8 @@ const PROFILE = { kind: "profile" } as const;
 
 export const COMMAND_LIST: readonly CommandEntry[] = [
   { name: "run", aliases: ["deploy"], operands: "", summary: "deploy: poll forever, or once with --oneshot", options: "run", operand: { kind: "none" } },
-  { name: "plan", aliases: [], operands: "", summary: "resolve and show what would be deployed; change nothing", options: "plan", operand: { kind: "none" } },
-  { name: "status", aliases: [], operands: "[profile]", summary: "what is deployed, from which build; last error; failure marks; hold", options: "status", operand: PROFILE },
+  { name: "plan", aliases: [], operands: "", summary: "show what would be deployed; change nothing", options: "plan", operand: { kind: "none" } },
+  { name: "status", aliases: [], operands: "[profile]", summary: "deployed build, last error, failure marks, hold", options: "status", operand: PROFILE },
   { name: "hold", aliases: [], operands: "[profile]", summary: "pause deployments of a profile", options: "hold", operand: PROFILE },
   { name: "release", aliases: [], operands: "[profile]", summary: "resume deployments of a profile", options: "release", operand: PROFILE },
   { name: "completion", aliases: [], operands: "<shell>", summary: "print the completion script for bash, zsh or fish", options: null, operand: { kind: "words", words: SHELLS } },
@@ -58,19 +58,22 @@ export interface OptionSpec {
   readonly help: string;
   readonly default: string | null;
   readonly value: ValueKind;
+  /** its heading; null for --help, which commander lists under "Options" */
+  readonly group: Group | null;
 }
 
 /** commander gives every command --help; it is not in the table. */
-const HELP: OptionSpec = { long: "--help", placeholder: null, help: "display help for the command", default: null, value: { kind: "switch" } };
+const HELP: OptionSpec = { long: "--help", placeholder: null, help: "display help for the command", default: null, value: { kind: "switch" }, group: null };
 
-/** A command's options: its rows of the table, in the order of its --help, then --help. */
+/** A command's options: its rows of the table, group by group as its --help shows them, then --help. */
 export function optionsOf(entry: CommandEntry): OptionSpec[] {
   if (entry.options === null) return [HELP];
   const command = entry.options;
-  const rows = (COMMAND_OPTIONS[command] as readonly OptionName[]).map((name): OptionSpec => {
+  const rows = optionNamesOf(command).map((name): OptionSpec => {
     const row: OptionRow = OPTIONS[name];
     const placeholder = /<([^>]+)>/.exec(row.flag)?.[1] ?? null;
-    return { long: flagOf(name), placeholder, help: row.helpIn?.[command] ?? row.help, default: row.default ?? null, value: valueKind(row, placeholder) };
+    const help = row.helpIn?.[command] ?? row.help;
+    return { long: flagOf(name), placeholder, help, default: row.default ?? null, value: valueKind(row, placeholder), group: row.group };
   });
   return [...rows, HELP];
 }

@@ -7,6 +7,7 @@ import { printableMessage } from "../log.js";
 import { commanderFailure, failureLine, pasteable } from "./failure-line.js";
 import { routeArgs } from "./route.js";
 import { commandWords, summaryOf } from "./command-list.js";
+import { helpAfter, programHelpAfter } from "./help.js";
 import { versionText } from "../build-info.js";
 
 /** Every command name and alias, for routeArgs (the program is built after routing). */
@@ -20,34 +21,40 @@ function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): C
     .exitOverride()
     .showSuggestionAfterError()
     // commander's "error: …" lines become the one `hail: …` line (exitCodeFor); help still prints
-    .configureOutput({ outputError: () => undefined });
+    .configureOutput({ outputError: () => undefined })
+    .addHelpText("after", programHelpAfter());
 
   // `deploy`: the word operators reach for (and the suggestion for a typo of it)
   addOptions(program.command("run", { isDefault: runIsDefault }).alias("deploy").description(summaryOf("run")), "run")
+    .addHelpText("after", helpAfter("run"))
     .action(async (opts: OptionsOf<"run">, cmd: Command) => {
       const { runCommand } = await import("./run.js");
       setExit(await runCommand(opts, cmd));
     });
 
   addOptions(program.command("plan").description(summaryOf("plan")), "plan")
+    .addHelpText("after", helpAfter("plan"))
     .action(async (opts: OptionsOf<"plan">, cmd: Command) => {
       const { planCommand } = await import("./plan.js");
       setExit(await planCommand(opts, cmd));
     });
 
   addManageOptions(program.command("status").description(summaryOf("status")), "status")
+    .addHelpText("after", helpAfter("status"))
     .action(async (profile: string | undefined, opts: OptionsOf<"status">, cmd: Command) => {
       const { statusCommand } = await import("./manage.js");
       setExit(await statusCommand(profile, opts, typedIn(cmd)));
     });
 
   addManageOptions(program.command("hold").description(summaryOf("hold")), "hold")
+    .addHelpText("after", helpAfter("hold"))
     .action(async (profile: string | undefined, opts: OptionsOf<"hold">, cmd: Command) => {
       const { holdCommand } = await import("./manage.js");
       setExit(await holdCommand(profile, opts, typedIn(cmd)));
     });
 
   addManageOptions(program.command("release").description(summaryOf("release")), "release")
+    .addHelpText("after", helpAfter("release"))
     .action(async (profile: string | undefined, opts: OptionsOf<"release">, cmd: Command) => {
       const { releaseCommand } = await import("./manage.js");
       setExit(await releaseCommand(profile, opts, typedIn(cmd)));

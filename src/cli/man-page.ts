@@ -1,9 +1,13 @@
 import { EXIT } from "../errors.js";
 import type { CommandEntry, OptionSpec } from "./command-list.js";
 import { COMMAND_LIST, optionsOf } from "./command-list.js";
+import { EXIT_NAMES, EXIT_WORDS, plainText } from "./help-exit-codes.js";
+import { EXAMPLES } from "./help-examples.js";
+import { GROUPS } from "./option-table.js";
 
 /**
- * hail(1) in roff (man(7) macros), from the option table and the command list: the build
+ * hail(1) in roff (man(7) macros), from the option table and the command list, with the
+ * groups, examples and exit codes that --help and docs/reference/*.md show: the build
  * writes it to dist/hail.1 (src/build/man-page.ts), the npm package and the Nix package
  * install it. No date in .TH, so that the same source makes the same page.
  */
@@ -32,13 +36,14 @@ export function manPage(version: string): string {
     ...COMMAND_LIST.filter((c) => c.options !== null).flatMap(commandOptions),
     ".SH EXIT STATUS",
     paragraph("For run --oneshot, plan, status, hold and release. A daemon stopped by SIGTERM or SIGINT exits 0."),
-    ...EXIT_ORDER.flatMap((key) => [".TP", `.B ${EXIT[key]}`, roff(EXIT_MEANING[key])]),
+    ...EXIT_NAMES.flatMap((name) => [".TP", `.B ${EXIT[name]}`, roff(plainText(`${EXIT_WORDS[name].meaning}. What to do: ${EXIT_WORDS[name].todo}.`))]),
     ".SH FILES",
     ...FILES.flatMap(([file, what]) => [".TP", `.I ${roff(file)}`, roff(what)]),
     ".SH SIGNALS",
     ...SIGNALS.flatMap(([signals, what]) => [".TP", `.B ${roff(signals)}`, roff(what)]),
     ".SH EXAMPLES",
-    ...EXAMPLES.flatMap(([what, command]) => [paragraph(what), ".PP", ".RS", ".EX", roff(command), ".EE", ".RE"]),
+    // not indented further (.RS): the gate URL's line would not fit 80 columns
+    ...EXAMPLES.flatMap((e) => [paragraph(e.what), ".PP", ".EX", roff(e.lines.join("\n")), ".EE"]),
     ".SH SEE ALSO",
     ".BR nix\\-env (1),",
     ".BR nix\\-store (1),",
@@ -56,8 +61,9 @@ function synopsis(c: CommandEntry): string[] {
 }
 
 /**
- * A command's options with their defaults. One already described, alike, under an earlier
- * command (plan's target options are run's) is only named, so that the page says each once.
+ * A command's options with their defaults, under their groups' headings. One already
+ * described, alike, under an earlier command (plan's target options are run's) is only
+ * named, so that the page says each once.
  */
 function commandOptions(c: CommandEntry, index: number): string[] {
   const earlier = COMMAND_LIST.slice(0, index).filter((e) => e.options !== null);
@@ -71,7 +77,11 @@ function commandOptions(c: CommandEntry, index: number): string[] {
     if (by !== undefined) named.set(by.name, [...(named.get(by.name) ?? []), o.long]);
   }
   const also = [...named].map(([by, longs]) => paragraph(`Also ${longs.join(", ")}, as for ${by}.`));
-  return [`.SS "hail ${[c.name, ...c.aliases].join(", ")}"`, ...fresh.flatMap(optionItem), ...also];
+  const groups = (Object.keys(GROUPS) as (keyof typeof GROUPS)[]).flatMap((g) => {
+    const inGroup = fresh.filter((o) => o.group === g);
+    return inGroup.length === 0 ? [] : [".PP", `.I ${roff(GROUPS[g])}`, ...inGroup.flatMap(optionItem)];
+  });
+  return [`.SS "hail ${[c.name, ...c.aliases].join(", ")}"`, ...groups, ...also];
 }
 
 function optionItem(o: OptionSpec): string[] {
@@ -100,23 +110,6 @@ export function roff(text: string): string {
     .join("\n");
 }
 
-type ExitName = keyof typeof EXIT;
-
-/** What each exit code means, for the page; a new code in EXIT will not build without a line here. */
-const EXIT_MEANING: Record<ExitName, string> = {
-  ok: "done: the profile is at the selected build (deployed now or already), or hail was told to leave it (held, changed by hand), or plan, status, hold or release succeeded.",
-  failed: "a deployment failed (nix, activation, health check, not enough disk space) and was rolled back unless --no-rollback; also while the offered build is a known-bad one being skipped.",
-  pending: "plan --detailed-exitcode only: a deployment is pending.",
-  usage: "usage or configuration error: a bad flag or config file, a damaged state file, a project, jobset or job Hydra does not have.",
-  invalidResponse: "invalid data from Hydra: not JSON, a schema mismatch, an unsafe store path, a constituent not in the gate; with --nixos, an output that is not a NixOS system.",
-  unavailable: "Hydra or the binary cache unavailable: connection refused, timeout, HTTP 5xx, 401 or 403. Retried at the next poll.",
-  internal: "an internal error (a bug in hail); please report it.",
-  cannotCreate: "a file or directory hail must use cannot be used (read-only, permission, not a directory), or is not trusted (owned or writable by another user); the message names the path.",
-  ioError: "an I/O or resource error that may pass: a full disk, too many open files; the message names the path.",
-  notReady: "nothing deployable yet, this host's staged-rollout turn has not come, or another hail holds the profile's lock.",
-};
-const EXIT_ORDER: readonly ExitName[] = (Object.keys(EXIT) as ExitName[]).sort((a, b) => EXIT[a] - EXIT[b]);
-
 const FILES: readonly (readonly [string, string])[] = [
   ["/var/lib/hail/KEY.json", "the state of one profile (--state-dir): what is deployed, the last attempt and its error, known-bad builds, the hold."],
   ["/var/lib/hail/KEY.lock", "one hail per profile: a second one-shot exits 75, a second daemon refuses to start."],
@@ -132,13 +125,4 @@ const SIGNALS: readonly (readonly [string, string])[] = [
   ["SIGQUIT", "the daemon stops as on SIGTERM; a one-shot warns and finishes its pass."],
   ["SIGHUP", "hail run (daemon or one-shot) warns that it reads its configuration only at start (restart it to apply changes) and carries on."],
   ["SIGUSR2, SIGALRM", "hail run (daemon or one-shot) warns that it gives them no meaning and carries on."],
-];
-
-const GATE = "\\\n  --gate-job https://hydra.example.org/job/app/main/release_gate \\\n  --constituent app --profile app";
-const EXAMPLES: readonly (readonly [string, string])[] = [
-  ["What would be deployed, in CI (exit 2 when a deployment is pending):", `hail plan --detailed-exitcode ${GATE}`],
-  ["One pass from a timer or a script:", `hail run --oneshot ${GATE}`],
-  ["A daemon that serves its metrics on 127.0.0.1:9111:", `hail run --metrics-listen 9111 ${GATE}`],
-  ["Pause deployments of a profile for two hours, then see its status:", "hail hold app --reason 'database migration' --until 2h\nhail status app"],
-  ["Complete hail's commands and options in this bash session:", "source <(hail completion bash)"],
 ];

@@ -1,3 +1,4 @@
+import { Option } from "commander";
 import type { Command } from "commander";
 import { splitCommandLine } from "../command-line.js";
 import { DURATION_LIMITS, parseBoundedDuration } from "../duration.js";
@@ -10,12 +11,16 @@ import { parseSize } from "../size.js";
  * Every option of every command, declared once: its flag and help for commander, its default,
  * its key in the config file, and the parser that turns its text into a value. Commander's
  * options, the `RawOptions` type, the config-file schema and the README check
- * (test/cli/option-table.test.ts) are all derived from this table. docs/reference.md, "Adding an option".
+ * (test/cli/option-table.test.ts), each command's grouped --help, hail(1) and the generated
+ * docs/reference/*.md (npm run docs:generate) are all derived from this table.
+ * docs/reference/cli.md, "Adding an option".
  */
 export interface OptionRow {
   /** commander's spelling: `--name <value>` takes a value, `--name` alone is a switch */
   readonly flag: string;
   readonly help: string;
+  /** the heading it is listed under in --help, hail(1) and docs/reference/cli.md */
+  readonly group: Group;
   /** a command whose help says it differently (`--config` in plan and status) */
   readonly helpIn?: Partial<Record<CommandName, string>>;
   /** commander's default: the option is then always set */
@@ -37,6 +42,23 @@ export interface FileKey {
   readonly key?: string;
 }
 
+/**
+ * The headings options are grouped under, in the order --help, hail(1) and
+ * docs/reference/cli.md show them: what a reader looks for, not how hail is built.
+ */
+export const GROUPS = {
+  target: "Target",
+  hydra: "Hydra access",
+  deployment: "Deployment",
+  safety: "Safety",
+  nixos: "NixOS",
+  fleet: "Fleet",
+  observability: "Observability",
+  report: "Report",
+  hold: "Hold and release",
+} as const;
+export type Group = keyof typeof GROUPS;
+
 export type CommandName = "run" | "plan" | "status" | "hold" | "release";
 
 export const DEFAULT_NETRC = "/etc/netrc";
@@ -46,61 +68,69 @@ const timer = (text: string, flag: string) => parseBoundedDuration(text, flag, D
 const commandLine = (text: string, flag: string) => splitCommandLine(text, flag);
 
 export const OPTIONS = {
-  gateJob: { flag: "--gate-job <url>", help: "Hydra job URL of an aggregate release gate", file: { where: "target", value: "string" } },
-  constituent: { flag: "--constituent <name>", help: "constituent job of the gate to deploy", file: { where: "target", value: "string" } },
-  jobUri: { flag: "--job-uri <url>", help: "a plain Hydra job (the original hail): deploy its latest build", file: { where: "target", value: "string" } },
+  gateJob: { group: "target", flag: "--gate-job <url>", help: "Hydra job URL of an aggregate release gate", file: { where: "target", value: "string" } },
+  constituent: { group: "target", flag: "--constituent <name>", help: "constituent job of the gate to deploy", file: { where: "target", value: "string" } },
+  jobUri: { group: "target", flag: "--job-uri <url>", help: "a plain Hydra job (the original hail): deploy its latest build", file: { where: "target", value: "string" } },
   profile: {
+    group: "target",
     flag: "--profile <name|path>",
     help: "Nix profile: a name under --profiles-dir, or an absolute path",
     file: { where: "target", value: "non-empty" },
   },
   profilesDir: {
+    group: "target",
     flag: "--profiles-dir <dir>",
     help: "where profile names live",
     default: DEFAULT_PROFILES_DIR,
     file: { where: "both", value: "non-empty" },
     parse: (text: string, flag: string) => nonEmptyDir(text, flag, DEFAULT_PROFILES_DIR),
   },
-  output: { flag: "--output <name>", help: "which output of the build to deploy", default: "out", file: { where: "both", value: "non-empty" } },
+  output: { group: "target", flag: "--output <name>", help: "which output of the build to deploy", default: "out", file: { where: "both", value: "non-empty" } },
   netrcFile: {
+    group: "hydra",
     flag: "--netrc-file <path>",
     help: `HTTP Basic credentials for the Hydra host (default ${DEFAULT_NETRC} when it exists)`,
     file: { where: "global", value: "non-empty" },
   },
-  hydraUser: { flag: "--hydra-user <user>", help: "log in to a private Hydra as this user (with --hydra-password-file)", file: { where: "global", value: "non-empty" } },
-  hydraPasswordFile: { flag: "--hydra-password-file <file>", help: "file holding the password of --hydra-user", file: { where: "global", value: "non-empty" } },
-  stateDir: { flag: "--state-dir <dir>", help: "state and lock files", default: DEFAULT_STATE_DIR, file: { where: "global", value: "non-empty" } },
-  timeout: { flag: "--timeout <duration>", help: "per HTTP request", default: "30s", file: { where: "global", value: "duration" }, parse: timer },
+  hydraUser: { group: "hydra", flag: "--hydra-user <user>", help: "log in to a private Hydra as this user (with --hydra-password-file)", file: { where: "global", value: "non-empty" } },
+  hydraPasswordFile: { group: "hydra", flag: "--hydra-password-file <file>", help: "file holding the password of --hydra-user", file: { where: "global", value: "non-empty" } },
+  stateDir: { group: "target", flag: "--state-dir <dir>", help: "state and lock files", default: DEFAULT_STATE_DIR, file: { where: "global", value: "non-empty" } },
+  timeout: { group: "hydra", flag: "--timeout <duration>", help: "per HTTP request", default: "30s", file: { where: "global", value: "duration" }, parse: timer },
   rolloutWindow: {
+    group: "fleet",
     flag: "--rollout-window <duration>",
     help: "staged rollout: deploy a new gate build only after stoptime + window × f(key, build)",
     default: "0",
     file: { where: "both", value: "duration" },
     parse: (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.window),
   },
-  rolloutKey: { flag: "--rollout-key <key>", help: "the key hashed for the staged rollout (default: the host name)", file: { where: "both", value: "string" } },
+  rolloutKey: { group: "fleet", flag: "--rollout-key <key>", help: "the key hashed for the staged rollout (default: the host name)", file: { where: "both", value: "string" } },
   allowDowngrade: {
+    group: "safety",
     flag: "--allow-downgrade",
     help: "follow Hydra when it offers an older build than the one hail last deployed",
     file: { where: "both", value: "boolean" },
   },
-  nixos: { flag: "--nixos", help: "the output is a NixOS system: activate it with its bin/switch-to-configuration", file: { where: "both", value: "boolean" } },
-  nixosAction: { flag: "--nixos-action <action>", help: "with --nixos: switch (default) or boot", file: { where: "both", value: ["switch", "boot"] } },
+  nixos: { group: "nixos", flag: "--nixos", help: "the output is a NixOS system: activate it with its bin/switch-to-configuration", file: { where: "both", value: "boolean" } },
+  nixosAction: { group: "nixos", flag: "--nixos-action <action>", help: "with --nixos: switch (default) or boot", file: { where: "both", value: ["switch", "boot"] } },
   rebootWindow: {
+    group: "nixos",
     flag: "--reboot-window <HH:MM-HH:MM>",
     help: "with --nixos: on a kernel change, activate with boot and reboot inside this local-time window",
     file: { where: "both", value: "string" },
   },
-  rebootCommand: { flag: "--reboot-command <command>", help: "with --reboot-window: how to reboot (default: systemctl reboot)", file: { where: "both", value: "string" } },
+  rebootCommand: { group: "nixos", flag: "--reboot-command <command>", help: "with --reboot-window: how to reboot (default: systemctl reboot)", file: { where: "both", value: "string" } },
   bootedSystem: {
+    group: "nixos",
     flag: "--booted-system <path>",
     help: "with --nixos: the running system, to compare kernels with (default: /run/booted-system)",
     file: { where: "both", value: "non-empty" },
   },
-  logFormat: { flag: "--log-format <format>", help: "pretty|json (default: pretty on a TTY, json otherwise)", file: { where: "global", value: ["pretty", "json"] } },
-  logLevel: { flag: "--log-level <level>", help: "debug|info|warn|error", default: "info", file: { where: "global", value: ["debug", "info", "warn", "error"] } },
-  oneshot: { flag: "--oneshot", help: "one pass, then exit with a meaningful code", file: { where: "global", value: "boolean" } },
+  logFormat: { group: "observability", flag: "--log-format <format>", help: "pretty|json (default: pretty on a TTY, json otherwise)", file: { where: "global", value: ["pretty", "json"] } },
+  logLevel: { group: "observability", flag: "--log-level <level>", help: "debug|info|warn|error", default: "info", file: { where: "global", value: ["debug", "info", "warn", "error"] } },
+  oneshot: { group: "deployment", flag: "--oneshot", help: "one pass, then exit with a meaningful code", file: { where: "global", value: "boolean" } },
   pollPeriod: {
+    group: "deployment",
     flag: "--poll-period <duration>",
     help: "poll period; a bare number means minutes",
     default: "5m",
@@ -108,6 +138,7 @@ export const OPTIONS = {
     parse: (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.timer, "m"),
   },
   pollMinInterval: {
+    group: "deployment",
     flag: "--poll-min-interval <duration>",
     help: "POST /poll and SIGUSR1 start at most one extra pass per this interval (429 beyond)",
     default: "10s",
@@ -115,11 +146,13 @@ export const OPTIONS = {
     parse: timer,
   },
   startSpread: {
+    group: "deployment",
     flag: "--no-start-spread",
     help: "poll at once at start, also when the profiles exist (default: the first poll is spread over the poll period)",
     file: { where: "global", value: "boolean", key: "noStartSpread" },
   },
   activateTimeout: {
+    group: "deployment",
     flag: "--activate-timeout <duration>",
     help: "kill an activation running longer",
     default: "10m",
@@ -127,20 +160,23 @@ export const OPTIONS = {
     parse: timer,
   },
   healthCheck: {
+    group: "safety",
     flag: "--health-check <command>",
     help: "run after activation; failure fails the deployment",
     file: { where: "both", value: "string" },
     parse: commandLine,
   },
-  rollback: { flag: "--no-rollback", help: "on failure, leave the failed generation in place", file: { where: "both", value: "boolean", key: "noRollback" } },
-  metricsFile: { flag: "--metrics-file <path>", help: "write Prometheus text exposition here after every pass", file: { where: "global", value: "non-empty" } },
+  rollback: { group: "safety", flag: "--no-rollback", help: "on failure, leave the failed generation in place", file: { where: "both", value: "boolean", key: "noRollback" } },
+  metricsFile: { group: "observability", flag: "--metrics-file <path>", help: "write Prometheus text exposition here after every pass", file: { where: "global", value: "non-empty" } },
   metricsListen: {
+    group: "observability",
     flag: "--metrics-listen <host:port>",
     help: "serve /metrics, /healthz and POST /poll (host defaults to 127.0.0.1)",
     file: { where: "global", value: "non-empty" },
     parse: (text: string) => parseListenAddress(text),
   },
   minFree: {
+    group: "safety",
     flag: "--min-free <size>",
     help: "refuse to realise when the store's filesystem would drop below this",
     default: "1GiB",
@@ -148,25 +184,29 @@ export const OPTIONS = {
     parse: parseSize,
   },
   keepGenerations: {
+    group: "deployment",
     flag: "--keep-generations <n>",
     help: "after a success, delete profile generations older than the newest N",
     file: { where: "both", value: "positive-integer" },
     parse: positiveInteger,
   },
   onSuccess: {
+    group: "deployment",
     flag: "--on-success <command>",
     help: "run after a successful deployment (env HAIL_PROFILE, HAIL_RESULT, HAIL_STORE_PATH, HAIL_BUILD_ID)",
     file: { where: "both", value: "string" },
     parse: commandLine,
   },
-  onFailure: { flag: "--on-failure <command>", help: "run after a failed deployment (same env, plus HAIL_ERROR)", file: { where: "both", value: "string" }, parse: commandLine },
+  onFailure: { group: "deployment", flag: "--on-failure <command>", help: "run after a failed deployment (same env, plus HAIL_ERROR)", file: { where: "both", value: "string" }, parse: commandLine },
   confirmTimeout: {
+    group: "safety",
     flag: "--confirm-timeout <duration>",
     help: "after activation, Hydra must answer again within this time, or hail rolls back",
     file: { where: "both", value: "duration" },
     parse: timer,
   },
   config: {
+    group: "fleet",
     flag: "--config <file>",
     help: "many targets from one JSON file (flags given here override its options)",
     helpIn: {
@@ -176,14 +216,14 @@ export const OPTIONS = {
       release: "PROFILE is a target of this config file: its --profiles-dir and --state-dir come from there",
     },
   },
-  json: { flag: "--json", help: "print one JSON object" },
-  format: { flag: "--format <format>", help: "text, json (as --json) or markdown (a table for a CI summary)" },
-  detailedExitcode: { flag: "--detailed-exitcode", help: "exit 2 when a deployment is pending" },
-  fetch: { flag: "--fetch", help: "realise the new closure first so plan can show a closure diff (writes the Nix store)" },
-  reason: { flag: "--reason <text>", help: "why, shown by status and plan" },
-  new: { flag: "--new", help: "hold a profile that has no profile link and no state yet (before its first deployment)" },
-  until: { flag: "--until <duration|time>", help: "release the hold by itself after a duration (2h) or at a time" },
-  clearFailed: { flag: "--clear-failed", help: "also forget known-bad builds, so the next pass may try them again" },
+  json: { group: "report", flag: "--json", help: "print one JSON object" },
+  format: { group: "report", flag: "--format <format>", help: "text, json (as --json) or markdown (a table for a CI summary)" },
+  detailedExitcode: { group: "report", flag: "--detailed-exitcode", help: "exit 2 when a deployment is pending" },
+  fetch: { group: "report", flag: "--fetch", help: "realise the new closure first so plan can show a closure diff (writes the Nix store)" },
+  reason: { group: "hold", flag: "--reason <text>", help: "why, shown by status and plan" },
+  new: { group: "hold", flag: "--new", help: "hold a profile that has no profile link and no state yet (before its first deployment)" },
+  until: { group: "hold", flag: "--until <duration|time>", help: "release the hold by itself after a duration (2h) or at a time" },
+  clearFailed: { group: "hold", flag: "--clear-failed", help: "also forget known-bad builds, so the next pass may try them again" },
 } as const satisfies Record<string, OptionRow>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -253,13 +293,22 @@ export type OptionValues<K extends OptionName> = { [P in WithDefault<K>]: ValueO
  */
 export type RawOptions = OptionValues<(typeof TARGET)[number]> & Partial<OptionValues<(typeof DEPLOY)[number]>>;
 
-/** Adds a command's options, from the table, in the table's order for that command. */
+/**
+ * A command's options in the order a reader meets them: group by group (GROUPS), and within a
+ * group in COMMAND_OPTIONS's order.
+ */
+export function optionNamesOf(command: CommandName): OptionName[] {
+  const groups = Object.keys(GROUPS);
+  const rank = (name: OptionName) => groups.indexOf((OPTIONS[name] as OptionRow).group);
+  return [...(COMMAND_OPTIONS[command] as readonly OptionName[])].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Adds a command's options, from the table, under their group's heading in --help. */
 export function addOptions(cmd: Command, command: CommandName): Command {
-  for (const name of COMMAND_OPTIONS[command] as readonly OptionName[]) {
+  for (const name of optionNamesOf(command)) {
     const row: OptionRow = OPTIONS[name];
-    const help = row.helpIn?.[command] ?? row.help;
-    if (row.default === undefined) cmd.option(row.flag, help);
-    else cmd.option(row.flag, help, row.default);
+    const option = new Option(row.flag, row.helpIn?.[command] ?? row.help).helpGroup(`${GROUPS[row.group]}:`);
+    cmd.addOption(row.default === undefined ? option : option.default(row.default));
   }
   return cmd;
 }

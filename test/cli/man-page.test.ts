@@ -6,7 +6,9 @@ import { describe, it } from "node:test";
 import { execa } from "execa";
 import { COMMAND_LIST } from "../../src/cli/command-list.js";
 import { manPage, roff } from "../../src/cli/man-page.js";
-import { COMMAND_OPTIONS, OPTIONS, flagOf } from "../../src/cli/option-table.js";
+import { EXIT_NAMES, EXIT_WORDS, plainText } from "../../src/cli/help-exit-codes.js";
+import { EXAMPLES } from "../../src/cli/help-examples.js";
+import { COMMAND_OPTIONS, GROUPS, OPTIONS, flagOf, optionNamesOf } from "../../src/cli/option-table.js";
 import type { CommandName, OptionName, OptionRow } from "../../src/cli/option-table.js";
 import { EXIT } from "../../src/errors.js";
 
@@ -61,6 +63,30 @@ describe("hail(1), made from the option table", () => {
     assert.ok(!/^\.BI? \\-\\-gate\\-job/m.test(plan), "plan repeats run's --gate-job");
     const status = part(PAGE, '.SS "hail status"', ".S");
     assert.ok(status.includes(roff("Also --json, as for plan.")), status);
+  });
+
+  it("lists run's options under the headings of --help, in the order of --help", () => {
+    const run = part(PAGE, '.SS "hail run, deploy"', ".S");
+    const seen = [...run.matchAll(/^\.I (.+)$|^\.BI? (\\-\\-[^ \n]+)/gm)].map((m) => m[1] ?? m[2]);
+    const expected = optionNamesOf("run").flatMap((name, i, names) => {
+      const group = (OPTIONS[name] as OptionRow).group;
+      const heading = i === 0 || (OPTIONS[names[i - 1] ?? name] as OptionRow).group !== group ? [roff(GROUPS[group])] : [];
+      return [...heading, roff(flagOf(name))];
+    });
+    assert.deepEqual(seen, expected);
+  });
+
+  it("says what each exit code means and what to do, in the words of --help and docs/reference/exit-codes.md", () => {
+    const status = part(PAGE, ".SH EXIT STATUS", ".SH");
+    for (const name of EXIT_NAMES) {
+      assert.ok(status.includes(roff(plainText(EXIT_WORDS[name].meaning))), name);
+      assert.ok(status.includes(roff(plainText(EXIT_WORDS[name].todo))), name);
+    }
+  });
+
+  it("has every example --help and docs/reference/cli.md show", () => {
+    const examples = part(PAGE, ".SH EXAMPLES", ".SH");
+    for (const e of EXAMPLES) assert.ok(examples.includes(`.EX\n${roff(e.lines.join("\n"))}\n.EE`), e.what);
   });
 
   it("gives every exit code in EXIT, in order", () => {
