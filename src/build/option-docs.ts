@@ -36,7 +36,7 @@ export const OPTION_DOCS: Partial<Record<OptionName, OptionDocs>> = {
   metricsFile: { details: "Written atomically." },
   metricsListen: { default: "off", details: "`:PORT` or `PORT` binds 127.0.0.1." },
   logFormat: { default: "pretty on a TTY, json otherwise", details: "Log lines go to stderr." },
-  rolloutWindow: { details: "See [staged rollout](../usage.md#staged-rollout); at most 365 days." },
+  rolloutWindow: { details: "See [staged rollout](../fleet.md#staged-rollout); at most 365 days." },
   rolloutKey: { default: "host name" },
   allowDowngrade: { default: "off", details: "Else hail [never goes backwards](../how-it-works.md#how-hail-reads-hydra), for a gate or a plain job." },
   minFree: { details: "`500MiB`, `2G`; `0` skips the check." },

@@ -12,6 +12,7 @@ export function exitCodesReference(): string {
     "# Exit codes",
     "For `--oneshot`, `plan`, `status`, `hold` and `release`; `hail run --help` and `man hail` list the same codes. " +
       "Each failure also ends with one `hail: <what failed>: <why> (<hint>)` line on stderr: [error-messages.md](error-messages.md). " +
+      "What each message means and what to do, step by step: [troubleshooting](../troubleshooting.md). " +
       "The rest of the reference: [../reference.md](../reference.md).",
     table(
       ["code", "meaning", "what to do"],

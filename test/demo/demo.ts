@@ -279,7 +279,7 @@ try {
 }
 if (failure === undefined) {
   console.log(`\n${bold("Done")} in ${((Date.now() - started) / 1000).toFixed(1)} s; temporary files and the stand-in Hydra are gone.`);
-  console.log("Next: README.md (the quickstart), docs/reference.md (every flag); `node dist/hail.mjs run --help` lists every option.");
+  console.log("Next: README.md (the quickstart), docs/reference/cli.md (every flag); `node dist/hail.mjs run --help` lists every option.");
 } else if (interruptedBy) {
   console.error(`demo: stopped by ${interruptedBy.signal}; temporary files and the stand-in Hydra are gone.`);
   process.exitCode = interruptedBy.code;
