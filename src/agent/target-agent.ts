@@ -36,7 +36,7 @@ export class TargetAgent {
   last: PassReport | null = null;
   private metrics: MetricsState | null = null;
   private deployedBuildId: number | null = null;
-  private rebootPending: boolean | undefined = undefined;
+  private reboot: { rebootPending: boolean; rebootReasons: string[] } | undefined = undefined;
 
   constructor(
     readonly deps: PassDeps,
@@ -129,7 +129,7 @@ export class TargetAgent {
   metricsSnapshot(): ProfileMetrics | null {
     if (this.metrics === null) return null;
     const snapshot = { profile: this.target.profile.name, metrics: this.metrics, deployedBuildId: this.deployedBuildId };
-    return this.rebootPending === undefined ? snapshot : { ...snapshot, rebootPending: this.rebootPending };
+    return this.reboot === undefined ? snapshot : { ...snapshot, ...this.reboot };
   }
 
   /**
@@ -172,7 +172,7 @@ export class TargetAgent {
         known === undefined ? readProfileTarget(this.target.profile.path, this.deps.storeDir, this.deps.fs) : known,
       ]);
       this.deployedBuildId = deployedBuildIdAt(state, current);
-      if (this.target.nixos?.rebootWindow) this.rebootPending = state.rebootPending !== null;
+      if (this.target.nixos) this.reboot = { rebootPending: state.rebootPending !== null, rebootReasons: state.rebootPending?.changed ?? [] };
     } catch {
       this.deployedBuildId = null;
     }

@@ -27,6 +27,8 @@ export interface PlanReport {
   changes: ChangePreview | null;
   /** --nixos, for a pending deployment: whether a reboot would be needed */
   reboot?: string;
+  /** --nixos: why a reboot would be needed ("kernel", "initrd", "kernel-modules", "switch-inhibitors") */
+  rebootReasons?: string[];
 }
 
 /** One target of a plan run: its report, or the error that stopped its resolution. */

@@ -112,7 +112,7 @@ async function planTarget(config: AgentConfig, fetch: boolean, shared: PlanShare
     }
     const nixos = decision.kind === "deploy" ? await previewNixos(config.target, resolution.storePath) : null;
     if (nixos) report.commands = [...report.commands.slice(0, -1), nixos.command];
-    if (nixos) report.reboot = nixos.reboot;
+    if (nixos) Object.assign(report, { reboot: nixos.reboot, rebootReasons: nixos.rebootReasons });
     return { kind: "report", report };
   } catch (err) {
     if (!(err instanceof HailError)) throw err;

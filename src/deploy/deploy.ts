@@ -10,7 +10,9 @@ import { currentGeneration, listGenerations, readProfileLink, readProfileTarget 
 import type { ProfileFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { ActivationPurpose } from "../nixos/activation.js";
-import { activationCommandFor, runActivationCommand, switchToConfigurationCommand } from "../nixos/activation.js";
+import { switchToConfigurationCommand } from "../nixos/activation.js";
+import type { ActivationOutcome } from "../nixos/inhibited-switch.js";
+import { runTargetActivation } from "../nixos/inhibited-switch.js";
 import type { InterruptedSwitch } from "../nixos/interrupted-switch.js";
 import { checkNixosSystem } from "../nixos/system.js";
 import { hailEnv } from "./hail-env.js";
@@ -54,7 +56,8 @@ export interface DeployBuild {
 }
 
 export type DeployResult =
-  | { kind: "deployed" }
+  /** `inhibitedSwitch`: a NixOS system whose switch its inhibitors refused, made the boot default instead */
+  | { kind: "deployed"; inhibitedSwitch?: true }
   /** `error` names the rollback's failure too, when there was one */
   | { kind: "failed"; error: HailError; rolledBack: boolean }
   /** a hold given while the build was realised: the profile was not touched */
@@ -109,10 +112,10 @@ export async function finishDeployment(
 ): Promise<DeployResult> {
   try {
     if (switched.kind === "failed") throw switched.error;
-    if (switched.kind === "not-run") await activate(deps, target, build, opts.activateTimeoutMs);
+    const activated = switched.kind === "not-run" ? await activate(deps, target, build, opts.activateTimeoutMs) : null;
     if (opts.healthCheck) await runHealthCheck(deps, target, build, opts.healthCheck, opts.activateTimeoutMs);
     if (opts.confirmTimeoutMs && deps.confirmReachable) await deps.confirmReachable(target, opts.confirmTimeoutMs);
-    return { kind: "deployed" };
+    return activated?.inhibitedSwitch ? { kind: "deployed", inhibitedSwitch: true } : { kind: "deployed" };
   } catch (err) {
     return fail(deps, target, build, previous, opts, err);
   }
@@ -154,19 +157,21 @@ export async function activate(
   build: DeployBuild,
   timeoutMs: number,
   purpose: ActivationPurpose = "deploy",
-): Promise<void> {
+): Promise<ActivationOutcome> {
   const log = deps.log.child({ source: "activation" });
   // every activation (deploy, rollback, convergence, start-up) runs through here: nothing
   // runs unless the profile leads to a store path through trusted directories only
   const storePath = await runnableStorePath(target.profile.path, deps.storeDir, deps.fs);
   deps.log.info(`activating ${target.profile.path}`, { storePath: build.storePath });
   const env = hailEnv(target.profile.path, build.storePath, build.buildId);
-  await runActivationCommand(deps.runner, await activationCommandFor(target, storePath, purpose, env, deps.log), {
-    env,
-    timeoutMs,
-    onLine: (line) => log.info(line),
-    ...(deps.trackActivation ? { onGroup: deps.trackActivation } : {}),
-  });
+  return runTargetActivation(
+    deps.runner,
+    target,
+    storePath,
+    purpose,
+    { env, timeoutMs, onLine: (line) => log.info(line), ...(deps.trackActivation ? { onGroup: deps.trackActivation } : {}) },
+    deps.log,
+  );
 }
 
 async function runHealthCheck(deps: DeployDeps, target: Target, build: DeployBuild, argv: string[], timeoutMs: number) {

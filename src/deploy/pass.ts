@@ -102,7 +102,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   );
   if (result.kind === "deployed") {
     log.info(`deployed build ${resolution.buildId}`);
-    await noteRebootNeed(deps, target, resolution.storePath);
+    await noteRebootNeed(deps, target, resolution.storePath, result.inhibitedSwitch === true);
     await pruneGenerations(deployDeps, target, opts.keepGenerations, previous.generation);
     return { kind: "deployed", resolution, hookFailures };
   }

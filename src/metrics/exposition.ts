@@ -12,9 +12,14 @@ export interface ProfileMetrics {
   metrics: MetricsState;
   /** Hydra build id of what the profile holds, when hail knows it */
   deployedBuildId: number | null;
-  /** --nixos with --reboot-window only: a reboot into the deployed system waits for the window */
+  /** --nixos only: a reboot into the deployed system waits (for the window, or for the operator) */
   rebootPending?: boolean;
+  /** why, while it waits: the state file's reasons ("kernel", …, "switch-inhibitors") */
+  rebootReasons?: readonly string[];
 }
+
+/** The reasons hail_reboot_pending_reason always reports (0 or 1), so that a query never finds a series missing. */
+export const REBOOT_REASONS = ["kernel", "initrd", "kernel-modules", "switch-inhibitors"] as const;
 
 /**
  * The kinds of hail_errors_total. `environment` (exit 73/74: a read-only or full disk, a
@@ -99,8 +104,14 @@ const FAMILIES: Family[] = [
   {
     name: "hail_reboot_pending",
     type: "gauge",
-    help: "1 while a reboot into the deployed NixOS system waits for --reboot-window (only --nixos targets with a window)",
+    help: "1 while a reboot into the deployed NixOS system waits: for --reboot-window, or, without one, for the operator (only --nixos targets)",
     samples: (p) => (p.rebootPending === undefined ? [] : [[{}, p.rebootPending ? 1 : 0]]),
+  },
+  {
+    name: "hail_reboot_pending_reason",
+    type: "gauge",
+    help: "1 for each reason a pending reboot waits for: a changed kernel, initrd or kernel-modules, or switch inhibitors that differ from the booted system's (only --nixos targets)",
+    samples: (p) => (p.rebootPending === undefined ? [] : REBOOT_REASONS.map((reason) => [{ reason }, p.rebootPending && p.rebootReasons?.includes(reason) ? 1 : 0])),
   },
 ];
 
@@ -127,7 +138,7 @@ export interface RetiredTarget {
 export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics, retired: readonly RetiredTarget[] = []): string {
   const lines: string[] = [];
   for (const family of FAMILIES) {
-    if (family.name === "hail_reboot_pending" && profiles.every((p) => p.rebootPending === undefined)) continue;
+    if (family.name.startsWith("hail_reboot_pending") && profiles.every((p) => p.rebootPending === undefined)) continue;
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
     for (const p of profiles) {
       for (const [labels, value] of family.samples(p)) {

@@ -6,6 +6,8 @@ import { activateCommand } from "../nix/commands.js";
 import type { ProcessOptions, ProcessRunner } from "../nix/runner.js";
 import type { NixosTarget as Target } from "./config.js";
 import type { NixosAction, NixosConfig } from "./config.js";
+import type { InhibitorsChange } from "./inhibitors.js";
+import { describeChange, inhibitorsChange } from "./inhibitors.js";
 import { changedBootLinks } from "./system.js";
 
 /**
@@ -19,19 +21,36 @@ export interface SwitchChoice {
   action: NixosAction;
   /** kernel, initrd or kernel-modules links that differ from the booted system */
   changedBootLinks: string[];
-  /** `boot` was chosen because of a kernel change and a reboot inside the window will follow */
+  /** the new system's switch-inhibitors differ from the booted system's: it cannot be switched into */
+  inhibitors: InhibitorsChange | null;
+  /**
+   * `boot` was chosen and the system waits for a reboot: a kernel change with a reboot window
+   * (hail reboots inside it), or inhibitors that differ (hail reboots inside the window, if any)
+   */
   rebootPending: boolean;
 }
 
-/** The action for a system: a kernel change with a reboot window means `boot`, then a reboot. */
-export function chooseAction(nixos: NixosConfig, changed: string[], purpose: ActivationPurpose): SwitchChoice {
-  if (purpose === "restore") return { action: "switch", changedBootLinks: changed, rebootPending: false };
-  if (changed.length > 0 && nixos.rebootWindow !== null) return { action: "boot", changedBootLinks: changed, rebootPending: true };
-  return { action: nixos.action, changedBootLinks: changed, rebootPending: false };
+/** Why a reboot is needed, as the state file, `status` and the metrics name it: the changed boot links and "switch-inhibitors". */
+export function rebootReasons(choice: SwitchChoice): string[] {
+  return choice.inhibitors === null ? choice.changedBootLinks : [...choice.changedBootLinks, "switch-inhibitors"];
+}
+
+/**
+ * The action for a system. Inhibitors that differ mean `boot` whatever the window says:
+ * `switch` would be refused, and hail never sets NIXOS_NO_CHECK to force it. A kernel change
+ * with a reboot window means `boot`, then a reboot.
+ */
+export function chooseAction(nixos: NixosConfig, changed: string[], inhibitors: InhibitorsChange | null, purpose: ActivationPurpose): SwitchChoice {
+  const choice = { changedBootLinks: changed, inhibitors };
+  if (purpose === "restore") return { ...choice, action: "switch", rebootPending: false };
+  if (inhibitors !== null) return { ...choice, action: "boot", rebootPending: true };
+  if (changed.length > 0 && nixos.rebootWindow !== null) return { ...choice, action: "boot", rebootPending: true };
+  return { ...choice, action: nixos.action, rebootPending: false };
 }
 
 export async function switchChoiceFor(nixos: NixosConfig, storePath: string, purpose: ActivationPurpose): Promise<SwitchChoice> {
-  return chooseAction(nixos, await changedBootLinks(storePath, nixos.bootedSystem), purpose);
+  const [changed, inhibitors] = await Promise.all([changedBootLinks(storePath, nixos.bootedSystem), inhibitorsChange(storePath, nixos.bootedSystem)]);
+  return chooseAction(nixos, changed, inhibitors, purpose);
 }
 
 export function switchToConfigurationCommand(storePath: string, action: NixosAction): Command {
@@ -102,16 +121,33 @@ export async function activationCommandFor(
 ): Promise<Command> {
   if (!target.nixos) return activateCommand(target.profile.path);
   const choice = await switchChoiceFor(target.nixos, storePath, purpose);
-  if (purpose === "deploy" && choice.changedBootLinks.length > 0) {
-    const what = choice.changedBootLinks.join(", ");
-    log.info(
-      choice.rebootPending
-        ? `${what} changed: making ${storePath} the boot default; hail reboots inside ${target.nixos.rebootWindow?.text}`
-        : `${what} changed: new kernel active after the next reboot`,
-    );
-  }
-  const command = switchToConfigurationCommand(storePath, choice.action);
+  if (purpose === "deploy") logChoice(log, target.nixos, storePath, choice);
+  return systemCommand(target, switchToConfigurationCommand(storePath, choice.action), env);
+}
+
+/** A switch-to-configuration command as it runs: through systemd-run when systemd runs this machine. */
+export function systemCommand(target: Target, command: Command, env: Record<string, string>): Command {
   return systemdRunning() ? systemdRunCommand(command, env, switchUnitName(target.profile.path)) : command;
+}
+
+/** "kernel, initrd changed; switch inhibitors differ (booted: …, new: …)", or "" when no reboot is needed. */
+export function describeReasons(choice: SwitchChoice): string {
+  return [
+    ...(choice.changedBootLinks.length > 0 ? [`${choice.changedBootLinks.join(", ")} changed`] : []),
+    ...(choice.inhibitors !== null ? [describeChange(choice.inhibitors)] : []),
+  ].join("; ");
+}
+
+function logChoice(log: Log, nixos: NixosConfig, storePath: string, choice: SwitchChoice): void {
+  const why = describeReasons(choice);
+  if (why === "") return;
+  if (choice.rebootPending && nixos.rebootWindow !== null) {
+    log.info(`${why}: making ${storePath} the boot default; hail reboots inside ${nixos.rebootWindow.text}`);
+  } else if (choice.rebootPending) {
+    log.warn(`${why}: making ${storePath} the boot default; it becomes active at the next reboot (no --reboot-window: reboot by hand)`);
+  } else {
+    log.info(`${why}: new kernel active after the next reboot`);
+  }
 }
 
 /**
@@ -120,7 +156,7 @@ export async function activationCommandFor(
  * stays loaded means a switch whose result no hail has seen, interrupted-switch.ts).
  */
 export async function runActivationCommand(runner: ProcessRunner, command: Command, opts: ProcessOptions): Promise<void> {
-  const unit = command.file === "systemd-run" ? command.args.find((a) => a.startsWith("--unit="))?.slice("--unit=".length) : undefined;
+  const unit = switchUnitOf(command);
   if (unit === undefined) return runner.runActivation(command, "activation", opts);
   const reset = () => runner.runNix(resetFailedCommand(unit)).catch(() => undefined);
   await reset();
@@ -129,4 +165,9 @@ export async function runActivationCommand(runner: ProcessRunner, command: Comma
   } finally {
     await reset();
   }
+}
+
+/** The transient unit a command runs in (systemdRunCommand), or undefined when it runs directly. */
+export function switchUnitOf(command: Command): string | undefined {
+  return command.file === "systemd-run" ? command.args.find((a) => a.startsWith("--unit="))?.slice("--unit=".length) : undefined;
 }

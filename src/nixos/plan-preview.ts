@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import type { NixosTarget as Target } from "./config.js";
 import { renderCommand } from "../nix/commands.js";
-import { switchChoiceFor, switchToConfigurationCommand } from "./activation.js";
+import { describeReasons, rebootReasons, switchChoiceFor, switchToConfigurationCommand } from "./activation.js";
 import { checkNixosSystem } from "./system.js";
 
 export interface NixosPreview {
@@ -9,13 +9,16 @@ export interface NixosPreview {
   command: string;
   /** whether a reboot would be needed, in words */
   reboot: string;
+  /** why, as `status` and the metrics name it: changed boot links, "switch-inhibitors" (empty: none, or not known yet) */
+  rebootReasons: string[];
 }
 
 /**
- * What `plan` says about a `--nixos` deployment: the switch command and whether the kernel
- * changes. The boot links can only be compared once the system is in the local store
- * (`plan --fetch` realises it); until then the command is the configured action's. A closure
- * in the store that is not a NixOS system is refused (65) as `run --nixos` refuses it.
+ * What `plan` says about a `--nixos` deployment: the switch command and whether a reboot is
+ * needed (the kernel changes, the switch inhibitors differ). The system can only be looked at
+ * once it is in the local store (`plan --fetch` realises it); until then the command is the
+ * configured action's. A closure in the store that is not a NixOS system is refused (65) as
+ * `run --nixos` refuses it.
  */
 export async function previewNixos(target: Target, storePath: string): Promise<NixosPreview | null> {
   const nixos = target.nixos;
@@ -25,16 +28,19 @@ export async function previewNixos(target: Target, storePath: string): Promise<N
     return {
       command: renderCommand(switchToConfigurationCommand(storePath, nixos.action)),
       reboot: `unknown until ${storePath} is in the local store (plan --fetch realises it)`,
+      rebootReasons: [],
     };
   }
   await checkNixosSystem(storePath);
   const choice = await switchChoiceFor(nixos, storePath, "deploy");
-  const changed = choice.changedBootLinks.join(", ");
-  const reboot =
-    choice.changedBootLinks.length === 0
-      ? `no (same kernel, initrd and modules as ${nixos.bootedSystem})`
-      : choice.rebootPending
-        ? `yes (${changed} changed): made the boot default, then rebooted inside ${nixos.rebootWindow?.text}`
-        : `yes (${changed} changed): new kernel active after the next reboot (no --reboot-window: hail does not reboot)`;
-  return { command: renderCommand(switchToConfigurationCommand(storePath, choice.action)), reboot };
+  const command = renderCommand(switchToConfigurationCommand(storePath, choice.action));
+  const reasons = rebootReasons(choice);
+  if (reasons.length === 0) return { command, reboot: `no (same kernel, initrd and modules as ${nixos.bootedSystem})`, rebootReasons: reasons };
+  const why = describeReasons(choice);
+  const reboot = !choice.rebootPending
+    ? `yes (${why}): new kernel active after the next reboot (no --reboot-window: hail does not reboot)`
+    : nixos.rebootWindow !== null
+      ? `yes (${why}): made the boot default, then rebooted inside ${nixos.rebootWindow.text}`
+      : `yes (${why}): made the boot default, active after the next reboot (no --reboot-window: hail does not reboot)`;
+  return { command, reboot, rebootReasons: reasons };
 }

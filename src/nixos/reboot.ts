@@ -1,3 +1,4 @@
+import { realpath } from "node:fs/promises";
 import type { NixosTarget as Target } from "./config.js";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
@@ -6,7 +7,7 @@ import type { ProcessRunner } from "../nix/runner.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { recordError } from "../state/transitions.js";
-import { switchChoiceFor } from "./activation.js";
+import { rebootReasons, switchChoiceFor } from "./activation.js";
 import { insideWindow } from "./reboot-window.js";
 
 export interface RebootDeps {
@@ -23,17 +24,24 @@ export const REBOOT_ATTEMPTS = 4;
 export const REBOOT_RETRY_BASE_MS = 5 * 60_000;
 
 /**
- * After a successful deployment of a `--nixos` target with a reboot window: remember whether
- * the system was only made the boot default (its kernel differs from the booted one). A later
- * deployment back to the booted kernel clears the mark.
+ * After a successful deployment of a `--nixos` target: remember whether the system was only
+ * made the boot default (its kernel differs from the booted one and a window is set, or its
+ * switch inhibitors differ; `inhibitedSwitch`: switch-to-configuration refused the switch for
+ * them). The reasons go with the mark, for `status` and the metrics. A later deployment that
+ * switches clears the mark.
  */
-export async function noteRebootNeed(deps: Pick<RebootDeps, "store" | "now">, target: Target, storePath: string): Promise<void> {
-  if (!target.nixos?.rebootWindow) return;
+export async function noteRebootNeed(deps: Pick<RebootDeps, "store" | "now">, target: Target, storePath: string, inhibitedSwitch = false): Promise<void> {
+  if (!target.nixos) return;
   const choice = await switchChoiceFor(target.nixos, storePath, "deploy");
+  const reasons = rebootReasons(choice);
+  if (inhibitedSwitch && !reasons.includes("switch-inhibitors")) reasons.push("switch-inhibitors");
+  const pending = choice.rebootPending || inhibitedSwitch;
+  // a target without a window marks only inhibitors (hail never reboots it): no write for the rest
+  if (!pending && !target.nixos.rebootWindow && (await deps.store.read()).rebootPending === null) return;
   const at = deps.now().toISOString();
   await deps.store.update((s) => ({
     ...s,
-    rebootPending: choice.rebootPending ? { storePath, changed: choice.changedBootLinks, since: s.rebootPending?.since ?? at, failures: 0, retryAt: null } : null,
+    rebootPending: pending ? { storePath, changed: reasons, since: s.rebootPending?.since ?? at, failures: 0, retryAt: null } : null,
   }));
 }
 
@@ -48,9 +56,16 @@ export type RebootOutcome = { kind: "nothing-to-do" } | { kind: "waiting" } | { 
  */
 export async function rebootIfDue(deps: RebootDeps, target: Target): Promise<RebootOutcome> {
   const nixos = target.nixos;
-  if (!nixos?.rebootWindow) return { kind: "nothing-to-do" };
+  if (!nixos) return { kind: "nothing-to-do" };
   const pending = (await deps.store.read()).rebootPending;
   if (pending === null) return { kind: "nothing-to-do" };
+  if ((await realpath(nixos.bootedSystem).catch(() => null)) === pending.storePath) {
+    // rebooted into it already (by hand, or a reboot hail did not hear back from)
+    deps.log.info(`booted into ${pending.storePath}: no reboot pending any more`);
+    await deps.store.update((s) => ({ ...s, rebootPending: s.rebootPending?.storePath === pending.storePath ? null : s.rebootPending }));
+    return { kind: "nothing-to-do" };
+  }
+  if (!nixos.rebootWindow) return { kind: "nothing-to-do" };
   const now = deps.now();
   if (!insideWindow(nixos.rebootWindow, now)) {
     deps.log.info(`reboot into ${pending.storePath} pending (${pending.changed.join(", ")} changed); waiting for ${nixos.rebootWindow.text}`);

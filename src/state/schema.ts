@@ -69,7 +69,7 @@ export const StateSchema = z.looseObject({
   managedBy: z.string().nullable().default(null),
   /** set once hail ran bin/deactivate for a target removed from its config file */
   retiredAt: isoTime.nullable().default(null),
-  /** --nixos with --reboot-window: a system made the boot default waits for a reboot in the window */
+  /** --nixos: a system made the boot default waits for a reboot (in the window, if any); `changed`: why */
   rebootPending: z
     .object({
       storePath: z.string(),

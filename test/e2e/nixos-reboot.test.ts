@@ -2,24 +2,17 @@
 // the reboot command runs once, only inside the window. The window is set twelve hours away
 // from the current UTC hour, so TZ=UTC is outside it and TZ=Etc/GMT-12 (UTC+12) inside it.
 import assert from "node:assert/strict";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FakeSystem } from "../support/nixos-systems.js";
-import { bootedSystemLike, publishedSystems } from "../support/nixos-systems.js";
+import { INSIDE_WINDOW, OUTSIDE_WINDOW, bootedSystemLike, publishedSystems, rebootFiles, windowAwayFromNow } from "../support/nixos-systems.js";
 import { readLines } from "../support/cli.js";
 import { createWorld, greenGate, type World } from "./world.js";
 
 
-const OUTSIDE = { TZ: "UTC" };
-const INSIDE = { TZ: "Etc/GMT-12" };
-
-/** [h-1:30, h+1:30) around h = the UTC hour + 12: TZ=UTC is far outside, UTC+12 inside. */
-function windowAwayFromNow(): string {
-  const h = (new Date().getUTCHours() + 12) % 24;
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad((h + 23) % 24)}:30-${pad((h + 1) % 24)}:30`;
-}
+const OUTSIDE = OUTSIDE_WINDOW;
+const INSIDE = INSIDE_WINDOW;
 
 describe("hail --nixos --reboot-window with real Nix", () => {
   let w: World;
@@ -38,12 +31,7 @@ describe("hail --nixos --reboot-window with real Nix", () => {
 
   before(async () => {
     w = await createWorld();
-    switchLog = path.join(w.lab.root, "switches.log");
-    rebootLog = path.join(w.lab.root, "reboots.log");
-    metricsFile = path.join(w.lab.root, "metrics.prom");
-    rebootScript = path.join(w.lab.root, "fake-reboot");
-    await writeFile(rebootScript, `#!/bin/sh\nprintf '%s|' "$@" >> ${rebootLog}\necho >> ${rebootLog}\n`);
-    await chmod(rebootScript, 0o755);
+    ({ switchLog, rebootLog, metricsFile, rebootScript } = await rebootFiles(w.lab.root));
     [oldKernel, newKernel, newKernel2] = (await publishedSystems(
       w.lab,
       { name: "host", version: "1", kernel: "6.1" },

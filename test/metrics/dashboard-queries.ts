@@ -12,7 +12,7 @@ export function exportedNames(): { series: Set<string>; labels: Set<string> } {
   const metrics = MetricsStateSchema.parse({
     upToDate: true, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 1, failed: 1 }, rollbacks: 1, errors: {},
   });
-  // rebootPending: a --nixos target with a --reboot-window, so hail_reboot_pending is rendered too;
+  // rebootPending: a --nixos target, so hail_reboot_pending and hail_reboot_pending_reason are rendered too;
   // a retired target, so hail_target_retired_timestamp_seconds is
   const text = renderMetrics([{ profile: "p", metrics, deployedBuildId: 1, rebootPending: true }], undefined, [{ profile: "q", retiredAt: "2026-01-01T00:00:00.000Z" }]);
   const series = new Set<string>();

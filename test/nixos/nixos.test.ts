@@ -4,6 +4,7 @@ import type { JobUrl } from "../../src/hydra/job-url.js";
 import { HydraUnavailable, InvalidResponse, NotReady, UsageError } from "../../src/errors.js";
 import { chooseAction, switchToConfigurationCommand, switchUnitName, systemdRunCommand } from "../../src/nixos/activation.js";
 import type { NixosConfig } from "../../src/nixos/config.js";
+import type { InhibitorsChange } from "../../src/nixos/inhibitors.js";
 import { confirmTimeoutChoice, nixosChoice } from "../../src/nixos/config.js";
 import { confirmReachable, isHttpAnswer, NotConfirmed } from "../../src/deploy/confirm.js";
 import { insideWindow, parseRebootWindow } from "../../src/nixos/reboot-window.js";
@@ -78,16 +79,20 @@ describe("nixos options", () => {
 describe("activation choice", () => {
   const base: NixosConfig = { action: "switch", rebootWindow: null, rebootCommand: ["systemctl", "reboot"], bootedSystem: "/run/booted-system", currentSystem: "/run/current-system" };
   const windowed = { ...base, rebootWindow: parseRebootWindow("02:00-04:00") };
-  const table: [string, NixosConfig, string[], "deploy" | "restore", string, boolean][] = [
-    ["same kernel", windowed, [], "deploy", "switch", false],
-    ["kernel change with a window", windowed, ["kernel"], "deploy", "boot", true],
-    ["kernel change without a window", base, ["initrd"], "deploy", "switch", false],
-    ["--nixos-action boot", { ...base, action: "boot" }, [], "deploy", "boot", false],
-    ["a rollback always switches", { ...windowed, action: "boot" }, ["kernel"], "restore", "switch", false],
+  const differ = { booted: { bytes: 2, sha256: "a".repeat(64) }, next: null };
+  const table: [string, NixosConfig, string[], InhibitorsChange | null, "deploy" | "restore", string, boolean][] = [
+    ["same kernel", windowed, [], null, "deploy", "switch", false],
+    ["kernel change with a window", windowed, ["kernel"], null, "deploy", "boot", true],
+    ["kernel change without a window", base, ["initrd"], null, "deploy", "switch", false],
+    ["--nixos-action boot", { ...base, action: "boot" }, [], null, "deploy", "boot", false],
+    ["a rollback always switches", { ...windowed, action: "boot" }, ["kernel"], null, "restore", "switch", false],
+    ["switch inhibitors that differ, with a window", windowed, [], differ, "deploy", "boot", true],
+    ["switch inhibitors that differ, without a window", base, [], differ, "deploy", "boot", true],
+    ["a rollback with inhibitors that differ still switches", windowed, [], differ, "restore", "switch", false],
   ];
-  for (const [what, config, changed, purpose, action, pending] of table) {
+  for (const [what, config, changed, inhibitors, purpose, action, pending] of table) {
     it(`${what} → ${action}${pending ? ", reboot pending" : ""}`, () => {
-      const choice = chooseAction(config, changed, purpose);
+      const choice = chooseAction(config, changed, inhibitors, purpose);
       assert.equal(choice.action, action);
       assert.equal(choice.rebootPending, pending);
     });
@@ -165,13 +170,19 @@ describe("hail_reboot_pending", () => {
     hookFailures: 0,
     knownBadSkips: 0,
   };
-  it("is rendered for --nixos targets with a window only, and promtool accepts it", async () => {
+  it("is rendered for --nixos targets only, with its reasons, and promtool accepts it", async () => {
     const text = renderMetrics([
-      { profile: "system", metrics, deployedBuildId: 7, rebootPending: true },
+      { profile: "system", metrics, deployedBuildId: 7, rebootPending: true, rebootReasons: ["switch-inhibitors"] },
       { profile: "app", metrics, deployedBuildId: 8 },
     ]);
     assert.match(text, /^# TYPE hail_reboot_pending gauge$/m);
     assert.deepEqual(text.split("\n").filter((l) => l.startsWith("hail_reboot_pending{")), ['hail_reboot_pending{profile="system"} 1']);
+    assert.deepEqual(text.split("\n").filter((l) => l.startsWith("hail_reboot_pending_reason{")), [
+      'hail_reboot_pending_reason{profile="system",reason="kernel"} 0',
+      'hail_reboot_pending_reason{profile="system",reason="initrd"} 0',
+      'hail_reboot_pending_reason{profile="system",reason="kernel-modules"} 0',
+      'hail_reboot_pending_reason{profile="system",reason="switch-inhibitors"} 1',
+    ]);
     const r = await execa("promtool", ["check", "metrics"], { input: text, reject: false, all: true });
     assert.equal(r.exitCode, 0, r.all);
     assert.doesNotMatch(renderMetrics([{ profile: "app", metrics, deployedBuildId: 8 }]), /hail_reboot_pending/);

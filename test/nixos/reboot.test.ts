@@ -1,6 +1,10 @@
 // rebootIfDue: a failing reboot command is tried again at a later pass inside the window, 5,
 // 10 and 20 minutes apart, at most REBOOT_ATTEMPTS times; each failure is logged and recorded.
+// A mark whose system is booted already is dropped.
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
 import type { Target } from "../../src/deploy/target.js";
 import { REBOOT_ATTEMPTS, rebootIfDue } from "../../src/nixos/reboot.js";
@@ -75,5 +79,30 @@ describe("a failing reboot command", () => {
     w.at(new Date(2026, 2, 1, 23, 59, 30));
     assert.equal((await rebootIfDue(w.deps, target)).kind, "waiting");
     assert.equal(w.reboots(), 1);
+  });
+});
+
+describe("a pending reboot the machine has done already", () => {
+  it("is forgotten once the booted system is the marked one (rebooted by hand): no second reboot, with or without a window", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "hail-booted-"));
+    try {
+      const system = path.join(root, "nixos-system-host-2");
+      await mkdir(system);
+      const booted = path.join(root, "booted-system");
+      await symlink(system, booted);
+      for (const rebootWindow of [target.nixos?.rebootWindow ?? null, null]) {
+        const w = world(() => false);
+        w.store.state = { ...w.store.state, rebootPending: { storePath: system, changed: ["switch-inhibitors"], since: START.toISOString(), failures: 0, retryAt: null } };
+        const nixos = { ...(target.nixos ?? assert.fail("a --nixos target")), rebootWindow, bootedSystem: booted };
+        assert.equal((await rebootIfDue(w.deps, { ...target, nixos })).kind, "nothing-to-do");
+        assert.equal(w.reboots(), 0);
+        assert.equal(w.store.state.rebootPending, null);
+      }
+      // booted into another system: the mark stays, and inside the window hail reboots
+      const w = world(() => false);
+      assert.equal((await rebootIfDue(w.deps, { ...target, nixos: { ...(target.nixos ?? assert.fail()), bootedSystem: booted } })).kind, "rebooting");
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
