@@ -14,6 +14,7 @@ import { activationCommandFor, runActivationCommand, switchToConfigurationComman
 import type { InterruptedSwitch } from "../nixos/interrupted-switch.js";
 import { checkNixosSystem } from "../nixos/system.js";
 import { hailEnv } from "./hail-env.js";
+import { checkHomeManagerGeneration, homeManagerActivateCommand } from "./home-manager.js";
 import { checkProfileDirs, runnableStorePath } from "./profile-trust.js";
 import type { Hooks } from "./hooks.js";
 import type { Target } from "./target.js";
@@ -62,7 +63,11 @@ export type DeployResult =
 
 /** The commands a deployment runs, in order: what `plan` shows. */
 export function deploymentCommands(target: Target, storePath: string) {
-  const activation = target.nixos ? switchToConfigurationCommand(storePath, target.nixos.action) : activateCommand(target.profile.path);
+  const activation = target.nixos
+    ? switchToConfigurationCommand(storePath, target.nixos.action)
+    : target.homeManager
+      ? homeManagerActivateCommand(storePath)
+      : activateCommand(target.profile.path);
   return [realiseCommand(storePath), setProfileCommand(target.profile.path, storePath), activation];
 }
 
@@ -82,6 +87,7 @@ export async function deploy(
     deps.log.info(`realising ${build.storePath} (substituting from the configured caches, never building here)`);
     await realiseFromCache(deps.runner, build.storePath);
     if (target.nixos) await checkNixosSystem(build.storePath);
+    if (target.homeManager) await checkHomeManagerGeneration(build.storePath);
     const held = deps.heldNow ? await deps.heldNow() : null;
     if (held !== null) {
       deps.log.info(`not switching: ${held}`);
@@ -161,7 +167,9 @@ export async function activate(
   const storePath = await runnableStorePath(target.profile.path, deps.storeDir, deps.fs);
   deps.log.info(`activating ${target.profile.path}`, { storePath: build.storePath });
   const env = hailEnv(target.profile.path, build.storePath, build.buildId);
-  await runActivationCommand(deps.runner, await activationCommandFor(target, storePath, purpose, env, deps.log), {
+  // a Home Manager generation's `activate` sits at the top of the store path the trusted links lead to
+  const command = target.homeManager ? homeManagerActivateCommand(storePath) : await activationCommandFor(target, storePath, purpose, env, deps.log);
+  await runActivationCommand(deps.runner, command, {
     env,
     timeoutMs,
     onLine: (line) => log.info(line),
