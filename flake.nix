@@ -42,6 +42,16 @@
         };
       nixosModules.hail = self.nixosModules.default;
 
+      # services.hail for Home Manager: a systemd user service deploying the user's own Home
+      # Manager generation (`hail run --home-manager`, docs/home-manager.md).
+      homeManagerModules.default =
+        { lib, pkgs, ... }:
+        {
+          imports = [ ./nix/home-manager-module.nix ];
+          services.hail.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.hail;
+        };
+      homeManagerModules.hail = self.homeManagerModules.default;
+
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
           # systemd-analyze for test/packaging/systemd.test.ts (Linux only)

@@ -36,14 +36,8 @@ let
 
   cfg = config.services.hail;
 
-  # systemd's quoting for one ExecStart= argument, as nixpkgs' utils.escapeSystemdExecArg:
-  # a JSON string is a valid systemd double-quoted word, and doubling % and $ stops systemd
-  # from expanding specifiers and variables. toString first, so a path given as a Nix path
-  # is used where it is and never copied into the store (a netrc file holds credentials).
-  escapeArg = arg: builtins.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON (toString arg));
-  escapeArgs = args: builtins.concatStringsSep " " (map escapeArg args);
-
-  flag = name: value: if value == null then [ ] else [ "--${name}" value ];
+  # escapeArgs (systemd's quoting, which it explains), flag and the flags both modules share
+  inherit (import ./service-args.nix) escapeArgs flag commonArgs;
 
   argsOf =
     inst:
@@ -53,30 +47,8 @@ let
       inst.profile
       "--state-dir"
       inst.stateDir
-      "--output"
-      inst.output
-      "--poll-period"
-      inst.pollPeriod
-      "--activate-timeout"
-      inst.activateTimeout
-      "--log-level"
-      inst.logLevel
     ]
-    ++ flag "gate-job" inst.gateJob
-    ++ flag "constituent" inst.constituent
-    ++ flag "job-uri" inst.jobUri
-    ++ flag "netrc-file" inst.netrcFile
-    ++ flag "hydra-user" inst.hydraUser
-    ++ flag "hydra-password-file" inst.hydraPasswordFile
-    ++ flag "health-check" inst.healthCheck
-    ++ (if inst.rollback then [ ] else [ "--no-rollback" ])
-    ++ flag "metrics-file" inst.metricsFile
-    ++ flag "metrics-listen" inst.metricsListen
-    ++ flag "rollout-window" inst.rolloutWindow
-    ++ flag "rollout-key" inst.rolloutKey
-    ++ flag "confirm-timeout" inst.confirmTimeout
-    ++ flag "poll-min-interval" inst.pollMinInterval
-    ++ (if inst.allowDowngrade then [ "--allow-downgrade" ] else [ ])
+    ++ commonArgs inst
     ++ nixosArgsOf inst
     ++ inst.extraArgs;
 

@@ -4,6 +4,7 @@ import { EXIT } from "../errors.js";
 import type { PassRecord } from "../metrics/account.js";
 import { oneLine } from "../log.js";
 import { NotANixosSystem } from "../nixos/system.js";
+import { NotAHomeManagerGeneration } from "../deploy/home-manager.js";
 
 /**
  * How a pass of a target ended: what the pass came to, the error that stopped it, or the failed
@@ -26,7 +27,7 @@ export function passExitCode(report: PassReport): number {
     case "deployed":
       return EXIT.ok;
     case "failed":
-      return report.error instanceof NotANixosSystem ? report.error.exitCode : EXIT.failed;
+      return report.error instanceof NotANixosSystem || report.error instanceof NotAHomeManagerGeneration ? report.error.exitCode : EXIT.failed;
     case "unchanged":
       if (report.decision.kind === "wait") return EXIT.notReady;
       return skipsKnownBad(report) ? EXIT.failed : EXIT.ok;

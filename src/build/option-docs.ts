@@ -25,6 +25,12 @@ export const OPTION_DOCS: Partial<Record<OptionName, OptionDocs>> = {
   timeout: { details: "The whole request: connection, headers and body (a bare number means seconds); at most 7 days." },
   pollPeriod: { details: "`30s`, `5m`, `1h`, `1h30m`; at most 7 days." },
   pollMinInterval: { details: "A request while one is pending (not yet started) is absorbed, the excess is refused (429) and counted; at most 7 days." },
+  stateDir: { default: "`/var/lib/hail` as root, `$XDG_STATE_HOME/hail` (`~/.local/state/hail`) for another user" },
+  homeManager: {
+    default: "off",
+    details:
+      "hail checks the generation is one (`activate` and `home-path`), switches `--profile` (default `$XDG_STATE_HOME/nix/profiles/home-manager`) and runs its `activate` ([Home Manager](../home-manager.md)); not with `--nixos`.",
+  },
   oneshot: { default: "off", details: "See [Exit codes](exit-codes.md)." },
   startSpread: {
     default: "spread on",

@@ -12,6 +12,7 @@ import type { StatusReport } from "./status-report.js";
 import { renderStatus, statusOf } from "./status-report.js";
 import { inConfigFile } from "./targets.js";
 import { stateStoreFor } from "../state/profile-files.js";
+import { stateDirOf } from "../state/state-dir.js";
 
 /** Options of `status`, `hold` and `release`: PROFILE positionally or as --profile, or a target of --config. */
 type ManageOptions = OptionValues<"profile" | "profilesDir" | "stateDir" | "config">;
@@ -46,17 +47,17 @@ function profileOf(positional: string | undefined, opts: ManageOptions): Profile
 async function configTargets(opts: ManageOptions, typed: Typed): Promise<Managed[]> {
   const file = await loadConfigFile(opts.config ?? "");
   const { profilesDir, stateDir } = opts;
-  return layerOptions(file, { profilesDir, stateDir }, typed, opts.config ?? "").map((t, i) => {
+  return layerOptions(file, { profilesDir, ...(stateDir === undefined ? {} : { stateDir }) }, typed, opts.config ?? "").map((t, i) => {
     inConfigFile(opts.config ?? "", i, t.profile, () => absoluteDirs(t));
     const dir = parsedOption(t, "profilesDir");
-    return { profile: resolveProfile(t.profile, dir), stateDir: t.stateDir, profilesDir: dir, inConfig: true };
+    return { profile: resolveProfile(t.profile, dir), stateDir: stateDirOf(t.stateDir), profilesDir: dir, inConfig: true };
   });
 }
 
 /** The profile to act on: PROFILE under the flags, or the --config target that is PROFILE (by name or path). */
 async function managedOf(positional: string | undefined, opts: ManageOptions, typed: Typed): Promise<Managed> {
   if (opts.config === undefined) {
-    return { profile: profileOf(positional, opts), stateDir: opts.stateDir, profilesDir: parsedOption(opts, "profilesDir"), inConfig: false };
+    return { profile: profileOf(positional, opts), stateDir: stateDirOf(opts.stateDir), profilesDir: parsedOption(opts, "profilesDir"), inConfig: false };
   }
   const name = nameOf(positional, opts);
   const targets = await configTargets(opts, typed);

@@ -62,7 +62,6 @@ export type Group = keyof typeof GROUPS;
 export type CommandName = "run" | "plan" | "status" | "hold" | "release";
 
 export const DEFAULT_NETRC = "/etc/netrc";
-const DEFAULT_STATE_DIR = "/var/lib/hail";
 
 const timer = (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.timer);
 const commandLine = (text: string, flag: string) => splitCommandLine(text, flag);
@@ -94,7 +93,13 @@ export const OPTIONS = {
   },
   hydraUser: { group: "hydra", flag: "--hydra-user <user>", help: "log in to a private Hydra as this user (with --hydra-password-file)", file: { where: "global", value: "non-empty" } },
   hydraPasswordFile: { group: "hydra", flag: "--hydra-password-file <file>", help: "file holding the password of --hydra-user", file: { where: "global", value: "non-empty" } },
-  stateDir: { group: "target", flag: "--state-dir <dir>", help: "state and lock files", default: DEFAULT_STATE_DIR, file: { where: "global", value: "non-empty" } },
+  stateDir: {
+    group: "target",
+    flag: "--state-dir <dir>",
+    // no commander default: it depends on the user hail runs as (state/state-dir.ts, defaultStateDir)
+    help: "state and lock files (default: /var/lib/hail as root, $XDG_STATE_HOME/hail for another user)",
+    file: { where: "global", value: "non-empty" },
+  },
   timeout: { group: "hydra", flag: "--timeout <duration>", help: "per HTTP request", default: "30s", file: { where: "global", value: "duration" }, parse: timer },
   rolloutWindow: {
     group: "fleet",
@@ -109,6 +114,12 @@ export const OPTIONS = {
     group: "safety",
     flag: "--allow-downgrade",
     help: "follow Hydra when it offers an older build than the one hail last deployed",
+    file: { where: "both", value: "boolean" },
+  },
+  homeManager: {
+    group: "deployment",
+    flag: "--home-manager",
+    help: "the output is a Home Manager generation: switch it (default profile $XDG_STATE_HOME/nix/profiles/home-manager) and run its activate",
     file: { where: "both", value: "boolean" },
   },
   nixos: { group: "nixos", flag: "--nixos", help: "the output is a NixOS system: activate it with its bin/switch-to-configuration", file: { where: "both", value: "boolean" } },
@@ -243,6 +254,7 @@ const TARGET = [
   "rolloutWindow",
   "rolloutKey",
   "allowDowngrade",
+  "homeManager",
   "nixos",
   "nixosAction",
   "rebootWindow",

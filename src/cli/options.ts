@@ -10,16 +10,20 @@ import { parseJobUrl } from "../hydra/job-url.js";
 import type { LogFormat, LogLevel } from "../log.js";
 import { resolveProfile } from "../nix/profile-path.js";
 import { confirmTimeoutChoice, nixosChoice } from "../nixos/config.js";
+import { defaultHomeManagerProfile } from "../deploy/home-manager.js";
+import { stateDirOf } from "../state/state-dir.js";
 import type { AgentConfig } from "../agent/config.js";
 import type { RawOptions } from "./option-table.js";
 import { DEFAULT_NETRC, parsedOption } from "./option-table.js";
 
 export type { RawOptions } from "./option-table.js";
 
-export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output">): Target {
-  if (!raw.profile) throw new UsageError("--profile is required: the Nix profile to deploy to");
+export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output" | "homeManager">): Target {
+  // --home-manager defaults to the profile Home Manager itself uses
+  const name = raw.profile ?? (raw.homeManager === true ? defaultHomeManagerProfile(process.env) : undefined);
+  if (!name) throw new UsageError("--profile is required: the Nix profile to deploy to");
   checkOutputName(raw.output);
-  const profile = resolveProfile(raw.profile, parsedOption(raw, "profilesDir"));
+  const profile = resolveProfile(name, parsedOption(raw, "profilesDir"));
   if (raw.gateJob && raw.jobUri) throw new UsageError("give either --gate-job or --job-uri, not both");
   if (raw.gateJob) {
     if (!raw.constituent) throw new UsageError("--gate-job needs --constituent NAME: which constituent job to deploy");
@@ -35,11 +39,15 @@ export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobU
 export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfig {
   absoluteDirs(raw);
   const nixos = nixosChoice(raw);
+  if (nixos !== null && raw.homeManager === true) {
+    throw new UsageError("--home-manager and --nixos exclude each other: a constituent is either a Home Manager generation or a NixOS system");
+  }
   const target = toTarget(raw);
+  const mode = nixos !== null ? { nixos } : raw.homeManager === true ? { homeManager: true as const } : {};
   return {
-    target: nixos === null ? target : { ...target, nixos },
+    target: { ...target, ...mode },
     confirmTimeoutMs: confirmTimeoutChoice(raw),
-    stateDir: raw.stateDir,
+    stateDir: stateDirOf(raw.stateDir),
     pollPeriodMs: parsedOption(raw, "pollPeriod"),
     pollMinIntervalMs: parsedOption(raw, "pollMinInterval"),
     startSpread: raw.startSpread !== false,

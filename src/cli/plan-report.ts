@@ -12,6 +12,8 @@ export type PlanAction = Exclude<Decision["kind"], "up-to-date"> | "none";
 export interface PlanReport {
   target: { source: string; kind: Target["source"]["kind"]; url: string; constituent: string | null; output: string };
   profile: { name: string; path: string };
+  /** what the output is and how it is activated: bin/activate, a NixOS system, a Home Manager generation */
+  mode: "app" | "nixos" | "home-manager";
   gateBuildId: number | null;
   buildId: number;
   job: string;

@@ -140,6 +140,7 @@ export function buildReport(target: Target, resolution: Resolution, current: str
       output: target.output,
     },
     profile: { name: target.profile.name, path: target.profile.path },
+    mode: target.nixos ? "nixos" : target.homeManager ? "home-manager" : "app",
     gateBuildId: resolution.gateBuildId,
     buildId: resolution.buildId,
     job: resolution.job,
@@ -159,10 +160,17 @@ function actionText(action: PlanReport["action"]): string {
   return action === "stay" ? "stay (older than deployed)" : action;
 }
 
+/** The text row of a mode other than a plain app's bin/activate. */
+const MODE_TEXT = {
+  nixos: "nixos (a NixOS system, activated with bin/switch-to-configuration)",
+  "home-manager": "home-manager (a Home Manager generation, activated with its activate)",
+} as const;
+
 export function renderPlan(report: PlanReport): string {
   const rows: [string, string][] = [
     ["target", `${report.target.source} (output ${report.target.output})`],
     ["profile", `${report.profile.name} (${report.profile.path})`],
+    ...(report.mode === "app" ? [] : [["mode", MODE_TEXT[report.mode]] as [string, string]]),
     ["gate build", report.gateBuildId === null ? "-" : String(report.gateBuildId)],
     ["build", `${report.buildId} (job ${report.job})`],
     ["evaluations", report.evals.join(", ") || "-"],

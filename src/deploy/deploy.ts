@@ -10,12 +10,13 @@ import { currentGeneration, listGenerations, readProfileLink, readProfileTarget 
 import type { ProfileFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { ActivationPurpose } from "../nixos/activation.js";
-import { switchToConfigurationCommand } from "../nixos/activation.js";
+import { runActivationCommand, switchToConfigurationCommand } from "../nixos/activation.js";
 import type { ActivationOutcome } from "../nixos/inhibited-switch.js";
 import { runTargetActivation } from "../nixos/inhibited-switch.js";
 import type { InterruptedSwitch } from "../nixos/interrupted-switch.js";
 import { checkNixosSystem } from "../nixos/system.js";
 import { hailEnv } from "./hail-env.js";
+import { checkHomeManagerGeneration, homeManagerActivateCommand } from "./home-manager.js";
 import { checkProfileDirs, runnableStorePath } from "./profile-trust.js";
 import type { Hooks } from "./hooks.js";
 import type { Target } from "./target.js";
@@ -65,7 +66,11 @@ export type DeployResult =
 
 /** The commands a deployment runs, in order: what `plan` shows. */
 export function deploymentCommands(target: Target, storePath: string) {
-  const activation = target.nixos ? switchToConfigurationCommand(storePath, target.nixos.action) : activateCommand(target.profile.path);
+  const activation = target.nixos
+    ? switchToConfigurationCommand(storePath, target.nixos.action)
+    : target.homeManager
+      ? homeManagerActivateCommand(storePath)
+      : activateCommand(target.profile.path);
   return [realiseCommand(storePath), setProfileCommand(target.profile.path, storePath), activation];
 }
 
@@ -85,6 +90,7 @@ export async function deploy(
     deps.log.info(`realising ${build.storePath} (substituting from the configured caches, never building here)`);
     await realiseFromCache(deps.runner, build.storePath);
     if (target.nixos) await checkNixosSystem(build.storePath);
+    if (target.homeManager) await checkHomeManagerGeneration(build.storePath);
     const held = deps.heldNow ? await deps.heldNow() : null;
     if (held !== null) {
       deps.log.info(`not switching: ${held}`);
@@ -164,14 +170,13 @@ export async function activate(
   const storePath = await runnableStorePath(target.profile.path, deps.storeDir, deps.fs);
   deps.log.info(`activating ${target.profile.path}`, { storePath: build.storePath });
   const env = hailEnv(target.profile.path, build.storePath, build.buildId);
-  return runTargetActivation(
-    deps.runner,
-    target,
-    storePath,
-    purpose,
-    { env, timeoutMs, onLine: (line) => log.info(line), ...(deps.trackActivation ? { onGroup: deps.trackActivation } : {}) },
-    deps.log,
-  );
+  const opts = { env, timeoutMs, onLine: (line: string) => log.info(line), ...(deps.trackActivation ? { onGroup: deps.trackActivation } : {}) };
+  if (target.homeManager) {
+    // a Home Manager generation's `activate` sits at the top of the store path the trusted links lead to
+    await runActivationCommand(deps.runner, homeManagerActivateCommand(storePath), opts);
+    return { inhibitedSwitch: false };
+  }
+  return runTargetActivation(deps.runner, target, storePath, purpose, opts, deps.log);
 }
 
 async function runHealthCheck(deps: DeployDeps, target: Target, build: DeployBuild, argv: string[], timeoutMs: number) {

@@ -113,7 +113,7 @@ export async function runnableStorePath(profilePath: string, storeDir: string, f
     const points = current === profilePath ? "does not exist or is not a symlink" : `points to ${current}`;
     throw new EnvironmentError(
       `refusing to run anything from profile ${profilePath}: it ${points}, which is not a store path under ${storeDir}; ` +
-        `hail only runs bin/activate, bin/deactivate or bin/switch-to-configuration from a store path. Find out who changed ` +
+        `hail only runs bin/activate, bin/deactivate, bin/switch-to-configuration or a Home Manager generation's activate from a store path. Find out who changed ` +
         `the link, then point it back at a generation (nix-env --profile ${profilePath} --list-generations, --switch-generation N) ` +
         `or remove it`,
       EXIT.cannotCreate,

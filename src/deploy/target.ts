@@ -14,6 +14,8 @@ export interface Target {
   output: string;
   /** --nixos: the output is a NixOS system, activated with its bin/switch-to-configuration */
   nixos?: NixosConfig;
+  /** --home-manager: the output is a Home Manager generation, activated with its own `activate` */
+  homeManager?: true;
 }
 
 export function describeSource(source: Source): string {

@@ -1,7 +1,9 @@
 import { statSync } from "node:fs";
+import { join } from "node:path";
 import { EnvironmentError, EXIT, UsageError } from "../errors.js";
 import type { Refusal } from "./trusted-file.js";
 import { ensureDirectory, runningUid, untrusted } from "./trusted-file.js";
+import { xdgStateHome } from "../xdg.js";
 
 /**
  * The state dir holds what root hail acts on (which build is deployed, holds, the process
@@ -11,6 +13,24 @@ import { ensureDirectory, runningUid, untrusted } from "./trusted-file.js";
  * StateDirectoryMode=0750 is fine) as long as nobody but root or hail's user can write it.
  */
 export const STATE_DIR_MODE = 0o700;
+
+/** Root's state dir when --state-dir is not given (the NixOS module's StateDirectory). */
+export const ROOT_STATE_DIR = "/var/lib/hail";
+
+/**
+ * --state-dir when not given: /var/lib/hail for root, as always; `$XDG_STATE_HOME/hail`
+ * (~/.local/state/hail) for any other user, who cannot create /var/lib/hail (a Home Manager
+ * profile deployed by its own user, `--home-manager`). Decided at run time, not in the option
+ * table: the man page, built as a build user, must not print that user's home.
+ */
+export function defaultStateDir(uid: number = runningUid(), env: NodeJS.ProcessEnv = process.env, home?: () => string): string {
+  return uid === 0 ? ROOT_STATE_DIR : join(xdgStateHome(env, home), "hail");
+}
+
+/** The state dir of a command: the one given, else the default for the user hail runs as. */
+export function stateDirOf(given: string | undefined): string {
+  return given ?? defaultStateDir();
+}
 
 /** Makes the state dir, or checks the one there is, before any state or lock file is touched. */
 export async function prepareStateDir(stateDir: string): Promise<void> {
@@ -42,5 +62,5 @@ function stateDirRefused(stateDir: string, refusal: Refusal): EnvironmentError {
 
 /** An empty --state-dir would mean the current directory: never what an operator wants. */
 export function refuseEmptyStateDir(stateDir: string): void {
-  if (stateDir.trim() === "") throw new UsageError("--state-dir is empty: give the directory for state and lock files (default /var/lib/hail)");
+  if (stateDir.trim() === "") throw new UsageError("--state-dir is empty: give the directory for state and lock files (default /var/lib/hail as root, $XDG_STATE_HOME/hail for another user)");
 }

@@ -17,7 +17,7 @@ import { REPO, tempDir } from "./unit-file.js";
 const STUB_NIXPKGS = `path:${path.join(REPO, "test", "packaging", "nixpkgs-stub")}`;
 const EXAMPLE = path.join(REPO, "nix", "examples", "host", "flake.nix");
 /** what hail's flake reads when it is evaluated (not built) */
-const FLAKE_FILES = ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/tests/nixos-deploy.nix"];
+const FLAKE_FILES = ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/service-args.nix", "nix/tests/nixos-deploy.nix"];
 
 interface Run {
   code: number;

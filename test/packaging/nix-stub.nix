@@ -5,6 +5,8 @@
   repo,
   # services.hail definitions for the module evaluation
   settings ? { },
+  # services.hail definitions for the Home Manager module (nix/home-manager-module.nix)
+  homeSettings ? { },
   # nodejs_24 versions to evaluate nix/package.nix with (package.installPhaseByNode)
   nodeVersions ? [ "24.13.0" ],
 }:
@@ -26,6 +28,17 @@ let
   };
   moduleResult = unwrapIf evaluated.config;
   instanceModule = evaluated.options.services.hail.instances.type.elemType.module;
+
+  # --- nix/home-manager-module.nix -----------------------------------------------------------
+  # Called as Home Manager calls a module; its config is read as Home Manager renders
+  # `systemd.user.services.NAME.{Unit,Service,Install}` into a user unit.
+  homeModule = import (repo + "/nix/home-manager-module.nix");
+  homeEvaluated = homeModule {
+    inherit lib pkgs;
+    config = homeConfig;
+  };
+  homeConfig.services.hail = fill homeEvaluated.options.services.hail homeSettings "services.hail";
+  homeResult = unwrapIf homeEvaluated.config;
 
   # a package as the tests see it; its store path is forced, so an insecure nodejs fails here
   # (not named outPath: nix-instantiate --json would print the set as that string)
@@ -99,6 +112,10 @@ let
     inherit lib;
     pkgs = nixpkgs.legacyPackages.x86_64-linux;
   };
+  flakeHomeModule = outputs.homeManagerModules.default {
+    inherit lib;
+    pkgs = nixpkgs.legacyPackages.x86_64-linux;
+  };
   # a check is a NixOS test; its script is evaluated with the machine's hail package, which
   # nixosModules.default sets
   checkSummary =
@@ -127,6 +144,13 @@ in
     defaultPackage = drvSummary (fill evaluated.options.services.hail { } "services.hail").package;
   };
 
+  homeManagerModule = {
+    optionNames = attrNames homeEvaluated.options.services.hail;
+    userServices = homeResult.systemd.user.services or { };
+    assertions = map (a: { inherit (a) assertion message; }) (homeResult.assertions or [ ]);
+    defaultPackage = drvSummary (fill homeEvaluated.options.services.hail { } "services.hail").package;
+  };
+
   package = {
     x86_64 = packageSummary "x86_64";
     aarch64 = packageSummary "aarch64";
@@ -145,6 +169,16 @@ in
     modulePackage = flakeModule.services.hail.package // {
       content = drvSummary flakeModule.services.hail.package.content;
     };
+    homeManagerModuleImports = map toString flakeHomeModule.imports;
+    homeManagerModulePackage = flakeHomeModule.services.hail.package // {
+      content = drvSummary flakeHomeModule.services.hail.package.content;
+    };
+    homeManagerModuleAliasImports =
+      map toString
+        (outputs.homeManagerModules.hail {
+          inherit lib;
+          pkgs = nixpkgs.legacyPackages.x86_64-linux;
+        }).imports;
     checks = mapAttrs (_: mapAttrs (_: checkSummary)) outputs.checks;
     formatter = mapAttrs (_: f: "${f}") outputs.formatter;
     devShellPackages = {
