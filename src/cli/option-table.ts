@@ -84,6 +84,11 @@ export const OPTIONS = {
     help: "follow Hydra when it offers an older build than the one hail last deployed",
     file: { where: "both", value: "boolean" },
   },
+  allowInsecureHttp: {
+    flag: "--allow-insecure-http",
+    help: "accept plain http:// Hydra URLs to a host other than this machine (default: refused unless loopback)",
+    file: { where: "both", value: "boolean" },
+  },
   nixos: { flag: "--nixos", help: "the output is a NixOS system: activate it with its bin/switch-to-configuration", file: { where: "both", value: "boolean" } },
   nixosAction: { flag: "--nixos-action <action>", help: "with --nixos: switch (default) or boot", file: { where: "both", value: ["switch", "boot"] } },
   rebootWindow: {
@@ -203,6 +208,7 @@ const TARGET = [
   "rolloutWindow",
   "rolloutKey",
   "allowDowngrade",
+  "allowInsecureHttp",
   "nixos",
   "nixosAction",
   "rebootWindow",
