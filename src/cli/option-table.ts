@@ -116,6 +116,12 @@ export const OPTIONS = {
     help: "follow Hydra when it offers an older build than the one hail last deployed",
     file: { where: "both", value: "boolean" },
   },
+  allowInsecureHttp: {
+    group: "hydra",
+    flag: "--allow-insecure-http",
+    help: "accept plain http:// Hydra URLs to a host other than this machine (default: refused unless loopback)",
+    file: { where: "both", value: "boolean" },
+  },
   homeManager: {
     group: "deployment",
     flag: "--home-manager",
@@ -255,6 +261,7 @@ const TARGET = [
   "rolloutKey",
   "allowDowngrade",
   "homeManager",
+  "allowInsecureHttp",
   "nixos",
   "nixosAction",
   "rebootWindow",

@@ -6,6 +6,7 @@ import type { Hooks } from "../deploy/hooks.js";
 import type { RolloutPolicy } from "../deploy/rollout.js";
 import type { Target } from "../deploy/target.js";
 import { UsageError } from "../errors.js";
+import { refuseInsecureUrl } from "../hydra/insecure-http.js";
 import { parseJobUrl } from "../hydra/job-url.js";
 import type { LogFormat, LogLevel } from "../log.js";
 import { resolveProfile } from "../nix/profile-path.js";
@@ -18,13 +19,16 @@ import { DEFAULT_NETRC, parsedOption } from "./option-table.js";
 
 export type { RawOptions } from "./option-table.js";
 
-export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output" | "homeManager">): Target {
+export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobUri" | "profile" | "profilesDir" | "output" | "homeManager" | "allowInsecureHttp">): Target {
   // --home-manager defaults to the profile Home Manager itself uses
   const name = raw.profile ?? (raw.homeManager === true ? defaultHomeManagerProfile(process.env) : undefined);
   if (!name) throw new UsageError("--profile is required: the Nix profile to deploy to");
   checkOutputName(raw.output);
   const profile = resolveProfile(name, parsedOption(raw, "profilesDir"));
   if (raw.gateJob && raw.jobUri) throw new UsageError("give either --gate-job or --job-uri, not both");
+  for (const [url, flag] of [[raw.gateJob, "--gate-job"], [raw.jobUri, "--job-uri"]] as const) {
+    if (url) refuseInsecureUrl(url, flag, raw.allowInsecureHttp === true);
+  }
   if (raw.gateJob) {
     if (!raw.constituent) throw new UsageError("--gate-job needs --constituent NAME: which constituent job to deploy");
     return { source: { kind: "gate", job: parseJobUrl(raw.gateJob), constituent: raw.constituent }, profile, output: raw.output };

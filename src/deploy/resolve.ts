@@ -103,7 +103,11 @@ function selectOutputPath(build: HydraBuild, output: string, storeDir: string, u
     const names = Object.keys(build.buildoutputs);
     throw new InvalidResponse(url, `build ${build.id} has no output "${output}" (it has: ${describeNames(names) || "none"})`).withHint("check --output");
   }
-  if (entry.path === null) throw new InvalidResponse(url, `build ${build.id} output "${output}" has no path`);
+  // A content-addressed derivation's path is known only once it is built and registered:
+  // not bad data, nothing to mark bad, a build to ask about again at the next poll.
+  if (entry.path === null) {
+    throw new NotReady(`build ${build.id} (${url}) output "${output}": output path not known yet (content-addressed derivation); waiting`);
+  }
   return checkStorePath(entry.path, storeDir, url);
 }
 

@@ -21,6 +21,7 @@ import {
   networkErrorText,
   readBodyText,
   parseJsonBody,
+  refuseBotWall,
   parseRetryAfter,
   REDIRECT_STATUSES,
   redirectTarget,
@@ -203,7 +204,8 @@ export class HydraClient {
     const cookie = await session.cookieHeader();
     const response = await this.#send(url, cookie);
     if (response.status !== 403) return response;
-    await this.#discard(response);
+    // A bot wall's 403 is no forgotten session: logging in again would only meet the wall.
+    refuseBotWall(url, 403, await this.#text(url, response));
     const again = await this.#send(url, await session.renew(cookie));
     if (again.status === 403) throw session.refusedAfterLogin(url, hydraSays(await this.#text(url, again)));
     return again;
@@ -214,7 +216,9 @@ export class HydraClient {
     const headers = cookie === undefined ? {} : { cookie };
     const response = await this.#attempts(url, "GET", (fetch) => this.#http.get(url, { fetch, headers }));
     if (!isRetryableStatus(response.status)) return response;
-    const says = hydraSays(await this.#text(url, response));
+    const body = await this.#text(url, response);
+    refuseBotWall(url, response.status, body);
+    const says = hydraSays(body);
     throw new HydraUnavailable(url, `HTTP ${response.status}${says} (${this.#retries + 1} attempts); hail tries again later`);
   }
 

@@ -11,11 +11,14 @@
  * - TLS with Node's CA store plus NODE_EXTRA_CA_CERTS, as for fetch;
  * - every Set-Cookie header kept apart (`headers.getSetCookie()`);
  * - gzip, deflate and br answers asked for and decoded, as fetch does;
+ * - hail's User-Agent (user-agent.ts) on every request that does not set its own: the lowest
+ *   layer, so every request hail makes names it;
  * - the body streams with backpressure: nothing is read before the caller asks for it, and
  *   cancelling the body closes the connection, so a size cap reads no further than the cap.
  */
 import http from "node:http";
 import type { Readable } from "node:stream";
+import { USER_AGENT } from "./user-agent.js";
 
 // node:https (with tls and crypto) and node:zlib load on the first https URL or compressed
 // answer, not at start: a `hail plan` against http://127.0.0.1 needs neither.
@@ -73,6 +76,7 @@ function send(url: URL, method: string, headers: Headers, body: Buffer | undefin
   headers.forEach((value, name) => void (outgoing[name] = value));
   if (body !== undefined) outgoing["content-length"] = String(body.length);
   outgoing["accept-encoding"] ??= "gzip, deflate, br";
+  outgoing["user-agent"] ??= USER_AGENT;
   return new Promise<Response>((resolve, reject) => {
     const transport = url.protocol === "https:" ? https() : http;
     const req = transport.request(url, { method, headers: outgoing });

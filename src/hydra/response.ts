@@ -4,6 +4,7 @@
  */
 import { HydraUnavailable, InvalidResponse, describeError } from "../errors.js";
 import { serverText } from "../server-text.js";
+import { botWallText } from "./bot-wall.js";
 import { HydraNotFound } from "./not-found.js";
 import { HydraErrorBodySchema } from "./schema.js";
 
@@ -34,6 +35,7 @@ export function redirectTarget(url: string, status: number, location: string | n
 /** Throw the typed error for a non-2xx answer that is not retried (or no longer). */
 export function checkStatus(url: string, status: number, body: string): void {
   if (status >= 200 && status < 300) return;
+  refuseBotWall(url, status, body);
   const says = hydraSays(body);
   if (status === 404) {
     throw new HydraNotFound(
@@ -53,9 +55,17 @@ export function checkStatus(url: string, status: number, body: string): void {
   throw new InvalidResponse(url, `unexpected HTTP ${status}${says}`);
 }
 
+/** A bot wall's challenge page, whatever its status, is HydraUnavailable saying so. */
+export function refuseBotWall(url: string, status: number, body: string): void {
+  const wall = botWallText(status, body);
+  if (wall !== undefined) throw new HydraUnavailable(url, wall);
+}
+
 /** The body as JSON, refusing HTML pages (login or error pages of a proxy) and broken JSON. */
 export function parseJsonBody(url: string, contentType: string | null, body: string): unknown {
   if (contentType?.includes("html") === true || /^\s*</.test(body)) {
+    // A challenge page can come as a 200 too.
+    refuseBotWall(url, 200, body);
     throw new InvalidResponse(
       url,
       `got an HTML page (${contentType ?? "no content-type"}) instead of JSON; ` +

@@ -5,6 +5,7 @@
  */
 import { HydraUnavailable } from "../errors.js";
 import { cookieCredentials, passwordCredentials, rememberCredentials } from "../secrets.js";
+import { botWallText } from "./bot-wall.js";
 import { hydraSays } from "./response.js";
 
 export interface HydraLogin {
@@ -70,6 +71,8 @@ export type LoginOutcome = { kind: "session"; cookie: string } | { kind: "refuse
 function readLoginAnswer(answer: LoginAnswer): LoginOutcome {
   const says = hydraSays(answer.body);
   const refused = (detail: string): LoginOutcome => ({ kind: "refused", detail });
+  const wall = botWallText(answer.status, answer.body);
+  if (wall !== undefined) return refused(wall);
   if (answer.status === 401) {
     return refused(`HTTP 401${says}; a proxy in front of Hydra wants HTTP Basic credentials: check the netrc file (--netrc-file)`);
   }

@@ -123,7 +123,7 @@ describe("fetchResolution, job mode", () => {
   });
 
   it("names the build URL in errors", async () => {
-    const { api } = fakeHydra(700, { 700: hydraBuild({ id: 700, buildoutputs: { out: { path: null } } }) });
+    const { api } = fakeHydra(700, { 700: hydraBuild({ id: 700, buildoutputs: { bin: { path: storePath(HASH.a, "bin") } } }) });
     const entry = await fetchResolution(api, jobSource, opts, null);
     assert.throws(
       () => resolutionOf(entry),

@@ -175,9 +175,12 @@ describe("resolveGateBuild", () => {
       assert.throws(() => resolveGate(gateBuild(), [hydraBuild({ buildoutputs: {} })]), fails(InvalidResponse, 65, "none"));
     });
 
-    it("output path null", () => {
+    it("output path null (a content-addressed derivation): not deployable yet (75), not bad data", () => {
       const app = hydraBuild({ buildoutputs: { out: { path: null } } });
-      assert.throws(() => resolveGate(gateBuild(), [app]), fails(InvalidResponse, 65, constituentsUrl, '"out"', "no path"));
+      assert.throws(
+        () => resolveGate(gateBuild(), [app]),
+        fails(NotReady, 75, "build 281735", constituentsUrl, '"out"', "output path not known yet (content-addressed derivation)"),
+      );
     });
 
     it("unsafe output path", () => {
@@ -220,7 +223,7 @@ describe("resolveJobBuild", () => {
     ["restarted", hydraBuild({ finished: false, buildstatus: 0 }), NotReady, 75, ["not finished"]],
     ["failed", hydraBuild({ buildstatus: 7 }), NotReady, 75, [buildUrl, "timed out"]],
     ["buildstatus null", hydraBuild({ buildstatus: null }), NotReady, 75, ["unknown"]],
-    ["output path null", hydraBuild({ buildoutputs: { out: { path: null } } }), InvalidResponse, 65, [buildUrl, "no path"]],
+    ["output path null", hydraBuild({ buildoutputs: { out: { path: null } } }), NotReady, 75, [buildUrl, "output path not known yet (content-addressed derivation)"]],
     [
       "unsafe output path",
       hydraBuild({ buildoutputs: { out: { path: `/nix/store/${HASH.a}-x/../../etc` } } }),

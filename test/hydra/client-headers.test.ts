@@ -3,6 +3,7 @@ import { afterEach, before, describe, it } from "node:test";
 import nock from "nock";
 import { HailError, UsageError } from "../../src/errors.js";
 import { HydraClient } from "../../src/hydra/client.js";
+import { USER_AGENT, userAgentOf } from "../../src/hydra/user-agent.js";
 import { fixture, GATE, GATE_PATH, HYDRA, JSON_HEADERS, makeClient } from "./helpers.js";
 
 before(() => nock.disableNetConnect());
@@ -44,6 +45,25 @@ describe("request headers", () => {
       assert.equal(headers["accept"], "application/json");
       assert.equal(headers["authorization"], undefined);
     }
+  });
+
+  it("names hail in a User-Agent on every request, the login POST included", async () => {
+    const { seen, scope } = recordHeaders();
+    const login = nock(HYDRA)
+      .post("/login")
+      .reply(function () {
+        seen.push({ ...this.req.headers });
+        return [302, "{}", { location: `${HYDRA}/current-user`, "set-cookie": "hydra_session=abc; path=/" }];
+      });
+    await resolveAndFetch(makeClient({ login: { user: "deploy-bot", password: "s3cr3t-Pa55" } }).client);
+    assert.deepEqual([...scope.pendingMocks(), ...login.pendingMocks()], []);
+    assert.equal(seen.length, 3);
+    for (const headers of seen) assert.equal(headers["user-agent"], USER_AGENT);
+    assert.match(USER_AGENT, /^hail\/\S+ \(pull deployer\)$/);
+  });
+
+  it("the User-Agent carries the version hail was built as", () => {
+    assert.equal(userAgentOf({ version: "0.2.0" }), "hail/0.2.0 (pull deployer)");
   });
 
   it("sends HTTP Basic on every request when credentials are given, never in the URL", async () => {

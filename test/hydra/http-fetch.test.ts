@@ -13,6 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
 import ky from "ky";
 import { httpFetch } from "../../src/hydra/http-fetch.js";
+import { USER_AGENT } from "../../src/hydra/user-agent.js";
 import { closedPort } from "./helpers.js";
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -104,6 +105,12 @@ describe("httpFetch over HTTP", () => {
       assert.equal(r.headers.get("x-asked"), "gzip, deflate, br");
       assert.equal(await r.text(), '{"id": 1}', encoding);
     }
+  });
+
+  it("names hail in the User-Agent unless the caller gives its own (the cache checks call it directly)", async () => {
+    routes.set("/agent", (req, res) => res.writeHead(200).end(String(req.headers["user-agent"])));
+    assert.equal(await (await httpFetch(`${base}/agent`)).text(), USER_AGENT);
+    assert.equal(await (await httpFetch(`${base}/agent`, { headers: { "User-Agent": "other/1" } })).text(), "other/1");
   });
 
   it("a null-body status has a null body", async () => {

@@ -27,6 +27,11 @@ export interface PrivateMode {
 }
 /** Listens on 127.0.0.1:`port`; 0 (the default) takes a free port. */
 export interface HydraServerOptions { locationBase?: string; cacheDir?: string; private?: PrivateMode; port?: number }
+/**
+ * A bot wall in front of Hydra's pages (not its binary cache): every request whose User-Agent
+ * `allow` does not match gets `page` (a file of fixtures/hydra/) as HTML with `status`.
+ */
+export interface BotWall { status: number; page: string; allow?: RegExp }
 /** Changes the world on `POST /_control/ACTION` (the stand-in Hydra run by hand); its answer is sent as is. */
 export type ControlHandler = (action: string) => Promise<RawResponse>;
 export interface RecordedRequest { method: string; path: string; headers: Record<string, string | string[] | undefined>; body?: string }
@@ -62,6 +67,8 @@ export class HydraTestServer {
   closeConnections = false;
   /** Off unless set: `POST /_control/ACTION` goes to this handler. Hydra never uses the path. */
   control: ControlHandler | undefined;
+  /** Off unless set: a bot wall answers before Hydra does (see BotWall). */
+  botWall: BotWall | undefined;
   private overrides: Override[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -171,7 +178,7 @@ export class HydraTestServer {
     void readBody(req)
       .then((body): Reply | Promise<Reply> => {
         if (body !== "") recorded.body = body;
-        return this.takeOverride(recorded) ?? this.controlReply(recorded) ?? this.guard(recorded) ?? this.route(recorded);
+        return this.takeOverride(recorded) ?? this.controlReply(recorded) ?? this.wallReply(recorded) ?? this.guard(recorded) ?? this.route(recorded);
       })
       .catch((err: unknown) => textReply(500, `test server error: ${String(err)}`))
       .then((r) => this.send(res, r));
@@ -206,6 +213,14 @@ export class HydraTestServer {
     if (!r.delayMs) return write();
     const timer = setTimeout(() => { this.timers.delete(timer); if (!res.destroyed) write(); }, r.delayMs);
     this.timers.add(timer);
+  }
+
+  private wallReply(req: RecordedRequest): RawResponse | undefined {
+    const wall = this.botWall;
+    if (wall === undefined || cacheFileFor(req.path.split("?")[0] ?? "/") !== undefined) return undefined;
+    if (wall.allow?.test(headerOf(req, "user-agent") ?? "") === true) return undefined;
+    const body = readFileSync(new URL(wall.page, FIXTURES_DIR), "utf8");
+    return { status: wall.status, body, headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" } };
   }
 
   /** Private mode: POST /login opens a session; without one, everything else is refused. */
