@@ -14,8 +14,9 @@ export async function createHydraClient(
   config: Pick<AgentConfig, "netrc" | "timeoutMs" | "target" | "hydraLogin">,
   log: Log,
   onRequest?: (info: { method: string; url: string }) => void,
+  /** another origin than the target's Hydra (a release manifest's web server) */
+  baseUrl: string = config.target.source.job.baseUrl,
 ): Promise<HydraClient> {
-  const { baseUrl } = config.target.source.job;
   const credentials = await credentialsFor(config.netrc, new URL(baseUrl).hostname, log);
   const login = config.hydraLogin === null ? undefined : await loginFor(config.hydraLogin, log);
   return new HydraClient({

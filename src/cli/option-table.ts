@@ -84,6 +84,16 @@ export const OPTIONS = {
     help: "follow Hydra when it offers an older build than the one hail last deployed",
     file: { where: "both", value: "boolean" },
   },
+  releaseManifest: {
+    flag: "--release-manifest <url>",
+    help: "deploy only the gate build this signed release names (signature at URL.sig; with --allowed-signers)",
+    file: { where: "both", value: "non-empty" },
+  },
+  allowedSigners: {
+    flag: "--allowed-signers <file>",
+    help: "OpenSSH allowed_signers file: the keys that may sign releases (namespace hail-release)",
+    file: { where: "both", value: "non-empty" },
+  },
   nixos: { flag: "--nixos", help: "the output is a NixOS system: activate it with its bin/switch-to-configuration", file: { where: "both", value: "boolean" } },
   nixosAction: { flag: "--nixos-action <action>", help: "with --nixos: switch (default) or boot", file: { where: "both", value: ["switch", "boot"] } },
   rebootWindow: {
@@ -203,6 +213,8 @@ const TARGET = [
   "rolloutWindow",
   "rolloutKey",
   "allowDowngrade",
+  "releaseManifest",
+  "allowedSigners",
   "nixos",
   "nixosAction",
   "rebootWindow",

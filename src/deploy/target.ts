@@ -14,6 +14,14 @@ export interface Target {
   output: string;
   /** --nixos: the output is a NixOS system, activated with its bin/switch-to-configuration */
   nixos?: NixosConfig;
+  /** --release-manifest with --allowed-signers: deploy only what a release key signed and Hydra confirms */
+  release?: ReleaseTarget;
+}
+
+export interface ReleaseTarget {
+  manifestUrl: string;
+  /** the allowed_signers file, read at every pass */
+  allowedSigners: string;
 }
 
 export function describeSource(source: Source): string {
