@@ -1,5 +1,4 @@
 import type { ReleaseFiles } from "../release/fetch-release.js";
-import type { HydraClient } from "../hydra/client.js";
 import type { Log } from "../log.js";
 import type { AgentConfig } from "./config.js";
 import { createHydraClient } from "./hydra-client.js";
@@ -11,7 +10,7 @@ import { createHydraClient } from "./hydra-client.js";
  */
 export async function createReleaseFiles(
   config: Pick<AgentConfig, "netrc" | "timeoutMs" | "target" | "hydraLogin">,
-  hydraClient: HydraClient,
+  hydraClient: ReleaseFiles,
   log: Log,
 ): Promise<ReleaseFiles | null> {
   const release = config.target.release;

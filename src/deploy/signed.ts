@@ -43,7 +43,7 @@ async function resolveSigned(deps: ResolveDeps, target: Target, release: Release
   const url = release.manifestUrl;
   const signers = await loadAllowedSigners(release.allowedSigners);
   const [fetched, newest] = await Promise.all([fetchRelease(deps.releaseFiles, url), newestFinished(deps.hydra, source.job)]);
-  const { manifest, principal, fingerprint } = verifyRelease(fetched.manifestBytes, fetched.signatureText, signers, deps.now(), url);
+  const { manifest, principal, fingerprint } = verifyRelease(fetched.manifestBytes, fetched.signatureText, signers, deps.now(), url, opts.storeDir);
   checkReleaseJob(manifest, source.job, url);
   const signedPath = signedPathOf(manifest, source.constituent, url);
   const entry = cache?.latestId === manifest.build ? cache : await confirming(manifest.build, url, () => resolveGateAt(deps.hydra, source, manifest.build, opts));

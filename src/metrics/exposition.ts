@@ -1,5 +1,6 @@
 import { BUILD_INFO } from "../build-info.js";
-import type { MetricsState } from "../state/schema.js";
+import type { ReleaseRejectionKind } from "../errors.js";
+import type { MetricsState, State } from "../state/schema.js";
 
 /**
  * Prometheus text exposition of the series in docs/operations.md, "Metrics", for the node_exporter textfile
@@ -14,6 +15,8 @@ export interface ProfileMetrics {
   deployedBuildId: number | null;
   /** --nixos with --reboot-window only: a reboot into the deployed system waits for the window */
   rebootPending?: boolean;
+  /** --release-manifest targets only: the release last verified (null before the first) */
+  release?: State["release"];
 }
 
 /**
@@ -23,10 +26,27 @@ export interface ProfileMetrics {
  */
 export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation", "environment", "internal"] as const;
 
+/** Why signed releases were refused: counted for the targets with --release-manifest only. */
+export const RELEASE_ERROR_KINDS = [
+  "signature-missing",
+  "signature-invalid",
+  "signer-unknown",
+  "namespace-wrong",
+  "manifest-invalid",
+  "manifest-expired",
+  "job-mismatch",
+  "hydra-disagrees",
+  "replay",
+] as const satisfies readonly ReleaseRejectionKind[];
+// every kind listed: a new one that is not fails to typecheck here
+const _allReleaseKinds: Exclude<ReleaseRejectionKind, (typeof RELEASE_ERROR_KINDS)[number]> extends never ? true : never = true;
+
 interface Family {
   name: string;
   type: "gauge" | "counter";
   help: string;
+  /** left out altogether (HELP and TYPE too) while no profile has a sample of it */
+  optional?: boolean;
   samples: (p: ProfileMetrics) => [labels: Record<string, string>, value: number][];
 }
 
@@ -94,13 +114,35 @@ const FAMILIES: Family[] = [
     name: "hail_errors_total",
     type: "counter",
     help: "errors by kind",
-    samples: (p) => ERROR_KINDS.map((kind) => [{ kind }, p.metrics.errors[kind] ?? 0]),
+    samples: (p) => [...ERROR_KINDS, ...(p.release === undefined ? [] : RELEASE_ERROR_KINDS)].map((kind) => [{ kind }, p.metrics.errors[kind] ?? 0]),
   },
   {
     name: "hail_reboot_pending",
     type: "gauge",
+    optional: true,
     help: "1 while a reboot into the deployed NixOS system waits for --reboot-window (only --nixos targets with a window)",
     samples: (p) => (p.rebootPending === undefined ? [] : [[{}, p.rebootPending ? 1 : 0]]),
+  },
+  {
+    name: "hail_release_signed_build",
+    type: "gauge",
+    help: "--release-manifest: the gate build the last verified release signs; labels: who signed it (principal, key fingerprint)",
+    optional: true,
+    samples: (p) => (p.release ? [[{ principal: p.release.principal, fingerprint: p.release.fingerprint }, p.release.build]] : []),
+  },
+  {
+    name: "hail_release_expiry_timestamp_seconds",
+    type: "gauge",
+    help: "--release-manifest: when the last verified release expires (no sample for a release without expiry)",
+    optional: true,
+    samples: (p) => (p.release?.expires ? [[{}, seconds(p.release.expires)]] : []),
+  },
+  {
+    name: "hail_release_waiting_since_timestamp_seconds",
+    type: "gauge",
+    help: "--release-manifest: since when a newer gate build than the signed one waits for a signature (0: not waiting)",
+    optional: true,
+    samples: (p) => (p.release === undefined ? [] : [[{}, seconds(p.release?.waiting?.since ?? null)]]),
   },
 ];
 
@@ -127,7 +169,7 @@ export interface RetiredTarget {
 export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics, retired: readonly RetiredTarget[] = []): string {
   const lines: string[] = [];
   for (const family of FAMILIES) {
-    if (family.name === "hail_reboot_pending" && profiles.every((p) => p.rebootPending === undefined)) continue;
+    if (family.optional === true && profiles.every((p) => family.samples(p).length === 0)) continue;
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
     for (const p of profiles) {
       for (const [labels, value] of family.samples(p)) {
