@@ -18,11 +18,11 @@ import { confirmerFor } from "./confirm.js";
 import { noteRebootNeed } from "../nixos/reboot.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
 import { resolutionOf } from "./fetch.js";
-import type { ReleaseView } from "../release/confirm.js";
-import { describeRelease } from "../release/confirm.js";
 import type { ReleaseFiles } from "../release/fetch-release.js";
 import { resolveTarget } from "./signed.js";
-import { decideSigned, releaseRecord } from "./signed-decide.js";
+import { decideSigned } from "./signed-decide.js";
+import { noteRelease } from "./release-note.js";
+import type { ReleaseView } from "../release/confirm.js";
 import type { Resolution } from "./resolve.js";
 import type { RolloutPolicy } from "./rollout.js";
 import type { Target } from "./target.js";
@@ -129,21 +129,6 @@ async function recordingErrors<T>(deps: PassDeps, step: () => Promise<T>): Promi
     if (err instanceof HailError) await deps.store.update((s) => recordError(s, err.kind, err.message, deps.now().toISOString()));
     throw err;
   }
-}
-
-/**
- * The verified release: its signer logged once per release, and kept in the state file (for
- * status and the metrics of later runs) when it changed.
- */
-async function noteRelease(deps: PassDeps, state: State, release: ReleaseView, session: TargetSession): Promise<State> {
-  const said = `${release.build} ${release.fingerprint} ${release.principal}`;
-  const fields = { principal: release.principal, fingerprint: release.fingerprint, signedBuildId: release.build, expires: release.expires ?? undefined };
-  if (session.loggedRelease === said) deps.log.debug(`release verified: ${describeRelease(release)}`, fields);
-  else deps.log.info(`release verified: ${describeRelease(release)}`, fields);
-  session.loggedRelease = said;
-  const record = releaseRecord(state.release, release, deps.now().toISOString());
-  if (JSON.stringify(record) === JSON.stringify(state.release)) return state;
-  return deps.store.update((s) => ({ ...s, release: releaseRecord(s.release, release, deps.now().toISOString()) }));
 }
 
 /** The attempt is in the state file before the first command runs, and its end right after. */

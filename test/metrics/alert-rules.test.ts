@@ -77,7 +77,7 @@ export function seriesOf(hosts: Host[], intervals: number, minutes = 1): { serie
         if (step.kind === "deployed") buildId = 100 + i;
       }
       const rebootPending = host.rebootPending ? { rebootPending: host.rebootPending(i) === 1 } : {};
-      const release = host.release ? { release: host.release(i) } : {};
+      const release = host.release ? { release: host.release(i) ?? null } : {};
       const text = renderMetrics([{ profile: host.profile, metrics: m, deployedBuildId: buildId, ...rebootPending, ...release }]);
       const lines = text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
       for (const line of lines) {
