@@ -18,6 +18,8 @@ export interface OptionRow {
   readonly help: string;
   /** a command whose help says it differently (`--config` in plan and status) */
   readonly helpIn?: Partial<Record<CommandName, string>>;
+  /** a command that takes the flag with another value and no default (`sign --output <file>`) */
+  readonly flagIn?: Partial<Record<CommandName, string>>;
   /** commander's default: the option is then always set */
   readonly default?: string;
   /** where the config file takes it, and its type there; absent: not in the config file */
@@ -37,7 +39,7 @@ export interface FileKey {
   readonly key?: string;
 }
 
-export type CommandName = "run" | "plan" | "status" | "hold" | "release";
+export type CommandName = "run" | "plan" | "status" | "hold" | "release" | "sign";
 
 export const DEFAULT_NETRC = "/etc/netrc";
 const DEFAULT_STATE_DIR = "/var/lib/hail";
@@ -61,7 +63,14 @@ export const OPTIONS = {
     file: { where: "both", value: "non-empty" },
     parse: (text: string, flag: string) => nonEmptyDir(text, flag, DEFAULT_PROFILES_DIR),
   },
-  output: { flag: "--output <name>", help: "which output of the build to deploy", default: "out", file: { where: "both", value: "non-empty" } },
+  output: {
+    flag: "--output <name>",
+    help: "which output of the build to deploy",
+    default: "out",
+    file: { where: "both", value: "non-empty" },
+    flagIn: { sign: "--output <file>" },
+    helpIn: { sign: "the release manifest to write; its signature goes to FILE.sig" },
+  },
   netrcFile: {
     flag: "--netrc-file <path>",
     help: `HTTP Basic credentials for the Hydra host (default ${DEFAULT_NETRC} when it exists)`,
@@ -193,6 +202,12 @@ export const OPTIONS = {
   reason: { flag: "--reason <text>", help: "why, shown by status and plan" },
   new: { flag: "--new", help: "hold a profile that has no profile link and no state yet (before its first deployment)" },
   until: { flag: "--until <duration|time>", help: "release the hold by itself after a duration (2h) or at a time" },
+  key: { flag: "--key <file>", help: "the release key: a private key file, or a public one whose private half is in ssh-agent (ssh-keygen -Y sign -f)" },
+  expires: {
+    flag: "--expires <duration>",
+    help: "the manifest expires this long after signing (hosts refuse it then); at most 365 days",
+    parse: (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.hold),
+  },
   clearFailed: { flag: "--clear-failed", help: "also forget known-bad builds, so the next pass may try them again" },
 } as const satisfies Record<string, OptionRow>;
 
@@ -250,6 +265,7 @@ export const COMMAND_OPTIONS = {
   status: [...MANAGE, "json", "config"],
   hold: [...MANAGE, "reason", "until", "new", "config"],
   release: [...MANAGE, "clearFailed", "config"],
+  sign: ["gateJob", "key", "output", "expires", "netrcFile", "hydraUser", "hydraPasswordFile", "timeout", "logFormat", "logLevel"],
 } as const satisfies Record<CommandName, readonly OptionName[]>;
 
 type Row<K extends OptionName> = (typeof OPTIONS)[K];
@@ -268,12 +284,19 @@ export type RawOptions = OptionValues<(typeof TARGET)[number]> & Partial<OptionV
 /** Adds a command's options, from the table, in the table's order for that command. */
 export function addOptions(cmd: Command, command: CommandName): Command {
   for (const name of COMMAND_OPTIONS[command] as readonly OptionName[]) {
-    const row: OptionRow = OPTIONS[name];
-    const help = row.helpIn?.[command] ?? row.help;
-    if (row.default === undefined) cmd.option(row.flag, help);
-    else cmd.option(row.flag, help, row.default);
+    const row = rowIn(name, command);
+    if (row.default === undefined) cmd.option(row.flag, row.help);
+    else cmd.option(row.flag, row.help, row.default);
   }
   return cmd;
+}
+
+/** An option as one command takes it: its flag, help and default there. */
+export function rowIn(name: OptionName, command: CommandName): { flag: string; help: string; default: string | undefined } {
+  const row: OptionRow = OPTIONS[name];
+  const help = row.helpIn?.[command] ?? row.help;
+  const flag = row.flagIn?.[command];
+  return flag === undefined ? { flag: row.flag, help, default: row.default } : { flag, help, default: undefined };
 }
 
 /** `--gate-job` for `gateJob`: the long flag, as error messages name it. */

@@ -84,7 +84,7 @@ function rolloutChoice(raw: { rolloutWindow?: string; rolloutKey?: string }): Ro
   return { windowMs, key };
 }
 
-function netrcChoice(given: string | undefined): AgentConfig["netrc"] {
+export function netrcChoice(given: string | undefined): AgentConfig["netrc"] {
   if (given !== undefined) return { path: given, explicit: true };
   return existsSync(DEFAULT_NETRC) ? { path: DEFAULT_NETRC, explicit: false } : null;
 }
@@ -115,7 +115,7 @@ function releaseChoice(raw: Pick<RawOptions, "releaseManifest" | "allowedSigners
 }
 
 /** Both or neither: a user without a password (or the reverse) is a half-done configuration. */
-function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPasswordFile">): AgentConfig["hydraLogin"] {
+export function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPasswordFile">): AgentConfig["hydraLogin"] {
   const { hydraUser: user, hydraPasswordFile: passwordFile } = raw;
   if (user === undefined && passwordFile === undefined) return null;
   if (user === undefined) throw new UsageError("--hydra-password-file needs --hydra-user: whose password is it?");

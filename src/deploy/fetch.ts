@@ -85,7 +85,7 @@ export async function resolveGateAt(hydra: HydraApi, source: Extract<Source, { k
 }
 
 /** A request whose 404 is looked at more closely: `diagnose` returns the error to throw instead. */
-async function diagnosed<T>(request: Promise<T>, diagnose: (err: HydraNotFound) => Promise<Error>): Promise<T> {
+export async function diagnosed<T>(request: Promise<T>, diagnose: (err: HydraNotFound) => Promise<Error>): Promise<T> {
   try {
     return await request;
   } catch (err) {

@@ -38,7 +38,11 @@ export function releaseManifestSchemaFor(storeDir: string) {
       "hail-release": z.literal(1),
       job: z.string().regex(JOB, "expected PROJECT/JOBSET/JOB"),
       build: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-      constituents: z.record(z.string().regex(CONSTITUENT, "not a Hydra job name"), outPath).refine((c) => Object.keys(c).length > 0, "names no constituent"),
+      constituents: z.record(z.string(), outPath).superRefine((constituents, ctx) => {
+        const names = Object.keys(constituents);
+        if (names.length === 0) ctx.addIssue({ code: "custom", message: "names no constituent" });
+        for (const name of names) if (!CONSTITUENT.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "not a Hydra job name" });
+      }),
       expires: z.iso.datetime({ offset: true }).optional(),
     })
     .strict();

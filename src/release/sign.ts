@@ -51,14 +51,17 @@ export function createSignRunner(): SignRunner {
   };
 }
 
-/** Signs FILE with KEY into FILE.sig; 73 when ssh-keygen is missing, 74 with its words when it fails. */
-export async function signReleaseFile(runner: SignRunner, file: string, key: string): Promise<void> {
+/**
+ * Signs FILE with KEY into FILE.sig; 73 when ssh-keygen is missing, 74 with its words when it
+ * fails. Messages name `shownAs` (the file the operator asked for, when FILE is a work copy).
+ */
+export async function signReleaseFile(runner: SignRunner, file: string, key: string, shownAs: string = file): Promise<void> {
   const cmd = signCommand(file, key);
   const outcome = await runner.run(cmd);
   if (outcome.startError !== null) {
     const missing = outcome.startError === "ENOENT";
     throw new EnvironmentError(
-      missing ? `cannot sign ${file}: ssh-keygen is not installed (not found on PATH)` : `cannot sign ${file}: ssh-keygen could not be started (${serverText(outcome.startError)})`,
+      missing ? `cannot sign ${shownAs}: ssh-keygen is not installed (not found on PATH)` : `cannot sign ${shownAs}: ssh-keygen could not be started (${serverText(outcome.startError)})`,
       EXIT.cannotCreate,
       missing ? "install OpenSSH's client (openssh-client on Debian, openssh on NixOS)" : null,
     );
@@ -66,7 +69,7 @@ export async function signReleaseFile(runner: SignRunner, file: string, key: str
   if (outcome.exitCode !== 0) {
     const said = serverText(outcome.stderr.trim().split("\n").slice(-3).join(" "), 300);
     throw new EnvironmentError(
-      `cannot sign ${file}: \`${renderCommand(cmd)}\` failed (exit ${outcome.exitCode})${said === "" ? "" : `: ${said}`}`,
+      `cannot sign ${shownAs}: \`${renderCommand(cmd)}\` failed (exit ${outcome.exitCode})${said === "" ? "" : `: ${said}`}`,
       EXIT.ioError,
       `check --key ${key}: a private key readable by this user without a passphrase prompt, or a public key whose private half is in ssh-agent`,
     );
