@@ -92,3 +92,28 @@ describe("signed releases: deploy what the key signed and Hydra confirms", () =>
     assert.equal(await w.profileTarget("myapp"), app1);
   });
 });
+
+describe("signed releases: what `hail sign` writes is what a host deploys", () => {
+  let w: World;
+  let app1: string;
+
+  before(async () => {
+    ({ world: w, apps: [app1] } = await worldWithApps("1"));
+    for (const b of greenGate(100, 10, app1)) w.hydra.addBuild(b);
+  });
+  after(() => w.close());
+
+  it("hail sign → published → hail --oneshot deploys it, naming the signer", async () => {
+    const key = await makeKey(w, "release-manager");
+    const signers = await writeAllowedSigners(w, [signerLine("release@example.org", key)]);
+    const out = path.join(w.lab.root, "signed.json");
+    const signed = await w.hail(["sign", "--gate-job", w.gateUrl, "--key", key.file, "--output", out, "--expires", "7d"]);
+    assert.equal(signed.code, 0, signed.stderr);
+    w.hydra.publishFile("/releases/myapp.json", await readFile(out));
+    w.hydra.publishFile("/releases/myapp.json.sig", await readFile(`${out}.sig`));
+    const r = await w.hail([...w.gateArgs("myapp"), ...releaseArgs(w, signers), "--oneshot"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await w.profileTarget("myapp"), app1);
+    assert.equal(logLine(r.stderr, /release verified/)?.["principal"], "release@example.org", r.stderr);
+  });
+});
