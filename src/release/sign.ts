@@ -37,12 +37,17 @@ export interface SignRunner {
   run(cmd: Command): Promise<CommandOutcome>;
 }
 
-/** The real runner, through execa (never a shell). */
-export function createSignRunner(): SignRunner {
+/**
+ * The real runner, through execa (never a shell). On a terminal, ssh-keygen may ask for the
+ * key's passphrase or a token's touch: it gets the terminal, and its prompts are shown as well
+ * as kept for the message. Elsewhere (CI, a pipe) it gets no input and its words are kept only.
+ */
+export function createSignRunner(interactive: boolean = process.stdin.isTTY === true): SignRunner {
   return {
     async run(cmd) {
       const { execa } = await import("execa");
-      const result = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      const io = interactive ? ({ stdin: "inherit", stderr: ["pipe", "inherit"] } as const) : ({ stdin: "ignore", stderr: "pipe" } as const);
+      const result = await execa(cmd.file, cmd.args, { reject: false, stdout: "ignore", ...io });
       // a process that never started has no exit code; its errno (ENOENT) says why
       const code = "code" in result && typeof result.code === "string" ? result.code : (result.shortMessage ?? "could not start");
       const startError = result.exitCode === undefined ? code : null;

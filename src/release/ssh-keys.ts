@@ -1,12 +1,24 @@
 /**
- * OpenSSH public keys and signatures, checked with node:crypto: ssh-ed25519, ecdsa-sha2-nistp*
- * and RSA (rsa-sha2-256/512 only, as SSHSIG allows). No ssh-keygen is needed to verify.
+ * OpenSSH public keys and signatures, checked with node:crypto: ssh-ed25519, ecdsa-sha2-nistp*,
+ * RSA (rsa-sha2-256/512 only, as SSHSIG allows) and the FIDO hardware keys sk-ssh-ed25519 and
+ * sk-ecdsa-sha2-nistp256. No ssh-keygen is needed to verify.
  */
 import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
 import { WireError, WireReader } from "./ssh-wire.js";
 
 /** The key types hail verifies, as allowed_signers and SSH wire blobs name them. */
-export const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"] as const;
+export const SUPPORTED_KEY_TYPES = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "ssh-rsa",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+] as const;
+
+const SK_ED25519 = "sk-ssh-ed25519@openssh.com";
+const SK_ECDSA = "sk-ecdsa-sha2-nistp256@openssh.com";
 
 const CURVES = {
   "ecdsa-sha2-nistp256": { curve: "nistp256", jwk: "P-256", bytes: 32, hash: "sha256" },
@@ -55,33 +67,69 @@ function readSignature(blob: Uint8Array, expected: readonly string[]): { format:
   return { format, bytes };
 }
 
-function ed25519Key(reader: WireReader): SshPublicKey {
+function ed25519PublicKey(reader: WireReader): KeyObject {
   const raw = reader.string();
   if (raw.length !== 32) throw new WireError(`an ed25519 key of ${raw.length} bytes, not 32`);
-  const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: base64url(raw) }, format: "jwk" });
+  return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: base64url(raw) }, format: "jwk" });
+}
+
+function ed25519Key(reader: WireReader): SshPublicKey {
+  const key = ed25519PublicKey(reader);
   return {
     keyType: "ssh-ed25519",
     verify: (data, blob) => verify(null, data, key, readSignature(blob, ["ssh-ed25519"]).bytes),
   };
 }
 
-function ecdsaKey(keyType: keyof typeof CURVES, reader: WireReader): SshPublicKey {
-  const { curve, jwk, bytes: size, hash } = CURVES[keyType];
+function ecdsaPublicKey(keyType: keyof typeof CURVES, reader: WireReader): KeyObject {
+  const { curve, jwk, bytes: size } = CURVES[keyType];
   if (reader.text() !== curve) throw new WireError(`a ${keyType} key names another curve`);
   const point = reader.string();
   if (point.length !== 1 + 2 * size || point[0] !== 4) throw new WireError(`a ${keyType} key is not an uncompressed point`);
-  const key = createPublicKey({
+  return createPublicKey({
     key: { kty: "EC", crv: jwk, x: base64url(point.subarray(1, 1 + size)), y: base64url(point.subarray(1 + size)) },
     format: "jwk",
   });
+}
+
+/** An ECDSA signature's (mpint r, mpint s) as the fixed-width r‖s node:crypto checks. */
+function ecdsaSignature(bytes: Uint8Array, size: number): Buffer {
+  const inner = new WireReader(bytes);
+  const r = leftPad(unsigned(inner.string()), size);
+  const s = leftPad(unsigned(inner.string()), size);
+  inner.end("the ECDSA signature");
+  return Buffer.concat([r, s]);
+}
+
+function ecdsaKey(keyType: keyof typeof CURVES, reader: WireReader): SshPublicKey {
+  const key = ecdsaPublicKey(keyType, reader);
+  const { bytes: size, hash } = CURVES[keyType];
+  return {
+    keyType,
+    verify: (data, blob) => verify(hash, data, { key, dsaEncoding: "ieee-p1363" }, ecdsaSignature(readSignature(blob, [keyType]).bytes, size)),
+  };
+}
+
+/**
+ * A FIDO key (PROTOCOL.u2f): the token signs SHA-256(application) ‖ flags ‖ counter ‖
+ * SHA-256(data), and the signature blob carries flags and counter after the signature. Like
+ * `ssh-keygen -Y verify`, the user-presence flag is not demanded.
+ */
+function skKey(keyType: typeof SK_ED25519 | typeof SK_ECDSA, reader: WireReader): SshPublicKey {
+  const key = keyType === SK_ED25519 ? ed25519PublicKey(reader) : ecdsaPublicKey("ecdsa-sha2-nistp256", reader);
+  const application = reader.string();
   return {
     keyType,
     verify: (data, blob) => {
-      const inner = new WireReader(readSignature(blob, [keyType]).bytes);
-      const r = leftPad(unsigned(inner.string()), size);
-      const s = leftPad(unsigned(inner.string()), size);
-      inner.end("the ECDSA signature");
-      return verify(hash, data, { key, dsaEncoding: "ieee-p1363" }, Buffer.concat([r, s]));
+      const outer = new WireReader(blob);
+      if (outer.text() !== keyType) throw new WireError(`the signature is not a ${keyType} signature`);
+      const signature = outer.string();
+      const flagsAndCounter = outer.raw(5);
+      outer.end("the signature");
+      const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest();
+      const signed = Buffer.concat([sha256(application), flagsAndCounter, sha256(data)]);
+      if (keyType === SK_ED25519) return verify(null, signed, key, signature);
+      return verify("sha256", signed, { key, dsaEncoding: "ieee-p1363" }, ecdsaSignature(signature, 32));
     },
   };
 }
@@ -99,6 +147,10 @@ function rsaKey(reader: WireReader): SshPublicKey {
   };
 }
 
+function isCurve(keyType: string): keyType is keyof typeof CURVES {
+  return Object.hasOwn(CURVES, keyType);
+}
+
 /** The key in an SSH public key wire blob; WireError for a type hail does not verify or a bad blob. */
 export function parsePublicKey(blob: Uint8Array): SshPublicKey {
   const reader = new WireReader(blob);
@@ -107,7 +159,8 @@ export function parsePublicKey(blob: Uint8Array): SshPublicKey {
   try {
     if (keyType === "ssh-ed25519") key = ed25519Key(reader);
     else if (keyType === "ssh-rsa") key = rsaKey(reader);
-    else if (keyType in CURVES) key = ecdsaKey(keyType as keyof typeof CURVES, reader);
+    else if (keyType === SK_ED25519 || keyType === SK_ECDSA) key = skKey(keyType, reader);
+    else if (isCurve(keyType)) key = ecdsaKey(keyType, reader);
     else throw new WireError(`key type ${JSON.stringify(keyType)} is not one hail verifies (${SUPPORTED_KEY_TYPES.join(", ")})`);
   } catch (err) {
     if (err instanceof WireError) throw err;

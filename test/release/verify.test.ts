@@ -7,7 +7,7 @@ import { ReleaseRejected, type ReleaseRejectionKind } from "../../src/errors.js"
 import { parseAllowedSigners, type AllowedSigner } from "../../src/release/allowed-signers.js";
 import { fingerprintOf } from "../../src/release/ssh-keys.js";
 import { verifyRelease } from "../../src/release/verify.js";
-import { ed25519Key, manifestBytes, sshsig } from "./sshsig-fixture.js";
+import { ed25519Key, manifestBytes, skEcdsaKey, skEd25519Key, sshsig } from "./sshsig-fixture.js";
 
 const URL = "https://releases.example.org/myapp.json";
 const NOW = new Date("2026-12-07T12:00:00Z");
@@ -53,6 +53,16 @@ describe("verifyRelease", () => {
     const bytes = manifestBytes();
     const any = signers(`ops@example.org,release@example.org ${releaseKey.line}\n`);
     assert.equal(verifyRelease(bytes, sshsig(releaseKey, bytes, { hash: "sha256" }), any, NOW, URL).principal, "ops@example.org,release@example.org");
+  });
+
+  it("accepts FIDO hardware keys (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256), and refuses their signature over other bytes", () => {
+    for (const key of [skEd25519Key(), skEcdsaKey()]) {
+      const list = signers(`token@example.org namespaces="hail-release" ${key.line}\n`);
+      const bytes = manifestBytes();
+      const signature = sshsig(key, bytes);
+      assert.equal(verifyRelease(bytes, signature, list, NOW, URL).principal, "token@example.org", key.line);
+      assertRefused("signature-invalid", refusal(manifestBytes({ build: 101 }), signature, list), /does not match/);
+    }
   });
 
   it("signature-missing: an empty signature file", () => {
