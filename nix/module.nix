@@ -49,8 +49,25 @@ let
       inst.stateDir
     ]
     ++ commonArgs inst
+    ++ flag "release-manifest" inst.releaseManifest
+    ++ flag "allowed-signers" (allowedSignersFile inst)
+    ++ (if inst.allowInsecureHttp then [ "--allow-insecure-http" ] else [ ])
     ++ nixosArgsOf inst
     ++ inst.extraArgs;
+
+  # allowedSigners: a file on the machine (an absolute path), used where it is; anything else
+  # is the allowed_signers lines themselves, written to the store (public keys, no secret).
+  allowedSignersFile =
+    inst:
+    let
+      v = inst.allowedSigners;
+    in
+    if v == null then
+      null
+    else if builtins.match "/[^\n]*" v != null then
+      v
+    else
+      pkgs.writeText "hail-${builtins.replaceStrings [ "/" ] [ "-" ] inst.profile}-allowed-signers" v;
 
   nixosArgsOf =
     inst:
@@ -286,6 +303,32 @@ let
             evaluation moves `latest-finished` back until it finishes).
           '';
         };
+        releaseManifest = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "https://releases.example.org/myproject/myapp.json";
+          description = ''
+            Deploy only the gate build this signed release names (its signature at URL.sig,
+            made by `hail sign`), once Hydra confirms it. Needs `allowedSigners` and `gateJob`.
+          '';
+        };
+        allowedSigners = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = ''
+            release@example.org namespaces="hail-release" ssh-ed25519 AAAAC3Nza…
+          '';
+          description = ''
+            Who may sign releases, in OpenSSH's allowed_signers format: an absolute path of a
+            file on the machine, or the lines themselves (written to the Nix store). Needs
+            `releaseManifest`.
+          '';
+        };
+        allowInsecureHttp = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Allow plain http:// URLs (gate, login, release manifest) to hosts other than loopback.";
+        };
         pollMinInterval = mkOption {
           type = types.nullOr types.str;
           default = null;
@@ -371,6 +414,14 @@ in
         {
           assertion = (inst.hydraUser == null) == (inst.hydraPasswordFile == null);
           message = "services.hail.instances.${name}: hydraUser and hydraPasswordFile go together.";
+        }
+        {
+          assertion = (inst.releaseManifest == null) == (inst.allowedSigners == null);
+          message = "services.hail.instances.${name}: releaseManifest and allowedSigners go together.";
+        }
+        {
+          assertion = inst.releaseManifest == null || inst.gateJob != null;
+          message = "services.hail.instances.${name}: releaseManifest needs gateJob (a release signs a gate build).";
         }
       ]) cfg.instances
     )

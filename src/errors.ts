@@ -44,7 +44,20 @@ export type ErrorKind =
   | "locked"
   | "nix"
   | "activation"
-  | "internal";
+  | "internal"
+  | ReleaseRejectionKind;
+
+/** Why a signed release was refused (src/release/): the `kind` of ReleaseRejected, logs and metrics. */
+export type ReleaseRejectionKind =
+  | "signature-missing"
+  | "signature-invalid"
+  | "signer-unknown"
+  | "namespace-wrong"
+  | "manifest-invalid"
+  | "manifest-expired"
+  | "job-mismatch"
+  | "hydra-disagrees"
+  | "replay";
 
 export abstract class HailError extends Error {
   abstract readonly exitCode: ExitCode;
@@ -88,6 +101,22 @@ export class InvalidResponse extends HailError {
     detail: string,
   ) {
     super(`invalid response from ${url}: ${detail}`);
+  }
+}
+
+/**
+ * A release manifest or its signature that hail will not deploy from (docs/signed-releases.md):
+ * exit 65, nothing deployed, one line with the reason and the manifest's URL.
+ */
+export class ReleaseRejected extends HailError {
+  readonly exitCode = EXIT.invalidResponse;
+  constructor(
+    readonly kind: ReleaseRejectionKind,
+    readonly url: string,
+    detail: string,
+    hint: string | null = null,
+  ) {
+    super(`release ${url} refused: ${detail}`, hint);
   }
 }
 

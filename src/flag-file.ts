@@ -2,9 +2,10 @@ import { describeError, EXIT, asHailError } from "./errors.js";
 import { octal, readableByOthers, readTrusted } from "./state/trusted-file.js";
 
 /**
- * Files the operator names by a flag (--config, --netrc-file, --hydra-password-file): read
- * only when root or hail's user owns them and nobody else can write them (a file another user
- * can change would steer root hail: which Hydra, which profile, which credentials), when they
+ * Files the operator names by a flag (--config, --netrc-file, --hydra-password-file,
+ * --allowed-signers): read only when root or hail's user owns them and nobody else can write
+ * them (a file another user can change would steer root hail: which Hydra, which profile,
+ * which credentials, which release key), when they
  * are regular files (a FIFO would block hail for ever) and no larger than their limit.
  * A final symlink is followed (agenix and NixOS's environment.etc link such files into
  * place); the file finally opened is the one checked.
@@ -14,6 +15,8 @@ export const FLAG_FILE_LIMITS = {
   "--config": 4 * 1024 ** 2,
   "--netrc-file": 1024 ** 2,
   "--hydra-password-file": 1024 ** 2,
+  /** who may sign releases: a few lines per key */
+  "--allowed-signers": 1024 ** 2,
 } as const;
 
 export type FileFlag = keyof typeof FLAG_FILE_LIMITS;

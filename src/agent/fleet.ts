@@ -13,6 +13,8 @@ import { lockProfile, stateStoreFor } from "../state/profile-files.js";
 import type { AgentConfig } from "./config.js";
 import type { Condition } from "./report.js";
 import { createHydraClient } from "./hydra-client.js";
+import { createReleaseFiles } from "./release-client.js";
+import type { HydraClient } from "../hydra/client.js";
 import type { FleetRecord } from "./target-agent.js";
 import { TargetAgent } from "./target-agent.js";
 
@@ -61,14 +63,19 @@ export async function createAgents(configs: AgentConfig[], log: Log, configFile:
   const runner = createProcessRunner();
   const storeDir = storeDirFromEnv(process.env);
   const agents: TargetAgent[] = [];
+  const clients = new Map<string, HydraClient>();
   for (const config of configs) {
     const base = config.target.source.job.baseUrl;
     let round = rounds.get(base);
-    if (round === undefined) {
-      round = new SharedRound(await createHydraClient(config, log));
+    let client = clients.get(base);
+    if (round === undefined || client === undefined) {
+      client = await createHydraClient(config, log);
+      round = new SharedRound(client);
       rounds.set(base, round);
+      clients.set(base, client);
     }
     const hydra: HydraApi = round;
+    const releaseFiles = await createReleaseFiles(config, client, log);
     agents.push(
       new TargetAgent(
         {
@@ -80,6 +87,7 @@ export async function createAgents(configs: AgentConfig[], log: Log, configFile:
           store: stateStoreFor(config.target.profile, config.stateDir),
           storeDir,
           now: () => new Date(),
+          releaseFiles,
         },
         config.target,
         {

@@ -2,6 +2,7 @@ import { UsageError } from "../errors.js";
 import { exposedSecretWarning, readFlagFile } from "../flag-file.js";
 import { HydraClient } from "../hydra/client.js";
 import { findCredentials, parseNetrc } from "../hydra/netrc.js";
+import type { JobUrl } from "../hydra/job-url.js";
 import type { HydraLogin } from "../hydra/session.js";
 import type { Log } from "../log.js";
 import type { AgentConfig } from "./config.js";
@@ -11,11 +12,13 @@ import type { AgentConfig } from "./config.js";
  * login of a private Hydra (its password read from its file now, at start).
  */
 export async function createHydraClient(
-  config: Pick<AgentConfig, "netrc" | "timeoutMs" | "target" | "hydraLogin">,
+  // only the gate's Hydra is needed (hail sign has no profile)
+  config: Pick<AgentConfig, "netrc" | "timeoutMs" | "hydraLogin"> & { target: { source: { job: Pick<JobUrl, "baseUrl"> } } },
   log: Log,
   onRequest?: (info: { method: string; url: string }) => void,
+  /** another origin than the target's Hydra (a release manifest's web server) */
+  baseUrl: string = config.target.source.job.baseUrl,
 ): Promise<HydraClient> {
-  const { baseUrl } = config.target.source.job;
   const credentials = await credentialsFor(config.netrc, new URL(baseUrl).hostname, log);
   const login = config.hydraLogin === null ? undefined : await loginFor(config.hydraLogin, log);
   return new HydraClient({

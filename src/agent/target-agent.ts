@@ -37,6 +37,8 @@ export class TargetAgent {
   private metrics: MetricsState | null = null;
   private deployedBuildId: number | null = null;
   private reboot: { rebootPending: boolean; rebootReasons: string[] } | undefined = undefined;
+  /** --release-manifest: the release last verified, as the state file keeps it */
+  private release: MetricsRelease = undefined;
 
   constructor(
     readonly deps: PassDeps,
@@ -129,7 +131,8 @@ export class TargetAgent {
   metricsSnapshot(): ProfileMetrics | null {
     if (this.metrics === null) return null;
     const snapshot = { profile: this.target.profile.name, metrics: this.metrics, deployedBuildId: this.deployedBuildId };
-    return this.reboot === undefined ? snapshot : { ...snapshot, ...this.reboot };
+    const signed = this.release === undefined ? snapshot : { ...snapshot, release: this.release };
+    return this.reboot === undefined ? signed : { ...signed, ...this.reboot };
   }
 
   /**
@@ -173,11 +176,14 @@ export class TargetAgent {
       ]);
       this.deployedBuildId = deployedBuildIdAt(state, current);
       if (this.target.nixos) this.reboot = { rebootPending: state.rebootPending !== null, rebootReasons: state.rebootPending?.changed ?? [] };
+      if (this.target.release) this.release = state.release;
     } catch {
       this.deployedBuildId = null;
     }
   }
 }
+
+type MetricsRelease = ProfileMetrics["release"];
 
 /** A profile is a symlink (or nothing yet); a directory or file there is a configuration mistake. */
 async function refuseNonLinkProfile(fs: ProfileFs, path: string): Promise<void> {

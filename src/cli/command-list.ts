@@ -1,5 +1,5 @@
 import type { CommandName, Group, OptionRow } from "./option-table.js";
-import { OPTIONS, flagOf, optionNamesOf } from "./option-table.js";
+import { OPTIONS, flagOf, optionNamesOf, rowIn } from "./option-table.js";
 
 /**
  * hail's commands as a reader meets them in `hail --help`, for what is generated from the
@@ -30,6 +30,7 @@ export const COMMAND_LIST: readonly CommandEntry[] = [
   { name: "status", aliases: [], operands: "[profile]", summary: "deployed build, last error, failure marks, hold", options: "status", operand: PROFILE },
   { name: "hold", aliases: [], operands: "[profile]", summary: "pause deployments of a profile", options: "hold", operand: PROFILE },
   { name: "release", aliases: [], operands: "[profile]", summary: "resume deployments of a profile", options: "release", operand: PROFILE },
+  { name: "sign", aliases: [], operands: "", summary: "sign the gate's latest-finished build as a release: a manifest and its SSH signature", options: "sign", operand: { kind: "none" } },
   { name: "completion", aliases: [], operands: "<shell>", summary: "print the completion script for bash, zsh or fish", options: null, operand: { kind: "words", words: SHELLS } },
   { name: "help", aliases: [], operands: "[command]", summary: "display help for command", options: null, operand: { kind: "commands" } },
 ];
@@ -71,9 +72,9 @@ export function optionsOf(entry: CommandEntry): OptionSpec[] {
   const command = entry.options;
   const rows = optionNamesOf(command).map((name): OptionSpec => {
     const row: OptionRow = OPTIONS[name];
-    const placeholder = /<([^>]+)>/.exec(row.flag)?.[1] ?? null;
-    const help = row.helpIn?.[command] ?? row.help;
-    return { long: flagOf(name), placeholder, help, default: row.default ?? null, value: valueKind(row, placeholder), group: row.group };
+    const here = rowIn(name, command);
+    const placeholder = /<([^>]+)>/.exec(here.flag)?.[1] ?? null;
+    return { long: flagOf(name), placeholder, help: here.help, default: here.default ?? null, value: valueKind(row, placeholder), group: row.group };
   });
   return [...rows, HELP];
 }

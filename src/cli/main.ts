@@ -60,6 +60,12 @@ function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): C
       setExit(await releaseCommand(profile, opts, typedIn(cmd)));
     });
 
+  addOptions(program.command("sign").description(summaryOf("sign")), "sign")
+    .action(async (opts: OptionsOf<"sign">, cmd: Command) => {
+      const { signCommand } = await import("./sign.js");
+      setExit(await signCommand(opts, cmd));
+    });
+
   program
     .command("completion")
     .argument("<shell>", "bash, zsh or fish")

@@ -23,6 +23,8 @@ export interface OptionRow {
   readonly group: Group;
   /** a command whose help says it differently (`--config` in plan and status) */
   readonly helpIn?: Partial<Record<CommandName, string>>;
+  /** a command that takes the flag with another value and no default (`sign --output <file>`) */
+  readonly flagIn?: Partial<Record<CommandName, string>>;
   /** commander's default: the option is then always set */
   readonly default?: string;
   /** where the config file takes it, and its type there; absent: not in the config file */
@@ -56,10 +58,11 @@ export const GROUPS = {
   observability: "Observability",
   report: "Report",
   hold: "Hold and release",
+  release: "Signing a release",
 } as const;
 export type Group = keyof typeof GROUPS;
 
-export type CommandName = "run" | "plan" | "status" | "hold" | "release";
+export type CommandName = "run" | "plan" | "status" | "hold" | "release" | "sign";
 
 export const DEFAULT_NETRC = "/etc/netrc";
 
@@ -84,7 +87,15 @@ export const OPTIONS = {
     file: { where: "both", value: "non-empty" },
     parse: (text: string, flag: string) => nonEmptyDir(text, flag, DEFAULT_PROFILES_DIR),
   },
-  output: { group: "target", flag: "--output <name>", help: "which output of the build to deploy", default: "out", file: { where: "both", value: "non-empty" } },
+  output: {
+    group: "target",
+    flag: "--output <name>",
+    help: "which output of the build to deploy",
+    default: "out",
+    file: { where: "both", value: "non-empty" },
+    flagIn: { sign: "--output <file>" },
+    helpIn: { sign: "the release manifest to write; its signature goes to FILE.sig" },
+  },
   netrcFile: {
     group: "hydra",
     flag: "--netrc-file <path>",
@@ -127,6 +138,18 @@ export const OPTIONS = {
     flag: "--home-manager",
     help: "the output is a Home Manager generation: switch it (default profile $XDG_STATE_HOME/nix/profiles/home-manager) and run its activate",
     file: { where: "both", value: "boolean" },
+  },
+  releaseManifest: {
+    group: "safety",
+    flag: "--release-manifest <url>",
+    help: "deploy only the gate build this signed release names (signature at URL.sig; with --allowed-signers)",
+    file: { where: "both", value: "non-empty" },
+  },
+  allowedSigners: {
+    group: "safety",
+    flag: "--allowed-signers <file>",
+    help: "OpenSSH allowed_signers file: the keys that may sign releases (namespace hail-release)",
+    file: { where: "both", value: "non-empty" },
   },
   nixos: { group: "nixos", flag: "--nixos", help: "the output is a NixOS system: activate it with its bin/switch-to-configuration", file: { where: "both", value: "boolean" } },
   nixosAction: { group: "nixos", flag: "--nixos-action <action>", help: "with --nixos: switch (default) or boot", file: { where: "both", value: ["switch", "boot"] } },
@@ -240,6 +263,17 @@ export const OPTIONS = {
   reason: { group: "hold", flag: "--reason <text>", help: "why, shown by status and plan" },
   new: { group: "hold", flag: "--new", help: "hold a profile that has no profile link and no state yet (before its first deployment)" },
   until: { group: "hold", flag: "--until <duration|time>", help: "release the hold by itself after a duration (2h) or at a time" },
+  key: {
+    group: "release",
+    flag: "--key <file>",
+    help: "the release key: a private key file, or a public one whose private half is in ssh-agent (ssh-keygen -Y sign -f)",
+  },
+  expires: {
+    group: "release",
+    flag: "--expires <duration>",
+    help: "the manifest expires this long after signing (hosts refuse it then); at most 365 days",
+    parse: (text: string, flag: string) => parseBoundedDuration(text, flag, DURATION_LIMITS.hold),
+  },
   clearFailed: { group: "hold", flag: "--clear-failed", help: "also forget known-bad builds, so the next pass may try them again" },
 } as const satisfies Record<string, OptionRow>;
 
@@ -262,6 +296,8 @@ const TARGET = [
   "allowDowngrade",
   "homeManager",
   "allowInsecureHttp",
+  "releaseManifest",
+  "allowedSigners",
   "nixos",
   "nixosAction",
   "rebootWindow",
@@ -297,6 +333,7 @@ export const COMMAND_OPTIONS = {
   status: [...MANAGE, "json", "config"],
   hold: [...MANAGE, "reason", "until", "new", "config"],
   release: [...MANAGE, "clearFailed", "config"],
+  sign: ["gateJob", "key", "output", "expires", "netrcFile", "hydraUser", "hydraPasswordFile", "timeout", "logFormat", "logLevel"],
 } as const satisfies Record<CommandName, readonly OptionName[]>;
 
 type Row<K extends OptionName> = (typeof OPTIONS)[K];
@@ -325,11 +362,19 @@ export function optionNamesOf(command: CommandName): OptionName[] {
 /** Adds a command's options, from the table, under their group's heading in --help. */
 export function addOptions(cmd: Command, command: CommandName): Command {
   for (const name of optionNamesOf(command)) {
-    const row: OptionRow = OPTIONS[name];
-    const option = new Option(row.flag, row.helpIn?.[command] ?? row.help).helpGroup(`${GROUPS[row.group]}:`);
+    const row = rowIn(name, command);
+    const option = new Option(row.flag, row.help).helpGroup(`${GROUPS[OPTIONS[name].group]}:`);
     cmd.addOption(row.default === undefined ? option : option.default(row.default));
   }
   return cmd;
+}
+
+/** An option as one command takes it: its flag, help and default there. */
+export function rowIn(name: OptionName, command: CommandName): { flag: string; help: string; default: string | undefined } {
+  const row: OptionRow = OPTIONS[name];
+  const help = row.helpIn?.[command] ?? row.help;
+  const flag = row.flagIn?.[command];
+  return flag === undefined ? { flag: row.flag, help, default: row.default } : { flag, help, default: undefined };
 }
 
 /** `--gate-job` for `gateJob`: the long flag, as error messages name it. */

@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from "node:path";
 import { quote } from "shell-quote";
 import type { Hooks } from "../deploy/hooks.js";
 import type { RolloutPolicy } from "../deploy/rollout.js";
-import type { Target } from "../deploy/target.js";
+import type { ReleaseTarget, Target } from "../deploy/target.js";
 import { UsageError } from "../errors.js";
 import { refuseInsecureUrl } from "../hydra/insecure-http.js";
 import { parseJobUrl } from "../hydra/job-url.js";
@@ -46,10 +46,14 @@ export function toAgentConfig(raw: RawOptions, stderrIsTTY: boolean): AgentConfi
   if (nixos !== null && raw.homeManager === true) {
     throw new UsageError("--home-manager and --nixos exclude each other: a constituent is either a Home Manager generation or a NixOS system");
   }
-  const target = toTarget(raw);
+  const release = releaseChoice(raw);
   const mode = nixos !== null ? { nixos } : raw.homeManager === true ? { homeManager: true as const } : {};
+  const target = { ...toTarget(raw), ...mode, ...(release === null ? {} : { release }) };
+  if (release !== null && target.source.kind !== "gate") {
+    throw new UsageError("--release-manifest needs --gate-job URL --constituent NAME: a release signs a gate build and names its constituents");
+  }
   return {
-    target: { ...target, ...mode },
+    target,
     confirmTimeoutMs: confirmTimeoutChoice(raw),
     stateDir: stateDirOf(raw.stateDir),
     pollPeriodMs: parsedOption(raw, "pollPeriod"),
@@ -92,13 +96,38 @@ function rolloutChoice(raw: { rolloutWindow?: string; rolloutKey?: string }): Ro
   return { windowMs, key };
 }
 
-function netrcChoice(given: string | undefined): AgentConfig["netrc"] {
+export function netrcChoice(given: string | undefined): AgentConfig["netrc"] {
   if (given !== undefined) return { path: given, explicit: true };
   return existsSync(DEFAULT_NETRC) ? { path: DEFAULT_NETRC, explicit: false } : null;
 }
 
+/**
+ * Both or neither: a manifest no key could be checked against, or keys without a manifest,
+ * would leave an operator believing releases are checked when they are not.
+ */
+function releaseChoice(raw: Pick<RawOptions, "releaseManifest" | "allowedSigners">): ReleaseTarget | null {
+  const { releaseManifest: manifestUrl, allowedSigners } = raw;
+  if (manifestUrl === undefined && allowedSigners === undefined) return null;
+  if (manifestUrl === undefined || allowedSigners === undefined) {
+    throw new UsageError(
+      `${manifestUrl === undefined ? "--allowed-signers" : "--release-manifest"} needs ${manifestUrl === undefined ? "--release-manifest URL" : "--allowed-signers FILE"}: ` +
+        "give --release-manifest URL and --allowed-signers FILE together",
+    );
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(manifestUrl);
+  } catch {
+    throw new UsageError(`--release-manifest ${manifestUrl} is not a URL`, "give the http(s) URL of the manifest `hail sign` wrote");
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new UsageError(`--release-manifest ${manifestUrl}: use an http(s) URL`);
+  if (parsed.username !== "" || parsed.password !== "") throw new UsageError(`--release-manifest for ${parsed.host} contains credentials; put them in a netrc file instead`);
+  if (parsed.search !== "" || parsed.hash !== "") throw new UsageError(`--release-manifest ${manifestUrl}: the signature is at URL.sig, so the URL can have no query or fragment`);
+  return { manifestUrl, allowedSigners };
+}
+
 /** Both or neither: a user without a password (or the reverse) is a half-done configuration. */
-function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPasswordFile">): AgentConfig["hydraLogin"] {
+export function hydraLoginChoice(raw: Pick<RawOptions, "hydraUser" | "hydraPasswordFile">): AgentConfig["hydraLogin"] {
   const { hydraUser: user, hydraPasswordFile: passwordFile } = raw;
   if (user === undefined && passwordFile === undefined) return null;
   if (user === undefined) throw new UsageError("--hydra-password-file needs --hydra-user: whose password is it?");

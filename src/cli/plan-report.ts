@@ -1,6 +1,7 @@
 import type { Decision } from "../deploy/decide.js";
 import type { Target } from "../deploy/target.js";
 import type { HailError } from "../errors.js";
+import type { ReleaseView } from "../release/confirm.js";
 import type { ChangePreview } from "./plan-changes.js";
 
 // What `hail plan` found for each target: built by plan.ts, rendered by plan.ts (text, JSON)
@@ -27,6 +28,8 @@ export interface PlanReport {
   commands: string[];
   /** for a pending deployment: download and closure sizes, and the closure diff */
   changes: ChangePreview | null;
+  /** --release-manifest: the signed release that picked the build; null without one */
+  release: ReleaseView | null;
   /** --nixos, for a pending deployment: whether a reboot would be needed */
   reboot?: string;
   /** --nixos: why a reboot would be needed ("kernel", "initrd", "kernel-modules", "switch-inhibitors") */

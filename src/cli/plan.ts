@@ -2,7 +2,13 @@ import type { Command } from "commander";
 import type { Decision } from "../deploy/decide.js";
 import { decide } from "../deploy/decide.js";
 import { deploymentCommands } from "../deploy/deploy.js";
-import { fetchResolution, resolutionOf } from "../deploy/fetch.js";
+import { resolutionOf } from "../deploy/fetch.js";
+import { resolveTarget } from "../deploy/signed.js";
+import { decideSigned } from "../deploy/signed-decide.js";
+import type { HydraClient } from "../hydra/client.js";
+import type { ReleaseView } from "../release/confirm.js";
+import { describeRelease } from "../release/confirm.js";
+import { createReleaseFiles } from "../agent/release-client.js";
 import type { Resolution } from "../deploy/resolve.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import type { Target } from "../deploy/target.js";
@@ -80,15 +86,15 @@ function planFormat(raw: PlanFlags): PlanFormat {
  * each offered store path.
  */
 interface PlanShared {
-  rounds: Map<string, Promise<SharedRound>>;
+  rounds: Map<string, Promise<{ client: HydraClient; round: SharedRound }>>;
   sizes: SizeLookup | null;
 }
 
-function sharedRoundFor(shared: PlanShared, config: AgentConfig, log: Log): Promise<SharedRound> {
+function sharedRoundFor(shared: PlanShared, config: AgentConfig, log: Log): Promise<{ client: HydraClient; round: SharedRound }> {
   const base = config.target.source.job.baseUrl;
   let round = shared.rounds.get(base);
   if (round === undefined) {
-    round = createHydraClient(config, log).then((client) => new SharedRound(client));
+    round = createHydraClient(config, log).then((client) => ({ client, round: new SharedRound(client) }));
     shared.rounds.set(base, round);
   }
   return round;
@@ -98,14 +104,17 @@ async function planTarget(config: AgentConfig, fetch: boolean, shared: PlanShare
   const log = createLog({ format: config.logFormat, level: config.logLevel, color: false }).child({ profile: config.target.profile.name });
   const storeDir = storeDirFromEnv(process.env);
   try {
-    const hydra = await sharedRoundFor(shared, config, log);
-    const resolution = resolutionOf(await fetchResolution(hydra, config.target.source, { output: config.target.output, storeDir }, null));
+    const { client, round: hydra } = await sharedRoundFor(shared, config, log);
+    const releaseFiles = await createReleaseFiles(config, client, log);
+    const { cache, release } = await resolveTarget({ hydra, releaseFiles, now: () => new Date() }, config.target, { output: config.target.output, storeDir }, null);
+    const resolution = resolutionOf(cache);
     const current = await readProfileTarget(config.target.profile.path, storeDir);
     // plan reads the state file (failure marks, hold) but never writes it and takes no lock
     const state = await stateStoreFor(config.target.profile, config.stateDir).read();
     const policy = { source: sourceKey(config.target), allowDowngrade: config.allowDowngrade };
-    const decision = decide(resolution, current, state, new Date(), config.rollout, policy);
-    const report = buildReport(config.target, resolution, current, decision);
+    const offered = decide(resolution, current, state, new Date(), config.rollout, policy);
+    const decision = release === null ? offered : decideSigned(offered, release);
+    const report = buildReport(config.target, resolution, current, decision, release);
     if (decision.kind === "deploy" || decision.kind === "wait") {
       shared.sizes ??= sharedSizeLookup({ storeDir, timeoutMs: config.timeoutMs });
       report.changes = await previewChanges(resolution.storePath, current, { fetch, runner: createProcessRunner(), sizes: shared.sizes });
@@ -129,7 +138,7 @@ function resultJson(r: PlanResult) {
   return r.kind === "report" ? r.report : { profile: { name: r.profile }, error: errorJson(r.error) };
 }
 
-export function buildReport(target: Target, resolution: Resolution, current: string | null, decision: Decision): PlanReport {
+export function buildReport(target: Target, resolution: Resolution, current: string | null, decision: Decision, release: ReleaseView | null = null): PlanReport {
   const { source } = target;
   return {
     target: {
@@ -152,11 +161,13 @@ export function buildReport(target: Target, resolution: Resolution, current: str
     notBefore: decision.kind === "wait" ? decision.until : null,
     commands: decision.kind === "deploy" ? deploymentCommands(target, resolution.storePath).map(renderCommand) : [],
     changes: null,
+    release,
   };
 }
 
-/** "stay" says why in the action itself: the offered build is older than the deployed one. */
+/** "stay" and "unsigned" say why in the action itself. */
 function actionText(action: PlanReport["action"]): string {
+  if (action === "unsigned") return "unsigned (keeping the signed build)";
   return action === "stay" ? "stay (older than deployed)" : action;
 }
 
@@ -178,6 +189,7 @@ export function renderPlan(report: PlanReport): string {
     ["current", report.currentPath ?? "(no profile yet)"],
     ["action", report.reason ? `${actionText(report.action)}: ${report.reason}` : report.action],
   ];
+  if (report.release) rows.splice(3, 0, ["release", `${describeRelease(report.release)} (${report.release.url})`]);
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`);
   if (report.reboot !== undefined) lines.push(`${"reboot:".padEnd(13)}${report.reboot}`);
   if (report.changes) lines.push(...renderChanges(report.changes));

@@ -5,6 +5,7 @@ import type { ProfileRef } from "../nix/profile-path.js";
 import type { State } from "../state/schema.js";
 import { stateStoreFor } from "../state/profile-files.js";
 import { retryCommand } from "./failure-line.js";
+import { describeRelease, waitingReason } from "../release/confirm.js";
 
 /** What `hail status` says of a profile: read from its link and its state, written nowhere. */
 export interface StatusReport {
@@ -19,6 +20,8 @@ export interface StatusReport {
   failed: State["failed"];
   hold: State["hold"];
   rebootPending: State["rebootPending"];
+  /** --release-manifest: the release the last pass verified, and whether a newer build waits for a signature */
+  release: State["release"];
 }
 
 export async function statusOf(profile: ProfileRef, stateDir: string): Promise<StatusReport> {
@@ -36,6 +39,7 @@ export async function statusOf(profile: ProfileRef, stateDir: string): Promise<S
     failed: state.failed,
     hold: activeHold(state.hold, new Date()),
     rebootPending: state.rebootPending,
+    release: state.release,
   };
 }
 
@@ -52,6 +56,8 @@ export function renderStatus(r: StatusReport, dirs: readonly string[]): string {
     const result = a.endedAt === null ? "did not finish (hail stopped during it)" : `${a.result}${a.error ? `: ${a.error}` : ""}`;
     rows.push(["last attempt", `${describeBuild(a)} at ${a.startedAt}: ${result}`]);
   }
+  if (r.release) rows.push(["release", `${describeRelease(r.release)} (${r.release.url})`]);
+  if (r.release?.waiting) rows.push(["waiting", `since ${r.release.waiting.since}: ${waitingReason(r.release.waiting.gateBuildId, r.release.build)}`]);
   if (r.lastError) rows.push(["last error", `${r.lastError.kind} at ${r.lastError.at}: ${r.lastError.message}`]);
   rows.push(["hold", r.hold ? `held since ${r.hold.since}${r.hold.until ? ` until ${r.hold.until}` : ""}${r.hold.reason ? `: ${r.hold.reason}` : ""}` : "none"]);
   if (r.rebootPending) rows.push(["reboot", `pending since ${r.rebootPending.since} into ${r.rebootPending.storePath} (${r.rebootPending.changed.join(", ")} changed)`]);

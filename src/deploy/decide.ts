@@ -16,7 +16,9 @@ export type Decision =
   | { kind: "skip"; cause: "failed-before" | "changed-by-hand"; reason: string }
   | { kind: "held"; reason: string }
   | { kind: "stay"; cause: "older-than-deployed"; offeredId: number; deployedId: number; reason: string }
-  | { kind: "wait"; until: string; reason: string };
+  | { kind: "wait"; until: string; reason: string }
+  /** --release-manifest: the profile is at the signed build, and Hydra's newer gate build is not signed (deploy/signed-decide.ts) */
+  | { kind: "unsigned"; offeredId: number; signedId: number; reason: string };
 
 /** Which target is deciding, so that only its own history counts, and whether it may go back. */
 export interface DecidePolicy {

@@ -58,13 +58,22 @@ export async function fetchResolution(
       return resolveJobBuild(build, { ...opts, buildUrl });
     });
   }
+  return resolveGateAt(hydra, { ...source, job: latest.job }, latestId, opts);
+}
+
+/**
+ * Gate build `id` of `source.job`, resolved with every check (docs/how-it-works.md, step 2):
+ * the build `latest-finished` names, or the one a signed release names (deploy/signed.ts).
+ */
+export async function resolveGateAt(hydra: HydraApi, source: Extract<Source, { kind: "gate" }>, id: number, opts: FetchOptions): Promise<ResolutionCache> {
+  const buildUrl = `${source.job.baseUrl}/build/${id}`;
   // Both need only the id: asked together, a new gate costs one round trip less.
   const [build, constituents] = await Promise.all([
-    hydra.getBuild(latestId),
-    diagnosed(hydra.getConstituents(latestId), (err) => Promise.resolve(constituents404(err))),
+    hydra.getBuild(id),
+    diagnosed(hydra.getConstituents(id), (err) => Promise.resolve(constituents404(err))),
   ]);
-  return settle(latestId, () => {
-    checkBuildIsOf(build, latest.job, "gate", buildUrl);
+  return settle(id, () => {
+    checkBuildIsOf(build, source.job, "gate", buildUrl);
     return resolveGateBuild(build, constituents, {
       constituent: source.constituent,
       output: opts.output,
@@ -76,7 +85,7 @@ export async function fetchResolution(
 }
 
 /** A request whose 404 is looked at more closely: `diagnose` returns the error to throw instead. */
-async function diagnosed<T>(request: Promise<T>, diagnose: (err: HydraNotFound) => Promise<Error>): Promise<T> {
+export async function diagnosed<T>(request: Promise<T>, diagnose: (err: HydraNotFound) => Promise<Error>): Promise<T> {
   try {
     return await request;
   } catch (err) {

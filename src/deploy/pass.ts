@@ -17,7 +17,12 @@ import { runHook } from "./hooks.js";
 import { confirmerFor } from "./confirm.js";
 import { noteRebootNeed } from "../nixos/reboot.js";
 import type { HydraApi, ResolutionCache } from "./fetch.js";
-import { fetchResolution, resolutionOf } from "./fetch.js";
+import { resolutionOf } from "./fetch.js";
+import type { ReleaseFiles } from "../release/fetch-release.js";
+import { resolveTarget } from "./signed.js";
+import { decideSigned } from "./signed-decide.js";
+import { noteRelease } from "./release-note.js";
+import type { ReleaseView } from "../release/confirm.js";
 import type { Resolution } from "./resolve.js";
 import type { RolloutPolicy } from "./rollout.js";
 import type { Target } from "./target.js";
@@ -33,6 +38,8 @@ export interface PassDeps {
   store: StateStore;
   storeDir: string;
   now: () => Date;
+  /** the client for --release-manifest's files (agent/release-client.ts); absent without one */
+  releaseFiles?: ReleaseFiles | null;
 }
 
 /** What a target carries from one pass to the next in memory (the rest is in the state file). */
@@ -40,12 +47,17 @@ export interface TargetSession {
   cache: ResolutionCache | null;
   /** the older gate (or job) build id last warned about, so a daemon says it once per offered id */
   warnedOlder?: number;
+  /** the unsigned gate build last said to wait for a signature, and the release last logged: each said once */
+  warnedUnsigned?: number;
+  loggedRelease?: string;
 }
 
-export type PassOutcome =
+/** `release`: the signed release that picked the build (--release-manifest), for logs, status and metrics. */
+export type PassOutcome = (
   | { kind: "deployed"; resolution: Resolution; hookFailures: number }
   | { kind: "failed"; resolution: Resolution; error: HailError; rolledBack: boolean; hookFailures: number }
-  | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }>; currentPath: string | null };
+  | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }>; currentPath: string | null }
+) & { release?: ReleaseView };
 
 /** Resolve → check → decide → deploy, once (docs/how-it-works.md, "How it works"). Hydra errors propagate as typed errors. */
 export interface PassOptions extends DeployOptions {
@@ -55,23 +67,23 @@ export interface PassOptions extends DeployOptions {
 }
 
 export async function runPass(deps: PassDeps, target: Target, session: TargetSession, opts: PassOptions): Promise<PassOutcome> {
-  const state = await deps.store.read();
-  let resolution: Resolution;
-  try {
-    session.cache = await fetchResolution(deps.hydra, target.source, { output: target.output, storeDir: deps.storeDir }, session.cache);
-    resolution = resolutionOf(session.cache);
-  } catch (err) {
-    if (err instanceof HailError) await deps.store.update((s) => recordError(s, err.kind, err.message, deps.now().toISOString()));
-    throw err;
-  }
+  let state = await deps.store.read();
+  const resolveDeps = { hydra: deps.hydra, releaseFiles: deps.releaseFiles ?? null, now: deps.now };
+  const resolved = await recordingErrors(deps, () => resolveTarget(resolveDeps, target, { output: target.output, storeDir: deps.storeDir }, session.cache));
+  session.cache = resolved.cache;
+  const resolution = await recordingErrors(deps, () => Promise.resolve(resolutionOf(resolved.cache)));
+  const { release } = resolved;
   const log = deps.log.child({ gateBuildId: resolution.gateBuildId ?? undefined, buildId: resolution.buildId, storePath: resolution.storePath });
+  if (release !== null) state = await noteRelease({ ...deps, log }, state, release, session);
   const current = await readProfileTarget(target.profile.path, deps.storeDir, deps.fs);
   const policy = { source: sourceKey(target), allowDowngrade: opts.allowDowngrade === true };
-  const decision = decide(resolution, current, state, deps.now(), opts.rollout, policy);
+  const offered = decide(resolution, current, state, deps.now(), opts.rollout, policy);
+  const decision = release === null ? offered : await recordingErrors(deps, () => Promise.resolve(decideSigned(offered, release)));
+  const signed = release === null ? {} : { release };
   if (decision.kind !== "deploy") {
     reportUnchanged(log, decision, current, state, session);
     if (state.lastError !== null && decision.kind !== "skip") await deps.store.update(clearError);
-    return { kind: "unchanged", resolution, decision, currentPath: current };
+    return { kind: "unchanged", resolution, decision, currentPath: current, ...signed };
   }
   log.info(`deploying build ${resolution.buildId} to ${target.profile.path}`, { from: current ?? undefined });
   const deployDeps = { runner: deps.runner, fs: deps.fs, log, storeDir: deps.storeDir };
@@ -85,7 +97,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   const result = await deployRecorded({ ...deps, log }, target, resolution, previous, opts);
   if (result.kind === "failed" && isTransient(result.error)) throw result.error;
   if (result.kind === "held") {
-    return { kind: "unchanged", resolution, decision: { kind: "held", reason: result.reason }, currentPath: current };
+    return { kind: "unchanged", resolution, decision: { kind: "held", reason: result.reason }, currentPath: current, ...signed };
   }
   const hookFailures = await runHook(
     deps.runner,
@@ -104,9 +116,19 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
     log.info(`deployed build ${resolution.buildId}`);
     await noteRebootNeed(deps, target, resolution.storePath, result.inhibitedSwitch === true);
     await pruneGenerations(deployDeps, target, opts.keepGenerations, previous.generation);
-    return { kind: "deployed", resolution, hookFailures };
+    return { kind: "deployed", resolution, hookFailures, ...signed };
   }
-  return { kind: "failed", resolution, error: result.error, rolledBack: result.rolledBack, hookFailures };
+  return { kind: "failed", resolution, error: result.error, rolledBack: result.rolledBack, hookFailures, ...signed };
+}
+
+/** A typed error that ends the pass before anything is deployed is the pass's error in the state file too. */
+async function recordingErrors<T>(deps: PassDeps, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof HailError) await deps.store.update((s) => recordError(s, err.kind, err.message, deps.now().toISOString()));
+    throw err;
+  }
 }
 
 /** The attempt is in the state file before the first command runs, and its end right after. */
@@ -169,6 +191,11 @@ function reportUnchanged(log: Log, decision: Exclude<Decision, { kind: "deploy" 
     case "held":
     case "wait":
       log.info(`not deploying: ${decision.reason}`);
+      return;
+    case "unsigned":
+      if (session.warnedUnsigned === decision.offeredId) log.debug(`not deploying: ${decision.reason}`);
+      else log.info(`not deploying: ${decision.reason}`, { unsignedBuildId: decision.offeredId, signedBuildId: decision.signedId });
+      session.warnedUnsigned = decision.offeredId;
       return;
     case "skip":
       if (decision.cause === "changed-by-hand") {

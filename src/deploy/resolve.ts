@@ -33,7 +33,7 @@ const BUILD_STATUS: Record<number, string> = {
 };
 
 /** `finished` first: a restarted build keeps its old buildstatus until it finishes again. */
-function checkSucceeded(build: HydraBuild, what: string, url: string): void {
+export function checkSucceeded(build: HydraBuild, what: string, url: string): void {
   if (!build.finished) {
     throw new NotReady(`${what} build ${build.id} (${url}) has not finished yet; waiting`);
   }

@@ -16,6 +16,14 @@ export interface Target {
   nixos?: NixosConfig;
   /** --home-manager: the output is a Home Manager generation, activated with its own `activate` */
   homeManager?: true;
+  /** --release-manifest with --allowed-signers: deploy only what a release key signed and Hydra confirms */
+  release?: ReleaseTarget;
+}
+
+export interface ReleaseTarget {
+  manifestUrl: string;
+  /** the allowed_signers file, read at every pass */
+  allowedSigners: string;
 }
 
 export function describeSource(source: Source): string {

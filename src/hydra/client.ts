@@ -156,12 +156,30 @@ export class HydraClient {
     return this.#getJson(`${this.#baseUrl}/build/${id}/constituents`, ConstituentsSchema);
   }
 
+  /**
+   * GET a whole file by its URL on this client's base (a signed release's manifest and .sig):
+   * the same deadline, size bound, retries, credentials and redirect rules as every Hydra
+   * request. A 404 throws HydraNotFound, as for Hydra's own pages.
+   */
+  async getFile(url: string): Promise<string> {
+    const landed = await this.#answer(url);
+    const body = await this.#text(landed.url, landed.response);
+    checkStatus(landed.url, landed.response.status, body);
+    return body;
+  }
+
   async #getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
+    const landed = await this.#answer(url);
+    return this.#read(landed.url, landed.response, schema);
+  }
+
+  /** The answer a request chain ends with; a redirect to a build is not one here. */
+  async #answer(url: string): Promise<Extract<Landed, { kind: "answer" }>> {
     const landed = await this.#follow(url);
     if (landed.kind === "build") {
       throw new InvalidResponse(url, `redirected to ${landed.url} instead of answering; ${SAME_BASE_HINT}`);
     }
-    return this.#read(landed.url, landed.response, schema);
+    return landed;
   }
 
   /**

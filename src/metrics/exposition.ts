@@ -1,5 +1,6 @@
 import { BUILD_INFO } from "../build-info.js";
-import type { MetricsState } from "../state/schema.js";
+import type { ReleaseRejectionKind } from "../errors.js";
+import type { MetricsState, State } from "../state/schema.js";
 
 /**
  * Prometheus text exposition of the series in docs/observability.md, "Metrics", for the node_exporter textfile
@@ -16,6 +17,8 @@ export interface ProfileMetrics {
   rebootPending?: boolean;
   /** why, while it waits: the state file's reasons ("kernel", …, "switch-inhibitors") */
   rebootReasons?: readonly string[];
+  /** --release-manifest targets only: the release last verified (null before the first) */
+  release?: State["release"];
 }
 
 /** The reasons hail_reboot_pending_reason always reports (0 or 1), so that a query never finds a series missing. */
@@ -28,10 +31,27 @@ export const REBOOT_REASONS = ["kernel", "initrd", "kernel-modules", "switch-inh
  */
 export const ERROR_KINDS = ["usage", "invalid_response", "unavailable", "not_ready", "nix", "activation", "environment", "internal"] as const;
 
+/** Why signed releases were refused: counted for the targets with --release-manifest only. */
+export const RELEASE_ERROR_KINDS = [
+  "signature-missing",
+  "signature-invalid",
+  "signer-unknown",
+  "namespace-wrong",
+  "manifest-invalid",
+  "manifest-expired",
+  "job-mismatch",
+  "hydra-disagrees",
+  "replay",
+] as const satisfies readonly ReleaseRejectionKind[];
+// every kind listed: a new one that is not fails to typecheck here
+const _allReleaseKinds: Exclude<ReleaseRejectionKind, (typeof RELEASE_ERROR_KINDS)[number]> extends never ? true : never = true;
+
 interface Family {
   name: string;
   type: "gauge" | "counter";
   help: string;
+  /** left out altogether (HELP and TYPE too) while no profile has a sample of it */
+  optional?: boolean;
   samples: (p: ProfileMetrics) => [labels: Record<string, string>, value: number][];
 }
 
@@ -99,19 +119,42 @@ const FAMILIES: Family[] = [
     name: "hail_errors_total",
     type: "counter",
     help: "errors by kind",
-    samples: (p) => ERROR_KINDS.map((kind) => [{ kind }, p.metrics.errors[kind] ?? 0]),
+    samples: (p) => [...ERROR_KINDS, ...(p.release === undefined ? [] : RELEASE_ERROR_KINDS)].map((kind) => [{ kind }, p.metrics.errors[kind] ?? 0]),
   },
   {
     name: "hail_reboot_pending",
     type: "gauge",
+    optional: true,
     help: "1 while a reboot into the deployed NixOS system waits: for --reboot-window, or, without one, for the operator (only --nixos targets)",
     samples: (p) => (p.rebootPending === undefined ? [] : [[{}, p.rebootPending ? 1 : 0]]),
   },
   {
     name: "hail_reboot_pending_reason",
     type: "gauge",
+    optional: true,
     help: "1 for each reason a pending reboot waits for: a changed kernel, initrd or kernel-modules, or switch inhibitors that differ from the booted system's (only --nixos targets)",
     samples: (p) => (p.rebootPending === undefined ? [] : REBOOT_REASONS.map((reason) => [{ reason }, p.rebootPending && p.rebootReasons?.includes(reason) ? 1 : 0])),
+  },
+  {
+    name: "hail_release_signed_build",
+    type: "gauge",
+    help: "--release-manifest: the gate build the last verified release signs; labels: who signed it (principal, key fingerprint)",
+    optional: true,
+    samples: (p) => (p.release ? [[{ principal: p.release.principal, fingerprint: p.release.fingerprint }, p.release.build]] : []),
+  },
+  {
+    name: "hail_release_expiry_timestamp_seconds",
+    type: "gauge",
+    help: "--release-manifest: when the last verified release expires (no sample for a release without expiry)",
+    optional: true,
+    samples: (p) => (p.release?.expires ? [[{}, seconds(p.release.expires)]] : []),
+  },
+  {
+    name: "hail_release_waiting_since_timestamp_seconds",
+    type: "gauge",
+    help: "--release-manifest: since when a newer gate build than the signed one waits for a signature (0: not waiting)",
+    optional: true,
+    samples: (p) => (p.release === undefined ? [] : [[{}, seconds(p.release?.waiting?.since ?? null)]]),
   },
 ];
 
@@ -138,7 +181,7 @@ export interface RetiredTarget {
 export function renderMetrics(profiles: readonly ProfileMetrics[], daemon?: DaemonMetrics, retired: readonly RetiredTarget[] = []): string {
   const lines: string[] = [];
   for (const family of FAMILIES) {
-    if (family.name.startsWith("hail_reboot_pending") && profiles.every((p) => p.rebootPending === undefined)) continue;
+    if (family.optional === true && profiles.every((p) => family.samples(p).length === 0)) continue;
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
     for (const p of profiles) {
       for (const [labels, value] of family.samples(p)) {

@@ -81,6 +81,18 @@ export const StateSchema = z.looseObject({
     })
     .nullable()
     .default(null),
+  /** --release-manifest: the release the last pass verified, and since when a newer gate build waits for a signature */
+  release: z
+    .object({
+      url: z.string(),
+      build: z.number().int(),
+      principal: z.string(),
+      fingerprint: z.string(),
+      expires: isoTime.nullable(),
+      waiting: z.object({ gateBuildId: z.number().int(), since: isoTime }).nullable(),
+    })
+    .nullable()
+    .default(null),
   /** what the metrics file reports, kept here so counters survive one-shot runs and restarts */
   metrics: MetricsStateSchema.default(emptyMetrics),
 });
@@ -102,6 +114,7 @@ export function emptyState(profile: string, profilePath: string): State {
     managedBy: null,
     retiredAt: null,
     rebootPending: null,
+    release: null,
     metrics: emptyMetrics(),
   };
 }

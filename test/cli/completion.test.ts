@@ -36,7 +36,7 @@ describe("hail completion bash|zsh|fish: made from the option table", () => {
 
     it(`${shell}: offers every command and alias`, () => {
       for (const word of commandWords()) assert.ok(script.includes(word), `${shell} lacks ${word}`);
-      assert.deepEqual(commandWords(), ["run", "deploy", "plan", "status", "hold", "release", "completion", "help"]);
+      assert.deepEqual(commandWords(), ["run", "deploy", "plan", "status", "hold", "release", "sign", "completion", "help"]);
     });
 
     it(`${shell}: offers each command exactly its options from the table, and no other`, () => {

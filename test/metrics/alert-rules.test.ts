@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
 import { accountPass, type PassRecord } from "../../src/metrics/account.js";
-import { renderMetrics } from "../../src/metrics/exposition.js";
+import { renderMetrics, type ProfileMetrics } from "../../src/metrics/exposition.js";
 import { MetricsStateSchema, type MetricsState } from "../../src/state/schema.js";
 import { exportedNames, foreignNames } from "./dashboard-queries.js";
 
@@ -31,6 +31,8 @@ interface Host {
   step: (i: number) => Step;
   /** whether a reboot waits at interval `i` (`hail_reboot_pending`, --nixos with --reboot-window), when the host has a window */
   rebootPending?: (i: number) => 0 | 1;
+  /** --release-manifest: the release hail last verified at interval `i` (ProfileMetrics.release) */
+  release?: (i: number) => ProfileMetrics["release"];
 }
 
 const JOB = "hail";
@@ -75,7 +77,8 @@ export function seriesOf(hosts: Host[], intervals: number, minutes = 1): { serie
         if (step.kind === "deployed") buildId = 100 + i;
       }
       const rebootPending = host.rebootPending ? { rebootPending: host.rebootPending(i) === 1 } : {};
-      const text = renderMetrics([{ profile: host.profile, metrics: m, deployedBuildId: buildId, ...rebootPending }]);
+      const release = host.release ? { release: host.release(i) ?? null } : {};
+      const text = renderMetrics([{ profile: host.profile, metrics: m, deployedBuildId: buildId, ...rebootPending, ...release }]);
       const lines = text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
       for (const line of lines) {
         const match = /^(\w+)\{(.*)\} (\S+)$/.exec(line);
@@ -103,6 +106,8 @@ const SEVERITY: Record<string, string> = {
   HailNotChecking: "critical",
   HailMetricsGone: "critical",
   HailRebootPendingPastWindow: "warning",
+  HailReleaseExpiresSoon: "warning",
+  HailWaitingForSignedRelease: "warning",
 };
 
 /**
@@ -207,7 +212,7 @@ describe("nix/prometheus/hail.rules.yml", () => {
   it("promtool check rules accepts it", async () => {
     const r = await promtool(["check", "rules", RULES_FILE]);
     assert.equal(r.exitCode, 0, r.output);
-    assert.match(r.output, /SUCCESS: 7 rules found/);
+    assert.match(r.output, /SUCCESS: 9 rules found/);
   });
 
   it("every rule reads only series and labels hail exports", async () => {
@@ -309,6 +314,50 @@ describe("nix/prometheus/hail.rules.yml", () => {
     await assertPasses("reboot", [group("a reboot pending past its window", hosts, 28 * hour, [
       { at: 20 * hour, alert: "HailRebootPendingPastWindow", firing: [] },
       { at: 27 * hour, alert: "HailRebootPendingPastWindow", firing: [at("host-n", "system")] },
+    ])]);
+  });
+
+  it("a signed release expiring within a day fires HailReleaseExpiresSoon; one with days left or no expiry does not", async () => {
+    const hour = 60;
+    const signed = (instance: string, expiresAtHour: number | null): Host => ({
+      instance,
+      profile: "myapp",
+      step: (i) => (i === 0 ? deployed : pass(true)),
+      release: () => ({
+        url: "https://releases.example.org/myapp.json",
+        build: 100,
+        principal: "alice@example.org",
+        fingerprint: "SHA256:x",
+        expires: expiresAtHour === null ? null : new Date(expiresAtHour * 3600_000).toISOString(),
+        waiting: null,
+      }),
+    });
+    const hosts = [signed("host-x", 30), signed("host-y", 30 * 24), signed("host-z", null)];
+    await assertPasses("release-expiry", [group("a release about to expire", hosts, 8 * hour, [
+      { at: 5 * hour, alert: "HailReleaseExpiresSoon", firing: [] },
+      { at: 7 * hour, alert: "HailReleaseExpiresSoon", firing: [at("host-x")] },
+    ])]);
+  });
+
+  it("waiting more than 6 hours on an unsigned gate build fires HailWaitingForSignedRelease; a shorter wait does not", async () => {
+    const hour = 60;
+    const waitingFrom = (instance: string, since: number | null): Host => ({
+      instance,
+      profile: "myapp",
+      step: (i) => (i === 0 ? deployed : pass(true)),
+      release: (i) => ({
+        url: "https://releases.example.org/myapp.json",
+        build: 100,
+        principal: "alice@example.org",
+        fingerprint: "SHA256:x",
+        expires: null,
+        waiting: since === null || i < since ? null : { gateBuildId: 103, since: new Date(since * 60_000).toISOString() },
+      }),
+    });
+    const hosts = [waitingFrom("host-w", hour), waitingFrom("host-v", 5 * hour), waitingFrom("host-u", null)];
+    await assertPasses("release-waiting", [group("a host waiting for a signature", hosts, 9 * hour, [
+      { at: 6 * hour, alert: "HailWaitingForSignedRelease", firing: [] },
+      { at: 8 * hour, alert: "HailWaitingForSignedRelease", firing: [at("host-w")] },
     ])]);
   });
 });

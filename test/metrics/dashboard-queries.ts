@@ -13,8 +13,11 @@ export function exportedNames(): { series: Set<string>; labels: Set<string> } {
     upToDate: true, lastCheckAt: null, lastSuccessAt: null, deployments: { success: 1, failed: 1 }, rollbacks: 1, errors: {},
   });
   // rebootPending: a --nixos target, so hail_reboot_pending and hail_reboot_pending_reason are rendered too;
+  // release: a --release-manifest target with an expiring release, so the hail_release_* series are;
   // a retired target, so hail_target_retired_timestamp_seconds is
-  const text = renderMetrics([{ profile: "p", metrics, deployedBuildId: 1, rebootPending: true }], undefined, [{ profile: "q", retiredAt: "2026-01-01T00:00:00.000Z" }]);
+  const at = "2026-01-01T00:00:00.000Z";
+  const release = { url: "https://r.example/m.json", build: 1, principal: "a", fingerprint: "SHA256:x", expires: at, waiting: { gateBuildId: 2, since: at } };
+  const text = renderMetrics([{ profile: "p", metrics, deployedBuildId: 1, rebootPending: true, release }], undefined, [{ profile: "q", retiredAt: at }]);
   const series = new Set<string>();
   const labels = new Set<string>(SCRAPE_LABELS);
   for (const line of text.split("\n")) {

@@ -14,7 +14,7 @@ describe("nix/grafana/hail-dashboard.json", () => {
   it("the exported names come from renderMetrics: every hail series, and profile, result, kind", () => {
     const { series, labels } = exportedNames();
     assert.ok(series.has("hail_deployed_build_id") && series.has("hail_deployments_total") && series.has("hail_errors_total"));
-    assert.deepEqual([...labels].sort(), ["commit", "instance", "job", "kind", "nodejs", "profile", "reason", "result", "version"]);
+    assert.deepEqual([...labels].sort(), ["commit", "fingerprint", "instance", "job", "kind", "nodejs", "principal", "profile", "reason", "result", "version"]);
   });
 
   it("every query names only series and labels hail exports", async () => {

@@ -241,3 +241,37 @@ describe("renderMetrics with the daemon's own counters", () => {
     assert.deepEqual(samplesOf(renderMetrics([profile("a")]), "hail_poll_requests_rejected_total"), []);
   });
 });
+
+describe("renderMetrics with a signed release (--release-manifest)", () => {
+  const release = {
+    url: "https://releases.example.org/myapp.json",
+    build: 100,
+    principal: "alice@example.org",
+    fingerprint: "SHA256:sGthoO4pPBmv940PO/PzWNNbT7ByWwzB3er3Wt27OJ0",
+    expires: "2027-01-01T00:00:00Z",
+    waiting: { gateBuildId: 103, since: "2026-12-01T10:00:00.000Z" },
+  };
+  const signed: ProfileMetrics = { ...profile("myapp", { errors: { "signer-unknown": 2 } }), release };
+
+  it("the signed build with its signer, the expiry, the wait, and each refusal kind, for that target only", async () => {
+    const text = renderMetrics([signed, profile("other")]);
+    assert.deepEqual(samplesOf(text, "hail_release_signed_build"), [
+      'hail_release_signed_build{profile="myapp",principal="alice@example.org",fingerprint="SHA256:sGthoO4pPBmv940PO/PzWNNbT7ByWwzB3er3Wt27OJ0"} 100',
+    ]);
+    assert.deepEqual(samplesOf(text, "hail_release_expiry_timestamp_seconds"), ['hail_release_expiry_timestamp_seconds{profile="myapp"} 1798761600']);
+    assert.deepEqual(samplesOf(text, "hail_release_waiting_since_timestamp_seconds"), ['hail_release_waiting_since_timestamp_seconds{profile="myapp"} 1796119200']);
+    const errors = samplesOf(text, "hail_errors_total");
+    assert.ok(errors.includes('hail_errors_total{profile="myapp",kind="signer-unknown"} 2'), errors.join("\n"));
+    assert.ok(errors.includes('hail_errors_total{profile="myapp",kind="replay"} 0'));
+    assert.ok(!errors.some((l) => l.startsWith('hail_errors_total{profile="other",kind="replay"')), "no release kinds for a target without a release");
+    const r = await promtoolCheck(text);
+    assert.equal(r.exitCode, 0, r.output);
+  });
+
+  it("no release series at all without a --release-manifest target; no waiting is 0, no expiry no sample", () => {
+    assert.ok(!renderMetrics([profile("other")]).includes("hail_release_"));
+    const text = renderMetrics([{ ...signed, release: { ...release, expires: null, waiting: null } }]);
+    assert.deepEqual(samplesOf(text, "hail_release_expiry_timestamp_seconds"), []);
+    assert.deepEqual(samplesOf(text, "hail_release_waiting_since_timestamp_seconds"), ['hail_release_waiting_since_timestamp_seconds{profile="myapp"} 0']);
+  });
+});

@@ -518,6 +518,34 @@ describe("nix/module.nix (evaluated with the stub)", () => {
     assert.match((await failing({ x: gateInstance, y: { ...gateInstance, profile: "x" } })).join("\n"), /same profile/);
   });
 
+  it("passes a signed release: the manifest URL, allowed_signers as a file on the machine or as lines in the store, and --allow-insecure-http", async () => {
+    const manifest = "https://releases.example.org/proj/myapp.json";
+    const lines = 'release@example.org namespaces="hail-release" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n';
+    const m = await evalModule({
+      enable: true,
+      package: fakePackage,
+      instances: {
+        byFile: { ...gateInstance, profile: "by-file", releaseManifest: manifest, allowedSigners: "/etc/hail/allowed_signers" },
+        byText: { ...gateInstance, profile: "by-text", releaseManifest: manifest, allowedSigners: lines, allowInsecureHttp: true },
+      },
+    });
+    const byFile = argvOf(m.services["hail-byFile"] as Service);
+    const byText = argvOf(m.services["hail-byText"] as Service);
+    const after = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
+    assert.equal(after(byFile, "--release-manifest"), manifest);
+    assert.equal(after(byFile, "--allowed-signers"), "/etc/hail/allowed_signers");
+    assert.ok(!byFile.includes("--allow-insecure-http"), "off unless set");
+    assert.match(after(byText, "--allowed-signers") ?? "", /^\/nix\/store\/[0-9a-z]{32}-hail-by-text-allowed-signers$/);
+    assert.ok(byText.includes("--allow-insecure-http"));
+    for (const flag of ["--release-manifest", "--allowed-signers"]) assert.ok(hailFlags.has(flag), `hail run takes ${flag}`);
+    assert.ok(m.assertions.every((a) => a.assertion), JSON.stringify(m.assertions));
+
+    const failing = async (inst: Record<string, unknown>) =>
+      (await evalModule({ enable: true, package: fakePackage, instances: { x: inst } })).assertions.filter((a) => !a.assertion).map((a) => a.message);
+    assert.match((await failing({ ...gateInstance, releaseManifest: manifest })).join("\n"), /releaseManifest and allowedSigners go together/);
+    assert.match((await failing({ jobUri: "https://hydra.example/job/p/j/x", releaseManifest: manifest, allowedSigners: lines })).join("\n"), /releaseManifest needs gateJob/);
+  });
+
   it("rejects an option the module does not declare", async () => {
     const file = path.join(dir, "typo.json");
     await writeFile(file, JSON.stringify({ enable: true, instances: { x: { gatejob: "https://hydra.example/job/p/j/g" } } }));

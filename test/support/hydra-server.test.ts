@@ -237,6 +237,16 @@ describe("HydraTestServer", () => {
     assert.throws(() => server.loadScenario("gate-green.json"), /@app1@/);
   });
 
+  it("serves a published file byte for byte until it is removed", async () => {
+    const body = Buffer.from('{"hail-release": 1}\n', "utf8");
+    server.publishFile("/releases/myapp.json", body);
+    const res = await get(server, "/releases/myapp.json", {});
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), body);
+    server.publishFile("/releases/myapp.json", null);
+    assert.equal((await get(server, "/releases/myapp.json", {})).status, 404);
+  });
+
   it("parses every scenario file", () => {
     const subs = { app1: APP1, app2: APP2 };
     for (const file of ["gate-green.json", "gate-status6.json", "gate-none.json", "job-plain.json", "demo.json"]) {

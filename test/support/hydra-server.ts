@@ -70,6 +70,8 @@ export class HydraTestServer {
   /** Off unless set: a bot wall answers before Hydra does (see BotWall). */
   botWall: BotWall | undefined;
   private overrides: Override[] = [];
+  /** Static files by path (a release manifest and its .sig), served as a web server beside Hydra would. */
+  private readonly files = new Map<string, Buffer>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   private constructor(private readonly server: http.Server, private readonly cacheDir: string | undefined, locationBase: string | undefined) {
@@ -137,6 +139,12 @@ export class HydraTestServer {
   /** Strings match the request path with or without its query; regexes are tested on the path without query. */
   override(pathOrRegex: string | RegExp, response: Responder, opts: { times?: number } = {}): void {
     this.overrides.push({ match: pathOrRegex, respond: response, remaining: opts.times ?? Infinity });
+  }
+
+  /** Serves `body` at `filePath` (a path such as /releases/myapp.json) until removed; null removes it. */
+  publishFile(filePath: string, body: string | Buffer | null): void {
+    if (body === null) this.files.delete(filePath);
+    else this.files.set(filePath, Buffer.from(body));
   }
 
   clearOverrides(): void {
@@ -261,6 +269,8 @@ export class HydraTestServer {
     const pathname = req.path.split("?")[0] ?? "/";
     const cacheReply = await this.serveCache(pathname);
     if (cacheReply) return cacheReply;
+    const file = this.files.get(pathname);
+    if (file !== undefined) return { status: 200, body: file, headers: { "Content-Type": "application/octet-stream" } };
     const json = wantsJson(req);
     const segments = decodeSegments(pathname);
     if (!segments) return errorReply(400, "Bad request path.", json);

@@ -226,6 +226,7 @@ let
         # where this machine has kill, for systemd-analyze verify of ExecReload=
         coreutils = fakeDrv "coreutils-9.7" { outPath = "/usr"; };
         nix = fakeDrv "nix-2.28.5" { };
+        writeText = name: text: fakeDrv name { inherit text; };
         systemd = fakeDrv "systemd-258" { };
         nodejs_22 = nodejsOf "22.22.0";
         nodejs_24 = nodejsOf nodeVersion;
