@@ -23,7 +23,7 @@ export interface Owned {
 }
 
 /** hail's commands (src/cli/main.ts); `deploy` is run's alias. */
-const COMMANDS = new Set(["run", "plan", "status", "hold", "release", "completion"]);
+const COMMANDS = new Set(["run", "plan", "status", "hold", "release", "sign", "completion"]);
 const HELP = new Set(["-h", "--help", "-V", "--version", "help"]);
 /** No cache file hail writes is near this; a bigger one is not read. */
 const MAX_CACHE_BYTES = 64 * 1024 ** 2;

@@ -30,7 +30,7 @@ export const COMMAND_LIST: readonly CommandEntry[] = [
   { name: "status", aliases: [], operands: "[profile]", summary: "deployed build, last error, failure marks, hold", options: "status", operand: PROFILE },
   { name: "hold", aliases: [], operands: "[profile]", summary: "pause deployments of a profile", options: "hold", operand: PROFILE },
   { name: "release", aliases: [], operands: "[profile]", summary: "resume deployments of a profile", options: "release", operand: PROFILE },
-  { name: "sign", aliases: [], operands: "", summary: "sign the gate's latest-finished build as a release: a manifest and its SSH signature", options: "sign", operand: { kind: "none" } },
+  { name: "sign", aliases: [], operands: "", summary: "sign a release: the gate's latest-finished build", options: "sign", operand: { kind: "none" } },
   { name: "completion", aliases: [], operands: "<shell>", summary: "print the completion script for bash, zsh or fish", options: null, operand: { kind: "words", words: SHELLS } },
   { name: "help", aliases: [], operands: "[command]", summary: "display help for command", options: null, operand: { kind: "commands" } },
 ];
