@@ -333,7 +333,7 @@ export const COMMAND_OPTIONS = {
   status: [...MANAGE, "json", "config"],
   hold: [...MANAGE, "reason", "until", "new", "config"],
   release: [...MANAGE, "clearFailed", "config"],
-  sign: ["gateJob", "key", "output", "expires", "netrcFile", "hydraUser", "hydraPasswordFile", "timeout", "logFormat", "logLevel"],
+  sign: ["gateJob", "key", "output", "expires", "netrcFile", "hydraUser", "hydraPasswordFile", "allowInsecureHttp", "timeout", "logFormat", "logLevel"],
 } as const satisfies Record<CommandName, readonly OptionName[]>;
 
 type Row<K extends OptionName> = (typeof OPTIONS)[K];
@@ -363,18 +363,18 @@ export function optionNamesOf(command: CommandName): OptionName[] {
 export function addOptions(cmd: Command, command: CommandName): Command {
   for (const name of optionNamesOf(command)) {
     const row = rowIn(name, command);
-    const option = new Option(row.flag, row.help).helpGroup(`${GROUPS[OPTIONS[name].group]}:`);
+    const option = new Option(row.flag, row.help).helpGroup(`${GROUPS[row.group]}:`);
     cmd.addOption(row.default === undefined ? option : option.default(row.default));
   }
   return cmd;
 }
 
 /** An option as one command takes it: its flag, help and default there. */
-export function rowIn(name: OptionName, command: CommandName): { flag: string; help: string; default: string | undefined } {
+export function rowIn(name: OptionName, command: CommandName): { flag: string; help: string; group: Group; default: string | undefined } {
   const row: OptionRow = OPTIONS[name];
   const help = row.helpIn?.[command] ?? row.help;
   const flag = row.flagIn?.[command];
-  return flag === undefined ? { flag: row.flag, help, default: row.default } : { flag, help, default: undefined };
+  return flag === undefined ? { flag: row.flag, help, group: row.group, default: row.default } : { flag, help, group: row.group, default: undefined };
 }
 
 /** `--gate-job` for `gateJob`: the long flag, as error messages name it. */

@@ -105,7 +105,7 @@ export function netrcChoice(given: string | undefined): AgentConfig["netrc"] {
  * Both or neither: a manifest no key could be checked against, or keys without a manifest,
  * would leave an operator believing releases are checked when they are not.
  */
-function releaseChoice(raw: Pick<RawOptions, "releaseManifest" | "allowedSigners">): ReleaseTarget | null {
+function releaseChoice(raw: Pick<RawOptions, "releaseManifest" | "allowedSigners" | "allowInsecureHttp">): ReleaseTarget | null {
   const { releaseManifest: manifestUrl, allowedSigners } = raw;
   if (manifestUrl === undefined && allowedSigners === undefined) return null;
   if (manifestUrl === undefined || allowedSigners === undefined) {
@@ -121,6 +121,7 @@ function releaseChoice(raw: Pick<RawOptions, "releaseManifest" | "allowedSigners
     throw new UsageError(`--release-manifest ${manifestUrl} is not a URL`, "give the http(s) URL of the manifest `hail sign` wrote");
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new UsageError(`--release-manifest ${manifestUrl}: use an http(s) URL`);
+  refuseInsecureUrl(manifestUrl, "--release-manifest", raw.allowInsecureHttp === true);
   if (parsed.username !== "" || parsed.password !== "") throw new UsageError(`--release-manifest for ${parsed.host} contains credentials; put them in a netrc file instead`);
   if (parsed.search !== "" || parsed.hash !== "") throw new UsageError(`--release-manifest ${manifestUrl}: the signature is at URL.sig, so the URL can have no query or fragment`);
   return { manifestUrl, allowedSigners };

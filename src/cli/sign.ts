@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import { createHydraClient } from "../agent/hydra-client.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
 import { UsageError } from "../errors.js";
+import { refuseInsecureUrl } from "../hydra/insecure-http.js";
 import { parseJobUrl } from "../hydra/job-url.js";
 import { createLog, type Log } from "../log.js";
 import { buildReleaseManifest, checkKeyFile, createSignRunner, signReleaseFile } from "../release/sign.js";
@@ -18,11 +19,12 @@ import { flagOf, OPTIONS, parsedOption } from "./option-table.js";
 import { hydraLoginChoice, logChoice, netrcChoice } from "./options.js";
 import { resolveGateRelease } from "./sign-gate.js";
 
-type SignOptions = OptionValues<"gateJob" | "key" | "output" | "expires" | "netrcFile" | "hydraUser" | "hydraPasswordFile" | "timeout" | "logFormat" | "logLevel">;
+type SignOptions = OptionValues<"gateJob" | "key" | "output" | "expires" | "netrcFile" | "hydraUser" | "hydraPasswordFile" | "allowInsecureHttp" | "timeout" | "logFormat" | "logLevel">;
 
 /** What the flags ask for, checked before any request. */
 function signRequest(raw: SignOptions, given: (option: string) => boolean) {
   if (raw.gateJob === undefined) throw new UsageError("hail sign needs --gate-job URL: the release gate whose latest-finished build to sign");
+  refuseInsecureUrl(raw.gateJob, "--gate-job", raw.allowInsecureHttp === true);
   if (raw.key === undefined || raw.key === "") throw new UsageError("hail sign needs --key FILE: the release key ssh-keygen signs with");
   // --output's default ("out") belongs to run and plan; sign's names a file and has none
   if (!given("output") || raw.output === "") throw new UsageError("hail sign needs --output FILE: where to write the manifest (and FILE.sig)");

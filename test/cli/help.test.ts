@@ -7,7 +7,7 @@ import { before, describe, it } from "node:test";
 import { COMMAND_LIST, commandWords } from "../../src/cli/command-list.js";
 import { EXAMPLE_GATE, examplesOf } from "../../src/cli/help-examples.js";
 import type { CommandName, OptionRow } from "../../src/cli/option-table.js";
-import { COMMAND_OPTIONS, GROUPS, OPTIONS, flagOf, optionNamesOf } from "../../src/cli/option-table.js";
+import { COMMAND_OPTIONS, GROUPS, OPTIONS, flagOf, optionNamesOf, rowIn } from "../../src/cli/option-table.js";
 import { EXIT } from "../../src/errors.js";
 import { runHail } from "../support/cli.js";
 
@@ -65,7 +65,7 @@ describe("--help", () => {
     for (const command of COMMANDS) {
       const listed = sections(texts.get(`${command} --help`) ?? "");
       for (const name of COMMAND_OPTIONS[command]) {
-        const row: OptionRow = OPTIONS[name];
+        const row = rowIn(name, command);
         const under = listed.get(GROUPS[row.group]) ?? [];
         assert.ok(
           under.some((l) => l.startsWith(`  ${row.flag} `) || l === `  ${row.flag}`),

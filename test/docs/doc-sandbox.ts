@@ -14,6 +14,7 @@ const COMMAND_WORDS: Record<string, CommandName | "help" | "completion"> = {
   status: "status",
   hold: "hold",
   release: "release",
+  sign: "sign",
   help: "help",
   completion: "completion",
 };

@@ -87,6 +87,32 @@ describe("HTTPS by default (--allow-insecure-http)", () => {
     });
   }
 
+  // The manifest URL and hail sign's gate follow the same rule (issue: a gate, login or manifest URL).
+  const OFF_MACHINE_MANIFEST = "http://releases.example.invalid/myapp.json";
+  const otherRefusals: Array<[string, () => Promise<string[]>, string, string]> = [
+    ["--oneshot --release-manifest", async () => {
+      const signers = path.join(dir, "allowed_signers");
+      await writeFile(signers, "release@example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n", { mode: 0o600 });
+      return [...target("--gate-job", w.gateUrl), "--release-manifest", OFF_MACHINE_MANIFEST, "--allowed-signers", signers, "--oneshot"];
+    }, "--release-manifest", OFF_MACHINE_MANIFEST],
+    ["sign --gate-job", async () => {
+      const key = path.join(dir, "release-key");
+      await writeFile(key, "not used: the URL is refused first\n", { mode: 0o600 });
+      return ["sign", "--gate-job", OFF_MACHINE, "--key", key, "--output", path.join(dir, "myapp.json")];
+    }, "--gate-job", OFF_MACHINE],
+  ];
+  for (const [what, args, flag, url] of otherRefusals) {
+    it(`${what}: plain http:// off this machine is refused with 64 naming ${flag}, without a connection`, async () => {
+      const before = await connections();
+      const r = await hail(await args());
+      assert.equal(r.code, 64, r.stderr);
+      assert.ok(lastLine(r).includes(`${flag} ${url}: plain http:// to `), lastLine(r));
+      assert.match(lastLine(r), /which is not this machine/);
+      assert.deepEqual(await connections(), before, "hail tried to connect");
+      assert.equal(await w.profileTarget("myapp"), null);
+    });
+  }
+
   const allowed: Array<[string, () => Promise<string[]>]> = [
     ["--allow-insecure-http", async () => [...target("--gate-job", OFF_MACHINE), "--allow-insecure-http", "--oneshot"]],
     ["plan --allow-insecure-http", async () => ["plan", ...target("--job-uri", OFF_MACHINE), "--allow-insecure-http"]],
