@@ -19,7 +19,7 @@ import {
   isRetryableStatus,
   isTimeout,
   networkErrorText,
-  readBodyText,
+  readBodyBytes,
   parseJsonBody,
   refuseBotWall,
   parseRetryAfter,
@@ -161,10 +161,10 @@ export class HydraClient {
    * the same deadline, size bound, retries, credentials and redirect rules as every Hydra
    * request. A 404 throws HydraNotFound, as for Hydra's own pages.
    */
-  async getFile(url: string): Promise<string> {
+  async getFile(url: string): Promise<Uint8Array> {
     const landed = await this.#answer(url);
-    const body = await this.#text(landed.url, landed.response);
-    checkStatus(landed.url, landed.response.status, body);
+    const body = await this.#bytes(landed.url, landed.response);
+    checkStatus(landed.url, landed.response.status, new TextDecoder().decode(body));
     return body;
   }
 
@@ -305,8 +305,12 @@ export class HydraClient {
 
   /** The body, at most maxResponseBytes of it, within the request's deadline. */
   async #text(url: string, response: Response): Promise<string> {
+    return new TextDecoder().decode(await this.#bytes(url, response));
+  }
+
+  async #bytes(url: string, response: Response): Promise<Uint8Array> {
     try {
-      return await readBodyText(url, response, this.#maxResponseBytes);
+      return await readBodyBytes(url, response, this.#maxResponseBytes);
     } catch (err) {
       if (err instanceof InvalidResponse) throw err;
       if (isTimeout(err)) throw this.#timeoutError(url);

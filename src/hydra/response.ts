@@ -145,6 +145,11 @@ function errorCode(value: unknown): string | undefined {
  * they come (a server may send no length, or a wrong one).
  */
 export async function readBodyText(url: string, response: Response, maxBytes: number): Promise<string> {
+  return new TextDecoder().decode(await readBodyBytes(url, response, maxBytes));
+}
+
+/** The body's exact bytes (a signed file is verified over them), at most maxBytes of them. */
+export async function readBodyBytes(url: string, response: Response, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = (what: string) =>
     new InvalidResponse(url, `answer ${what} is larger than the ${formatMiB(maxBytes)} hail reads; refused without reading further`);
   const body = response.body;
@@ -153,10 +158,9 @@ export async function readBodyText(url: string, response: Response, maxBytes: nu
     await body?.cancel();
     throw tooLarge(`(Content-Length ${declared})`);
   }
-  if (body === null) return "";
+  if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
-  const decoder = new TextDecoder();
-  const parts: string[] = [];
+  const parts: Uint8Array[] = [];
   let received = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -166,10 +170,9 @@ export async function readBodyText(url: string, response: Response, maxBytes: nu
       await reader.cancel();
       throw tooLarge("body");
     }
-    parts.push(decoder.decode(value, { stream: true }));
+    parts.push(value);
   }
-  parts.push(decoder.decode());
-  return parts.join("");
+  return Buffer.concat(parts);
 }
 
 function formatMiB(bytes: number): string {

@@ -8,7 +8,8 @@ import { HydraNotFound } from "../hydra/not-found.js";
 
 /** The one request fetching needs; production passes a HydraClient on the manifest's host. */
 export interface ReleaseFiles {
-  getFile(url: string): Promise<string>;
+  /** the exact bytes: the manifest is verified over them, never over a decoded and re-encoded copy */
+  getFile(url: string): Promise<Uint8Array>;
 }
 
 export interface FetchedRelease {
@@ -46,5 +47,5 @@ export async function fetchRelease(files: ReleaseFiles, url: string): Promise<Fe
     }
     throw signature.reason;
   }
-  return { url, manifestBytes: new TextEncoder().encode(manifest.value), signatureText: signature.value };
+  return { url, manifestBytes: manifest.value, signatureText: new TextDecoder().decode(signature.value) };
 }

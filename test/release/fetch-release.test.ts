@@ -7,7 +7,7 @@ import { fetchRelease, signatureUrlOf, type ReleaseFiles } from "../../src/relea
 const URL = "https://releases.example.org/myapp.json";
 
 /** Files by URL; a missing one answers as a 404 does, an Error value is thrown as it is. */
-function files(served: Record<string, string | Error>): ReleaseFiles & { asked: string[] } {
+function files(served: Record<string, string | Uint8Array | Error>): ReleaseFiles & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
@@ -15,7 +15,7 @@ function files(served: Record<string, string | Error>): ReleaseFiles & { asked: 
       asked.push(url);
       const found = served[url];
       if (found === undefined) return Promise.reject(new HydraNotFound(url, "", `nothing at ${url}`));
-      return found instanceof Error ? Promise.reject(found) : Promise.resolve(found);
+      return found instanceof Error ? Promise.reject(found) : Promise.resolve(typeof found === "string" ? new TextEncoder().encode(found) : found);
     },
   };
 }
@@ -26,6 +26,12 @@ describe("fetchRelease", () => {
     assert.deepEqual(Buffer.from(got.manifestBytes), Buffer.from('{"job":"é"}\n', "utf8"));
     assert.equal(got.signatureText, "SIG");
     assert.equal(signatureUrlOf(URL), `${URL}.sig`);
+  });
+
+  it("keeps the manifest's exact bytes: a byte-order mark or bytes that are not UTF-8 reach the verification as served", async () => {
+    const served = new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0xff, 0x7d]);
+    const got = await fetchRelease(files({ [URL]: served, [`${URL}.sig`]: "SIG" }), URL);
+    assert.deepEqual([...got.manifestBytes], [...served]);
   });
 
   it("a missing .sig is refused (signature-missing, 65)", async () => {
