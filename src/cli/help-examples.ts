@@ -26,6 +26,11 @@ export const EXAMPLES: readonly Example[] = [
   { what: "What is deployed, from which build, and the last error:", lines: ["hail status myapp"], in: "status" },
   { what: "Pause deployments of a profile for two hours:", lines: ["hail hold myapp --reason 'database migration' --until 2h"], in: "hold" },
   { what: "Resume deployments of a profile, and try its known-bad builds again:", lines: ["hail release myapp --clear-failed"], in: "release" },
+  {
+    what: "Sign the gate's latest-finished build as a release that expires in 30 days:",
+    lines: ["hail sign --key ~/.ssh/hail-release --output myapp.json --expires 30d \\", `  --gate-job ${EXAMPLE_GATE}`],
+    in: "sign",
+  },
   { what: "Complete hail's commands and options in this bash session:", lines: ["source <(hail completion bash)"], in: null },
 ];
 

@@ -61,6 +61,7 @@ function buildProgram(setExit: (code: number) => void, runIsDefault: boolean): C
     });
 
   addOptions(program.command("sign").description(summaryOf("sign")), "sign")
+    .addHelpText("after", helpAfter("sign"))
     .action(async (opts: OptionsOf<"sign">, cmd: Command) => {
       const { signCommand } = await import("./sign.js");
       setExit(await signCommand(opts, cmd));
