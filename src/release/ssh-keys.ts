@@ -3,7 +3,10 @@
  * RSA (rsa-sha2-256/512 only, as SSHSIG allows) and the FIDO hardware keys sk-ssh-ed25519 and
  * sk-ecdsa-sha2-nistp256. No ssh-keygen is needed to verify.
  */
-import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+
+/** node:crypto, loaded when a release is verified, not when hail starts (a plain `hail plan` verifies none). */
+const crypto = () => process.getBuiltinModule("node:crypto");
 import { WireError, WireReader } from "./ssh-wire.js";
 
 /** The key types hail verifies, as allowed_signers and SSH wire blobs name them. */
@@ -36,7 +39,7 @@ export interface SshPublicKey {
 
 /** `SHA256:…` as ssh-keygen -l prints it: unpadded base64 of the SHA-256 of the wire blob. */
 export function fingerprintOf(publicKey: Uint8Array): string {
-  return `SHA256:${createHash("sha256").update(publicKey).digest("base64").replace(/=+$/, "")}`;
+  return `SHA256:${crypto().createHash("sha256").update(publicKey).digest("base64").replace(/=+$/, "")}`;
 }
 
 function base64url(bytes: Uint8Array): string {
@@ -70,14 +73,14 @@ function readSignature(blob: Uint8Array, expected: readonly string[]): { format:
 function ed25519PublicKey(reader: WireReader): KeyObject {
   const raw = reader.string();
   if (raw.length !== 32) throw new WireError(`an ed25519 key of ${raw.length} bytes, not 32`);
-  return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: base64url(raw) }, format: "jwk" });
+  return crypto().createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: base64url(raw) }, format: "jwk" });
 }
 
 function ed25519Key(reader: WireReader): SshPublicKey {
   const key = ed25519PublicKey(reader);
   return {
     keyType: "ssh-ed25519",
-    verify: (data, blob) => verify(null, data, key, readSignature(blob, ["ssh-ed25519"]).bytes),
+    verify: (data, blob) => crypto().verify(null, data, key, readSignature(blob, ["ssh-ed25519"]).bytes),
   };
 }
 
@@ -86,7 +89,7 @@ function ecdsaPublicKey(keyType: keyof typeof CURVES, reader: WireReader): KeyOb
   if (reader.text() !== curve) throw new WireError(`a ${keyType} key names another curve`);
   const point = reader.string();
   if (point.length !== 1 + 2 * size || point[0] !== 4) throw new WireError(`a ${keyType} key is not an uncompressed point`);
-  return createPublicKey({
+  return crypto().createPublicKey({
     key: { kty: "EC", crv: jwk, x: base64url(point.subarray(1, 1 + size)), y: base64url(point.subarray(1 + size)) },
     format: "jwk",
   });
@@ -106,7 +109,7 @@ function ecdsaKey(keyType: keyof typeof CURVES, reader: WireReader): SshPublicKe
   const { bytes: size, hash } = CURVES[keyType];
   return {
     keyType,
-    verify: (data, blob) => verify(hash, data, { key, dsaEncoding: "ieee-p1363" }, ecdsaSignature(readSignature(blob, [keyType]).bytes, size)),
+    verify: (data, blob) => crypto().verify(hash, data, { key, dsaEncoding: "ieee-p1363" }, ecdsaSignature(readSignature(blob, [keyType]).bytes, size)),
   };
 }
 
@@ -126,10 +129,10 @@ function skKey(keyType: typeof SK_ED25519 | typeof SK_ECDSA, reader: WireReader)
       const signature = outer.string();
       const flagsAndCounter = outer.raw(5);
       outer.end("the signature");
-      const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest();
+      const sha256 = (bytes: Uint8Array) => crypto().createHash("sha256").update(bytes).digest();
       const signed = Buffer.concat([sha256(application), flagsAndCounter, sha256(data)]);
-      if (keyType === SK_ED25519) return verify(null, signed, key, signature);
-      return verify("sha256", signed, { key, dsaEncoding: "ieee-p1363" }, ecdsaSignature(signature, 32));
+      if (keyType === SK_ED25519) return crypto().verify(null, signed, key, signature);
+      return crypto().verify("sha256", signed, { key, dsaEncoding: "ieee-p1363" }, ecdsaSignature(signature, 32));
     },
   };
 }
@@ -137,12 +140,12 @@ function skKey(keyType: typeof SK_ED25519 | typeof SK_ECDSA, reader: WireReader)
 function rsaKey(reader: WireReader): SshPublicKey {
   const e = unsigned(reader.string());
   const n = unsigned(reader.string());
-  const key: KeyObject = createPublicKey({ key: { kty: "RSA", n: base64url(n), e: base64url(e) }, format: "jwk" });
+  const key: KeyObject = crypto().createPublicKey({ key: { kty: "RSA", n: base64url(n), e: base64url(e) }, format: "jwk" });
   return {
     keyType: "ssh-rsa",
     verify: (data, blob) => {
       const { format, bytes } = readSignature(blob, Object.keys(RSA_HASHES));
-      return verify(RSA_HASHES[format] ?? "sha512", data, key, bytes);
+      return crypto().verify(RSA_HASHES[format] ?? "sha512", data, key, bytes);
     },
   };
 }

@@ -2,7 +2,6 @@
  * SSHSIG (OpenSSH's PROTOCOL.sshsig): the armored signature `ssh-keygen -Y sign` writes, its
  * blob, and the bytes it signs. Pure; the caller decides which key may sign what.
  */
-import { createHash } from "node:crypto";
 import { concatBytes, WireError, WireReader, wireStrings } from "./ssh-wire.js";
 
 const BEGIN = "-----BEGIN SSH SIGNATURE-----";
@@ -48,6 +47,6 @@ export function parseSshSignature(blob: Uint8Array): SshSignature {
 
 /** What the key signed: the preamble, namespace, reserved, hash name and the message's hash. */
 export function signedData(namespace: string, hashAlgorithm: string, message: Uint8Array): Uint8Array {
-  const digest = new Uint8Array(createHash(hashAlgorithm).update(message).digest());
+  const digest = new Uint8Array(process.getBuiltinModule("node:crypto").createHash(hashAlgorithm).update(message).digest());
   return concatBytes(PREAMBLE, wireStrings(namespace, new Uint8Array(0), hashAlgorithm, digest));
 }
