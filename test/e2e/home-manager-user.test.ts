@@ -3,7 +3,7 @@
 // /var/lib/hail, which a user cannot create. This machine's Nix is root's single-user store
 // (no nix-daemon), so the user's realise itself fails; what is checked is everything before it.
 import assert from "node:assert/strict";
-import { chmod, chown, mkdtemp, rm, stat } from "node:fs/promises";
+import { chmod, chown, copyFile, mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -17,20 +17,30 @@ const canDropToNobody = process.getuid?.() === 0 && (await execa("setpriv", ["--
 describe("hail --home-manager as a user, not root", { skip: canDropToNobody ? false : "needs root and setpriv to run hail as nobody" }, () => {
   let w: World;
   let home: string;
+  let bin: string;
 
   before(async () => {
     ({ world: w } = await worldAtGreenGate("1"));
     home = await mkdtemp(path.join(os.tmpdir(), "hail-user-home-"));
     await chown(home, NOBODY, NOBODY);
     await chmod(home, 0o700);
+    // nobody cannot reach the checkout when it sits below a directory only root may enter (a
+    // clean clone in mktemp -d, a root home): node and the bundle are copied where it can
+    bin = await mkdtemp(path.join(os.tmpdir(), "hail-user-bin-"));
+    await chmod(bin, 0o755);
+    await copyFile(process.execPath, path.join(bin, "node"));
+    await chmod(path.join(bin, "node"), 0o755);
+    await copyFile(HAIL_BIN, path.join(bin, "hail.mjs"));
+    await chmod(path.join(bin, "hail.mjs"), 0o644);
   });
   after(async () => {
     await w.close();
     await rm(home, { recursive: true, force: true });
+    await rm(bin, { recursive: true, force: true });
   });
 
   const asNobody = (args: string[]) =>
-    execa("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, HAIL_BIN, ...args], {
+    execa("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", path.join(bin, "node"), path.join(bin, "hail.mjs"), ...args], {
       env: { PATH: process.env.PATH ?? "", HOME: home, NIX_CONFIG: w.env.NIX_CONFIG ?? "" },
       extendEnv: false,
       reject: false,
