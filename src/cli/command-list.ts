@@ -74,7 +74,7 @@ export function optionsOf(entry: CommandEntry): OptionSpec[] {
     const row: OptionRow = OPTIONS[name];
     const here = rowIn(name, command);
     const placeholder = /<([^>]+)>/.exec(here.flag)?.[1] ?? null;
-    return { long: flagOf(name), placeholder, help: here.help, default: here.default ?? null, value: valueKind(row, placeholder), group: row.group };
+    return { long: flagOf(name), placeholder, help: here.help, default: here.default ?? null, value: valueKind(row, placeholder), group: here.group };
   });
   return [...rows, HELP];
 }

@@ -140,15 +140,11 @@ function errorCode(value: unknown): string | undefined {
 }
 
 /**
- * The body as text, refusing one larger than `maxBytes` without reading further: a
- * Content-Length beyond it is refused before the first byte, and the bytes are counted as
- * they come (a server may send no length, or a wrong one).
+ * The body's exact bytes (a signed file is verified over them; text is decoded by the caller),
+ * refusing one larger than `maxBytes` without reading further: a Content-Length beyond it is
+ * refused before the first byte, and the bytes are counted as they come (a server may send no
+ * length, or a wrong one).
  */
-export async function readBodyText(url: string, response: Response, maxBytes: number): Promise<string> {
-  return new TextDecoder().decode(await readBodyBytes(url, response, maxBytes));
-}
-
-/** The body's exact bytes (a signed file is verified over them), at most maxBytes of them. */
 export async function readBodyBytes(url: string, response: Response, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = (what: string) =>
     new InvalidResponse(url, `answer ${what} is larger than the ${formatMiB(maxBytes)} hail reads; refused without reading further`);
