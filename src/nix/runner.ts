@@ -97,13 +97,18 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
           setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS).unref();
         });
       }, opts.timeoutMs);
+      let reason: string | undefined;
       try {
-        for await (const line of child.iterable({ from: "all" })) opts.onLine(redactCredentials(line));
+        for await (const raw of child.iterable({ from: "all" })) {
+          const line = redactCredentials(raw);
+          reason ??= reasonLine(line);
+          opts.onLine(line);
+        }
         const result = await child;
         if (timedOut) throw new ActivationFailed(`${what} timed out after ${formatDuration(opts.timeoutMs)} and was killed`);
         if (result.failed) {
           const why = result.code === "ENOENT" ? "not found" : result.exitCode !== undefined ? `exit ${result.exitCode}` : result.shortMessage;
-          throw new ActivationFailed(`${what} \`${renderCommand(cmd)}\` failed (${why})`);
+          throw new ActivationFailed(`${what} \`${renderCommand(cmd)}\` failed (${why})${reason === undefined ? "" : `: ${reason}`}`);
         }
       } finally {
         ended = true;
@@ -113,6 +118,22 @@ export function createProcessRunner(onSpawn: (cmd: Command) => void = () => {}):
       }
     },
   };
+}
+
+/**
+ * The one line a service profile's `bin/activate` (nix/lib, docs/services.md) prints to say why
+ * it failed, e.g. `hail-services: myapp-web.service: not healthy within 30s`: it goes into
+ * hail's failure line, so the operator reads the unit and the reason without the journal lines
+ * that follow it in the log. The first such line wins; any other activation just fails by
+ * its exit status, as before.
+ */
+const REASON_PREFIX = "hail-services: ";
+const REASON_MAX = 300;
+
+function reasonLine(line: string): string | undefined {
+  if (!line.startsWith(REASON_PREFIX)) return undefined;
+  const text = line.trim();
+  return text.length > REASON_MAX ? `${text.slice(0, REASON_MAX)}…` : text;
 }
 
 /**

@@ -42,4 +42,12 @@ describe("command output enters hail redacted", () => {
     });
     assert.deepEqual(lines, ["Authorization: [redacted]", "switching main on 127.0.0.1"]);
   });
+
+  it("a failed activation's `hail-services:` line (service profiles) joins the failure, redacted; others fail by exit status alone", async () => {
+    const run = (script: string) => rejection(createProcessRunner().runActivation(sh(script), "activation", { env: {}, timeoutMs: 60_000, onLine: () => {} }));
+    const named = await run(`${HALVES}; echo "starting"; echo "hail-services: myapp-web.service: not healthy within 30s (token $PW)" >&2; echo "journal line 1" >&2; echo "hail-services: second" >&2; exit 3`);
+    assert.match(named.message, /failed \(exit 3\): hail-services: myapp-web\.service: not healthy within 30s \(token \[redacted\]\)$/);
+    const plain = await run(`echo "something went wrong"; exit 2`);
+    assert.match(plain.message, /failed \(exit 2\)$/);
+  });
 });
