@@ -21,6 +21,7 @@ import { AT, BOOTED_SYSTEM, CURRENT_SYSTEM, MemoryStore, OPTS, PROFILE, STORE, T
 
 /** /nix/store/<hash>-nixos-system-host-VERSION */
 const system = (version: string) => `${STORE}/${version.padStart(32, "0")}-nixos-system-host-${version}`;
+const V0 = system("0");
 const V1 = system("1");
 const V2 = system("2");
 
@@ -48,11 +49,11 @@ function nixosTarget(nixos: Partial<NixosConfig> = {}): Target {
 
 /**
  * A machine booted into V1 (generation 1, deployed by hail as build 1); Hydra offers V2 as
- * build 2, built with `kernel` (V1's is 6.1). The clock moves only when the pass sleeps.
+ * build 2, built with `kernel` (V1's is `v1Kernel`, 6.1). The clock moves only when the pass sleeps.
  */
-function nixosWorld(kernel = "6.1") {
+function nixosWorld(kernel = "6.1", v1Kernel = "6.1") {
   const world = worldWith(V1);
-  putSystem(world.fs, V1, "6.1");
+  putSystem(world.fs, V1, v1Kernel);
   putSystem(world.fs, V2, kernel);
   world.fs.link(BOOTED_SYSTEM, V1);
   world.fs.link(CURRENT_SYSTEM, V1);
@@ -178,5 +179,27 @@ describe("a --nixos pass through the fake world", () => {
     assert.deepEqual(w.store.state.failed.map((f) => [f.storePath, f.buildId]), [[V2, 2]]);
     assert.equal(w.store.state.lastDeployed?.storePath, V1);
     assert.equal(w.store.state.lastError?.kind, "activation");
+  });
+
+  it("a rollback switches back into the previous system, also when its kernel is not the booted one and a window is set", async () => {
+    // booted into V0; V1 (kernel 6.2) was switched to without a reboot; V2 (6.2 too) is made the boot default
+    const w = nixosWorld("6.2", "6.2");
+    putSystem(w.fs, V0, "6.1");
+    w.fs.link(BOOTED_SYSTEM, V0);
+    w.nix.failActivation = (_, what) => (what === "health check" ? "exit 1" : null);
+    const target = nixosTarget({ rebootWindow: parseRebootWindow("02:00-04:00") });
+    const outcome = await runPass(w.deps, target, { cache: null }, { ...OPTS, healthCheck: ["check-health"], rollout: null });
+    assert.equal(outcome.kind === "failed" && outcome.rolledBack, true);
+    assert.deepEqual(w.nix.calls, [
+      realise(V2),
+      setProfile(V2),
+      `switch-to-configuration boot ${V2} build=2`,
+      "health check check-health",
+      renderCommand(switchGenerationCommand(PROFILE, 1)),
+      `switch-to-configuration switch ${V1} build=1`,
+    ]);
+    assert.equal(w.fs.links.get(CURRENT_SYSTEM), V1);
+    assert.equal(w.nix.bootDefault, V1);
+    assert.equal(w.store.state.rebootPending, null);
   });
 });
