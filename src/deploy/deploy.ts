@@ -36,7 +36,7 @@ export interface DeployOptions {
 
 export interface DeployDeps {
   runner: ProcessRunner;
-  /** the profile links and the store's free space */
+  /** the profile links, the store's free space and (--nixos) the systems switched between */
   fs: ProfileFs;
   log: Log;
   storeDir: string;
