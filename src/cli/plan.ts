@@ -19,6 +19,7 @@ import type { Log } from "../log.js";
 import { createLog } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
 import { readProfileTarget } from "../nix/profile.js";
+import { nodeProfileFs } from "../nix/profile-fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import type { SizeLookup } from "./plan-changes.js";
 import type { PlanAction, PlanReport, PlanResult } from "./plan-report.js";
@@ -119,7 +120,7 @@ async function planTarget(config: AgentConfig, fetch: boolean, shared: PlanShare
       shared.sizes ??= sharedSizeLookup({ storeDir, timeoutMs: config.timeoutMs });
       report.changes = await previewChanges(resolution.storePath, current, { fetch, runner: createProcessRunner(), sizes: shared.sizes });
     }
-    const nixos = decision.kind === "deploy" ? await previewNixos(config.target, resolution.storePath) : null;
+    const nixos = decision.kind === "deploy" ? await previewNixos(nodeProfileFs, config.target, resolution.storePath) : null;
     if (nixos) report.commands = [...report.commands.slice(0, -1), nixos.command];
     if (nixos) Object.assign(report, { reboot: nixos.reboot, rebootReasons: nixos.rebootReasons });
     return { kind: "report", report };

@@ -68,7 +68,7 @@ export async function confirmReachable(deps: ConfirmDeps, target: Target, timeou
 }
 
 /** The confirmation hook a deployment gets: the poll round's shared answers are bypassed. */
-export function confirmerFor(hydra: HydraApi, log: Log, now: () => Date) {
+export function confirmerFor(hydra: HydraApi, log: Log, now: () => Date, sleep?: (ms: number) => Promise<void>) {
   const direct = hydra instanceof SharedRound ? hydra.direct() : hydra;
-  return (target: Target, timeoutMs: number) => confirmReachable({ hydra: direct, log, now }, target, timeoutMs);
+  return (target: Target, timeoutMs: number) => confirmReachable({ hydra: direct, log, now, ...(sleep ? { sleep } : {}) }, target, timeoutMs);
 }

@@ -65,7 +65,8 @@ export async function convergeInterrupted(
  */
 async function switchOutcome(deps: DeployDeps, target: Target, storePath: string, timeoutMs: number): Promise<InterruptedSwitch> {
   if (!target.nixos) return { kind: "not-run" };
-  const outcome = await interruptedSwitch({ runner: deps.runner, log: deps.log, systemd: systemdRunning() }, target.nixos, target.profile.path, storePath, timeoutMs);
+  const switchDeps = { runner: deps.runner, fs: deps.fs, log: deps.log, systemd: await systemdRunning(deps.fs) };
+  const outcome = await interruptedSwitch(switchDeps, target.nixos, target.profile.path, storePath, timeoutMs);
   if (outcome.kind === "activated") deps.log.info(`the switch to ${storePath} ran to its end (${target.nixos.currentSystem} points at it): not switching again`);
   return outcome;
 }

@@ -36,7 +36,7 @@ export interface DeployOptions {
 
 export interface DeployDeps {
   runner: ProcessRunner;
-  /** the profile links and the store's free space */
+  /** the profile links, the store's free space and (--nixos) the systems switched between */
   fs: ProfileFs;
   log: Log;
   storeDir: string;
@@ -89,7 +89,7 @@ export async function deploy(
     await checkProfileDirs(target.profile.path, deps.fs);
     deps.log.info(`realising ${build.storePath} (substituting from the configured caches, never building here)`);
     await realiseFromCache(deps.runner, build.storePath);
-    if (target.nixos) await checkNixosSystem(build.storePath);
+    if (target.nixos) await checkNixosSystem(deps.fs, build.storePath);
     if (target.homeManager) await checkHomeManagerGeneration(build.storePath);
     const held = deps.heldNow ? await deps.heldNow() : null;
     if (held !== null) {
@@ -176,7 +176,7 @@ export async function activate(
     await runActivationCommand(deps.runner, homeManagerActivateCommand(storePath), opts);
     return { inhibitedSwitch: false };
   }
-  return runTargetActivation(deps.runner, target, storePath, purpose, opts, deps.log);
+  return runTargetActivation(deps, target, storePath, purpose, opts);
 }
 
 async function runHealthCheck(deps: DeployDeps, target: Target, build: DeployBuild, argv: string[], timeoutMs: number) {

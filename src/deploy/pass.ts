@@ -38,6 +38,8 @@ export interface PassDeps {
   store: StateStore;
   storeDir: string;
   now: () => Date;
+  /** --confirm-timeout's wait between two tries (absent: a real timer; a fake clock's in unit tests) */
+  sleep?: (ms: number) => Promise<void>;
   /** the client for --release-manifest's files (agent/release-client.ts); absent without one */
   releaseFiles?: ReleaseFiles | null;
 }
@@ -145,7 +147,7 @@ async function deployRecorded(deps: PassDeps, target: Target, resolution: Resolu
 }
 
 /** What deploying needs from a pass's deps, with build ids looked up in the state file. */
-export function deployDepsOf(deps: Pick<PassDeps, "runner" | "fs" | "log" | "storeDir" | "store"> & Partial<Pick<PassDeps, "hydra" | "now">>): DeployDeps {
+export function deployDepsOf(deps: Pick<PassDeps, "runner" | "fs" | "log" | "storeDir" | "store"> & Partial<Pick<PassDeps, "hydra" | "now" | "sleep">>): DeployDeps {
   return {
     runner: deps.runner,
     fs: deps.fs,
@@ -159,7 +161,7 @@ export function deployDepsOf(deps: Pick<PassDeps, "runner" | "fs" | "log" | "sto
         deps.log.warn(`cannot record the activation's process group in the state file: ${describeError(err)}`);
       });
     },
-    ...(deps.hydra && deps.now ? { confirmReachable: confirmerFor(deps.hydra, deps.log, deps.now) } : {}),
+    ...(deps.hydra && deps.now ? { confirmReachable: confirmerFor(deps.hydra, deps.log, deps.now, deps.sleep) } : {}),
   };
 }
 

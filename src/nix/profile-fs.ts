@@ -1,12 +1,13 @@
-import { readlinkSync } from "node:fs";
-import { lstat, readdir, rename, rm, symlink } from "node:fs/promises";
+import { constants, readlinkSync } from "node:fs";
+import { access, lstat, readdir, readFile, realpath, rename, rm, stat, symlink } from "node:fs/promises";
 import { makeDirs } from "../make-dirs.js";
 import { freeBytes } from "./disk.js";
 
 /**
- * The file-system calls a deployment makes on a profile and the store's filesystem, passed in
- * `deps` so that the pass, a rollback and convergence run against a fake in unit tests. Errors
- * are node:fs's own (ENOENT, EINVAL for readlink of a non-link…): callers test their codes.
+ * The file-system calls a deployment makes on a profile, the store's filesystem and (with
+ * --nixos) the systems it switches between, passed in `deps` so that the pass, a rollback,
+ * convergence and a NixOS switch or reboot run against a fake in unit tests. Errors are
+ * node:fs's own (ENOENT, EINVAL for readlink of a non-link…): callers test their codes.
  */
 export interface ProfileFs {
   readlink(path: string): Promise<string>;
@@ -21,6 +22,13 @@ export interface ProfileFs {
   rename(from: string, to: string): Promise<void>;
   /** bytes free to an unprivileged writer on the filesystem holding `dir` */
   freeBytes(dir: string): Promise<number>;
+  /** the path with every link resolved; ENOENT when it leads nowhere */
+  realpath(path: string): Promise<string>;
+  readFile(path: string): Promise<Buffer>;
+  /** something is there, links followed (stat succeeds) */
+  exists(path: string): Promise<boolean>;
+  /** this process may execute it, links followed (access X_OK) */
+  executable(path: string): Promise<boolean>;
 }
 
 export const nodeProfileFs: ProfileFs = {
@@ -35,7 +43,14 @@ export const nodeProfileFs: ProfileFs = {
   symlink: (target, path) => symlink(target, path),
   rename: (from, to) => rename(from, to),
   freeBytes,
+  realpath: (path) => realpath(path),
+  readFile: (path) => readFile(path),
+  exists: (path) => stat(path).then(() => true, () => false),
+  executable: (path) => access(path, constants.X_OK).then(() => true, () => false),
 };
 
 /** What reading a profile's links needs. */
 export type LinkReader = Pick<ProfileFs, "readlink" | "readdir">;
+
+/** What looking at a NixOS system (its files, the booted and current system links, systemd's run dir) needs. */
+export type SystemFs = Pick<ProfileFs, "realpath" | "readFile" | "exists" | "executable">;

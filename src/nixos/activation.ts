@@ -1,8 +1,8 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";
 import { activateCommand } from "../nix/commands.js";
+import type { SystemFs } from "../nix/profile-fs.js";
 import type { ProcessOptions, ProcessRunner } from "../nix/runner.js";
 import type { NixosTarget as Target } from "./config.js";
 import type { NixosAction, NixosConfig } from "./config.js";
@@ -48,8 +48,8 @@ export function chooseAction(nixos: NixosConfig, changed: string[], inhibitors: 
   return { ...choice, action: nixos.action, rebootPending: false };
 }
 
-export async function switchChoiceFor(nixos: NixosConfig, storePath: string, purpose: ActivationPurpose): Promise<SwitchChoice> {
-  const [changed, inhibitors] = await Promise.all([changedBootLinks(storePath, nixos.bootedSystem), inhibitorsChange(storePath, nixos.bootedSystem)]);
+export async function switchChoiceFor(fs: SystemFs, nixos: NixosConfig, storePath: string, purpose: ActivationPurpose): Promise<SwitchChoice> {
+  const [changed, inhibitors] = await Promise.all([changedBootLinks(fs, storePath, nixos.bootedSystem), inhibitorsChange(fs, storePath, nixos.bootedSystem)]);
   return chooseAction(nixos, changed, inhibitors, purpose);
 }
 
@@ -103,8 +103,15 @@ export function resetFailedCommand(unit: string): Command {
 }
 
 /** systemd is the init system (the check sd_booted() makes); elsewhere the switch runs directly. */
-export function systemdRunning(): boolean {
-  return existsSync("/run/systemd/system");
+export function systemdRunning(fs: SystemFs): Promise<boolean> {
+  return fs.exists("/run/systemd/system");
+}
+
+/** What choosing and running a system's switch needs: the processes, the systems' files, the log. */
+export interface SwitchDeps {
+  runner: ProcessRunner;
+  fs: SystemFs;
+  log: Log;
 }
 
 /**
@@ -113,21 +120,21 @@ export function systemdRunning(): boolean {
  * systemd runs this machine).
  */
 export async function activationCommandFor(
+  deps: Omit<SwitchDeps, "runner">,
   target: Target,
   storePath: string,
   purpose: ActivationPurpose,
   env: Record<string, string>,
-  log: Log,
 ): Promise<Command> {
   if (!target.nixos) return activateCommand(target.profile.path);
-  const choice = await switchChoiceFor(target.nixos, storePath, purpose);
-  if (purpose === "deploy") logChoice(log, target.nixos, storePath, choice);
-  return systemCommand(target, switchToConfigurationCommand(storePath, choice.action), env);
+  const choice = await switchChoiceFor(deps.fs, target.nixos, storePath, purpose);
+  if (purpose === "deploy") logChoice(deps.log, target.nixos, storePath, choice);
+  return systemCommand(deps.fs, target, switchToConfigurationCommand(storePath, choice.action), env);
 }
 
 /** A switch-to-configuration command as it runs: through systemd-run when systemd runs this machine. */
-export function systemCommand(target: Target, command: Command, env: Record<string, string>): Command {
-  return systemdRunning() ? systemdRunCommand(command, env, switchUnitName(target.profile.path)) : command;
+export async function systemCommand(fs: SystemFs, target: Target, command: Command, env: Record<string, string>): Promise<Command> {
+  return (await systemdRunning(fs)) ? systemdRunCommand(command, env, switchUnitName(target.profile.path)) : command;
 }
 
 /** "kernel, initrd changed; switch inhibitors differ (booted: …, new: …)", or "" when no reboot is needed. */

@@ -2,7 +2,7 @@ import { ActivationFailed, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";
 import type { ProcessOptions, ProcessRunner } from "../nix/runner.js";
-import type { ActivationPurpose } from "./activation.js";
+import type { ActivationPurpose, SwitchDeps } from "./activation.js";
 import { activationCommandFor, runActivationCommand, switchToConfigurationCommand, switchUnitOf, systemCommand } from "./activation.js";
 import type { NixosTarget as Target } from "./config.js";
 import { inhibitorRefusal } from "./inhibitors.js";
@@ -23,14 +23,14 @@ const KEPT_LINES = 200;
  * for inhibitors hail saw itself, and waits for its reboot. NIXOS_NO_CHECK is never set.
  */
 export async function runTargetActivation(
-  runner: ProcessRunner,
+  deps: SwitchDeps,
   target: Target,
   storePath: string,
   purpose: ActivationPurpose,
   opts: ProcessOptions,
-  log: Log,
 ): Promise<ActivationOutcome> {
-  const command = await activationCommandFor(target, storePath, purpose, opts.env, log);
+  const { runner, log } = deps;
+  const command = await activationCommandFor(deps, target, storePath, purpose, opts.env);
   const switching = target.nixos !== undefined && purpose === "deploy" && command.args.at(-1) === "switch";
   const kept: string[] = [];
   const onLine = (line: string) => {
@@ -51,7 +51,7 @@ export async function runTargetActivation(
       `switch-to-configuration refused to switch into ${storePath} because its switch inhibitors differ from the running system's (${err.message}); ` +
         "making it the boot default instead: it becomes active at the next reboot (hail never sets NIXOS_NO_CHECK)",
     );
-    await runActivationCommand(runner, systemCommand(target, switchToConfigurationCommand(storePath, "boot"), opts.env), opts);
+    await runActivationCommand(runner, await systemCommand(deps.fs, target, switchToConfigurationCommand(storePath, "boot"), opts.env), opts);
     return { inhibitedSwitch: true };
   }
 }

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hasErrnoCode } from "../errno.js";
+import type { SystemFs } from "../nix/profile-fs.js";
 
 /**
  * NixOS 26.05's switch inhibitors (`system.switch.inhibitors`): a system writes
@@ -24,8 +24,8 @@ export interface InhibitorsChange {
 }
 
 /** null when the new system's inhibitors are the booted system's (or neither has any). */
-export async function inhibitorsChange(system: string, bootedSystem: string): Promise<InhibitorsChange | null> {
-  const [next, booted] = await Promise.all([readInhibitors(system), readInhibitors(bootedSystem)]);
+export async function inhibitorsChange(fs: SystemFs, system: string, bootedSystem: string): Promise<InhibitorsChange | null> {
+  const [next, booted] = await Promise.all([readInhibitors(fs, system), readInhibitors(fs, bootedSystem)]);
   if (next === null && booted === null) return null;
   if (next !== null && booted !== null && next.equals(booted)) return null;
   return { booted: describeFile(booted), next: describeFile(next) };
@@ -41,9 +41,9 @@ export function describeChange(change: InhibitorsChange): string {
   return `switch inhibitors differ (booted: ${describeInhibitors(change.booted)}, new: ${describeInhibitors(change.next)})`;
 }
 
-async function readInhibitors(system: string): Promise<Buffer | null> {
+async function readInhibitors(fs: SystemFs, system: string): Promise<Buffer | null> {
   try {
-    return await readFile(join(system, INHIBITORS_FILE));
+    return await fs.readFile(join(system, INHIBITORS_FILE));
   } catch (err) {
     // a system without inhibitors (before 26.05, or none configured) has no such file
     if (hasErrnoCode(err, "ENOENT") || hasErrnoCode(err, "ENOTDIR")) return null;

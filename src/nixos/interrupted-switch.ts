@@ -1,11 +1,12 @@
 import { formatDuration } from "../duration.js";
-import { realpath } from "node:fs/promises";
 import { ActivationFailed, HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";
+import type { SystemFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import { switchChoiceFor, resetFailedCommand, switchUnitName } from "./activation.js";
 import type { NixosConfig } from "./config.js";
+import { resolvedOrNull } from "./system.js";
 
 /**
  * What became of the switch of a deployment whose hail stopped after switching the profile
@@ -18,6 +19,8 @@ export type InterruptedSwitch = { kind: "activated" } | { kind: "failed"; error:
 
 export interface InterruptedSwitchDeps {
   runner: ProcessRunner;
+  /** the current-system link and the systems' boot links */
+  fs: SystemFs;
   log: Log;
   /** systemd runs this machine: the switch ran in the transient unit switchUnitName() */
   systemd: boolean;
@@ -55,9 +58,9 @@ export async function interruptedSwitch(
     const failed = await settleSwitchUnit(deps, switchUnitName(profilePath), timeoutMs);
     if (failed !== null) return { kind: "failed", error: failed };
   }
-  const { action } = await switchChoiceFor(nixos, storePath, "deploy");
+  const { action } = await switchChoiceFor(deps.fs, nixos, storePath, "deploy");
   if (action !== "switch") return { kind: "not-run" };
-  const current = await realpath(nixos.currentSystem).catch(() => null);
+  const current = await resolvedOrNull(deps.fs, nixos.currentSystem);
   return current === storePath ? { kind: "activated" } : { kind: "not-run" };
 }
 

@@ -1,6 +1,6 @@
-import { stat } from "node:fs/promises";
 import type { NixosTarget as Target } from "./config.js";
 import { renderCommand } from "../nix/commands.js";
+import type { SystemFs } from "../nix/profile-fs.js";
 import { describeReasons, rebootReasons, switchChoiceFor, switchToConfigurationCommand } from "./activation.js";
 import { checkNixosSystem } from "./system.js";
 
@@ -20,19 +20,18 @@ export interface NixosPreview {
  * configured action's. A closure in the store that is not a NixOS system is refused (65) as
  * `run --nixos` refuses it.
  */
-export async function previewNixos(target: Target, storePath: string): Promise<NixosPreview | null> {
+export async function previewNixos(fs: SystemFs, target: Target, storePath: string): Promise<NixosPreview | null> {
   const nixos = target.nixos;
   if (!nixos) return null;
-  const present = await stat(storePath).then(() => true, () => false);
-  if (!present) {
+  if (!(await fs.exists(storePath))) {
     return {
       command: renderCommand(switchToConfigurationCommand(storePath, nixos.action)),
       reboot: `unknown until ${storePath} is in the local store (plan --fetch realises it)`,
       rebootReasons: [],
     };
   }
-  await checkNixosSystem(storePath);
-  const choice = await switchChoiceFor(nixos, storePath, "deploy");
+  await checkNixosSystem(fs, storePath);
+  const choice = await switchChoiceFor(fs, nixos, storePath, "deploy");
   const command = renderCommand(switchToConfigurationCommand(storePath, choice.action));
   const reasons = rebootReasons(choice);
   if (reasons.length === 0) return { command, reboot: `no (same kernel, initrd and modules as ${nixos.bootedSystem})`, rebootReasons: reasons };

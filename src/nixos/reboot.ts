@@ -1,17 +1,20 @@
-import { realpath } from "node:fs/promises";
 import type { NixosTarget as Target } from "./config.js";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
+import type { SystemFs } from "../nix/profile-fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { recordError } from "../state/transitions.js";
 import { rebootReasons, switchChoiceFor } from "./activation.js";
 import { insideWindow } from "./reboot-window.js";
+import { resolvedOrNull } from "./system.js";
 
 export interface RebootDeps {
   runner: ProcessRunner;
+  /** the booted system's link and the systems' boot links */
+  fs: SystemFs;
   log: Log;
   store: StateStore;
   now: () => Date;
@@ -30,9 +33,9 @@ export const REBOOT_RETRY_BASE_MS = 5 * 60_000;
  * them). The reasons go with the mark, for `status` and the metrics. A later deployment that
  * switches clears the mark.
  */
-export async function noteRebootNeed(deps: Pick<RebootDeps, "store" | "now">, target: Target, storePath: string, inhibitedSwitch = false): Promise<void> {
+export async function noteRebootNeed(deps: Pick<RebootDeps, "fs" | "store" | "now">, target: Target, storePath: string, inhibitedSwitch = false): Promise<void> {
   if (!target.nixos) return;
-  const choice = await switchChoiceFor(target.nixos, storePath, "deploy");
+  const choice = await switchChoiceFor(deps.fs, target.nixos, storePath, "deploy");
   const reasons = rebootReasons(choice);
   if (inhibitedSwitch && !reasons.includes("switch-inhibitors")) reasons.push("switch-inhibitors");
   const pending = choice.rebootPending || inhibitedSwitch;
@@ -59,7 +62,7 @@ export async function rebootIfDue(deps: RebootDeps, target: Target): Promise<Reb
   if (!nixos) return { kind: "nothing-to-do" };
   const pending = (await deps.store.read()).rebootPending;
   if (pending === null) return { kind: "nothing-to-do" };
-  if ((await realpath(nixos.bootedSystem).catch(() => null)) === pending.storePath) {
+  if ((await resolvedOrNull(deps.fs, nixos.bootedSystem)) === pending.storePath) {
     // rebooted into it already (by hand, or a reboot hail did not hear back from)
     deps.log.info(`booted into ${pending.storePath}: no reboot pending any more`);
     await deps.store.update((s) => ({ ...s, rebootPending: s.rebootPending?.storePath === pending.storePath ? null : s.rebootPending }));

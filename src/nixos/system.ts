@@ -1,7 +1,6 @@
-import { constants } from "node:fs";
-import { access, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { EXIT, HailError } from "../errors.js";
+import type { SystemFs } from "../nix/profile-fs.js";
 
 /** `--nixos` on an output that is not a NixOS system closure: invalid data, exit 65. */
 export class NotANixosSystem extends HailError {
@@ -13,18 +12,10 @@ export class NotANixosSystem extends HailError {
  * A NixOS system closure has a `nixos-version` file and an executable
  * `bin/switch-to-configuration`. Checked after realise and before the profile is switched.
  */
-export async function checkNixosSystem(storePath: string): Promise<void> {
+export async function checkNixosSystem(fs: SystemFs, storePath: string): Promise<void> {
   const missing: string[] = [];
-  try {
-    await stat(join(storePath, "nixos-version"));
-  } catch {
-    missing.push("nixos-version");
-  }
-  try {
-    await access(join(storePath, "bin", "switch-to-configuration"), constants.X_OK);
-  } catch {
-    missing.push("executable bin/switch-to-configuration");
-  }
+  if (!(await fs.exists(join(storePath, "nixos-version")))) missing.push("nixos-version");
+  if (!(await fs.executable(join(storePath, "bin", "switch-to-configuration")))) missing.push("executable bin/switch-to-configuration");
   if (missing.length > 0) {
     throw new NotANixosSystem(
       `${storePath} is not a NixOS system (it has no ${missing.join(" and no ")}); ` +
@@ -37,19 +28,16 @@ export async function checkNixosSystem(storePath: string): Promise<void> {
 export const BOOT_LINKS = ["kernel", "initrd", "kernel-modules"] as const;
 
 /** Which of the boot links of `system` differ from those of the running (booted) system. */
-export async function changedBootLinks(system: string, bootedSystem: string): Promise<string[]> {
+export async function changedBootLinks(fs: SystemFs, system: string, bootedSystem: string): Promise<string[]> {
   const changed: string[] = [];
   for (const link of BOOT_LINKS) {
-    const [next, booted] = await Promise.all([resolved(join(system, link)), resolved(join(bootedSystem, link))]);
+    const [next, booted] = await Promise.all([resolvedOrNull(fs, join(system, link)), resolvedOrNull(fs, join(bootedSystem, link))]);
     if (next !== booted) changed.push(link);
   }
   return changed;
 }
 
-async function resolved(path: string): Promise<string | null> {
-  try {
-    return await realpath(path);
-  } catch {
-    return null;
-  }
+/** Where a link leads, or null when it leads nowhere (a missing link, a dangling one, no permission). */
+export function resolvedOrNull(fs: SystemFs, path: string): Promise<string | null> {
+  return fs.realpath(path).catch(() => null);
 }

@@ -1,9 +1,10 @@
 /**
- * Fakes for the seams of a pass: a file system of profile links, a Nix that switches them the
- * way nix-env does, an in-memory state store, a log that keeps its lines. Every call is
- * recorded in order, so a test asserts what ran and what the world looks like after.
+ * Fakes for the seams of a pass: a file system of profile links (and of NixOS systems), a Nix
+ * that switches them the way nix-env and switch-to-configuration do, an in-memory state store,
+ * a log that keeps its lines. Every call is recorded in order, so a test asserts what ran and
+ * what the world looks like after.
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { DeployOptions } from "../../src/deploy/deploy.js";
 import type { ProcessTable } from "../../src/deploy/orphan.js";
 import type { HydraApi } from "../../src/deploy/fetch.js";
@@ -29,6 +30,9 @@ import { hydraBuild } from "./builds.js";
 export const STORE = "/nix/store";
 export const PROFILE = "/profiles/app";
 export const NOW = new Date("2026-03-01T12:00:00.000Z");
+/** The links a NixOS machine keeps of the system it booted and the one activated last. */
+export const BOOTED_SYSTEM = "/run/booted-system";
+export const CURRENT_SYSTEM = "/run/current-system";
 
 /** A store path of the fake store: `path("v1")` is /nix/store/<hash>-app-v1. */
 export function path(version: string): string {
@@ -43,6 +47,8 @@ function errno(code: string, syscall: string, p: string): Error {
 export class FakeFs implements ProfileFs {
   readonly links = new Map<string, string>();
   readonly files = new Set<string>();
+  /** what readFile reads from a file (empty when not given) */
+  readonly contents = new Map<string, string>();
   readonly dirs = new Set<string>(["/"]);
   /** owner and mode by path; anything not here is root's, directories 0755 */
   readonly owners = new Map<string, { uid: number; mode: number }>();
@@ -50,26 +56,26 @@ export class FakeFs implements ProfileFs {
   /** called before each change: throw to make it fail */
   beforeChange: (op: string, p: string) => void = () => {};
 
-  private exists(p: string): boolean {
+  private has(p: string): boolean {
     return this.links.has(p) || this.files.has(p) || this.dirs.has(p);
   }
   async readlink(p: string): Promise<string> {
     const target = this.links.get(p);
     if (target !== undefined) return target;
-    throw errno(this.exists(p) ? "EINVAL" : "ENOENT", "readlink", p);
+    throw errno(this.has(p) ? "EINVAL" : "ENOENT", "readlink", p);
   }
   async readdir(dir: string): Promise<string[]> {
     if (!this.dirs.has(dir)) throw errno("ENOENT", "scandir", dir);
     return [...this.links.keys(), ...this.files, ...this.dirs].filter((p) => p !== "/" && dirname(p) === dir).map((p) => basename(p));
   }
   async lstat(p: string) {
-    if (!this.exists(p)) throw errno("ENOENT", "lstat", p);
+    if (!this.has(p)) throw errno("ENOENT", "lstat", p);
     const { uid, mode } = this.owners.get(p) ?? { uid: 0, mode: this.dirs.has(p) ? 0o755 : 0o777 };
     return { isSymbolicLink: () => this.links.has(p), isDirectory: () => this.dirs.has(p), uid, mode };
   }
   async mkdirs(dir: string): Promise<void> {
     this.beforeChange("mkdirs", dir);
-    for (let d = dir; !this.dirs.has(d); d = dirname(d)) this.dirs.add(d);
+    this.addDirs(dir);
   }
   async remove(p: string): Promise<void> {
     this.beforeChange("remove", p);
@@ -78,7 +84,7 @@ export class FakeFs implements ProfileFs {
   }
   async symlink(target: string, p: string): Promise<void> {
     this.beforeChange("symlink", p);
-    if (this.exists(p)) throw errno("EEXIST", "symlink", p);
+    if (this.has(p)) throw errno("EEXIST", "symlink", p);
     this.links.set(p, target);
   }
   async rename(from: string, to: string): Promise<void> {
@@ -90,6 +96,52 @@ export class FakeFs implements ProfileFs {
   }
   async freeBytes(): Promise<number> {
     return this.free;
+  }
+  async realpath(p: string): Promise<string> {
+    return this.resolved(p, "realpath");
+  }
+  async readFile(p: string): Promise<Buffer> {
+    const real = this.resolved(p, "open");
+    if (this.dirs.has(real)) throw errno("EISDIR", "read", p);
+    return Buffer.from(this.contents.get(real) ?? "");
+  }
+  async exists(p: string): Promise<boolean> {
+    return this.realpath(p).then(() => true, () => false);
+  }
+  async executable(p: string): Promise<boolean> {
+    const real = await this.realpath(p).catch(() => null);
+    return real !== null && ((await this.lstat(real)).mode & 0o111) !== 0;
+  }
+
+  /** `p` with every link on the way followed, as realpath(3) does: ENOENT, ENOTDIR, ELOOP like it. */
+  private resolved(p: string, syscall: string, depth = 0): string {
+    if (depth > 40) throw errno("ELOOP", syscall, p);
+    const parts = p.split("/").filter((part) => part !== "");
+    let at = "/";
+    for (const [i, part] of parts.entries()) {
+      if (this.files.has(at)) throw errno("ENOTDIR", syscall, p);
+      const next = resolve(at, part);
+      const target = this.links.get(next);
+      if (target !== undefined) return this.resolved(resolve(at, target, ...parts.slice(i + 1)), syscall, depth + 1);
+      if (!this.has(next)) throw errno("ENOENT", syscall, p);
+      at = next;
+    }
+    return at;
+  }
+
+  /** A file with its directories (test set-up, not a change a pass makes). */
+  put(p: string, content = ""): void {
+    this.addDirs(dirname(p));
+    this.files.add(p);
+    this.contents.set(p, content);
+  }
+  /** A symlink with its directories (test set-up). */
+  link(p: string, target: string): void {
+    this.addDirs(dirname(p));
+    this.links.set(p, target);
+  }
+  private addDirs(dir: string): void {
+    for (let d = dir; !this.dirs.has(d); d = dirname(d)) this.dirs.add(d);
   }
 
   /** What the profile resolves to (null: no profile). */
@@ -114,10 +166,26 @@ export class FakeFs implements ProfileFs {
   }
 }
 
-/** A Nix that works on a FakeFs: realise, --set, --switch-generation, --delete-generations, activation. */
+/** A system's switch-to-configuration, run directly or through systemd-run: which system, which action. */
+function switchOf(cmd: Command): { system: string; action: string; viaSystemd: boolean } | null {
+  const viaSystemd = cmd.file === "systemd-run";
+  const [file = "", action = ""] = viaSystemd ? cmd.args.slice(cmd.args.indexOf("--") + 1) : [cmd.file, ...cmd.args];
+  return file.endsWith("/bin/switch-to-configuration") ? { system: dirname(dirname(file)), action, viaSystemd } : null;
+}
+
+/**
+ * A Nix that works on a FakeFs: realise, --set, --switch-generation, --delete-generations,
+ * activation, and a NixOS system's switch-to-configuration: `switch` points CURRENT_SYSTEM at
+ * the system, `switch` and `boot` make it the boot default (a failing one changes nothing).
+ */
 export class FakeNix implements ProcessRunner {
-  /** every command, in order: nix commands rendered, activations as `WHAT STORE-PATH build=ID` */
+  /**
+   * every command, in order: nix commands rendered, activations as `activate STORE-PATH build=ID`,
+   * switches as `[systemd-run ]switch-to-configuration ACTION SYSTEM build=ID`
+   */
   readonly calls: string[] = [];
+  /** the system the boot loader starts next (null: none installed by a switch yet) */
+  bootDefault: string | null = null;
   /** throws for the commands it returns an error for */
   failNix: (cmd: Command) => Error | null = () => null;
   /** the activation (or health check, hook) of this store path fails with this message */
@@ -149,6 +217,8 @@ export class FakeNix implements ProcessRunner {
   }
 
   async runActivation(cmd: Command, what: string, opts: ProcessOptions): Promise<void> {
+    const nixosSwitch = switchOf(cmd);
+    if (nixosSwitch !== null) return this.switchSystem(nixosSwitch, opts.env.HAIL_BUILD_ID);
     // an activation runs PROFILE/bin/activate: what it activates is what the profile is now
     const profileBin = cmd.file.endsWith("/bin/activate") ? await this.fs.at(cmd.file.slice(0, -"/bin/activate".length)) : null;
     const storePath = profileBin ?? opts.env.HAIL_STORE_PATH ?? null;
@@ -156,6 +226,14 @@ export class FakeNix implements ProcessRunner {
     this.calls.push(what === "activation" ? `activate ${storePath} build=${build}` : `${what} ${renderCommand(cmd)}`);
     const failure = this.failActivation(storePath, what);
     if (failure !== null) throw new ActivationFailed(`${what} failed (${failure})`);
+  }
+
+  private switchSystem({ system, action, viaSystemd }: NonNullable<ReturnType<typeof switchOf>>, build: string | undefined): void {
+    this.calls.push(`${viaSystemd ? "systemd-run " : ""}switch-to-configuration ${action} ${system} build=${build}`);
+    const failure = this.failActivation(system, "activation");
+    if (failure !== null) throw new ActivationFailed(`activation failed (${failure})`);
+    if (action === "switch") this.fs.links.set(CURRENT_SYSTEM, system);
+    this.bootDefault = system;
   }
 }
 

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { nodeProfileFs } from "../../src/nix/profile-fs.js";
 import { describeChange, inhibitorRefusal, inhibitorsChange } from "../../src/nixos/inhibitors.js";
 
 describe("inhibitorsChange", () => {
@@ -20,22 +21,22 @@ describe("inhibitorsChange", () => {
   after(() => rm(root, { recursive: true, force: true }));
 
   it("no file on either side: no inhibitors, nothing differs", async () => {
-    assert.equal(await inhibitorsChange(await system("a"), await system("b")), null);
+    assert.equal(await inhibitorsChange(nodeProfileFs, await system("a"), await system("b")), null);
   });
   it("the same bytes: nothing differs", async () => {
-    assert.equal(await inhibitorsChange(await system("c", '{"systemd":"258"}'), await system("d", '{"systemd":"258"}')), null);
+    assert.equal(await inhibitorsChange(nodeProfileFs, await system("c", '{"systemd":"258"}'), await system("d", '{"systemd":"258"}')), null);
   });
   it("bytes that mean the same JSON still differ: hail does not parse the file", async () => {
-    const change = await inhibitorsChange(await system("e", '{"systemd": "258"}'), await system("f", '{"systemd":"258"}'));
+    const change = await inhibitorsChange(nodeProfileFs, await system("e", '{"systemd": "258"}'), await system("f", '{"systemd":"258"}'));
     assert.notEqual(change, null);
   });
   it("a file on one side only differs, and is described by size and digest, not by content", async () => {
-    const change = await inhibitorsChange(await system("g", '{"systemd":"secret-ish-content"}'), await system("h"));
+    const change = await inhibitorsChange(nodeProfileFs, await system("g", '{"systemd":"secret-ish-content"}'), await system("h"));
     assert.ok(change);
     const text = describeChange(change);
     assert.match(text, /^switch inhibitors differ \(booted: none, new: 32 bytes sha256:[0-9a-f]{12}\)$/);
     assert.doesNotMatch(text, /systemd/);
-    const back = await inhibitorsChange(await system("h"), await system("g"));
+    const back = await inhibitorsChange(nodeProfileFs, await system("h"), await system("g"));
     assert.match(describeChange(back ?? assert.fail("differs")), /^switch inhibitors differ \(booted: 32 bytes sha256:[0-9a-f]{12}, new: none\)$/);
   });
 });

@@ -14,6 +14,7 @@ import { renderCommand } from "../../src/nix/commands.js";
 import type { ProcessRunner } from "../../src/nix/runner.js";
 import { NixCommandFailed } from "../../src/errors.js";
 import { createLog } from "../../src/log.js";
+import { nodeProfileFs } from "../../src/nix/profile-fs.js";
 
 const log = createLog({ format: "json", level: "error", color: false });
 const PROFILE = "/nix/var/nix/profiles/system";
@@ -49,7 +50,7 @@ describe("a switch interrupted by hail's restart", () => {
   let system: string;
   let nixos: NixosConfig;
   const sleeps: number[] = [];
-  const deps = (runner: ProcessRunner, systemd = true) => ({ runner, log, systemd, sleep: async (ms: number) => void sleeps.push(ms) });
+  const deps = (runner: ProcessRunner, systemd = true) => ({ runner, fs: nodeProfileFs, log, systemd, sleep: async (ms: number) => void sleeps.push(ms) });
 
   before(async () => {
     dir = await realpath(await mkdtemp(path.join(tmpdir(), "hail-switch-")));

@@ -2,9 +2,6 @@
 // 10 and 20 minutes apart, at most REBOOT_ATTEMPTS times; each failure is logged and recorded.
 // A mark whose system is booted already is dropped.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { describe, it } from "node:test";
 import type { Target } from "../../src/deploy/target.js";
 import { REBOOT_ATTEMPTS, rebootIfDue } from "../../src/nixos/reboot.js";
@@ -28,7 +25,7 @@ function world(commandFails: (attempt: number) => boolean) {
   const store = new MemoryStore({ ...emptyState("system", PROFILE), rebootPending: { storePath: SYSTEM, changed: ["kernel"], since: START.toISOString(), failures: 0, retryAt: null } });
   const log = memoryLog();
   let now = START;
-  const deps = { runner: nix, log, store, now: () => now };
+  const deps = { runner: nix, fs: nix.fs, log, store, now: () => now };
   const reboots = () => nix.calls.filter((c) => c.startsWith("reboot command")).length;
   return { nix, store, log, deps, reboots, at: (t: Date) => (now = t) };
 }
@@ -84,25 +81,22 @@ describe("a failing reboot command", () => {
 
 describe("a pending reboot the machine has done already", () => {
   it("is forgotten once the booted system is the marked one (rebooted by hand): no second reboot, with or without a window", async () => {
-    const root = await mkdtemp(path.join(tmpdir(), "hail-booted-"));
-    try {
-      const system = path.join(root, "nixos-system-host-2");
-      await mkdir(system);
-      const booted = path.join(root, "booted-system");
-      await symlink(system, booted);
-      for (const rebootWindow of [target.nixos?.rebootWindow ?? null, null]) {
-        const w = world(() => false);
-        w.store.state = { ...w.store.state, rebootPending: { storePath: system, changed: ["switch-inhibitors"], since: START.toISOString(), failures: 0, retryAt: null } };
-        const nixos = { ...(target.nixos ?? assert.fail("a --nixos target")), rebootWindow, bootedSystem: booted };
-        assert.equal((await rebootIfDue(w.deps, { ...target, nixos })).kind, "nothing-to-do");
-        assert.equal(w.reboots(), 0);
-        assert.equal(w.store.state.rebootPending, null);
-      }
-      // booted into another system: the mark stays, and inside the window hail reboots
+    const system = "/nix/store/1v4yhcqzcslqnkhdbm0fkpsjhsbn3x8r-nixos-system-host-2";
+    const booted = "/run/booted-system";
+    for (const rebootWindow of [target.nixos?.rebootWindow ?? null, null]) {
       const w = world(() => false);
-      assert.equal((await rebootIfDue(w.deps, { ...target, nixos: { ...(target.nixos ?? assert.fail()), bootedSystem: booted } })).kind, "rebooting");
-    } finally {
-      await rm(root, { recursive: true, force: true });
+      w.nix.fs.put(`${system}/nixos-version`);
+      w.nix.fs.link(booted, system);
+      w.store.state = { ...w.store.state, rebootPending: { storePath: system, changed: ["switch-inhibitors"], since: START.toISOString(), failures: 0, retryAt: null } };
+      const nixos = { ...(target.nixos ?? assert.fail("a --nixos target")), rebootWindow, bootedSystem: booted };
+      assert.equal((await rebootIfDue(w.deps, { ...target, nixos })).kind, "nothing-to-do");
+      assert.equal(w.reboots(), 0);
+      assert.equal(w.store.state.rebootPending, null);
     }
+    // booted into another system: the mark stays, and inside the window hail reboots
+    const w = world(() => false);
+    w.nix.fs.put(`${system}/nixos-version`);
+    w.nix.fs.link(booted, system);
+    assert.equal((await rebootIfDue(w.deps, { ...target, nixos: { ...(target.nixos ?? assert.fail()), bootedSystem: booted } })).kind, "rebooting");
   });
 });
