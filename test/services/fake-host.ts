@@ -3,7 +3,7 @@
 // the scripts write their unit dir and state dir there. The fake records every call that
 // changes something in `calls` and answers `show` from one state file per unit
 // (fake-systemctl.sh, fake-journalctl.sh).
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -99,3 +99,6 @@ export async function evaluationError(spec: object): Promise<string> {
   if (r.exitCode === 0) throw new Error(`expected an evaluation error, got ${r.stdout}`);
   return r.stderr;
 }
+
+/** True when the path exists, even as a dangling symlink. */
+export const exists = (p: string): Promise<boolean> => lstat(p).then(() => true, () => false);

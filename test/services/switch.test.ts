@@ -1,14 +1,12 @@
 // bin/activate's diff and switch methods, and bin/deactivate, against a fake systemctl: which
 // systemctl calls each change makes, in which order, and what is left in the unit dir.
 import assert from "node:assert/strict";
-import { lstat, readFile, readlink, readdir } from "node:fs/promises";
+import { readFile, readlink, readdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createNixLab, type NixLab } from "../support/nix-lab.js";
-import { buildProfile, createFakeHost, type FakeHost } from "./fake-host.js";
+import { buildProfile, createFakeHost, exists, type FakeHost } from "./fake-host.js";
 import { type HealthServer, startHealthServer } from "./health-server.js";
-
-const exists = (p: string) => lstat(p).then(() => true, () => false);
 
 describe("bin/activate switches units by their method (fake systemctl)", () => {
   let lab: NixLab;
