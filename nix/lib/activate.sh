@@ -56,6 +56,7 @@ for bg in "${OLD_BG[@]}"; do
     stop_unit "$base@$a.service"
     stop_unit "$base@$b.service"
     rm -rf "${STATE:?}/bg/$base"
+    rmdir "$STATE/bg" 2>/dev/null || true
   fi
 done
 for u in "${NEW_UNITS[@]}"; do

@@ -43,7 +43,12 @@ describe("blue-green switch (fake systemctl)", () => {
     [a, b] = [String(slotA.port), String(slotB.port)];
     // Where traffic goes at the moment a slot's health is checked.
     for (const slot of [slotA, slotB]) slot.observe = liveNow;
-    [profiles.v1, profiles.v2, profiles.v3] = await Promise.all([buildProfile(lab, spec("1")), buildProfile(lab, spec("2")), buildProfile(lab, spec("3"))]);
+    [profiles.v1, profiles.v2, profiles.v3, profiles.plain] = await Promise.all([
+      buildProfile(lab, spec("1")),
+      buildProfile(lab, spec("2")),
+      buildProfile(lab, spec("3")),
+      buildProfile(lab, { name: "bg", services: { other: { exec: ["/bin/sleep", "other"] } } }),
+    ]);
   });
   after(async () => {
     await Promise.all([lab?.cleanup(), host?.cleanup(), slotA?.close(), slotB?.close()]);
@@ -108,5 +113,18 @@ describe("blue-green switch (fake systemctl)", () => {
     assert.deepEqual(stops.slice(0, 3).toSorted(), ["bg-web", `bg-web-slot-${a}`, `bg-web-slot-${b}`].map((u) => `stop ${u}.socket`).toSorted());
     assert.deepEqual(stops.slice(3, 5), [`stop bg-web@${a}.service`, `stop bg-web@${b}.service`]);
     assert.ok(!(await exists(path.join(host.stateDir, "bg"))));
+  });
+
+  it("a profile without the blue-green service stops both slot instances before their template goes", async () => {
+    assert.equal((await host.run(p("v2"), "activate")).exitCode, 0);
+    await host.takeCalls();
+    const r = await host.run(p("plain"), "activate");
+    assert.equal(r.exitCode, 0, r.stderr);
+    const calls = await host.takeCalls();
+    const reload = calls.indexOf("daemon-reload");
+    assert.ok(calls.indexOf(`stop bg-web@${a}.service`) < reload && calls.indexOf(`stop bg-web@${b}.service`) < reload, calls.join("\n"));
+    assert.ok(calls.indexOf(`stop bg-web@${a}.service`) >= 0);
+    assert.ok(!(await exists(path.join(host.stateDir, "bg", "bg"))), "the slots' state is gone");
+    assert.ok(!(await exists(path.join(host.unitDir, "bg-web@.service"))));
   });
 });
