@@ -69,6 +69,19 @@
         nixos-deploy = nixpkgs.legacyPackages.${system}.testers.runNixOSTest (import ./nix/tests/nixos-deploy.nix { inherit self; });
       });
 
+      # mkServiceProfile: systemd services as a hail profile (docs/services.md). A plain
+      # attribute set of functions, the same as `import ./nix/lib` without flakes; it takes
+      # everything it builds with from the `pkgs` it is given, so it needs no system here.
+      lib = import ./nix/lib;
+
+      # `nix flake init -t <hail>#service`: an app, its test, its service profile and the
+      # release gate as Hydra jobs, and the host side (docs/services.md).
+      templates.service = {
+        path = ./nix/templates/service;
+        description = "An app deployed by hail as systemd services: hydraJobs with a release gate, and the host side";
+      };
+      templates.default = self.templates.service;
+
       # nixfmt (RFC 166 style); nixfmt-rfc-style is only a warning alias of it since 25.11
       formatter = forAllSystems (pkgs: pkgs.nixfmt);
     };

@@ -8,44 +8,21 @@
 // network, and full nixpkgs is far too big), hail a copy of the files its flake evaluates.
 // Nothing is built; Nix copies the two small sources into /nix/store.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { offlineNix, pointAtLocal, STUB_NIXPKGS, type OfflineNix } from "./offline-flakes.js";
 import { REPO, tempDir } from "./unit-file.js";
 
-const STUB_NIXPKGS = `path:${path.join(REPO, "test", "packaging", "nixpkgs-stub")}`;
 const EXAMPLE = path.join(REPO, "nix", "examples", "host", "flake.nix");
 /** what hail's flake reads when it is evaluated (not built) */
 const FLAKE_FILES = ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/service-args.nix", "nix/tests/nixos-deploy.nix"];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe("a host's flake and `nix run` / `nix profile install` (real Nix flakes, stub nixpkgs)", () => {
   let dir: string;
-  let env: NodeJS.ProcessEnv;
-
-  const nix = (args: string[]): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const argv = ["--extra-experimental-features", "nix-command flakes", ...args];
-      execFile("nix", argv, { cwd: dir, env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
-        if (err && typeof err.code !== "number") {
-          reject(new Error(`nix could not run (${String(err.code ?? err.message)}): it is required for these tests`));
-          return;
-        }
-        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-      });
-    });
-
-  async function evalJson<T>(args: string[]): Promise<T> {
-    const r = await nix(["eval", "--json", "--no-write-lock-file", ...args]);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as T;
-  }
+  let nixOffline: OfflineNix;
+  const nix = (args: string[]) => nixOffline.run(args);
+  const evalJson = <T>(args: string[]) => nixOffline.evalJson<T>(args);
 
   before(async () => {
     dir = await tempDir("hail-host-flake-");
@@ -53,17 +30,11 @@ describe("a host's flake and `nix run` / `nix profile install` (real Nix flakes,
       await mkdir(path.dirname(path.join(dir, "hail", f)), { recursive: true });
       await writeFile(path.join(dir, "hail", f), await readFile(path.join(REPO, f)));
     }
-    const example = await readFile(EXAMPLE, "utf8");
-    const host = example.replace('"github:NixOS/nixpkgs/nixos-26.05"', JSON.stringify(STUB_NIXPKGS)).replace('"git+file:///srv/src/hail"', JSON.stringify(`path:${path.join(dir, "hail")}`));
-    assert.equal(host.split(STUB_NIXPKGS).length, 2, "the example's nixpkgs URL is the one this test replaces");
-    assert.ok(host.includes(`path:${path.join(dir, "hail")}`), "the example's hail URL is the one this test replaces");
+    const host = pointAtLocal(await readFile(EXAMPLE, "utf8"), "the example", path.join(dir, "hail"));
     await mkdir(path.join(dir, "host"));
     await writeFile(path.join(dir, "host", "flake.nix"), host);
     await writeFile(path.join(dir, "host", "configuration.nix"), '{ ... }: { networking.hostName = "web1"; }\n');
-    // no global flake registry (it is fetched from the network), no substituters, and a
-    // warning fails the evaluation as in the stub's other tests
-    await writeFile(path.join(dir, "registry.json"), '{ "flakes": [], "version": 2 }\n');
-    env = { ...process.env, NIX_ABORT_ON_WARN: "1", NIX_CONFIG: ["sandbox = false", "substituters =", `flake-registry = ${path.join(dir, "registry.json")}`].join("\n") };
+    nixOffline = await offlineNix(dir);
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });

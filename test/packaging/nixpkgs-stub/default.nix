@@ -1,7 +1,8 @@
-# A stand-in for the part of nixpkgs 26.05 that hail's flake.nix, nix/package.nix and
-# nix/module.nix use, so that the packaging tests evaluate them offline, without nixpkgs:
-# test/packaging/nix-stub.nix imports it, and ./flake.nix offers it as a flake, the `nixpkgs`
-# input of a host flake in test/packaging/nix-files.test.ts.
+# A stand-in for the part of nixpkgs 26.05 that hail's flake.nix, nix/package.nix,
+# nix/module.nix, nix/lib (mkServiceProfile) and the service template use, so that the
+# packaging tests evaluate them offline, without nixpkgs: test/packaging/nix-stub.nix imports
+# it, and ./flake.nix offers it as a flake, the `nixpkgs` input of a host flake in
+# test/packaging/host-flake.test.ts and of the template in service-template.test.ts.
 #
 # The module "system" here only fills options with definitions or defaults, checks simple
 # types, rejects undeclared options and unwraps mkIf. It is no substitute for evaluating the
@@ -232,6 +233,46 @@ let
         nodejs_24 = nodejsOf nodeVersion;
         nodejs = self.nodejs_24;
         nixfmt = fakeDrv "nixfmt-1.1.0" { };
+        # what hail's lib.mkServiceProfile and the service template (nix/templates/service)
+        # take from pkgs. runCommand makes a real derivation, instantiated but never built (its
+        # builder only fails), so evaluating its drvPath forces every string of its
+        # environment as nixpkgs would, and a value a derivation cannot hold fails here too;
+        # meta and passthru stay out of the derivation, as stdenv.mkDerivation keeps them out.
+        runCommand =
+          name: env: buildCommand:
+          derivation (
+            removeAttrs env [
+              "meta"
+              "passthru"
+            ]
+            // {
+              inherit name buildCommand system;
+              builder = "/bin/sh";
+              args = [
+                "-c"
+                "echo the stub nixpkgs of hail's packaging tests builds nothing >&2; exit 1"
+              ];
+            }
+          )
+          // (env.passthru or { })
+          // { meta = env.meta or { }; };
+        # as nixpkgs' releaseTools.aggregate: Hydra reads _hydraAggregate and constituents
+        releaseTools.aggregate =
+          {
+            name,
+            constituents,
+            meta ? { },
+          }:
+          self.runCommand name {
+            inherit constituents meta;
+            preferLocalBuild = true;
+            _hydraAggregate = true;
+          } "mkdir -p $out/nix-support; echo $constituents > $out/nix-support/hydra-aggregate-constituents";
+        runtimeShell = "${fakeDrv "bash-5.3p3" { }}/bin/bash";
+        gnugrep = fakeDrv "gnugrep-3.12" { };
+        gnused = fakeDrv "gnused-4.9" { };
+        curl = fakeDrv "curl-8.17.0" { };
+        python3 = fakeDrv "python3-3.13.9" { meta.mainProgram = "python3"; };
         # as nixpkgs 26.05 (lib.warnOnInstantiate): the old name still works, and warns
         nixfmt-rfc-style = self.nixfmt // {
           outPath = lib.warn "nixfmt-rfc-style is now the same as pkgs.nixfmt which should be used instead." self.nixfmt.outPath;
