@@ -109,7 +109,7 @@ describe("hail deploys service profiles into a real systemd (systemd-nspawn)", (
 
   /** Every file and link of the namespace in the unit dir (.wants links included): path → link target and content. */
   async function unitSnapshot(): Promise<string> {
-    const script = `cd ${UNIT_DIR} && find . -name '${NS}-*' | LC_ALL=C sort | while read -r f; do printf '== %s -> %s\\n' "$f" "$(readlink "$f")"; cat "$f"; done`;
+    const script = `cd ${UNIT_DIR} && find . -name '${NS}-*' | LC_ALL=C sort | while read -r f; do printf '== %s -> %s\\n' "$f" "$(readlink "$f")"; if [ -e "$f" ]; then cat "$f"; else echo "(dangling)"; fi; done`;
     const r = await container().exec(["sh", "-c", script]);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;

@@ -65,12 +65,6 @@ export interface BootOptions {
   bootTimeoutMs?: number;
 }
 
-/** True when systemd-nspawn and nsenter are installed (the e2e test fails without them: CI installs systemd-container). */
-export async function nspawnAvailable(): Promise<boolean> {
-  const probes = await Promise.all(["systemd-nspawn", "nsenter"].map((tool) => execa(tool, ["--version"], { reject: false })));
-  return probes.every((p) => p.exitCode === 0);
-}
-
 /** The nspawn command line: a pure function, so a reader sees exactly what boots. */
 export function nspawnArgs(name: string, binds: string[]): string[] {
   return [
