@@ -4,12 +4,13 @@
 // baseline. Everything runs against the local Hydra test server on 127.0.0.1 and, where
 // deployments are involved, the real Nix lab in a temporary directory.
 //
-//   node --import tsx test/bench/bench.ts [--quick] [--json FILE] [--only cold,idle,latency,fleet,plan,proxy,big]
+//   node --import tsx test/bench/bench.ts [--quick] [--json FILE] [--only cold,idle,latency,fleet,plan,proxy,big,bluegreen]
 //                                         [--fleet-period SECONDS]
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { measureBigBody } from "./big-body.js";
+import { measureBlueGreen } from "./blue-green.js";
 import { measureColdStart } from "./cold-start.js";
 import { measureDeployLatency } from "./deploy-latency.js";
 import { measureFleet } from "./fleet.js";
@@ -21,7 +22,7 @@ import { cleanNodeEnv, sameNodeForShebang } from "./proc.js";
 import { renderReport, skippedSection, type Report, type Section } from "./report.js";
 import { rolloutSpreadSection } from "./rollout-spread.js";
 
-const SECTIONS = ["cold", "idle", "latency", "fleet", "plan", "proxy", "big"] as const;
+const SECTIONS = ["cold", "idle", "latency", "fleet", "plan", "proxy", "big", "bluegreen"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -45,8 +46,8 @@ if (!(fleetPeriodMs > 0)) throw new Error(`--fleet-period: expected seconds, got
 
 /** Sizes of the full run and of --quick. */
 const SIZE = quick
-  ? { coldRuns: 20, idlePolls: 2_000, latencySamples: 5, fleetAgents: 1_000, fleetSeconds: 10, rolloutAgents: 200, planTargets: 1_000, bigRuns: 3 }
-  : { coldRuns: 25, idlePolls: 10_000, latencySamples: 10, fleetAgents: 1_000, fleetSeconds: 16, rolloutAgents: 200, planTargets: 1_000, bigRuns: 7 };
+  ? { coldRuns: 20, idlePolls: 2_000, latencySamples: 5, fleetAgents: 1_000, fleetSeconds: 10, rolloutAgents: 200, planTargets: 1_000, bigRuns: 3, switchLoad: { ratePerSecond: 200, seconds: 5 } }
+  : { coldRuns: 25, idlePolls: 10_000, latencySamples: 10, fleetAgents: 1_000, fleetSeconds: 16, rolloutAgents: 200, planTargets: 1_000, bigRuns: 7, switchLoad: { ratePerSecond: 200, seconds: 10 } };
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
   await run("plan", "hail plan --config at fleet size", () => measurePlanFleet(SIZE.planTargets));
   await run("proxy", "Fleet through an nginx cache", () => measureProxyCache(SIZE.fleetAgents, fleetPeriodMs, SIZE.fleetSeconds));
   await run("big", "A million evaluation ids", () => measureBigBody(SIZE.bigRuns));
+  await run("bluegreen", "Blue-green vs stop-then-start under load", () => measureBlueGreen(SIZE.switchLoad), true);
   progress(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(renderReport(report));
   if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
