@@ -76,6 +76,15 @@ for u in "${NEW_UNITS[@]}"; do
   esac
 done
 
+# A service that is socket-activated from now on (a socket added to it, or a plain service
+# turned blue-green, whose front proxy keeps the name): systemd refuses to start a socket
+# whose service is running, and the old process may hold the port the socket listens on.
+for u in "${NEW_UNITS[@]}"; do
+  case $u in *.socket) ;; *) continue ;; esac
+  svc=${u%.socket}.service
+  if [ "${STATUS[$u]}" = new ] && [ -n "${OLD_HASH[$svc]:-}" ]; then stop_unit "$svc"; fi
+done
+
 # --- switch: one rename moves every unit file to the new set -----------------------------
 mkdir -p "$STATE" "$UNIT_DIR"
 if [ "$(readlink "$STATE/current" || true)" != "$SELF" ]; then

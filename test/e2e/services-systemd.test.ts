@@ -32,7 +32,7 @@ describe("hail deploys service profiles into a real systemd (systemd-nspawn)", (
   let socketBefore: boolean;
   let smokeApp: string;
   let gateId = 100;
-  const port = { a: 0, b: 0, smoke: 0, listen: 0, blue: 0, green: 0 };
+  const port = { a: 0, b: 0, smoke: 0, listen: 0, blue: 0, green: 0, aBlue: 0, aGreen: 0 };
   const profiles: Record<string, string> = {};
 
   before(async () => {
@@ -281,6 +281,16 @@ describe("hail deploys service profiles into a real systemd (systemd-nspawn)", (
     assert.equal(active.length, 1, `one slot runs, the failed one was stopped: ${slots.join(", ")}`);
   });
 
+  it("v8: the running plain service a turned blue-green in place: the front socket takes over a's port, a answers v4", async () => {
+    const a = { app: { version: "v4", healthy: true }, blueGreen: { listen: port.a, slots: [port.aBlue, port.aGreen], drainSec: 1 }, health: { http: "http://127.0.0.1:{port}/health", timeoutSec: 15 } };
+    await release(await buildProfile("8", { a, g: blueGreen("v2"), q: quotingService(path.join(w.lab.root, "quoting.json")) }));
+    const r = await deploy();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await w.profileTarget("myapp"), profiles["8"]);
+    assert.equal(await isActive(`${NS}-a.socket`), "active");
+    assert.equal(await answers(port.a), "v4");
+  });
+
   const configFile = () => path.join(w.lab.root, "hail.json");
   async function writeConfig(targets: string[]): Promise<void> {
     const config = { profilesDir: w.lab.profilesDir, stateDir: w.stateDir, logFormat: "json", targets: targets.map((t) => ({ profile: t, gateJob: w.gateUrl, constituent: t })) };
@@ -297,8 +307,8 @@ describe("hail deploys service profiles into a real systemd (systemd-nspawn)", (
     let stderr = "";
     daemon.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
     try {
-      await waitUntil(async () => (await answers(port.a)) === "v2" && (await answers(port.listen)) === "v2", `units back after the daemon's start:\n${stderr}`, 120_000);
-      assert.equal(await isActive(unit("a")), "active");
+      await waitUntil(async () => (await answers(port.a)) === "v4" && (await answers(port.listen)) === "v2", `units back after the daemon's start:\n${stderr}`, 120_000);
+      assert.equal(await isActive(`${NS}-a.socket`), "active");
     } finally {
       // hail runs inside the container's PID namespace, a child of nsenter: stopped by its pid
       const [hail] = await descendantsOf(daemon.pid ?? -1);
@@ -308,11 +318,13 @@ describe("hail deploys service profiles into a real systemd (systemd-nspawn)", (
   });
 
   it("retiring the target: bin/deactivate runs and every unit of the profile is gone", async () => {
-    // Hydra offers the deployed v6 again: the known-bad v7 no longer fails every pass
+    // Hydra offers v6 again (a plain again: blue-green back to plain in place): the known-bad
+    // v7 no longer fails every pass
     await release(profiles["6"] ?? "", false);
     await writeConfig(["smoke", "myapp"]);
     const claim = await hailInside(["--config", configFile(), "--oneshot"]);
     assert.equal(claim.code, 0, claim.stderr);
+    assert.equal(await answers(port.a), "v2", "a is a plain service again");
     await writeConfig(["smoke"]);
     const r = await hailInside(["--config", configFile(), "--oneshot"]);
     assert.equal(r.code, 0, r.stderr);

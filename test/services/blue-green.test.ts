@@ -128,3 +128,41 @@ describe("blue-green switch (fake systemctl)", () => {
     assert.ok(!(await exists(path.join(host.unitDir, "bg-web@.service"))));
   });
 });
+
+describe("a running plain service turned blue-green under the same name (fake systemctl)", () => {
+  let lab: NixLab;
+  let host: FakeHost;
+  let slotA: HealthServer;
+  let slotB: HealthServer;
+  const profiles: string[] = [];
+  before(async () => {
+    [lab, host, slotA, slotB] = await Promise.all([createNixLab(), createFakeHost(), startHealthServer(), startHealthServer()]);
+    const web = { exec: ["/bin/sleep", "web"], health: { http: "http://127.0.0.1:{port}/health", timeoutSec: 2 } };
+    profiles.push(
+      ...(await Promise.all([
+        buildProfile(lab, { name: "app", services: { web: { exec: ["/bin/sleep", "plain"] } } }),
+        buildProfile(lab, { name: "app", services: { web: { ...web, blueGreen: { listen: 18998, slots: [slotA.port, slotB.port], drainSec: 0 } } } }),
+      ])),
+    );
+  });
+  after(async () => {
+    await Promise.all([lab?.cleanup(), host?.cleanup(), slotA?.close(), slotB?.close()]);
+  });
+
+  it("the plain service is stopped before the switch, so its front socket can start and take the port", async () => {
+    const [plain, blueGreen] = profiles;
+    assert.ok(plain !== undefined && blueGreen !== undefined);
+    assert.equal((await host.run(plain, "activate")).exitCode, 0);
+    await host.takeCalls();
+    const r = await host.run(blueGreen, "activate");
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.deepEqual(await host.takeCalls(), [
+      "stop app-web.service",
+      "daemon-reload",
+      "start app-web.socket",
+      `start app-web-slot-${slotA.port}.socket`,
+      `start app-web-slot-${slotB.port}.socket`,
+      `start app-web@${slotA.port}.service`,
+    ]);
+  });
+});

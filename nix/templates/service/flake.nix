@@ -59,8 +59,8 @@
           # environment.PORT and health above:
           #   blueGreen = { listen = 8080; slots = [ 8081 8082 ]; drainSec = 2; };
           #   health = { http = "http://127.0.0.1:{port}/health"; timeoutSec = 30; };
-          # Once this service runs on hosts, also give it a new name (services.www): in place,
-          # systemd would not start the new front socket while the old myapp-web runs.
+          # Turning a running service blue-green works in place: activate stops the plain
+          # myapp-web before its front socket takes port 8080 (a moment of refused connections).
         };
       };
     in
