@@ -4,6 +4,8 @@
  * and for a private Hydra a login session (session.ts). Failures are typed errors (exit codes
  * in docs/reference.md, "Exit codes"); nothing here logs.
  */
+// First: hail's Headers, Request and Response must be in place before ky is loaded (web-globals.ts).
+import "./web-globals.js";
 import { setTimeout as delay } from "node:timers/promises";
 import ky, { type KyInstance } from "ky";
 import { httpFetch } from "./http-fetch.js";
