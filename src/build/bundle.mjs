@@ -57,15 +57,6 @@ const lazyBuiltins = {
   },
 };
 
-/**
- * Node 20 loads undici (its fetch, with a WebAssembly parser) the first time any of these
- * globals is touched, and ky touches them when imported. In the bundle they are hail's own
- * small classes (src/hydra/web-classes.ts says why and what they carry); the globals
- * themselves stay as they are.
- */
-const WEB_CLASSES = { Headers: "HailHeaders", Request: "HailRequest", Response: "HailResponse", FormData: "HailFormData" };
-const webClassDefines = Object.entries(WEB_CLASSES).flatMap(([name, ours]) => [[name, ours], [`globalThis.${name}`, ours]]);
-
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /**
@@ -88,7 +79,6 @@ function gitCommit() {
 
 const { version } = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8"));
 const define = Object.fromEntries([
-  ...webClassDefines,
   ["HAIL_BUILD_VERSION", JSON.stringify(version)],
   ["HAIL_BUILD_COMMIT", JSON.stringify(gitCommit())],
 ]);
@@ -120,7 +110,6 @@ const program = await build({
   minifySyntax: true,
   plugins: [zodEnglishOnly, lazyBuiltins],
   define,
-  inject: ["src/hydra/web-classes.ts"],
 });
 const code = `(function (exports, require, module, __filename, __dirname) {${program.outputFiles[0].text.replace(/^#!.*\n/, "")}\n})`;
 // node:vm compiles it as a script: an import() there would need a module loader it does not have

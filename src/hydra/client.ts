@@ -1,11 +1,15 @@
 /**
  * The Hydra HTTP client: GETs with `Accept: application/json`, redirects handled here (only
- * on the configured base), bounded retries for transient failures, every body schema-checked,
- * and for a private Hydra a login session (session.ts). Failures are typed errors (exit codes
- * in docs/reference.md, "Exit codes"); nothing here logs.
+ * on the configured base), every body schema-checked, and for a private Hydra a login session
+ * (session.ts). ky builds each request (the base headers and credentials merged in) and runs
+ * the hooks (onRequest); attempts.ts gives each request its deadline and retries, and
+ * http-fetch.ts carries it. Failures are typed errors (exit codes in docs/reference.md, "Exit
+ * codes"); nothing here logs.
  */
-import { setTimeout as delay } from "node:timers/promises";
+// First: hail's Headers, Request and Response must be in place before ky is loaded (web-globals.ts).
+import "./web-globals.js";
 import ky, { type KyInstance } from "ky";
+import { Attempts, type AttemptPolicy } from "./attempts.js";
 import { httpFetch } from "./http-fetch.js";
 import type { z } from "zod";
 import { HydraUnavailable, InvalidResponse, UsageError } from "../errors.js";
@@ -13,50 +17,26 @@ import { passwordCredentials, rememberCredentials } from "../secrets.js";
 import { serverText } from "../server-text.js";
 import { pathCarriesCredential, refuseCredentialEcho } from "./credential-echo.js";
 import { buildIdFromPath, jobUrlFromPath, urlOnBase, type JobUrl } from "./job-url.js";
-import {
-  checkStatus,
-  hydraSays,
-  isRetryableStatus,
-  isTimeout,
-  networkErrorText,
-  readBodyBytes,
-  parseJsonBody,
-  refuseBotWall,
-  parseRetryAfter,
-  REDIRECT_STATUSES,
-  redirectTarget,
-} from "./response.js";
+import { checkStatus, hydraSays, isRetryableStatus, parseJsonBody, refuseBotWall, REDIRECT_STATUSES, redirectTarget } from "./response.js";
 import { BuildSchema, ConstituentsSchema, describeZodError, JobsetSchema, LatestBuildsSchema, serverKey, type HydraBuild } from "./schema.js";
 import { HydraSession, type HydraLogin, type LoginAnswer, type LoginRequest } from "./session.js";
-import { formatDuration } from "../duration.js";
 
-export interface HydraClientOptions {
+/** The deadline, retries and size cap of every request (attempts.ts), and what this client is for. */
+export interface HydraClientOptions extends AttemptPolicy {
   baseUrl: string;
-  timeoutMs: number;
-  /** Extra attempts after a network error, HTTP 5xx or 429. Default 2. */
-  retries?: number;
-  /** Backoff before retry n is retryDelayMs × 2^(n-1). Default 500. */
-  retryDelayMs?: number;
-  /** Cap on a Retry-After header. Default 10 s: `Retry-After: 86400` must not stall a daemon. */
-  maxRetryAfterMs?: number;
-  /** Larger answers are refused (InvalidResponse) without reading further. Default 32 MiB. */
-  maxResponseBytes?: number;
   /** Sent as HTTP Basic on every request (all requests go to the base host). */
   credentials?: { login: string; password: string };
   /** A private Hydra: log in with POST /login before the first request, and again on a 403. */
   login?: HydraLogin;
+  /** Each attempt, as it is sent (a ky hook). */
   onRequest?: (info: { method: string; url: string }) => void;
   /** A job moved (Hydra's 301 for a renamed jobset): hail follows it; the operator should update the URL. */
   onMoved?: (info: { from: string; to: string }) => void;
-  /** Waits between retries; tests pass a recorder. Default: a real timer. */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 const MAX_REDIRECTS = 5;
 /** A build path whose id buildIdFromPath refused: beyond 2^53, no build can have it. */
 const ABSURD_BUILD_PATH = /\/build\/\d+(?:\/.*)?$/;
-/** Fits the constituents of a large aggregate many times over. */
-const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const SAME_BASE_HINT =
   "hail follows redirects only on its configured Hydra URL; " +
@@ -74,16 +54,8 @@ type Landed = { kind: "build"; id: number; url: string } | { kind: "answer"; url
 export class HydraClient {
   readonly #baseUrl: string;
   readonly #http: KyInstance;
-  readonly #timeoutMs: number;
-  readonly #maxResponseBytes: number;
-  /** The timer of each answer not read yet: cleared once its body is read or dropped. */
-  readonly #deadlines = new WeakMap<Response, NodeJS.Timeout>();
-  readonly #retries: number;
-  readonly #retryDelayMs: number;
-  readonly #maxRetryAfterMs: number;
-  readonly #onRequest: HydraClientOptions["onRequest"];
+  readonly #attempts: Attempts;
   readonly #onMoved: HydraClientOptions["onMoved"];
-  readonly #sleep: (ms: number) => Promise<void>;
   readonly #session: HydraSession | undefined;
 
   constructor(opts: HydraClientOptions) {
@@ -92,25 +64,24 @@ export class HydraClient {
       throw new UsageError(`the Hydra URL for ${base.host} contains credentials; put them in a netrc file instead`);
     }
     this.#baseUrl = opts.baseUrl.replace(/\/+$/, "");
-    this.#timeoutMs = opts.timeoutMs;
-    this.#maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    this.#retries = opts.retries ?? 2;
-    this.#retryDelayMs = opts.retryDelayMs ?? 500;
-    this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 10_000;
-    this.#onRequest = opts.onRequest;
+    this.#attempts = new Attempts(opts);
     this.#onMoved = opts.onMoved;
-    this.#sleep = opts.sleep ?? ((ms) => delay(ms));
     if (opts.credentials !== undefined) rememberCredentials(passwordCredentials(opts.credentials.login, opts.credentials.password));
     const auth = opts.credentials === undefined ? {} : { authorization: basicAuth(opts.credentials) };
-    // Retries are ours (ky retries 5xx only by throwing); redirects are ours (see #follow).
-    // Requests go over node:http (http-fetch.ts): Node's fetch costs a one-shot ~100 ms to start.
+    const { onRequest } = opts;
+    // ky sends each attempt (the fetch it is given carries that attempt's deadline, attempts.ts);
+    // retries, deadlines and the size cap are hail's (docs/architecture-http.md says why), and
+    // so are redirects (SPEC 2.1: the build id from Location, see #follow).
     this.#http = ky.create({
+      // each attempt passes its own (attempts.ts); without a default ky would read Node's fetch, which loads undici
       fetch: httpFetch,
       headers: { accept: "application/json", ...auth },
       redirect: "manual",
       throwHttpErrors: false,
       retry: 0,
       timeout: false,
+      // the URL as hail wrote it (context), not as Request normalised it: the one messages name
+      hooks: onRequest === undefined ? {} : { beforeRequest: [({ request, options }) => void onRequest({ method: request.method, url: String(options.context["url"]) })] },
     });
     this.#session =
       opts.login === undefined ? undefined : new HydraSession(this.#baseUrl, opts.login, (request) => this.#postLogin(request));
@@ -163,7 +134,7 @@ export class HydraClient {
    */
   async getFile(url: string): Promise<Uint8Array> {
     const landed = await this.#answer(url);
-    const body = await this.#bytes(landed.url, landed.response);
+    const body = await this.#attempts.bytes(landed.url, landed.response);
     checkStatus(landed.url, landed.response.status, new TextDecoder().decode(body));
     return body;
   }
@@ -192,7 +163,7 @@ export class HydraClient {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
       const response = await this.#get(url);
       if (!REDIRECT_STATUSES.has(response.status)) return { kind: "answer", url, response };
-      await this.#discard(response);
+      await this.#attempts.discard(response);
       const { origin, path } = redirectTarget(url, response.status, response.headers.get("location"));
       // Every URL hail shows is its base plus paths like this one: none may carry a credential.
       if (pathCarriesCredential(path)) {
@@ -232,63 +203,19 @@ export class HydraClient {
   /** One GET with retries; a retryable status on the last attempt is HydraUnavailable. */
   async #send(url: string, cookie?: string): Promise<Response> {
     const headers = cookie === undefined ? {} : { cookie };
-    const response = await this.#attempts(url, "GET", (fetch) => this.#http.get(url, { fetch, headers }));
+    const response = await this.#attempts.send(url, (fetch) => this.#http.get(url, { fetch, headers, context: { url } }));
     if (!isRetryableStatus(response.status)) return response;
     const body = await this.#text(url, response);
     refuseBotWall(url, response.status, body);
     const says = hydraSays(body);
-    throw new HydraUnavailable(url, `HTTP ${response.status}${says} (${this.#retries + 1} attempts); hail tries again later`);
+    throw new HydraUnavailable(url, `HTTP ${response.status}${says} (${this.#attempts.count} attempts); hail tries again later`);
   }
 
   /** The login POST, with the same retries; redirects are not followed (the 302 carries the cookie). */
   async #postLogin(request: LoginRequest): Promise<LoginAnswer> {
     const { url, headers, body } = request;
-    const response = await this.#attempts(url, "POST", (fetch) => this.#http.post(url, { fetch, headers, body }));
+    const response = await this.#attempts.send(url, (fetch) => this.#http.post(url, { fetch, headers, body, context: { url } }));
     return { status: response.status, setCookies: response.headers.getSetCookie(), body: await this.#text(url, response) };
-  }
-
-  /**
-   * One request with retries for network errors, 5xx and 429. A network failure on the last
-   * attempt is HydraUnavailable; a retryable status on the last attempt is returned, not read.
-   */
-  async #attempts(url: string, method: string, request: (fetch: typeof httpFetch) => Promise<Response>): Promise<Response> {
-    const attempts = this.#retries + 1;
-    for (let attempt = 1; ; attempt += 1) {
-      let response: Response;
-      // The deadline covers the body too (#text). Not AbortSignal.timeout: nothing would hold
-      // that signal while a body is read, and a collected signal takes its timer with it.
-      const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(new DOMException("request timed out", "TimeoutError")), this.#timeoutMs);
-      timer.unref();
-      try {
-        this.#onRequest?.({ method, url });
-        response = await request((input, init) => httpFetch(input, { ...init, signal: deadline.signal }));
-        this.#deadlines.set(response, timer);
-      } catch (err) {
-        clearTimeout(timer);
-        if (isTimeout(err)) throw this.#timeoutError(url);
-        if (attempt >= attempts) {
-          throw new HydraUnavailable(url, `${networkErrorText(err)} (${attempt} attempts)`).withHint(
-            "check that Hydra and any proxy in front of it are up and reachable from here",
-          );
-        }
-        await this.#sleep(this.#backoff(attempt));
-        continue;
-      }
-      if (!isRetryableStatus(response.status) || attempt >= attempts) return response;
-      await this.#discard(response);
-      await this.#sleep(this.#retryDelay(attempt, response));
-    }
-  }
-
-  #backoff(attempt: number): number {
-    return this.#retryDelayMs * 2 ** (attempt - 1);
-  }
-
-  /** Retry-After when the server gives one, capped; otherwise exponential backoff. */
-  #retryDelay(attempt: number, response: Response): number {
-    const retryAfter = parseRetryAfter(response.headers.get("retry-after"), Date.now());
-    return retryAfter === undefined ? this.#backoff(attempt) : Math.min(retryAfter, this.#maxRetryAfterMs);
   }
 
   async #read<T>(url: string, response: Response, schema: z.ZodType<T>): Promise<T> {
@@ -303,33 +230,9 @@ export class HydraClient {
     return parsed.data;
   }
 
-  /** The body, at most maxResponseBytes of it, within the request's deadline. */
-  async #text(url: string, response: Response): Promise<string> {
-    return new TextDecoder().decode(await this.#bytes(url, response));
-  }
-
-  async #bytes(url: string, response: Response): Promise<Uint8Array> {
-    try {
-      return await readBodyBytes(url, response, this.#maxResponseBytes);
-    } catch (err) {
-      if (err instanceof InvalidResponse) throw err;
-      if (isTimeout(err)) throw this.#timeoutError(url);
-      throw new HydraUnavailable(url, `the connection broke while reading the answer (${networkErrorText(err)})`);
-    } finally {
-      clearTimeout(this.#deadlines.get(response));
-    }
-  }
-
-  /** An answer not needed: close it and stop its timer. */
-  async #discard(response: Response): Promise<void> {
-    clearTimeout(this.#deadlines.get(response));
-    await response.body?.cancel();
-  }
-
-  #timeoutError(url: string): HydraUnavailable {
-    return new HydraUnavailable(url, `no complete answer within ${formatDuration(this.#timeoutMs)}: Hydra may be overloaded`).withHint(
-      "raise --timeout if it is just slow",
-    );
+  /** The body as text, within the request's deadline and size cap. */
+  #text(url: string, response: Response): Promise<string> {
+    return this.#attempts.text(url, response);
   }
 }
 

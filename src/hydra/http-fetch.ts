@@ -16,6 +16,8 @@
  * - the body streams with backpressure: nothing is read before the caller asks for it, and
  *   cancelling the body closes the connection, so a size cap reads no further than the cap.
  */
+// First: the Headers, Request and Response used below are hail's own (web-globals.ts says why).
+import "./web-globals.js";
 import http from "node:http";
 import type { Readable } from "node:stream";
 import { USER_AGENT } from "./user-agent.js";

@@ -1,8 +1,7 @@
 /**
- * Headers, Request and Response as small classes of our own, put in place of Node's by the
- * bundle only (src/build/bundle.mjs maps the globals `Headers`, `Request`, `Response` and
- * `FormData` of every bundled module, ky's included, to these; the globals themselves are not
- * touched, and code run from source keeps Node's).
+ * Headers, Request and Response as small classes of our own, put in place of Node's globals
+ * by web-globals.ts, which the HTTP layer imports before ky: the bundle, code run from source
+ * and the unit tests all run these.
  *
  * Why: on Node 20 the first touch of any of Node's classes loads undici, Node's fetch, whose
  * start-up compiles its WebAssembly HTTP parser. ky builds a Request when it is imported and

@@ -11,8 +11,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import ky from "ky";
+// hail's fetch before ky: its first import puts hail's Headers, Request and Response in place, as in the bundle
 import { httpFetch } from "../../src/hydra/http-fetch.js";
+import ky from "ky";
 import { USER_AGENT } from "../../src/hydra/user-agent.js";
 import { closedPort } from "./helpers.js";
 

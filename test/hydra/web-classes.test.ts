@@ -1,22 +1,49 @@
-// The HTTP layer's tests once more, with hail's own Headers, Request and Response in place of
-// Node's, as the bundle has them (src/build/bundle.mjs maps those globals to
-// src/hydra/web-classes.ts). The first import swaps the globals before ky is loaded; the test
-// files imported after it register their tests in this process. The tests against real
-// servers are here, those with nock (which refuses real connections for the whole process)
-// in web-classes-nock.test.ts.
-import "./with-web-classes.js";
-import "./http-fetch.test.js";
-import "./client-limits.test.js";
+// hail's own Headers, Request and Response (src/hydra/web-classes.ts): the classes the bundle,
+// code run from source and every unit test use, because the HTTP layer's first import
+// (src/hydra/web-globals.ts) puts them in place. This file swaps nothing itself: it imports
+// hail's client first, as any test of the HTTP layer does, and finds the classes in place.
+import { HydraClient } from "../../src/hydra/client.js";
+import { httpFetch } from "../../src/hydra/http-fetch.js";
+import { parseJobUrl } from "../../src/hydra/job-url.js";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import ky from "ky";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { HailHeaders, HailRequest, HailResponse } from "../../src/hydra/web-classes.js";
+import { HailFormData, HailHeaders, HailRequest, HailResponse } from "../../src/hydra/web-classes.js";
 
 describe("hail's own Headers, Request and Response", () => {
-  it("are the ones in use here", () => {
-    // (nock's interceptors wrap whatever classes they find, ours here: hence instanceof)
-    assert.ok(new Headers() instanceof HailHeaders);
-    assert.ok(new Request("http://127.0.0.1/") instanceof HailRequest);
-    assert.ok(new Response() instanceof HailResponse);
+  it("are the globals once hail's HTTP client is imported, with nothing swapped by the test", () => {
+    assert.equal(globalThis.Headers, HailHeaders as unknown);
+    assert.equal(globalThis.Request, HailRequest as unknown);
+    assert.equal(globalThis.Response, HailResponse as unknown);
+    assert.equal(globalThis.FormData, HailFormData as unknown);
+  });
+
+  it("are what ky builds and what hail's fetch answers with, through HydraClient against a real server", async () => {
+    const seen: unknown[] = [];
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ name: "js", project: "p" }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const answered = await ky.get(base, { fetch: async (input, init) => {
+        seen.push(input);
+        const response = await httpFetch(input, init);
+        seen.push(response);
+        return response;
+      }, retry: 0 });
+      assert.ok(seen[0] instanceof HailRequest, "ky built one of hail's Requests");
+      assert.ok(seen[1] instanceof HailResponse, "hail's fetch answered with one of hail's Responses");
+      assert.ok(answered instanceof HailResponse);
+      assert.ok(answered.headers instanceof HailHeaders);
+      // and the client on top of them works: a job's jobset page is read and schema-checked
+      await new HydraClient({ baseUrl: base, timeoutMs: 5_000, retries: 0 }).getJobset(parseJobUrl(`${base}/job/p/js/j`));
+    } finally {
+      server.close();
+    }
   });
 
   it("Headers: names ignore case, values join, each Set-Cookie stays apart, bad input is refused", () => {
