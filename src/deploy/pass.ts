@@ -65,7 +65,7 @@ export type PassOutcome = (
 export interface PassOptions extends DeployOptions {
   rollout: RolloutPolicy | null;
   /** follow Hydra back to an older build than the one last deployed */
-  allowDowngrade?: boolean;
+  allowDowngrade: boolean;
 }
 
 export async function runPass(deps: PassDeps, target: Target, session: TargetSession, opts: PassOptions): Promise<PassOutcome> {
@@ -78,7 +78,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   const log = deps.log.child({ gateBuildId: resolution.gateBuildId ?? undefined, buildId: resolution.buildId, storePath: resolution.storePath });
   if (release !== null) state = await noteRelease({ ...deps, log }, state, release, session);
   const current = await readProfileTarget(target.profile.path, deps.storeDir, deps.fs);
-  const policy = { source: sourceKey(target), allowDowngrade: opts.allowDowngrade === true };
+  const policy = { source: sourceKey(target), allowDowngrade: opts.allowDowngrade };
   const offered = decide(resolution, current, state, deps.now(), opts.rollout, policy);
   const decision = release === null ? offered : await recordingErrors(deps, () => Promise.resolve(decideSigned(offered, release)));
   const signed = release === null ? {} : { release };
