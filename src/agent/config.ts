@@ -1,10 +1,13 @@
-import type { Hooks } from "../deploy/hooks.js";
-import type { RolloutPolicy } from "../deploy/rollout.js";
+import type { PassOptions } from "../deploy/pass.js";
 import type { Target } from "../deploy/target.js";
 import type { LogFormat, LogLevel } from "../log.js";
 
-/** Everything one target runs with, parsed and checked (from flags, or a config file's target). */
-export interface AgentConfig {
+/**
+ * Everything one target runs with, parsed and checked (from flags, or a config file's target).
+ * The pass's options are inherited, not repeated: the agent hands this object to every pass as
+ * it is, so an option added to PassOptions (or DeployOptions) is added once and reaches the pass.
+ */
+export interface AgentConfig extends PassOptions {
   target: Target;
   stateDir: string;
   pollPeriodMs: number;
@@ -14,9 +17,6 @@ export interface AgentConfig {
   startSpread: boolean;
   oneshot: boolean;
   timeoutMs: number;
-  activateTimeoutMs: number;
-  healthCheck: string[] | null;
-  rollback: boolean;
   netrc: { path: string; explicit: boolean } | null;
   /** A private Hydra's login; the password stays in its file until the client is made (hydra-client.ts). */
   hydraLogin: { user: string; passwordFile: string } | null;
@@ -24,11 +24,4 @@ export interface AgentConfig {
   logLevel: LogLevel;
   metricsFile: string | null;
   metricsListen: { host: string; port: number } | null;
-  rollout: RolloutPolicy | null;
-  allowDowngrade: boolean;
-  minFreeBytes: number;
-  keepGenerations: number | null;
-  hooks: Hooks;
-  /** --confirm-timeout: null when off */
-  confirmTimeoutMs: number | null;
 }

@@ -90,17 +90,8 @@ export async function createAgents(configs: AgentConfig[], log: Log, configFile:
           releaseFiles,
         },
         config.target,
-        {
-          activateTimeoutMs: config.activateTimeoutMs,
-          healthCheck: config.healthCheck,
-          rollback: config.rollback,
-          rollout: config.rollout,
-          allowDowngrade: config.allowDowngrade,
-          minFreeBytes: config.minFreeBytes,
-          keepGenerations: config.keepGenerations,
-          hooks: config.hooks,
-          confirmTimeoutMs: config.confirmTimeoutMs,
-        },
+        // an AgentConfig is the pass's options (it extends PassOptions): handed over whole
+        config,
         { managedBy: configFile, newRound: () => round.newRound(), fleet },
       ),
     );

@@ -21,7 +21,13 @@ import { checkProfileDirs, runnableStorePath } from "./profile-trust.js";
 import type { Hooks } from "./hooks.js";
 import type { Target } from "./target.js";
 
+/**
+ * The options a deployment runs with. PassOptions adds the pass's own, and AgentConfig (what
+ * toAgentConfig reads from the option table) extends that: each option is declared once, here
+ * or there, and handed down whole, never copied field by field.
+ */
 export interface DeployOptions {
+  /** --activate-timeout: activation, health check, hooks and rollback each get this long */
   activateTimeoutMs: number;
   healthCheck: string[] | null;
   rollback: boolean;
@@ -30,8 +36,8 @@ export interface DeployOptions {
   /** after a success, keep only the newest N generations (null: keep all) */
   keepGenerations: number | null;
   hooks: Hooks;
-  /** --confirm-timeout: Hydra must answer again within this after activation, or roll back */
-  confirmTimeoutMs?: number | null;
+  /** --confirm-timeout: Hydra must answer again within this after activation, or roll back (null: off) */
+  confirmTimeoutMs: number | null;
 }
 
 export interface DeployDeps {

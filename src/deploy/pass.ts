@@ -61,13 +61,15 @@ export type PassOutcome = (
   | { kind: "unchanged"; resolution: Resolution; decision: Exclude<Decision, { kind: "deploy" }>; currentPath: string | null }
 ) & { release?: ReleaseView };
 
-/** Resolve → check → decide → deploy, once (docs/how-it-works.md, "How it works"). Hydra errors propagate as typed errors. */
+/** A deployment's options and the decision's own; AgentConfig extends this, and a pass gets the agent's config as it is. */
 export interface PassOptions extends DeployOptions {
+  /** --rollout-window and --rollout-key (null: no staged rollout) */
   rollout: RolloutPolicy | null;
   /** follow Hydra back to an older build than the one last deployed */
-  allowDowngrade?: boolean;
+  allowDowngrade: boolean;
 }
 
+/** Resolve → check → decide → deploy, once (docs/how-it-works.md, "How it works"). Hydra errors propagate as typed errors. */
 export async function runPass(deps: PassDeps, target: Target, session: TargetSession, opts: PassOptions): Promise<PassOutcome> {
   let state = await deps.store.read();
   const resolveDeps = { hydra: deps.hydra, releaseFiles: deps.releaseFiles ?? null, now: deps.now };
@@ -78,7 +80,7 @@ export async function runPass(deps: PassDeps, target: Target, session: TargetSes
   const log = deps.log.child({ gateBuildId: resolution.gateBuildId ?? undefined, buildId: resolution.buildId, storePath: resolution.storePath });
   if (release !== null) state = await noteRelease({ ...deps, log }, state, release, session);
   const current = await readProfileTarget(target.profile.path, deps.storeDir, deps.fs);
-  const policy = { source: sourceKey(target), allowDowngrade: opts.allowDowngrade === true };
+  const policy = { source: sourceKey(target), allowDowngrade: opts.allowDowngrade };
   const offered = decide(resolution, current, state, deps.now(), opts.rollout, policy);
   const decision = release === null ? offered : await recordingErrors(deps, () => Promise.resolve(decideSigned(offered, release)));
   const signed = release === null ? {} : { release };

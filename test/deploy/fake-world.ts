@@ -5,7 +5,7 @@
  * what the world looks like after.
  */
 import { basename, dirname, resolve } from "node:path";
-import type { DeployOptions } from "../../src/deploy/deploy.js";
+import type { PassOptions } from "../../src/deploy/pass.js";
 import type { ProcessTable } from "../../src/deploy/orphan.js";
 import type { HydraApi } from "../../src/deploy/fetch.js";
 import type { Target } from "../../src/deploy/target.js";
@@ -299,13 +299,17 @@ export const TARGET: Target = {
   output: "out",
 };
 
-export const OPTS: DeployOptions = {
+/** A pass's options in most tests: no rollout, no downgrade, no --confirm-timeout, no hooks. */
+export const OPTS: PassOptions = {
   activateTimeoutMs: 60_000,
   healthCheck: null,
   rollback: true,
   minFreeBytes: 0,
   keepGenerations: null,
   hooks: { onSuccess: null, onFailure: null },
+  confirmTimeoutMs: null,
+  rollout: null,
+  allowDowngrade: false,
 };
 
 /** A profile with one generation per store path given, the last one current. */
