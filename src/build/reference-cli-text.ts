@@ -51,9 +51,13 @@ hail(1) and the pages of docs/reference/ come from that row.
 2. List its name under each command that takes it in \`COMMAND_OPTIONS\` (same file); within its
    group, \`--help\` keeps that order.
 3. Read it where it takes effect: for \`run\` and \`plan\`, in \`toAgentConfig\`
-   (\`src/cli/options.ts\`) with \`parsedOption(raw, "name")\` or \`raw.name\`, into a field of
-   \`AgentConfig\` (\`src/agent/config.ts\`); for \`status\`, \`hold\` and \`release\`, from the \`opts\`
-   their handler gets (\`src/cli/manage.ts\`).
+   (\`src/cli/options.ts\`) with \`parsedOption(raw, "name")\` or \`raw.name\`, into one field:
+   on \`DeployOptions\` or \`PassOptions\` when one deployment pass reads it (the agent hands
+   the whole config to every pass, so it arrives with nothing else to change), on \`AgentConfig\`
+   (\`src/agent/config.ts\`) otherwise; then name that field for the option in
+   \`src/cli/option-fields.ts\` (the typecheck fails until every option fills a field and every
+   field is filled). For \`status\`, \`hold\` and \`release\`, read it from the \`opts\` their
+   handler gets (\`src/cli/manage.ts\`).
 4. If the reference should say more than the help line (a limit, what is refused, a link), add
    it to \`src/build/option-docs.ts\`. Run \`npm run docs:generate\` and commit the pages it
    rewrites; \`test/docs/reference-generated.test.ts\` fails while they are stale.
