@@ -2,7 +2,7 @@ import { dirname, join, resolve } from "node:path";
 import { EXIT, EnvironmentError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";
 import type { ProfileFs } from "../nix/profile-fs.js";
-import { runningUid, untrustedOwnerOrMode } from "../state/trusted-file.js";
+import { runningUid, untrustedOwnerOrMode } from "../trusted-file.js";
 import { isPlainStorePath } from "./store-path.js";
 
 /**

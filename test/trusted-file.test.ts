@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { ensureDirectory, readTrusted, untrusted } from "../../src/state/trusted-file.js";
+import { ensureDirectory, readTrusted, untrusted } from "../src/trusted-file.js";
 
 const NOBODY = 65534;
 const FILE = constants.S_IFREG;

@@ -1,8 +1,8 @@
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
 import { lstat, open, stat } from "node:fs/promises";
-import { hasErrnoCode } from "../errno.js";
-import { makeDirs, typeName } from "../make-dirs.js";
+import { hasErrnoCode } from "./errno.js";
+import { makeDirs, typeName } from "./make-dirs.js";
 
 /**
  * Files and directories hail runs as root on: its state, and the files the operator names by
