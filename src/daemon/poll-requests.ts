@@ -1,6 +1,6 @@
 import { formatDuration } from "../duration.js";
 import type { Log } from "../log.js";
-import type { PollAnswer } from "./loop.js";
+import type { PollAnswer } from "../metrics/metrics-server.js";
 
 const REPORT_EVERY_MS = 60_000;
 
