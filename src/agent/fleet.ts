@@ -7,7 +7,7 @@ import { EXIT, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DaemonMetrics } from "../metrics/exposition.js";
 import { renderMetrics } from "../metrics/exposition.js";
-import { nodeProfileFs } from "../nix/profile-fs.js";
+import { nodeProfileFs } from "../profile/fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { lockProfile, stateStoreFor } from "../state/profile-files.js";
 import type { AgentConfig } from "./config.js";

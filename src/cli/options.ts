@@ -9,7 +9,7 @@ import { UsageError } from "../errors.js";
 import { refuseInsecureUrl } from "../hydra/insecure-http.js";
 import { parseJobUrl } from "../hydra/job-url.js";
 import type { LogFormat, LogLevel } from "../log.js";
-import { resolveProfile } from "../nix/profile-path.js";
+import { resolveProfile } from "../profile/path.js";
 import { confirmTimeoutChoice, nixosChoice } from "../nixos/config.js";
 import { defaultHomeManagerProfile } from "../deploy/home-manager.js";
 import { stateDirOf } from "../state/state-dir.js";

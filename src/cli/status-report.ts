@@ -1,7 +1,7 @@
 import { activeHold } from "../deploy/decide.js";
 import { storeDirFromEnv } from "../deploy/store-path.js";
-import { currentGeneration, readProfileTarget } from "../nix/profile.js";
-import type { ProfileRef } from "../nix/profile-path.js";
+import { currentGeneration, readProfileTarget } from "../profile/links.js";
+import type { ProfileRef } from "../profile/path.js";
 import type { State } from "../state/schema.js";
 import { stateStoreFor } from "../state/profile-files.js";
 import { retryCommand } from "./failure-line.js";

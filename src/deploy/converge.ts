@@ -1,6 +1,6 @@
 import { EXIT, HailError, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
-import { readProfileTarget } from "../nix/profile.js";
+import { readProfileTarget } from "../profile/links.js";
 import type { StateStore } from "../state/state-store.js";
 import { deployedBuildIdAt, interruptedAttempt, profileBeforeAttempt, recordInterrupted } from "../state/transitions.js";
 import type { DeployDeps, DeployOptions } from "./deploy.js";

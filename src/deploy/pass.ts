@@ -1,8 +1,8 @@
 import { HailError, describeError, isTransient } from "../errors.js";
 import type { Log } from "../log.js";
-import type { ProfileBefore } from "../nix/profile.js";
-import { profileBefore, readProfileTarget } from "../nix/profile.js";
-import type { ProfileFs } from "../nix/profile-fs.js";
+import type { ProfileBefore } from "../profile/links.js";
+import { profileBefore, readProfileTarget } from "../profile/links.js";
+import type { ProfileFs } from "../profile/fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import { currentBootId, type ProcessTable } from "./orphan.js";
 import type { State } from "../state/schema.js";

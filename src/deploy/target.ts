@@ -1,5 +1,5 @@
 import type { JobUrl } from "../hydra/job-url.js";
-import type { ProfileRef } from "../nix/profile-path.js";
+import type { ProfileRef } from "../profile/path.js";
 import type { NixosConfig } from "../nixos/config.js";
 
 /** What one hail target deploys: a gate constituent, or a plain job (the original hail). */

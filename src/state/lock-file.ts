@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { EXIT, EnvironmentError } from "../errors.js";
 import { hasErrnoCode, withPath } from "../errno.js";
 import { typeName } from "../make-dirs.js";
-import { fitName, NAME_MAX } from "./profile-key.js";
+import { fitName, NAME_MAX } from "../profile/key.js";
 
 /** A lock file is one line of JSON; anything much bigger was not written by hail. */
 export const MAX_LOCK_BYTES = 64 * 1024;

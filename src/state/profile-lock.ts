@@ -4,7 +4,7 @@ import { hasErrnoCode, withPath } from "../errno.js";
 import type { LockResult } from "./lock.js";
 import { acquireLock } from "./lock.js";
 import { makeDirs } from "../make-dirs.js";
-import { fitName, NAME_MAX } from "./profile-key.js";
+import { fitName, NAME_MAX } from "../profile/key.js";
 
 /**
  * One hail per profile, whatever --state-dir each hail was given and however it spells the

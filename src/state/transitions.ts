@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import type { Resolution } from "../deploy/resolve.js";
-import type { ProfileBefore } from "../nix/profile.js";
+import type { ProfileBefore } from "../profile/links.js";
 import type { Attempt, State } from "./schema.js";
 import { MAX_FAILED_MARKS } from "./schema.js";
 

@@ -6,7 +6,7 @@ import { renderPlanMarkdown } from "../../src/cli/plan-markdown.js";
 import type { Target } from "../../src/deploy/target.js";
 import { HydraUnavailable } from "../../src/errors.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
-import { resolveProfile } from "../../src/nix/profile-path.js";
+import { resolveProfile } from "../../src/profile/path.js";
 import { HASH, resolution, storePath } from "../deploy/builds.js";
 
 const OFFERED = storePath(HASH.a, "app-server-1.0");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DeployResult } from "../../src/deploy/deploy.js";
 import { deploy } from "../../src/deploy/deploy.js";
-import { profileBefore } from "../../src/nix/profile.js";
+import { profileBefore } from "../../src/profile/links.js";
 import { OPTS, PROFILE, STORE, TARGET, path, worldWith } from "./fake-world.js";
 
 const V2 = path("v2");

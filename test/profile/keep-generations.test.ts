@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { generationsToDelete } from "../../src/nix/generations.js";
+import { generationsToDelete } from "../../src/profile/keep-generations.js";
 
 describe("generationsToDelete (--keep-generations)", () => {
   // [what, all generations, keep, [current, rollback target], expected deletions]

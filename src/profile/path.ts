@@ -1,6 +1,6 @@
 import { basename, isAbsolute, join, normalize } from "node:path";
 import { EXIT, EnvironmentError, UsageError } from "../errors.js";
-import { legacyProfileKey, profileKey } from "../state/profile-key.js";
+import { legacyProfileKey, profileKey } from "./key.js";
 
 export const DEFAULT_PROFILES_DIR = "/nix/var/nix/profiles";
 

@@ -3,10 +3,10 @@ import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { checkTrustedDir, runnableStorePath, untrustedBecause } from "../../src/deploy/profile-trust.js";
+import { checkTrustedDir, runnableStorePath, untrustedBecause } from "../../src/profile/trust.js";
 import { EnvironmentError } from "../../src/errors.js";
-import { nodeProfileFs } from "../../src/nix/profile-fs.js";
-import { FakeFs, PROFILE, STORE, path } from "./fake-world.js";
+import { nodeProfileFs } from "../../src/profile/fs.js";
+import { FakeFs, PROFILE, STORE, path } from "../deploy/fake-world.js";
 
 const NOBODY = 65534;
 const ME = 1000;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { describe, it } from "node:test";
-import { keyOfStateFile, legacyProfileKey, profileKey, stateFiles } from "../../src/state/profile-key.js";
+import { keyOfStateFile, legacyProfileKey, profileKey, stateFiles } from "../../src/profile/key.js";
 
 describe("profileKey", () => {
   const cases: Array<[string, string]> = [

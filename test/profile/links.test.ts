@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { EnvironmentError, UsageError } from "../../src/errors.js";
-import { currentGeneration, listGenerations, parseGeneration, readProfileTarget } from "../../src/nix/profile.js";
-import { DEFAULT_PROFILES_DIR, MAX_PROFILE_NAME_BYTES, resolveProfile } from "../../src/nix/profile-path.js";
+import { currentGeneration, listGenerations, parseGeneration, readProfileTarget } from "../../src/profile/links.js";
+import { DEFAULT_PROFILES_DIR, MAX_PROFILE_NAME_BYTES, resolveProfile } from "../../src/profile/path.js";
 
 describe("resolveProfile", () => {
   const DIR = "/nix/var/nix/profiles";

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { nodeProfileFs } from "../../src/nix/profile-fs.js";
+import { nodeProfileFs } from "../../src/profile/fs.js";
 
 describe("nodeProfileFs.mkdirs", () => {
   let root: string;

@@ -1,7 +1,7 @@
 import { basename, dirname, resolve } from "node:path";
 import { hasErrnoCode } from "../errno.js";
-import type { LinkReader } from "./profile-fs.js";
-import { nodeProfileFs } from "./profile-fs.js";
+import type { LinkReader } from "./fs.js";
+import { nodeProfileFs } from "./fs.js";
 
 /**
  * Follows the profile's symlinks (P -> P-N-link -> /nix/store/…) without starting a

@@ -1,7 +1,7 @@
 import { constants, readlinkSync } from "node:fs";
 import { access, lstat, readdir, readFile, realpath, rename, rm, stat, symlink } from "node:fs/promises";
 import { makeDirs } from "../make-dirs.js";
-import { freeBytes } from "./disk.js";
+import { freeBytes } from "../nix/disk.js";
 
 /**
  * The file-system calls a deployment makes on a profile, the store's filesystem and (with

@@ -1,9 +1,9 @@
 import { dirname, join, resolve } from "node:path";
 import { EXIT, EnvironmentError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";
-import type { ProfileFs } from "../nix/profile-fs.js";
+import type { ProfileFs } from "./fs.js";
 import { runningUid, untrustedOwnerOrMode } from "../trusted-file.js";
-import { isPlainStorePath } from "./store-path.js";
+import { isPlainStorePath } from "../nix/store-path-shape.js";
 
 /**
  * What hail runs as root is only ever a file inside a store path: a profile's `bin/activate`
