@@ -1,6 +1,6 @@
 import type { Hooks } from "../deploy/hooks.js";
-import type { RolloutPolicy } from "../deploy/rollout.js";
-import type { Target } from "../deploy/target.js";
+import type { RolloutPolicy } from "../resolve/rollout.js";
+import type { Target } from "../resolve/target.js";
 import type { LogFormat, LogLevel } from "../log.js";
 
 /** Everything one target runs with, parsed and checked (from flags, or a config file's target). */

@@ -1,7 +1,7 @@
-import type { HydraApi } from "../deploy/fetch.js";
+import type { HydraApi } from "../resolve/latest.js";
 import { liveProcesses } from "../deploy/orphan.js";
-import { SharedRound } from "../deploy/shared-hydra.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
+import { SharedRound } from "../resolve/shared-hydra.js";
+import { storeDirFromEnv } from "../resolve/store-path.js";
 import type { HailError } from "../errors.js";
 import { EXIT, asHailError } from "../errors.js";
 import type { Log } from "../log.js";

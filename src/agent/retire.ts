@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { hailEnv } from "../deploy/hail-env.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
+import { storeDirFromEnv } from "../resolve/store-path.js";
 import { EXIT, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { runnableStorePath } from "../profile/trust.js";

@@ -2,9 +2,9 @@ import { convergeInterrupted, activateCurrent } from "../deploy/converge.js";
 import { settleOrphanedActivation } from "../deploy/orphan.js";
 import type { PassDeps, PassOptions, TargetSession } from "../deploy/pass.js";
 import { runPass } from "../deploy/pass.js";
-import type { Target } from "../deploy/target.js";
-import { sourceKey } from "../deploy/target.js";
-import { cacheFromDeployed } from "../deploy/fetch.js";
+import type { Target } from "../resolve/target.js";
+import { sourceKey } from "../resolve/target.js";
+import { cacheFromDeployed } from "../resolve/latest.js";
 import { checkProfileDirs } from "../profile/trust.js";
 import type { HailError } from "../errors.js";
 import { UsageError, asHailError, describeError } from "../errors.js";
@@ -83,7 +83,7 @@ export class TargetAgent {
   }
 
   /**
-   * A start-up activation hail refused to run (an untrusted profile: deploy/profile-trust.ts)
+   * A start-up activation hail refused to run (an untrusted profile: profile/trust.ts)
    * counts as `hail_errors_total{kind="environment"}` and fails /healthz until the next pass;
    * one that ran and failed is only logged, as before.
    */

@@ -1,5 +1,5 @@
-import type { ClosureSizes } from "../deploy/closure-size.js";
-import { closureSizes } from "../deploy/closure-size.js";
+import type { ClosureSizes } from "../resolve/closure-size.js";
+import { closureSizes } from "../resolve/closure-size.js";
 import { HailError } from "../errors.js";
 import type { ClosureChange } from "../nix/closure-diff.js";
 import { diffClosuresCommand, parseDiffClosures } from "../nix/closure-diff.js";

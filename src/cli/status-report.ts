@@ -1,5 +1,5 @@
-import { activeHold } from "../deploy/decide.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
+import { activeHold } from "../resolve/decide.js";
+import { storeDirFromEnv } from "../resolve/store-path.js";
 import { currentGeneration, readProfileTarget } from "../profile/links.js";
 import type { ProfileRef } from "../profile/path.js";
 import type { State } from "../state/schema.js";

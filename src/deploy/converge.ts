@@ -10,7 +10,7 @@ import { systemdRunning } from "../nixos/activation.js";
 import type { InterruptedSwitch } from "../nixos/interrupted-switch.js";
 import { interruptedSwitch } from "../nixos/interrupted-switch.js";
 import { deployDepsOf, recordResult } from "./pass.js";
-import type { Target } from "./target.js";
+import type { Target } from "../resolve/target.js";
 
 export type ConvergeOutcome =
   | { kind: "nothing-to-do" }

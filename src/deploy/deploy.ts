@@ -19,7 +19,7 @@ import { hailEnv } from "./hail-env.js";
 import { checkHomeManagerGeneration, homeManagerActivateCommand } from "./home-manager.js";
 import { checkProfileDirs, runnableStorePath } from "../profile/trust.js";
 import type { Hooks } from "./hooks.js";
-import type { Target } from "./target.js";
+import type { Target } from "../resolve/target.js";
 
 export interface DeployOptions {
   activateTimeoutMs: number;

@@ -3,7 +3,7 @@ import type { ReleaseView } from "../release/confirm.js";
 import { describeRelease } from "../release/confirm.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
-import { releaseRecord } from "./signed-decide.js";
+import { releaseRecord } from "../resolve/signed-decide.js";
 
 /**
  * The verified release: its signer logged once per release, and kept in the state file (for

@@ -12,7 +12,7 @@ import { freeBytes } from "../nix/disk.js";
 export interface ProfileFs {
   readlink(path: string): Promise<string>;
   readdir(dir: string): Promise<string[]>;
-  /** `uid` and `mode` decide whether a directory may be trusted (deploy/profile-trust.ts) */
+  /** `uid` and `mode` decide whether a directory may be trusted (profile/trust.ts) */
   lstat(path: string): Promise<{ isSymbolicLink(): boolean; isDirectory(): boolean; uid: number; mode: number }>;
   /** mkdir -p; every directory it creates is mode 0755, whatever the umask */
   mkdirs(dir: string): Promise<void>;
@@ -37,7 +37,7 @@ export const nodeProfileFs: ProfileFs = {
   readlink: async (path) => readlinkSync(path),
   readdir: (dir) => readdir(dir),
   lstat: (path) => lstat(path),
-  // 0755 whatever the umask: the rule for profile dirs (src/deploy/profile-trust.ts) refuses looser
+  // 0755 whatever the umask: the rule for profile dirs (src/profile/trust.ts) refuses looser
   mkdirs: (dir) => makeDirs(dir, 0o755),
   remove: (path) => rm(path, { force: true }),
   symlink: (target, path) => symlink(target, path),

@@ -9,7 +9,7 @@ export interface ProfileRef {
   name: string;
   /** the profile symlink hail switches */
   path: string;
-  /** names its state and lock files under --state-dir (state/profile-key.ts) */
+  /** names its state and lock files under --state-dir (profile/key.ts) */
   stateKey: string;
   /** where an older hail kept its state: the name relative to --profiles-dir */
   legacyStateKey: string;

@@ -1,4 +1,4 @@
-// What a deployment refuses to run: a profile it cannot trust (deploy/profile-trust.ts).
+// What a deployment refuses to run: a profile it cannot trust (profile/trust.ts).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DeployResult } from "../../src/deploy/deploy.js";

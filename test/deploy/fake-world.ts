@@ -7,9 +7,9 @@
 import { basename, dirname, resolve } from "node:path";
 import type { DeployOptions } from "../../src/deploy/deploy.js";
 import type { ProcessTable } from "../../src/deploy/orphan.js";
-import type { HydraApi } from "../../src/deploy/fetch.js";
-import type { Target } from "../../src/deploy/target.js";
-import { sourceKey } from "../../src/deploy/target.js";
+import type { HydraApi } from "../../src/resolve/latest.js";
+import type { Target } from "../../src/resolve/target.js";
+import { sourceKey } from "../../src/resolve/target.js";
 import { ActivationFailed, NixCommandFailed } from "../../src/errors.js";
 import type { JobUrl } from "../../src/hydra/job-url.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
@@ -25,7 +25,7 @@ import type { State } from "../../src/state/schema.js";
 import { emptyState, StateSchema } from "../../src/state/schema.js";
 import type { StateStore } from "../../src/state/state-store.js";
 import { recordSuccess, startAttempt } from "../../src/state/transitions.js";
-import { hydraBuild } from "./builds.js";
+import { hydraBuild } from "../resolve/builds.js";
 
 export const STORE = "/nix/store";
 export const PROFILE = "/profiles/app";

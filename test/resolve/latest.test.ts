@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { HydraApi, ResolutionCache } from "../../src/deploy/fetch.js";
-import { fetchResolution, resolutionOf } from "../../src/deploy/fetch.js";
-import type { Source } from "../../src/deploy/target.js";
+import type { HydraApi, ResolutionCache } from "../../src/resolve/latest.js";
+import { resolveLatest, resolutionOf } from "../../src/resolve/latest.js";
+import type { Source } from "../../src/resolve/target.js";
 import { InvalidResponse } from "../../src/errors.js";
 import type { JobUrl } from "../../src/hydra/job-url.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
@@ -37,13 +37,13 @@ function fakeHydra(latestId: number, builds: Record<number, HydraBuild>, constit
   return { api, calls };
 }
 
-describe("fetchResolution, gate mode", () => {
+describe("resolveLatest, gate mode", () => {
   const gate = gateBuild({ id: 500, jobsetevals: [19022] });
   const app = hydraBuild({ id: 501, job: "app-server", jobsetevals: [19022] });
 
   it("asks latest-finished, then the gate build and its constituents", async () => {
     const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [app] });
-    const result = await fetchResolution(api, gateSource, opts, null);
+    const result = await resolveLatest(api, gateSource, opts, null);
     assert.deepEqual(calls, ["latest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
     assert.equal(result.latestId, 500);
     assert.deepEqual(resolutionOf(result), {
@@ -59,7 +59,7 @@ describe("fetchResolution, gate mode", () => {
   it("makes one request and returns the cache while the latest id is unchanged", async () => {
     const cached: ResolutionCache = { kind: "resolved", latestId: 500, resolution: resolution({ gateBuildId: 500 }) };
     const { api, calls } = fakeHydra(500, {}, {});
-    const result = await fetchResolution(api, gateSource, opts, cached);
+    const result = await resolveLatest(api, gateSource, opts, cached);
     assert.deepEqual(calls, ["latest release_gate latest-finished"]);
     assert.equal(result, cached);
   });
@@ -67,7 +67,7 @@ describe("fetchResolution, gate mode", () => {
   it("refetches when the latest id moved", async () => {
     const cached: ResolutionCache = { kind: "resolved", latestId: 499, resolution: resolution({ gateBuildId: 499, buildId: 498 }) };
     const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [app] });
-    const result = await fetchResolution(api, gateSource, opts, cached);
+    const result = await resolveLatest(api, gateSource, opts, cached);
     assert.deepEqual(calls, ["latest release_gate latest-finished", "getBuild 500", "getConstituents 500"]);
     assert.equal(result.latestId, 500);
     assert.equal(resolutionOf(result).buildId, 501);
@@ -75,7 +75,7 @@ describe("fetchResolution, gate mode", () => {
 
   it("names the gate's constituents URL on the configured base in errors", async () => {
     const { api } = fakeHydra(500, { 500: gate }, { 500: [hydraBuild({ job: "worker" })] });
-    const entry = await fetchResolution(api, gateSource, opts, null);
+    const entry = await resolveLatest(api, gateSource, opts, null);
     assert.throws(
       () => resolutionOf(entry),
       (err: unknown) =>
@@ -85,8 +85,8 @@ describe("fetchResolution, gate mode", () => {
 
   it("keeps a refusal from the builds' data: the next pass on the same gate makes one request", async () => {
     const { api, calls } = fakeHydra(500, { 500: gate }, { 500: [hydraBuild({ job: "worker" })] });
-    const first = await fetchResolution(api, gateSource, opts, null);
-    const second = await fetchResolution(api, gateSource, opts, first);
+    const first = await resolveLatest(api, gateSource, opts, null);
+    const second = await resolveLatest(api, gateSource, opts, first);
     assert.equal(second, first);
     assert.deepEqual(calls, [
       "latest release_gate latest-finished",
@@ -100,15 +100,15 @@ describe("fetchResolution, gate mode", () => {
   it("does not keep NotReady: a restarted constituent may still finish under the same gate", async () => {
     const queued = hydraBuild({ id: 501, job: "app-server", jobsetevals: [19022], finished: false, buildstatus: null });
     const { api } = fakeHydra(500, { 500: gate }, { 500: [queued] });
-    await assert.rejects(fetchResolution(api, gateSource, opts, null), (err: unknown) => err instanceof Error && err.name === "NotReady");
+    await assert.rejects(resolveLatest(api, gateSource, opts, null), (err: unknown) => err instanceof Error && err.name === "NotReady");
   });
 });
 
-describe("fetchResolution, job mode", () => {
+describe("resolveLatest, job mode", () => {
   it("asks latest and the build, never constituents", async () => {
     const build = hydraBuild({ id: 700, job: "app-server" });
     const { api, calls } = fakeHydra(700, { 700: build });
-    const result = await fetchResolution(api, jobSource, opts, null);
+    const result = await resolveLatest(api, jobSource, opts, null);
     assert.deepEqual(calls, ["latest app-server latest", "getBuild 700"]);
     assert.equal(result.latestId, 700);
     assert.equal(resolutionOf(result).gateBuildId, null);
@@ -118,13 +118,13 @@ describe("fetchResolution, job mode", () => {
   it("reuses the cache with one request when the id is unchanged", async () => {
     const cached: ResolutionCache = { kind: "resolved", latestId: 700, resolution: resolution({ gateBuildId: null, buildId: 700 }) };
     const { api, calls } = fakeHydra(700, {});
-    assert.equal(await fetchResolution(api, jobSource, opts, cached), cached);
+    assert.equal(await resolveLatest(api, jobSource, opts, cached), cached);
     assert.deepEqual(calls, ["latest app-server latest"]);
   });
 
   it("names the build URL in errors", async () => {
     const { api } = fakeHydra(700, { 700: hydraBuild({ id: 700, buildoutputs: { bin: { path: storePath(HASH.a, "bin") } } }) });
-    const entry = await fetchResolution(api, jobSource, opts, null);
+    const entry = await resolveLatest(api, jobSource, opts, null);
     assert.throws(
       () => resolutionOf(entry),
       (err: unknown) => err instanceof InvalidResponse && err.url === "https://hydra.example/build/700",
@@ -132,12 +132,12 @@ describe("fetchResolution, job mode", () => {
   });
 });
 
-describe("fetchResolution: the build is of the job asked for", () => {
+describe("resolveLatest: the build is of the job asked for", () => {
   const app = hydraBuild({ id: 501, job: "app-server", jobsetevals: [19022] });
 
   it("a gate build of another jobset is refused (65) and kept as a refusal", async () => {
     const { api } = fakeHydra(500, { 500: gateBuild({ id: 500, jobset: "staging", jobsetevals: [19022] }) }, { 500: [app] });
-    const result = await fetchResolution(api, gateSource, opts, null);
+    const result = await resolveLatest(api, gateSource, opts, null);
     assert.throws(() => resolutionOf(result), (err: unknown) => err instanceof InvalidResponse && err.message.includes("acme/staging/release_gate, not of acme/production/release_gate"));
   });
 
@@ -146,16 +146,16 @@ describe("fetchResolution: the build is of the job asked for", () => {
     const builds = { 500: gateBuild({ id: 500, jobset: "prod-2026", jobsetevals: [19022] }) };
     const { api } = fakeHydra(500, builds, { 500: [app] });
     const moved: HydraApi = { ...api, latest: async (_job, which) => ({ ...(await api.latest(GATE_JOB, which)), job: renamed }) };
-    assert.equal(resolutionOf(await fetchResolution(moved, gateSource, opts, null)).buildId, 501);
+    assert.equal(resolutionOf(await resolveLatest(moved, gateSource, opts, null)).buildId, 501);
     // the old name is no longer what Hydra answers for
     const { api: stale } = fakeHydra(500, builds, { 500: [app] });
-    const result = await fetchResolution(stale, gateSource, opts, null);
+    const result = await resolveLatest(stale, gateSource, opts, null);
     assert.throws(() => resolutionOf(result), InvalidResponse);
   });
 
   it("--job-uri: a build of another job is refused (65)", async () => {
     const { api } = fakeHydra(700, { 700: hydraBuild({ id: 700, job: "worker" }) });
-    const result = await fetchResolution(api, jobSource, opts, null);
+    const result = await resolveLatest(api, jobSource, opts, null);
     assert.throws(() => resolutionOf(result), (err: unknown) => err instanceof InvalidResponse && err.message.includes("job build 700 is of acme/production/worker"));
   });
 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { closureSizes } from "../../src/deploy/closure-size.js";
+import { closureSizes } from "../../src/resolve/closure-size.js";
 
 const CACHE = "http://cache.test";
 const BROKEN = "b".repeat(32);

@@ -4,8 +4,8 @@ import type { HydraBuild } from "../hydra/schema.js";
 import type { JobUrl } from "../hydra/job-url.js";
 import type { NotFoundProbe } from "../hydra/not-found.js";
 import { constituents404, diagnoseLatest404, HydraNotFound } from "../hydra/not-found.js";
-import type { Resolution } from "./resolve.js";
-import { checkBuildIsOf, resolveGateBuild, resolveJobBuild } from "./resolve.js";
+import type { Resolution } from "./resolution.js";
+import { checkBuildIsOf, resolveGateBuild, resolveJobBuild } from "./resolution.js";
 import type { Source } from "./target.js";
 
 /** The part of the Hydra client a pass needs; tests pass fakes. */
@@ -31,7 +31,7 @@ export function resolutionOf(entry: ResolutionCache): Resolution {
   return entry.resolution;
 }
 
-export interface FetchOptions {
+export interface ResolveOptions {
   output: string;
   storeDir: string;
 }
@@ -40,10 +40,10 @@ export interface FetchOptions {
  * One redirect request tells whether anything changed; only a new build id costs the
  * build and constituents requests: an idle pass is one HTTP request.
  */
-export async function fetchResolution(
+export async function resolveLatest(
   hydra: HydraApi,
   source: Source,
-  opts: FetchOptions,
+  opts: ResolveOptions,
   cache: ResolutionCache | null,
 ): Promise<ResolutionCache> {
   const which = source.kind === "gate" ? "latest-finished" : "latest";
@@ -63,9 +63,9 @@ export async function fetchResolution(
 
 /**
  * Gate build `id` of `source.job`, resolved with every check (docs/how-it-works.md, step 2):
- * the build `latest-finished` names, or the one a signed release names (deploy/signed.ts).
+ * the build `latest-finished` names, or the one a signed release names (resolve/signed.ts).
  */
-export async function resolveGateAt(hydra: HydraApi, source: Extract<Source, { kind: "gate" }>, id: number, opts: FetchOptions): Promise<ResolutionCache> {
+export async function resolveGateAt(hydra: HydraApi, source: Extract<Source, { kind: "gate" }>, id: number, opts: ResolveOptions): Promise<ResolutionCache> {
   const buildUrl = `${source.job.baseUrl}/build/${id}`;
   // Both need only the id: asked together, a new gate costs one round trip less.
   const [build, constituents] = await Promise.all([

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { activeHold } from "../../src/deploy/decide.js";
+import { activeHold } from "../../src/resolve/decide.js";
 
 describe("activeHold", () => {
   const now = new Date("2026-06-01T12:00:00.000Z");

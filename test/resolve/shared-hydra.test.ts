@@ -2,8 +2,8 @@
 // upstream once per question and hands the answer, or the failure, to every target.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { HydraApi } from "../../src/deploy/fetch.js";
-import { SharedRound } from "../../src/deploy/shared-hydra.js";
+import type { HydraApi } from "../../src/resolve/latest.js";
+import { SharedRound } from "../../src/resolve/shared-hydra.js";
 import { HydraUnavailable } from "../../src/errors.js";
 import type { JobUrl } from "../../src/hydra/job-url.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";

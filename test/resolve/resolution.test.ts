@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkBuildIsOf, resolveGateBuild, resolveJobBuild } from "../../src/deploy/resolve.js";
+import { checkBuildIsOf, resolveGateBuild, resolveJobBuild } from "../../src/resolve/resolution.js";
 import { InvalidResponse, NotReady } from "../../src/errors.js";
 import type { HydraBuild } from "../../src/hydra/schema.js";
 import { gateBuild, HASH, hydraBuild, storePath } from "./builds.js";

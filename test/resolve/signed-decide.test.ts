@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Decision } from "../../src/deploy/decide.js";
-import { decideSigned, releaseRecord } from "../../src/deploy/signed-decide.js";
+import type { Decision } from "../../src/resolve/decide.js";
+import { decideSigned, releaseRecord } from "../../src/resolve/signed-decide.js";
 import { ReleaseRejected } from "../../src/errors.js";
 import type { ReleaseView } from "../../src/release/confirm.js";
 

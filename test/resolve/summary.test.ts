@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cutShort, describeIds, describeNames, newestIds } from "../../src/deploy/summary.js";
+import { cutShort, describeIds, describeNames, newestIds } from "../../src/resolve/summary.js";
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

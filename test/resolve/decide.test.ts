@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Decision, DeployMemory } from "../../src/deploy/decide.js";
-import { decide } from "../../src/deploy/decide.js";
+import type { Decision, DeployMemory } from "../../src/resolve/decide.js";
+import { decide } from "../../src/resolve/decide.js";
 import { EMPTY_MEMORY, HASH, resolution, storePath } from "./builds.js";
 
 const NOW = new Date("2025-03-01T12:00:00Z");

@@ -7,8 +7,8 @@ import type { ReleaseFiles } from "../release/fetch-release.js";
 import { fetchRelease } from "../release/fetch-release.js";
 import { loadAllowedSigners } from "../release/signers-file.js";
 import { verifyRelease } from "../release/verify.js";
-import type { FetchOptions, HydraApi, ResolutionCache } from "./fetch.js";
-import { fetchResolution, resolutionOf, resolveGateAt } from "./fetch.js";
+import type { ResolveOptions, HydraApi, ResolutionCache } from "./latest.js";
+import { resolveLatest, resolutionOf, resolveGateAt } from "./latest.js";
 import type { ReleaseTarget, Target } from "./target.js";
 
 export interface ResolveDeps {
@@ -18,15 +18,15 @@ export interface ResolveDeps {
   now: () => Date;
 }
 
-/** What a pass (or plan) goes by: the resolution (cached as fetch.ts caches it) and the release that picked it. */
+/** What a pass (or plan) goes by: the resolution (cached as latest.ts caches it) and the release that picked it. */
 export interface Resolved {
   cache: ResolutionCache;
   release: ReleaseView | null;
 }
 
 /** Without --release-manifest, latest-finished picks the build; with it, the signed release does. */
-export async function resolveTarget(deps: ResolveDeps, target: Target, opts: FetchOptions, cache: ResolutionCache | null): Promise<Resolved> {
-  if (target.release === undefined) return { cache: await fetchResolution(deps.hydra, target.source, opts, cache), release: null };
+export async function resolveTarget(deps: ResolveDeps, target: Target, opts: ResolveOptions, cache: ResolutionCache | null): Promise<Resolved> {
+  if (target.release === undefined) return { cache: await resolveLatest(deps.hydra, target.source, opts, cache), release: null };
   return resolveSigned(deps, target, target.release, opts, cache);
 }
 
@@ -36,7 +36,7 @@ export async function resolveTarget(deps: ResolveDeps, target: Target, opts: Fet
  * down to the out path. latest-finished is asked only to tell whether a newer build waits
  * for a signature.
  */
-async function resolveSigned(deps: ResolveDeps, target: Target, release: ReleaseTarget, opts: FetchOptions, cache: ResolutionCache | null): Promise<Resolved> {
+async function resolveSigned(deps: ResolveDeps, target: Target, release: ReleaseTarget, opts: ResolveOptions, cache: ResolutionCache | null): Promise<Resolved> {
   const { source } = target;
   if (source.kind !== "gate") throw new UsageError("--release-manifest needs --gate-job: a release signs a gate build");
   if (deps.releaseFiles === null) throw new Error("a target with --release-manifest has no client for its files");

@@ -2,9 +2,9 @@
 // hashes its key with the gate build id into f in [0,1) and deploys from stoptime + window × f.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decide } from "../../src/deploy/decide.js";
-import type { RolloutPolicy } from "../../src/deploy/rollout.js";
-import { rolloutFraction, rolloutNotBefore } from "../../src/deploy/rollout.js";
+import { decide } from "../../src/resolve/decide.js";
+import type { RolloutPolicy } from "../../src/resolve/rollout.js";
+import { rolloutFraction, rolloutNotBefore } from "../../src/resolve/rollout.js";
 import { EMPTY_MEMORY, HASH, resolution, storePath } from "./builds.js";
 
 const GATE_ID = 281734;

@@ -1,4 +1,4 @@
-import type { Resolution } from "./resolve.js";
+import type { Resolution } from "./resolution.js";
 import type { RolloutPolicy } from "./rollout.js";
 import { rolloutNotBefore } from "./rollout.js";
 
@@ -17,7 +17,7 @@ export type Decision =
   | { kind: "held"; reason: string }
   | { kind: "stay"; cause: "older-than-deployed"; offeredId: number; deployedId: number; reason: string }
   | { kind: "wait"; until: string; reason: string }
-  /** --release-manifest: the profile is at the signed build, and Hydra's newer gate build is not signed (deploy/signed-decide.ts) */
+  /** --release-manifest: the profile is at the signed build, and Hydra's newer gate build is not signed (resolve/signed-decide.ts) */
   | { kind: "unsigned"; offeredId: number; signedId: number; reason: string };
 
 /** Which target is deciding, so that only its own history counts, and whether it may go back. */

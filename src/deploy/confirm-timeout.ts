@@ -1,7 +1,7 @@
 import { formatDuration } from "../duration.js";
-import type { HydraApi } from "./fetch.js";
-import { SharedRound } from "./shared-hydra.js";
-import type { Target } from "./target.js";
+import type { HydraApi } from "../resolve/latest.js";
+import { SharedRound } from "../resolve/shared-hydra.js";
+import type { Target } from "../resolve/target.js";
 import { EXIT, HailError, HydraUnavailable, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 

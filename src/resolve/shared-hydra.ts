@@ -1,7 +1,7 @@
 import type { Latest } from "../hydra/client.js";
 import type { JobUrl } from "../hydra/job-url.js";
 import type { HydraBuild } from "../hydra/schema.js";
-import type { HydraApi } from "./fetch.js";
+import type { HydraApi } from "./latest.js";
 
 /**
  * Targets that share a gate job share its requests (docs/reference.md, "Config file"): within one poll round every

@@ -1,6 +1,6 @@
 /** Hydra builds and resolutions for the pure deploy tests: complete shapes, override what matters. */
-import type { DeployMemory } from "../../src/deploy/decide.js";
-import type { Resolution } from "../../src/deploy/resolve.js";
+import type { DeployMemory } from "../../src/resolve/decide.js";
+import type { Resolution } from "../../src/resolve/resolution.js";
 import type { HydraBuild } from "../../src/hydra/schema.js";
 
 /** Valid 32-character Nix base32 hashes (no e, o, u, t). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkStorePath, DEFAULT_STORE_DIR, isPlainStorePath, storeDirFromEnv } from "../../src/deploy/store-path.js";
+import { checkStorePath, DEFAULT_STORE_DIR, isPlainStorePath, storeDirFromEnv } from "../../src/resolve/store-path.js";
 import { InvalidResponse } from "../../src/errors.js";
 import { HASH } from "./builds.js";
 
