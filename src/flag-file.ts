@@ -1,3 +1,5 @@
+// root basics: Flags that take a file (--netrc-file, --allowed-signers …): read under the trusted-
+// file rules, bounded.
 import { describeError, EXIT, asHailError } from "./errors.js";
 import { octal, readableByOthers, readTrusted } from "./trusted-file.js";
 

@@ -1,3 +1,5 @@
+// root basics: Reading a file or directory hail must trust (its state, config, netrc, Hydra
+// password): owner, mode, type and size checked first.
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
 import { lstat, open, stat } from "node:fs/promises";

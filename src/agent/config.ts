@@ -1,3 +1,5 @@
+// agent: AgentConfig, everything one target runs with once flags or a config file are parsed and
+// checked.
 import type { Hooks } from "../deploy/hooks.js";
 import type { RolloutPolicy } from "../resolve/rollout.js";
 import type { Target } from "../resolve/target.js";

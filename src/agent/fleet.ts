@@ -1,3 +1,5 @@
+// agent: Making, locking and starting every target of one hail process, and the fleet's shared
+// metrics and health.
 import type { HydraApi } from "../resolve/latest.js";
 import { liveProcesses } from "../deploy/orphan.js";
 import { SharedRound } from "../resolve/shared-hydra.js";

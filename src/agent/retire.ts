@@ -1,3 +1,5 @@
+// agent: Retiring targets removed from the config file: their bin/deactivate runs once and hail
+// stops managing them; the profiles stay.
 import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { hailEnv } from "../deploy/hail-env.js";

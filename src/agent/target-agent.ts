@@ -1,3 +1,5 @@
+// agent: TargetAgent, one target's life: start-up convergence, passes, and the metrics kept between
+// them.
 import { convergeInterrupted, activateCurrent } from "../deploy/converge.js";
 import { settleOrphanedActivation } from "../deploy/orphan.js";
 import type { PassDeps, PassOptions, TargetSession } from "../deploy/pass.js";

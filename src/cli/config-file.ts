@@ -1,3 +1,5 @@
+// cli: The --config file: read under the trusted-file rules, parsed with zod, layered under the
+// flags.
 import * as z from "zod";
 import { UsageError, describeError } from "../errors.js";
 import { readFlagFile } from "../flag-file.js";

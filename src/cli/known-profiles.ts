@@ -1,3 +1,4 @@
+// cli: An unknown profile named to status, hold or release: the known ones listed to spot a typo.
 import type { Dirent } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { hasErrnoCode } from "../errno.js";

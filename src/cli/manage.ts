@@ -1,3 +1,4 @@
+// cli: `hail status`, `hail hold` and `hail release`: reading and changing a profile's state.
 import { checkDurationLimit, DURATION_LIMITS, exampleTime, parseCalendarTime, parseDuration } from "../duration.js";
 import { UsageError, asHailError } from "../errors.js";
 import { resolveProfile, type ProfileRef } from "../profile/path.js";

@@ -1,3 +1,4 @@
+// cli: The single option table: every flag, its group, its help and the commands that take it.
 import { Option } from "commander";
 import type { Command } from "commander";
 import { splitCommandLine } from "../command-line.js";

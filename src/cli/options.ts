@@ -1,3 +1,5 @@
+// cli: From parsed flags to a checked AgentConfig: the target, its profile, its directories and
+// choices.
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { isAbsolute, resolve } from "node:path";

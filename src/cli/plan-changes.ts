@@ -1,3 +1,5 @@
+// cli: What a pending deployment would change on this machine: the closure diff and download sizes
+// for `plan`.
 import type { ClosureSizes } from "../resolve/closure-size.js";
 import { closureSizes } from "../resolve/closure-size.js";
 import { HailError } from "../errors.js";

@@ -1,3 +1,4 @@
+// cli: The plan report's types: what `hail plan` found for each target.
 import type { Decision } from "../resolve/decide.js";
 import type { Target } from "../resolve/target.js";
 import type { HailError } from "../errors.js";

@@ -1,3 +1,5 @@
+// cli: `hail plan`: resolves every target as a pass would and says what it would do, changing
+// nothing.
 import type { Command } from "commander";
 import type { Decision } from "../resolve/decide.js";
 import { decide } from "../resolve/decide.js";

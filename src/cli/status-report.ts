@@ -1,3 +1,4 @@
+// cli: What `hail status` says of a profile: read from its link and its state, written nowhere.
 import { activeHold } from "../resolve/decide.js";
 import { storeDirFromEnv } from "../resolve/store-path.js";
 import { currentGeneration, readProfileTarget } from "../profile/links.js";

@@ -1,3 +1,5 @@
+// deploy: --confirm-timeout: after a switch, the new generation must reach Hydra again in time, or
+// it is rolled back.
 import { formatDuration } from "../duration.js";
 import type { HydraApi } from "../resolve/latest.js";
 import { SharedRound } from "../resolve/shared-hydra.js";

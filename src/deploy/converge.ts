@@ -1,3 +1,5 @@
+// deploy: Start-up convergence: finishing or rolling back a deployment a killed hail left half
+// done.
 import { EXIT, HailError, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { readProfileTarget } from "../profile/links.js";

@@ -1,3 +1,5 @@
+// deploy: One deployment: realise, switch the profile, activate, and roll back when activation
+// fails.
 import { dirname } from "node:path";
 import { DeploymentFailed, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";

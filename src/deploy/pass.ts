@@ -1,3 +1,5 @@
+// deploy: One pass: resolve the target, decide, lock, deploy, and record the result in the state
+// file.
 import { HailError, describeError, isTransient } from "../errors.js";
 import type { Log } from "../log.js";
 import type { ProfileBefore } from "../profile/links.js";

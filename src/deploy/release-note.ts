@@ -1,3 +1,5 @@
+// deploy: The verified release a pass goes by: its signer logged once per release and kept in the
+// state file.
 import type { Log } from "../log.js";
 import type { ReleaseView } from "../release/confirm.js";
 import { describeRelease } from "../release/confirm.js";

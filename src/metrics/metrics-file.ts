@@ -1,3 +1,5 @@
+// metrics: --metrics-file: the exposition written atomically for node_exporter's textfile
+// collector.
 import { dirname } from "node:path";
 import { describeError } from "../errors.js";
 import type { Log } from "../log.js";

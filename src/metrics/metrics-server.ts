@@ -1,3 +1,5 @@
+// metrics: --metrics-listen: GET /metrics, GET /healthz and POST /poll, with limits on every
+// connection.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Log } from "../log.js";

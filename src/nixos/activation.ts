@@ -1,3 +1,5 @@
+// nixos: --nixos activation: choosing switch, boot or reboot, and the switch-to-configuration
+// command.
 import { resolve } from "node:path";
 import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";

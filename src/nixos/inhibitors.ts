@@ -1,3 +1,4 @@
+// nixos: NixOS switch inhibitors: read from the system, compared between generations, described.
 import { join } from "node:path";
 import { hasErrnoCode } from "../errno.js";
 import type { SystemFs } from "../profile/fs.js";

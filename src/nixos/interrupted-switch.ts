@@ -1,3 +1,5 @@
+// nixos: A NixOS switch interrupted by a killed hail: what state the system is in, found after
+// restart.
 import { formatDuration } from "../duration.js";
 import { ActivationFailed, HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";

@@ -1,3 +1,4 @@
+// nixos: What `plan` shows of a --nixos target: the switch command and whether a reboot follows.
 import type { NixosTarget as Target } from "./config.js";
 import { renderCommand } from "../nix/commands.js";
 import type { SystemFs } from "../profile/fs.js";

@@ -1,3 +1,4 @@
+// nixos: Rebooting into a new kernel or initrd when it is due and inside the reboot window.
 import type { NixosTarget as Target } from "./config.js";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";

@@ -1,3 +1,4 @@
+// nixos: Checking that an output is a NixOS system closure, and which boot links changed.
 import { join } from "node:path";
 import { EXIT, HailError } from "../errors.js";
 import type { SystemFs } from "../profile/fs.js";

@@ -1,3 +1,5 @@
+// profile: The file system a profile lives on, as the deps tests fake: links, directories, free
+// space.
 import { constants, readlinkSync } from "node:fs";
 import { access, lstat, readdir, readFile, realpath, rename, rm, stat, symlink } from "node:fs/promises";
 import { makeDirs } from "../make-dirs.js";

@@ -1,3 +1,4 @@
+// profile: A profile's key: the names of its state and lock files under --state-dir.
 import { join, relative, resolve } from "node:path";
 
 /**

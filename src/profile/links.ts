@@ -1,3 +1,4 @@
+// profile: A profile's links and generations: what it points to now and what it pointed to before.
 import { basename, dirname, resolve } from "node:path";
 import { hasErrnoCode } from "../errno.js";
 import type { LinkReader } from "./fs.js";

@@ -1,3 +1,5 @@
+// profile: A profile named by the operator: where it lives (--profiles-dir or absolute) and its
+// name in logs.
 import { basename, isAbsolute, join, normalize } from "node:path";
 import { EXIT, EnvironmentError, UsageError } from "../errors.js";
 import { legacyProfileKey, profileKey } from "./key.js";

@@ -1,3 +1,5 @@
+// profile: Trusting a profile before running anything from it: owner and mode of its directories, a
+// plain store path.
 import { dirname, join, resolve } from "node:path";
 import { EXIT, EnvironmentError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";

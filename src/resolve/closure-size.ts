@@ -1,3 +1,5 @@
+// resolve: Closure sizes from the binary cache's narinfo files, for `plan` to say what a deployment
+// downloads.
 import { describeError } from "../errors.js";
 import type { Narinfo } from "../nix/narinfo.js";
 import { hashPart, parseNarinfo } from "../nix/narinfo.js";

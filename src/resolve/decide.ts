@@ -1,3 +1,4 @@
+// resolve: The pure decision of a pass: deploy, up to date, skip, held, stay or wait.
 import type { Resolution } from "./resolution.js";
 import type { RolloutPolicy } from "./rollout.js";
 import { rolloutNotBefore } from "./rollout.js";

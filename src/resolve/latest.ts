@@ -1,3 +1,5 @@
+// resolve: Asking Hydra for a source's latest build and resolving it, cached while the latest build
+// id stays.
 import { InvalidResponse } from "../errors.js";
 import type { Latest } from "../hydra/client.js";
 import type { HydraBuild } from "../hydra/schema.js";

@@ -1,3 +1,4 @@
+// resolve: A Hydra build resolved into the store path to deploy, with every check on the way.
 import { InvalidResponse, NotReady } from "../errors.js";
 import type { HydraBuild } from "../hydra/schema.js";
 import { checkStorePath } from "./store-path.js";

@@ -1,3 +1,4 @@
+// resolve: Targets behind the same gate share Hydra's answers within one poll round.
 import type { Latest } from "../hydra/client.js";
 import type { JobUrl } from "../hydra/job-url.js";
 import type { HydraBuild } from "../hydra/schema.js";

@@ -1,3 +1,4 @@
+// resolve: The decision for a --release-manifest target: deploy only what a release key signed.
 import { ReleaseRejected } from "../errors.js";
 import type { ReleaseView } from "../release/confirm.js";
 import { waitingReason } from "../release/confirm.js";

@@ -1,3 +1,5 @@
+// resolve: Resolving a target through its signed release when it has one, through the gate
+// otherwise.
 import { InvalidResponse, NotReady, UsageError } from "../errors.js";
 import type { JobUrl } from "../hydra/job-url.js";
 import { HydraNotFound } from "../hydra/not-found.js";

@@ -1,3 +1,4 @@
+// resolve: Checking a store path from Hydra before it comes near a command line.
 import { InvalidResponse } from "../errors.js";
 import { cutShort } from "./summary.js";
 

@@ -1,3 +1,5 @@
+// resolve: What one target deploys (a gate constituent or a job, into a profile) and how its source
+// is named.
 import type { JobUrl } from "../hydra/job-url.js";
 import type { ProfileRef } from "../profile/path.js";
 import type { NixosConfig } from "../nixos/config.js";

@@ -1,3 +1,5 @@
+// state: Reading a lock or claim file safely: bounded, and refused (exit 73) when hail did not
+// write it.
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
 import { lstat, open } from "node:fs/promises";

@@ -1,3 +1,5 @@
+// state: A profile's state store and its locks (state/lock.ts and the one beside the profile),
+// taken together.
 import { ProfileLocked, UsageError } from "../errors.js";
 import type { ProfileRef } from "../profile/path.js";
 import { describeHolder, heldBySelf, lockAdvice } from "./lock-holder.js";

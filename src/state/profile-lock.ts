@@ -1,3 +1,4 @@
+// state: The lock beside the profile, so two state dirs cannot deploy one profile at once.
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { hasErrnoCode, withPath } from "../errno.js";

@@ -1,3 +1,4 @@
+// state: The state directory: where it is, its mode, and refusing an untrusted one.
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { EnvironmentError, EXIT, UsageError } from "../errors.js";

@@ -1,3 +1,4 @@
+// state: The state store: reading, checking and writing a profile's state file.
 import { lstatSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";

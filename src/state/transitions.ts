@@ -1,3 +1,4 @@
+// state: Pure state changes: each takes the state read just before and returns the one to write.
 import { basename } from "node:path";
 import type { ProfileBefore } from "../profile/links.js";
 import type { Attempt, State } from "./schema.js";
