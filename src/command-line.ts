@@ -1,3 +1,5 @@
+// root basics: Splitting a command line given as one string (hooks, --nixos commands) into argv,
+// without a shell.
 import { parse } from "shell-quote";
 import { UsageError } from "./errors.js";
 

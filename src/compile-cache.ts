@@ -14,7 +14,7 @@ import { closeSync, constants, existsSync, fstatSync, readFileSync, lstatSync, m
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
-import { runningUid, untrustedOwnerOrMode } from "./state/trusted-file.js";
+import { runningUid, untrustedOwnerOrMode } from "./trusted-file.js";
 
 /** The owner and mode of a file, as lstat/fstat give them. */
 export interface Owned {

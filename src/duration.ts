@@ -1,3 +1,4 @@
+// root basics: Durations (`30s`, `5m`, `1h30m`) and calendar times: parsed, bounded and printed.
 import { UsageError } from "./errors.js";
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

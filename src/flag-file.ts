@@ -1,5 +1,7 @@
+// root basics: Flags that take a file (--netrc-file, --allowed-signers …): read under the trusted-
+// file rules, bounded.
 import { describeError, EXIT, asHailError } from "./errors.js";
-import { octal, readableByOthers, readTrusted } from "./state/trusted-file.js";
+import { octal, readableByOthers, readTrusted } from "./trusted-file.js";
 
 /**
  * Files the operator names by a flag (--config, --netrc-file, --hydra-password-file,

@@ -1,3 +1,5 @@
+// root basics: hail's logging surface: one message and one flat object of fields per line, always
+// on stderr.
 import { hostname } from "node:os";
 import { Logger } from "tslog";
 import { BUILD_INFO } from "./build-info.js";

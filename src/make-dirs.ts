@@ -1,3 +1,5 @@
+// root basics: Making directories with an exact mode whatever the umask, and naming what is in the
+// way.
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
 import { chmod, mkdir, stat } from "node:fs/promises";

@@ -1,3 +1,4 @@
+// root basics: Whether a path exists, without a subprocess or a throw.
 import { access } from "node:fs/promises";
 
 /** True when `path` exists (following links); no subprocess, no throw. */

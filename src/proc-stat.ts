@@ -1,3 +1,4 @@
+// root basics: Fields of /proc/PID/stat, read for lock owners and orphaned activations.
 import { readFile } from "node:fs/promises";
 
 /**

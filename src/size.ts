@@ -1,3 +1,4 @@
+// root basics: Sizes (`1GiB`, `500MiB`, `1.5GB`): parsed and printed.
 import { UsageError } from "./errors.js";
 
 const UNITS: Record<string, number> = {

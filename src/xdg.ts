@@ -1,3 +1,4 @@
+// root basics: The XDG state directory, for a hail that does not run as root.
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { UsageError } from "./errors.js";

@@ -1,5 +1,7 @@
+// agent: AgentConfig, everything one target runs with once flags or a config file are parsed and
+// checked.
 import type { PassOptions } from "../deploy/pass.js";
-import type { Target } from "../deploy/target.js";
+import type { Target } from "../resolve/target.js";
 import type { LogFormat, LogLevel } from "../log.js";
 
 /**

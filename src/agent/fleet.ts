@@ -1,13 +1,15 @@
-import type { HydraApi } from "../deploy/fetch.js";
+// agent: Making, locking and starting every target of one hail process, and the fleet's shared
+// metrics and health.
+import type { HydraApi } from "../resolve/latest.js";
 import { liveProcesses } from "../deploy/orphan.js";
-import { SharedRound } from "../deploy/shared-hydra.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
+import { SharedRound } from "../resolve/shared-hydra.js";
+import { storeDirFromEnv } from "../resolve/store-path.js";
 import type { HailError } from "../errors.js";
 import { EXIT, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DaemonMetrics } from "../metrics/exposition.js";
 import { renderMetrics } from "../metrics/exposition.js";
-import { nodeProfileFs } from "../nix/profile-fs.js";
+import { nodeProfileFs } from "../profile/fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { lockProfile, stateStoreFor } from "../state/profile-files.js";
 import type { AgentConfig } from "./config.js";

@@ -1,3 +1,5 @@
+// agent: The Hydra client a target talks to: netrc or login session, user agent, a warning when a
+// job moved.
 import { UsageError } from "../errors.js";
 import { exposedSecretWarning, readFlagFile } from "../flag-file.js";
 import { HydraClient } from "../hydra/client.js";

@@ -1,3 +1,4 @@
+// agent: Where a target's signed release files come from: the HTTP client for the manifest's host.
 import type { ReleaseFiles } from "../release/fetch-release.js";
 import type { Log } from "../log.js";
 import type { AgentConfig } from "./config.js";

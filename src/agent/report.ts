@@ -1,3 +1,4 @@
+// agent: A pass's report: its exit code, health condition, one-line description and metrics record.
 import type { PassOutcome } from "../deploy/pass.js";
 import type { HailError } from "../errors.js";
 import { EXIT } from "../errors.js";

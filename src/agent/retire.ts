@@ -1,17 +1,19 @@
+// agent: Retiring targets removed from the config file: their bin/deactivate runs once and hail
+// stops managing them; the profiles stay.
 import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { hailEnv } from "../deploy/hail-env.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
+import { storeDirFromEnv } from "../resolve/store-path.js";
 import { EXIT, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
-import { runnableStorePath } from "../deploy/profile-trust.js";
-import { readProfileTarget } from "../nix/profile.js";
-import { nodeProfileFs } from "../nix/profile-fs.js";
+import { runnableStorePath } from "../profile/trust.js";
+import { readProfileTarget } from "../profile/links.js";
+import { nodeProfileFs } from "../profile/fs.js";
 import { createProcessRunner } from "../nix/runner.js";
 import { describeHolder } from "../state/lock-holder.js";
 import { lockProfileFiles } from "../state/profile-lock.js";
-import type { StateFiles } from "../state/profile-key.js";
-import { keyOfStateFile, stateFiles } from "../state/profile-key.js";
+import type { StateFiles } from "../profile/key.js";
+import { keyOfStateFile, stateFiles } from "../profile/key.js";
 import type { State } from "../state/schema.js";
 import { createStateStore, readStateFile } from "../state/state-store.js";
 import { deployedBuildIdAt } from "../state/transitions.js";

@@ -1,19 +1,21 @@
+// agent: TargetAgent, one target's life: start-up convergence, passes, and the metrics kept between
+// them.
 import { convergeInterrupted, activateCurrent } from "../deploy/converge.js";
 import { settleOrphanedActivation } from "../deploy/orphan.js";
 import type { PassDeps, PassOptions, TargetSession } from "../deploy/pass.js";
 import { runPass } from "../deploy/pass.js";
-import type { Target } from "../deploy/target.js";
-import { sourceKey } from "../deploy/target.js";
-import { cacheFromDeployed } from "../deploy/fetch.js";
-import { checkProfileDirs } from "../deploy/profile-trust.js";
+import type { Target } from "../resolve/target.js";
+import { sourceKey } from "../resolve/target.js";
+import { cacheFromDeployed } from "../resolve/latest.js";
+import { checkProfileDirs } from "../profile/trust.js";
 import type { HailError } from "../errors.js";
 import { UsageError, asHailError, describeError } from "../errors.js";
 import { hasErrnoCode } from "../errno.js";
 import type { PassRecord } from "../metrics/account.js";
 import { accountPass, countersChanged } from "../metrics/account.js";
 import type { ProfileMetrics, RetiredTarget } from "../metrics/exposition.js";
-import { readProfileTarget } from "../nix/profile.js";
-import type { ProfileFs } from "../nix/profile-fs.js";
+import { readProfileTarget } from "../profile/links.js";
+import type { ProfileFs } from "../profile/fs.js";
 import type { MetricsState } from "../state/schema.js";
 import { deployedBuildIdAt } from "../state/transitions.js";
 import { noteRebootNeed, rebootIfDue } from "../nixos/reboot.js";
@@ -83,7 +85,7 @@ export class TargetAgent {
   }
 
   /**
-   * A start-up activation hail refused to run (an untrusted profile: deploy/profile-trust.ts)
+   * A start-up activation hail refused to run (an untrusted profile: profile/trust.ts)
    * counts as `hail_errors_total{kind="environment"}` and fails /healthz until the next pass;
    * one that ran and failed is only logged, as before.
    */

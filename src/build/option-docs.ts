@@ -1,3 +1,5 @@
+// build: What the reference says of an option beyond its --help line: its default and the details a
+// reader needs.
 import type { OptionName } from "../cli/option-table.js";
 
 /**

@@ -1,3 +1,4 @@
+// build: Generates docs/reference/cli.md from the option table, command list and examples.
 import { COMMAND_LIST } from "../cli/command-list.js";
 import { EXAMPLES } from "../cli/help-examples.js";
 import type { CommandName, Group, OptionName, OptionRow } from "../cli/option-table.js";

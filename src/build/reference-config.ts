@@ -1,3 +1,4 @@
+// build: Generates docs/reference/config.md: the config file's keys, from the option table.
 import type { FileKey, FileValue, OptionName, OptionRow } from "../cli/option-table.js";
 import { OPTIONS, flagOf } from "../cli/option-table.js";
 import { GENERATED, code, page, table } from "./markdown.js";

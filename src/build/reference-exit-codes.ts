@@ -1,3 +1,4 @@
+// build: Generates docs/reference/exit-codes.md from the EXIT table and its words.
 import { EXIT_NAMES, EXIT_WORDS, urgencyOrder } from "../cli/help-exit-codes.js";
 import { EXIT } from "../errors.js";
 import { GENERATED, page, table } from "./markdown.js";

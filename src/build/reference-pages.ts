@@ -1,3 +1,4 @@
+// build: The generated reference pages and the command that refreshes them.
 import { cliReference } from "./reference-cli.js";
 import { configReference } from "./reference-config.js";
 import { exitCodesReference } from "./reference-exit-codes.js";

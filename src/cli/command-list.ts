@@ -1,3 +1,4 @@
+// cli: Every command and its options, in the shape completion scripts and the reference need.
 import type { CommandName, Group, OptionRow } from "./option-table.js";
 import { OPTIONS, flagOf, optionNamesOf, rowIn } from "./option-table.js";
 

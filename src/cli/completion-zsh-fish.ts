@@ -1,3 +1,4 @@
+// cli: The zsh and fish completion scripts, written from the command list.
 import type { CommandEntry, OptionSpec, ValueKind } from "./command-list.js";
 import { COMMAND_LIST, operandWords, optionsOf } from "./command-list.js";
 

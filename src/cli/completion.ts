@@ -1,3 +1,4 @@
+// cli: `hail completion SHELL`: the bash script, and the shared grouping of options by value kind.
 import { UsageError } from "../errors.js";
 import type { CommandEntry, OptionSpec, Shell, ValueKind } from "./command-list.js";
 import { COMMAND_LIST, SHELLS, commandWords, operandWords, optionsOf } from "./command-list.js";

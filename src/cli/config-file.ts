@@ -1,7 +1,9 @@
+// cli: The --config file: read under the trusted-file rules, parsed with zod, layered under the
+// flags.
 import * as z from "zod";
 import { UsageError, describeError } from "../errors.js";
 import { readFlagFile } from "../flag-file.js";
-import { describeZodError } from "../hydra/schema.js";
+import { describeZodError } from "../zod-error.js";
 import { profileGivenTwice } from "./one-per-profile.js";
 import type { FileKey, FileValue, OptionName, OptionRow, RawOptions } from "./option-table.js";
 import { OPTIONS, flagOf } from "./option-table.js";

@@ -1,3 +1,4 @@
+// cli: The one `hail: …` line printed for a failure, with a command to paste that retries it.
 import type { CommanderError } from "commander";
 import { quote } from "shell-quote";
 import type { ErrorKind, ExitCode, HailError } from "../errors.js";

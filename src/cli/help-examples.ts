@@ -1,3 +1,4 @@
+// cli: The examples `--help` shows under each command.
 import type { CommandName } from "./option-table.js";
 
 /**

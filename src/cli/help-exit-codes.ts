@@ -1,3 +1,4 @@
+// cli: The exit codes in words, for `--help` and the reference page.
 import { EXIT, combineExitCodes } from "../errors.js";
 
 /**

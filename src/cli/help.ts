@@ -1,3 +1,4 @@
+// cli: The text commander prints after each command's help.
 import { EXIT } from "../errors.js";
 import { EXIT_NAMES, EXIT_WORDS, plainText } from "./help-exit-codes.js";
 import { examplesOf } from "./help-examples.js";

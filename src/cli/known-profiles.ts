@@ -1,9 +1,10 @@
+// cli: An unknown profile named to status, hold or release: the known ones listed to spot a typo.
 import type { Dirent } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { hasErrnoCode } from "../errno.js";
 import { UsageError } from "../errors.js";
-import type { ProfileRef } from "../nix/profile-path.js";
-import { stateFiles } from "../state/profile-key.js";
+import type { ProfileRef } from "../profile/path.js";
+import { stateFiles } from "../profile/key.js";
 import { checkStateDir, refuseEmptyStateDir } from "../state/state-dir.js";
 import { readStateFile } from "../state/state-store.js";
 

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// cli: The program's entry: routes argv to a command (lazy-loaded) and is the one place that prints
+// `hail: …` and exits.
 import { Command, CommanderError } from "commander";
 import { EXIT, InternalError, asHailError } from "../errors.js";
 import type { CommandName, OptionValues, COMMAND_OPTIONS } from "./option-table.js";

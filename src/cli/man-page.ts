@@ -1,3 +1,4 @@
+// cli: hail(1) in roff, written from the option table and the help texts.
 import { EXIT } from "../errors.js";
 import type { CommandEntry, OptionSpec } from "./command-list.js";
 import { COMMAND_LIST, optionsOf } from "./command-list.js";

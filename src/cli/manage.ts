@@ -1,6 +1,7 @@
+// cli: `hail status`, `hail hold` and `hail release`: reading and changing a profile's state.
 import { checkDurationLimit, DURATION_LIMITS, exampleTime, parseCalendarTime, parseDuration } from "../duration.js";
 import { UsageError, asHailError } from "../errors.js";
-import { resolveProfile, type ProfileRef } from "../nix/profile-path.js";
+import { resolveProfile, type ProfileRef } from "../profile/path.js";
 import { releaseHold, setHold } from "../state/transitions.js";
 import { layerOptions, loadConfigFile } from "./config-file.js";
 import { listNames, refuseUnknownProfile } from "./known-profiles.js";

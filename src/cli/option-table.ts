@@ -1,10 +1,11 @@
+// cli: The single option table: every flag, its group, its help and the commands that take it.
 import { Option } from "commander";
 import type { Command } from "commander";
 import { splitCommandLine } from "../command-line.js";
 import { DURATION_LIMITS, parseBoundedDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
 import { parseListenAddress } from "../metrics/listen-address.js";
-import { DEFAULT_PROFILES_DIR } from "../nix/profile-path.js";
+import { DEFAULT_PROFILES_DIR } from "../profile/path.js";
 import { parseSize } from "../size.js";
 
 /**

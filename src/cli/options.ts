@@ -1,15 +1,17 @@
+// cli: From parsed flags to a checked AgentConfig: the target, its profile, its directories and
+// choices.
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { quote } from "shell-quote";
 import type { Hooks } from "../deploy/hooks.js";
-import type { RolloutPolicy } from "../deploy/rollout.js";
-import type { ReleaseTarget, Target } from "../deploy/target.js";
+import type { RolloutPolicy } from "../resolve/rollout.js";
+import type { ReleaseTarget, Target } from "../resolve/target.js";
 import { UsageError } from "../errors.js";
 import { refuseInsecureUrl } from "../hydra/insecure-http.js";
 import { parseJobUrl } from "../hydra/job-url.js";
 import type { LogFormat, LogLevel } from "../log.js";
-import { resolveProfile } from "../nix/profile-path.js";
+import { resolveProfile } from "../profile/path.js";
 import { confirmTimeoutChoice, nixosChoice } from "../nixos/config.js";
 import { defaultHomeManagerProfile } from "../deploy/home-manager.js";
 import { stateDirOf } from "../state/state-dir.js";

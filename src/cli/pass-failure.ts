@@ -1,3 +1,4 @@
+// cli: A failed pass as a CLI failure (exit code and message) for main.ts to print.
 import type { PassReport } from "../agent/report.js";
 import { describePass, passExitCode } from "../agent/report.js";
 import { EXIT } from "../errors.js";

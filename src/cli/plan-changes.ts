@@ -1,5 +1,7 @@
-import type { ClosureSizes } from "../deploy/closure-size.js";
-import { closureSizes } from "../deploy/closure-size.js";
+// cli: What a pending deployment would change on this machine: the closure diff and download sizes
+// for `plan`.
+import type { ClosureSizes } from "../resolve/closure-size.js";
+import { closureSizes } from "../resolve/closure-size.js";
 import { HailError } from "../errors.js";
 import type { ClosureChange } from "../nix/closure-diff.js";
 import { diffClosuresCommand, parseDiffClosures } from "../nix/closure-diff.js";

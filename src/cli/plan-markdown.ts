@@ -1,3 +1,4 @@
+// cli: `hail plan --format markdown`: the plan as a table for a pull request or a chat.
 import { formatSize } from "../size.js";
 import type { PlanReport, PlanResult } from "./plan-report.js";
 

@@ -1,5 +1,6 @@
-import type { Decision } from "../deploy/decide.js";
-import type { Target } from "../deploy/target.js";
+// cli: The plan report's types: what `hail plan` found for each target.
+import type { Decision } from "../resolve/decide.js";
+import type { Target } from "../resolve/target.js";
 import type { HailError } from "../errors.js";
 import type { ReleaseView } from "../release/confirm.js";
 import type { ChangePreview } from "./plan-changes.js";

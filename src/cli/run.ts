@@ -1,3 +1,4 @@
+// cli: `hail [run]`: the daemon, or one pass with --oneshot, for one target or a config file's.
 import type { Command } from "commander";
 import type { AgentConfig } from "../agent/config.js";
 import type { Lock } from "../agent/fleet.js";

@@ -1,11 +1,11 @@
 /**
  * What `hail sign` signs: the gate's latest-finished build and each constituent's out path,
- * through the same requests and checks as a pass or `plan` (src/deploy/resolve.ts), for every
+ * through the same requests and checks as a pass or `plan` (src/resolve/resolution.ts), for every
  * constituent at once.
  */
 import { InvalidResponse, NotReady } from "../errors.js";
-import { diagnosed, type HydraApi } from "../deploy/fetch.js";
-import { checkBuildIsOf, checkSucceeded, resolveGateBuild } from "../deploy/resolve.js";
+import { diagnosed, type HydraApi } from "../resolve/latest.js";
+import { checkBuildIsOf, checkSucceeded, resolveGateBuild } from "../resolve/resolution.js";
 import type { JobUrl } from "../hydra/job-url.js";
 import { constituents404, diagnoseLatest404, type HydraNotFound } from "../hydra/not-found.js";
 import { serverText } from "../server-text.js";

@@ -8,7 +8,7 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { createHydraClient } from "../agent/hydra-client.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
+import { storeDirFromEnv } from "../resolve/store-path.js";
 import { UsageError } from "../errors.js";
 import { refuseInsecureUrl } from "../hydra/insecure-http.js";
 import { parseJobUrl } from "../hydra/job-url.js";

@@ -1,7 +1,8 @@
-import { activeHold } from "../deploy/decide.js";
-import { storeDirFromEnv } from "../deploy/store-path.js";
-import { currentGeneration, readProfileTarget } from "../nix/profile.js";
-import type { ProfileRef } from "../nix/profile-path.js";
+// cli: What `hail status` says of a profile: read from its link and its state, written nowhere.
+import { activeHold } from "../resolve/decide.js";
+import { storeDirFromEnv } from "../resolve/store-path.js";
+import { currentGeneration, readProfileTarget } from "../profile/links.js";
+import type { ProfileRef } from "../profile/path.js";
 import type { State } from "../state/schema.js";
 import { stateStoreFor } from "../state/profile-files.js";
 import { retryCommand } from "./failure-line.js";

@@ -1,3 +1,4 @@
+// cli: What `run` and `plan` act on: one target from flags, or every target of a config file.
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";

@@ -1,3 +1,4 @@
+// daemon: `hail run` as a daemon: the poll loop, its signals, the metrics server, and a clean stop.
 import { existsSync } from "node:fs";
 import type { AgentConfig } from "../agent/config.js";
 import { fleetHealth, fleetMetrics } from "../agent/fleet.js";

@@ -9,15 +9,14 @@
  * absorb a request: it may have asked Hydra before the request came, so the request is accepted
  * (one more pass right after it) or rejected like any other.
  */
+import type { PollAnswer } from "../metrics/metrics-server.js";
+
 export interface LoopControl {
   /** ask the loop to end after the running pass */
   stop(): void;
   /** start the next pass now (SIGUSR1, POST /poll), unless coalesced or refused */
   pollNow(): PollAnswer;
 }
-
-/** accepted: a pass starts now (or right after the running one); absorbed: one that has not started yet already will; rejected: too soon */
-export type PollAnswer = { kind: "accepted" } | { kind: "absorbed" } | { kind: "rejected"; retryAfterMs: number };
 
 /** Arms a timer; the returned function cancels it. Tests pass a fake. */
 export type Schedule = (ms: number, fire: () => void) => () => void;

@@ -1,6 +1,8 @@
+// daemon: Poll-now requests (SIGUSR1, POST /poll): an accepted one is logged, the absorbed and
+// refused ones summed up in one line a minute.
 import { formatDuration } from "../duration.js";
 import type { Log } from "../log.js";
-import type { PollAnswer } from "./loop.js";
+import type { PollAnswer } from "../metrics/metrics-server.js";
 
 const REPORT_EVERY_MS = 60_000;
 

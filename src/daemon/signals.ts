@@ -1,3 +1,4 @@
+// daemon: Which signals the daemon survives and what each one does.
 import type { Log } from "../log.js";
 
 /**

@@ -1,6 +1,8 @@
+// deploy: Start-up convergence: finishing or rolling back a deployment a killed hail left half
+// done.
 import { EXIT, HailError, asHailError } from "../errors.js";
 import type { Log } from "../log.js";
-import { readProfileTarget } from "../nix/profile.js";
+import { readProfileTarget } from "../profile/links.js";
 import type { StateStore } from "../state/state-store.js";
 import { deployedBuildIdAt, interruptedAttempt, profileBeforeAttempt, recordInterrupted } from "../state/transitions.js";
 import type { DeployDeps, DeployOptions } from "./deploy.js";
@@ -10,7 +12,7 @@ import { systemdRunning } from "../nixos/activation.js";
 import type { InterruptedSwitch } from "../nixos/interrupted-switch.js";
 import { interruptedSwitch } from "../nixos/interrupted-switch.js";
 import { deployDepsOf, recordResult } from "./pass.js";
-import type { Target } from "./target.js";
+import type { Target } from "../resolve/target.js";
 
 export type ConvergeOutcome =
   | { kind: "nothing-to-do" }

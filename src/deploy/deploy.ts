@@ -1,13 +1,15 @@
+// deploy: One deployment: realise, switch the profile, activate, and roll back when activation
+// fails.
 import { dirname } from "node:path";
 import { DeploymentFailed, HailError, asHailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { activateCommand, deleteGenerationsCommand, realiseCommand, setProfileCommand, switchGenerationCommand } from "../nix/commands.js";
 import { realiseFromCache } from "../nix/realise.js";
 import { checkSpace, dryRunCommand, parseDryRun } from "../nix/disk.js";
-import { generationsToDelete } from "../nix/generations.js";
-import type { ProfileBefore } from "../nix/profile.js";
-import { currentGeneration, listGenerations, readProfileLink, readProfileTarget } from "../nix/profile.js";
-import type { ProfileFs } from "../nix/profile-fs.js";
+import { generationsToDelete } from "../profile/keep-generations.js";
+import type { ProfileBefore } from "../profile/links.js";
+import { currentGeneration, listGenerations, readProfileLink, readProfileTarget } from "../profile/links.js";
+import type { ProfileFs } from "../profile/fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { ActivationPurpose } from "../nixos/activation.js";
 import { runActivationCommand, switchToConfigurationCommand } from "../nixos/activation.js";
@@ -17,9 +19,9 @@ import type { InterruptedSwitch } from "../nixos/interrupted-switch.js";
 import { checkNixosSystem } from "../nixos/system.js";
 import { hailEnv } from "./hail-env.js";
 import { checkHomeManagerGeneration, homeManagerActivateCommand } from "./home-manager.js";
-import { checkProfileDirs, runnableStorePath } from "./profile-trust.js";
+import { checkProfileDirs, runnableStorePath } from "../profile/trust.js";
 import type { Hooks } from "./hooks.js";
-import type { Target } from "./target.js";
+import type { Target } from "../resolve/target.js";
 
 /**
  * The options a deployment runs with. PassOptions adds the pass's own, and AgentConfig (what

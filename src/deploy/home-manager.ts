@@ -1,3 +1,4 @@
+// deploy: --home-manager: checking a Home Manager generation and running its own `activate`.
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { homedir } from "node:os";

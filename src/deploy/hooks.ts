@@ -1,3 +1,5 @@
+// deploy: --on-success and --on-failure: the operator's commands run after a deployment, with its
+// outcome in the environment.
 import { HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { ProcessRunner } from "../nix/runner.js";

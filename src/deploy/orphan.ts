@@ -1,3 +1,5 @@
+// deploy: An activation orphaned by a killed hail: found through /proc and stopped before the next
+// one starts.
 import { readdir } from "node:fs/promises";
 import { procStatFields } from "../proc-stat.js";
 import type { Log } from "../log.js";

@@ -1,32 +1,34 @@
+// deploy: One pass: resolve the target, decide, lock, deploy, and record the result in the state
+// file.
 import { HailError, describeError, isTransient } from "../errors.js";
 import type { Log } from "../log.js";
-import type { ProfileBefore } from "../nix/profile.js";
-import { profileBefore, readProfileTarget } from "../nix/profile.js";
-import type { ProfileFs } from "../nix/profile-fs.js";
+import type { ProfileBefore } from "../profile/links.js";
+import { profileBefore, readProfileTarget } from "../profile/links.js";
+import type { ProfileFs } from "../profile/fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import { currentBootId, type ProcessTable } from "./orphan.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
 import { buildRef, clearError, deployedBuildIdAt, recordError, recordFailure, recordHeld, recordSuccess, recordTransient, startAttempt } from "../state/transitions.js";
-import type { Decision } from "./decide.js";
-import { decide } from "./decide.js";
+import type { Decision } from "../resolve/decide.js";
+import { decide } from "../resolve/decide.js";
 import { processStartTime } from "../state/lock.js";
 import type { DeployDeps, DeployOptions, DeployResult } from "./deploy.js";
 import { checkDiskSpace, deploy, pruneGenerations } from "./deploy.js";
 import { runHook } from "./hooks.js";
-import { confirmerFor } from "./confirm.js";
+import { confirmerFor } from "./confirm-timeout.js";
 import { noteRebootNeed } from "../nixos/reboot.js";
-import type { HydraApi, ResolutionCache } from "./fetch.js";
-import { resolutionOf } from "./fetch.js";
+import type { HydraApi, ResolutionCache } from "../resolve/latest.js";
+import { resolutionOf } from "../resolve/latest.js";
 import type { ReleaseFiles } from "../release/fetch-release.js";
-import { resolveTarget } from "./signed.js";
-import { decideSigned } from "./signed-decide.js";
+import { resolveTarget } from "../resolve/signed.js";
+import { decideSigned } from "../resolve/signed-decide.js";
 import { noteRelease } from "./release-note.js";
 import type { ReleaseView } from "../release/confirm.js";
-import type { Resolution } from "./resolve.js";
-import type { RolloutPolicy } from "./rollout.js";
-import type { Target } from "./target.js";
-import { sourceKey } from "./target.js";
+import type { Resolution } from "../resolve/resolution.js";
+import type { RolloutPolicy } from "../resolve/rollout.js";
+import type { Target } from "../resolve/target.js";
+import { sourceKey } from "../resolve/target.js";
 
 export interface PassDeps {
   hydra: HydraApi;

@@ -1,9 +1,11 @@
+// deploy: The verified release a pass goes by: its signer logged once per release and kept in the
+// state file.
 import type { Log } from "../log.js";
 import type { ReleaseView } from "../release/confirm.js";
 import { describeRelease } from "../release/confirm.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";
-import { releaseRecord } from "./signed-decide.js";
+import { releaseRecord } from "../resolve/signed-decide.js";
 
 /**
  * The verified release: its signer logged once per release, and kept in the state file (for

@@ -4,6 +4,10 @@
  */
 import * as z from "zod";
 import { serverText } from "../server-text.js";
+import type { ShowKey } from "../zod-error.js";
+
+// describeZodError lives below every room that parses JSON (state, release, cli use it too)
+export { describeZodError, formatPath, type ShowKey } from "../zod-error.js";
 
 /** A value Hydra may send as null or leave out: both become null. */
 function nullish<T extends z.ZodType>(schema: T) {
@@ -50,23 +54,6 @@ export const LatestBuildsSchema = z.array(z.object({ id: z.number().int(), job: 
 /** The body of Hydra's JSON errors, e.g. a 404 from `latest`. */
 export const HydraErrorBodySchema = z.object({ error: z.string() });
 
-const MAX_ISSUES = 5;
-
-/** How a key in a path is shown: as it is for hail's own files, through serverText for a server's JSON. */
-export type ShowKey = (key: string) => string;
-
 /** A key of Hydra's JSON (a record's, such as buildoutputs, is Hydra's text): quoted as a server's. */
 export const serverKey: ShowKey = (key) => serverText(key, 60);
 
-/** A short `field.path: message; …` text for error messages (`[3].finished` inside arrays). */
-export function describeZodError(err: z.ZodError, root = "(body)", showKey: ShowKey = (key) => key): string {
-  const shown = err.issues.slice(0, MAX_ISSUES).map((issue) => `${formatPath(issue.path, root, showKey)}: ${issue.message}`);
-  const more = err.issues.length - shown.length;
-  return more > 0 ? `${shown.join("; ")}; and ${more} more` : shown.join("; ");
-}
-
-/** `[3].buildoutputs.out.path` */
-export function formatPath(path: readonly PropertyKey[], root: string, showKey: ShowKey): string {
-  if (path.length === 0) return root;
-  return path.map((key, index) => (typeof key === "number" ? `[${key}]` : `${index === 0 ? "" : "."}${showKey(String(key))}`)).join("");
-}

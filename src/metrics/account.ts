@@ -1,3 +1,4 @@
+// metrics: Counting one pass into the metrics state (deployments, rollbacks, errors by kind).
 import type { MetricsState } from "../state/schema.js";
 
 /** What one pass ended with, as far as metrics care. */

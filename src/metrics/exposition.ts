@@ -1,3 +1,4 @@
+// metrics: The Prometheus exposition: every metric of every target, rendered as text.
 import { BUILD_INFO } from "../build-info.js";
 import type { ReleaseRejectionKind } from "../errors.js";
 import type { MetricsState, State } from "../state/schema.js";

@@ -1,3 +1,4 @@
+// metrics: `--metrics-listen HOST:PORT`, `:PORT` or `PORT`; the host defaults to loopback.
 import { UsageError } from "../errors.js";
 
 /** `--metrics-listen HOST:PORT`, `:PORT` or `PORT`; the host defaults to loopback. */

@@ -1,8 +1,10 @@
+// metrics: --metrics-file: the exposition written atomically for node_exporter's textfile
+// collector.
 import { dirname } from "node:path";
 import { describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
-import { ensureDirectory } from "../state/trusted-file.js";
+import { ensureDirectory } from "../trusted-file.js";
 
 /**
  * A directory hail makes for --metrics-file is 0755 whatever the umask, and the file 0644:

@@ -1,9 +1,13 @@
+// metrics: --metrics-listen: GET /metrics, GET /healthz and POST /poll, with limits on every
+// connection.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { PollAnswer } from "../daemon/loop.js";
 import type { Log } from "../log.js";
 import { isLoopbackAddress } from "./listen-address.js";
 import { limitListener, LISTENER_LIMITS, serverOptions, type ListenerLimits } from "./listener-limits.js";
+
+/** The answer to a poll-now request (POST /poll here, SIGUSR1 in the daemon) — accepted: a pass starts now (or right after the running one); absorbed: one that has not started yet already will; rejected: too soon */
+export type PollAnswer = { kind: "accepted" } | { kind: "absorbed" } | { kind: "rejected"; retryAfterMs: number };
 
 export interface MetricsEndpoints {
   render(): string;

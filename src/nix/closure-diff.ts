@@ -1,3 +1,4 @@
+// nix: `nix store diff-closures`: the command and a parser of its output, for `plan`.
 import type { Command } from "./commands.js";
 
 /** `nix store diff-closures` is behind the nix-command feature in the Nix versions hail supports. */

@@ -1,3 +1,5 @@
+// nix: Disk space: what a realisation would download and unpack, and refusing to fill the store's
+// filesystem.
 import { statfs } from "node:fs/promises";
 import { EXIT, HailError } from "../errors.js";
 import { formatSize } from "../size.js";

@@ -1,3 +1,4 @@
+// nix: Realising a store path from the binary cache only, never building it here.
 import { NixCommandFailed } from "../errors.js";
 import { realiseCommand } from "./commands.js";
 import type { ProcessRunner } from "./runner.js";

@@ -1,3 +1,4 @@
+// nix: Running a Nix command (execa, never a shell): timeouts, redacted logs, typed failures.
 import { procStatFields } from "../proc-stat.js";
 import { ActivationFailed, CacheUnavailable, NixCommandFailed } from "../errors.js";
 import type { Command } from "./commands.js";

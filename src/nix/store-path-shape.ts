@@ -1,7 +1,7 @@
 /**
  * The shape of a store path hail will touch, as a pure test with no imports: the release room
  * (src/release/) checks a signed manifest's paths with it, below the deploy room that checks
- * Hydra's (src/deploy/store-path.ts).
+ * Hydra's (src/resolve/store-path.ts).
  */
 
 // Nix base32 omits e, o, u and t.

@@ -1,3 +1,4 @@
+// nix: The binary caches Nix is configured with, for `plan` and narinfo lookups.
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";

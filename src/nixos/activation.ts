@@ -1,8 +1,10 @@
+// nixos: --nixos activation: choosing switch, boot or reboot, and the switch-to-configuration
+// command.
 import { resolve } from "node:path";
 import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";
 import { activateCommand } from "../nix/commands.js";
-import type { SystemFs } from "../nix/profile-fs.js";
+import type { SystemFs } from "../profile/fs.js";
 import type { ProcessOptions, ProcessRunner } from "../nix/runner.js";
 import type { NixosTarget as Target } from "./config.js";
 import type { NixosAction, NixosConfig } from "./config.js";

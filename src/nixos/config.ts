@@ -1,3 +1,4 @@
+// nixos: How a --nixos target activates its system and when it reboots: the parsed options.
 import { dirname, join } from "node:path";
 import { splitCommandLine } from "../command-line.js";
 import { DURATION_LIMITS, parseBoundedDuration } from "../duration.js";

@@ -1,3 +1,5 @@
+// nixos: Running a NixOS activation, and a switch refused by its inhibitors becoming the boot
+// default instead.
 import { ActivationFailed, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";

@@ -1,6 +1,7 @@
+// nixos: NixOS switch inhibitors: read from the system, compared between generations, described.
 import { join } from "node:path";
 import { hasErrnoCode } from "../errno.js";
-import type { SystemFs } from "../nix/profile-fs.js";
+import type { SystemFs } from "../profile/fs.js";
 
 /**
  * NixOS 26.05's switch inhibitors (`system.switch.inhibitors`): a system writes

@@ -1,8 +1,10 @@
+// nixos: A NixOS switch interrupted by a killed hail: what state the system is in, found after
+// restart.
 import { formatDuration } from "../duration.js";
 import { ActivationFailed, HailError, describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { Command } from "../nix/commands.js";
-import type { SystemFs } from "../nix/profile-fs.js";
+import type { SystemFs } from "../profile/fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import { switchChoiceFor, resetFailedCommand, switchUnitName } from "./activation.js";
 import type { NixosConfig } from "./config.js";

@@ -1,6 +1,7 @@
+// nixos: What `plan` shows of a --nixos target: the switch command and whether a reboot follows.
 import type { NixosTarget as Target } from "./config.js";
 import { renderCommand } from "../nix/commands.js";
-import type { SystemFs } from "../nix/profile-fs.js";
+import type { SystemFs } from "../profile/fs.js";
 import { describeReasons, rebootReasons, switchChoiceFor, switchToConfigurationCommand } from "./activation.js";
 import { checkNixosSystem } from "./system.js";
 

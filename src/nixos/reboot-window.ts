@@ -1,3 +1,4 @@
+// nixos: --reboot-window: a daily local-time window, parsed, and whether now is inside it.
 import { UsageError } from "../errors.js";
 
 /** A daily local-time window in minutes after midnight; `end < start` wraps past midnight. */

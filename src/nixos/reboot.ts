@@ -1,8 +1,9 @@
+// nixos: Rebooting into a new kernel or initrd when it is due and inside the reboot window.
 import type { NixosTarget as Target } from "./config.js";
 import { HailError } from "../errors.js";
 import type { Log } from "../log.js";
 import { renderCommand } from "../nix/commands.js";
-import type { SystemFs } from "../nix/profile-fs.js";
+import type { SystemFs } from "../profile/fs.js";
 import type { ProcessRunner } from "../nix/runner.js";
 import type { State } from "../state/schema.js";
 import type { StateStore } from "../state/state-store.js";

@@ -1,6 +1,7 @@
+// nixos: Checking that an output is a NixOS system closure, and which boot links changed.
 import { join } from "node:path";
 import { EXIT, HailError } from "../errors.js";
-import type { SystemFs } from "../nix/profile-fs.js";
+import type { SystemFs } from "../profile/fs.js";
 
 /** `--nixos` on an output that is not a NixOS system closure: invalid data, exit 65. */
 export class NotANixosSystem extends HailError {

@@ -4,7 +4,8 @@
  */
 import * as z from "zod";
 import { ReleaseRejected } from "../errors.js";
-import { describeZodError, serverKey } from "../hydra/schema.js";
+import { serverKey } from "../hydra/schema.js";
+import { describeZodError } from "../zod-error.js";
 import { DEFAULT_STORE_DIR, isPlainStorePath } from "../nix/store-path-shape.js";
 import { serverText } from "../server-text.js";
 

@@ -1,3 +1,4 @@
+// release: The --allowed-signers file: read under the trusted-file rules and parsed, at every pass.
 import { UsageError } from "../errors.js";
 import { readFlagFile } from "../flag-file.js";
 import type { AllowedSigner } from "./allowed-signers.js";

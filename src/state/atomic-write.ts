@@ -1,3 +1,4 @@
+// state: Writing a file atomically: a temporary file, fsync, rename, and fsync of the directory.
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { withPath } from "../errno.js";

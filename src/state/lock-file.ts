@@ -1,3 +1,5 @@
+// state: Reading a lock or claim file safely: bounded, and refused (exit 73) when hail did not
+// write it.
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
 import { lstat, open } from "node:fs/promises";
@@ -5,7 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { EXIT, EnvironmentError } from "../errors.js";
 import { hasErrnoCode, withPath } from "../errno.js";
 import { typeName } from "../make-dirs.js";
-import { fitName, NAME_MAX } from "./profile-key.js";
+import { fitName, NAME_MAX } from "../profile/key.js";
 
 /** A lock file is one line of JSON; anything much bigger was not written by hail. */
 export const MAX_LOCK_BYTES = 64 * 1024;

@@ -1,3 +1,5 @@
+// state: Where a lock's holder runs (host, machine-id, boot id, pid namespace), to tell a live
+// holder from a stale one.
 import { constants } from "node:fs";
 import { readFile, readlink } from "node:fs/promises";
 import { hostname, uptime } from "node:os";

@@ -1,3 +1,5 @@
+// state: The lock: one hail per profile; the lock file names its owner, and a dead owner's lock is
+// taken over.
 import { link, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import * as z from "zod";

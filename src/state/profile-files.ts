@@ -1,8 +1,10 @@
+// state: A profile's state store and its locks (state/lock.ts and the one beside the profile),
+// taken together.
 import { ProfileLocked, UsageError } from "../errors.js";
-import type { ProfileRef } from "../nix/profile-path.js";
+import type { ProfileRef } from "../profile/path.js";
 import { describeHolder, heldBySelf, lockAdvice } from "./lock-holder.js";
 import { lockProfileFiles } from "./profile-lock.js";
-import { stateFiles } from "./profile-key.js";
+import { stateFiles } from "../profile/key.js";
 import { prepareStateDir, refuseEmptyStateDir } from "./state-dir.js";
 import type { StateStore } from "./state-store.js";
 import { createStateStore } from "./state-store.js";

@@ -1,10 +1,11 @@
+// state: The lock beside the profile, so two state dirs cannot deploy one profile at once.
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { hasErrnoCode, withPath } from "../errno.js";
 import type { LockResult } from "./lock.js";
 import { acquireLock } from "./lock.js";
 import { makeDirs } from "../make-dirs.js";
-import { fitName, NAME_MAX } from "./profile-key.js";
+import { fitName, NAME_MAX } from "../profile/key.js";
 
 /**
  * One hail per profile, whatever --state-dir each hail was given and however it spells the

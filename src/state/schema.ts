@@ -1,3 +1,4 @@
+// state: The state file's schema (version 1): what hail remembers of a profile between passes.
 import * as z from "zod";
 
 /** The state file, version 1 (docs/reference.md, "Files"). Written by hail only; read back through this schema. */

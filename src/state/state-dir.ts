@@ -1,8 +1,9 @@
+// state: The state directory: where it is, its mode, and refusing an untrusted one.
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { EnvironmentError, EXIT, UsageError } from "../errors.js";
-import type { Refusal } from "./trusted-file.js";
-import { ensureDirectory, runningUid, untrusted } from "./trusted-file.js";
+import type { Refusal } from "../trusted-file.js";
+import { ensureDirectory, runningUid, untrusted } from "../trusted-file.js";
 import { xdgStateHome } from "../xdg.js";
 
 /**

@@ -1,14 +1,15 @@
+// state: The state store: reading, checking and writing a profile's state file.
 import { lstatSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { EnvironmentError, EXIT, HailError } from "../errors.js";
-import { describeZodError } from "../hydra/schema.js";
+import { describeZodError } from "../zod-error.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withShortLock } from "./lock.js";
 import type { State } from "./schema.js";
 import { emptyState, StateSchema } from "./schema.js";
 import { checkStateDir, prepareStateDir } from "./state-dir.js";
-import { readTrusted } from "./trusted-file.js";
+import { readTrusted } from "../trusted-file.js";
 
 /** A state file hail cannot read is never overwritten: the operator decides (exit 64). */
 export class StateFileError extends HailError {

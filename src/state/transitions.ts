@@ -1,12 +1,15 @@
+// state: Pure state changes: each takes the state read just before and returns the one to write.
 import { basename } from "node:path";
-import type { Resolution } from "../deploy/resolve.js";
-import type { ProfileBefore } from "../nix/profile.js";
+import type { ProfileBefore } from "../profile/links.js";
 import type { Attempt, State } from "./schema.js";
 import { MAX_FAILED_MARKS } from "./schema.js";
 
 /** Pure state changes: each takes the state read just before and returns the one to write. */
 
-export function buildRef(r: Resolution, source: string) {
+/** The fields of a resolved build (resolve/resolution.ts) that the state file records as they are. */
+type ResolvedBuild = Pick<Attempt, "storePath" | "buildId" | "gateBuildId" | "evals" | "job" | "stoptime">;
+
+export function buildRef(r: ResolvedBuild, source: string) {
   return { storePath: r.storePath, buildId: r.buildId, gateBuildId: r.gateBuildId, evals: r.evals, job: r.job, stoptime: r.stoptime, source };
 }
 

@@ -4,7 +4,7 @@ import type { PassReport } from "../../src/agent/report.js";
 import { describePass, passCondition, passError, passExitCode, passRecord } from "../../src/agent/report.js";
 import { ActivationFailed, HydraUnavailable } from "../../src/errors.js";
 import { NotANixosSystem } from "../../src/nixos/system.js";
-import { HASH, resolution, storePath } from "../deploy/builds.js";
+import { HASH, resolution, storePath } from "../resolve/builds.js";
 
 const OFFERED = storePath(HASH.a, "app-server-1.0");
 const OTHER = storePath(HASH.b, "app-server-0.9");

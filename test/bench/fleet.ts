@@ -1,6 +1,6 @@
 // Fleet simulation: many agents in this one process, each a host with its own HydraClient,
 // resolution cache and profile, running hail's real loop (createLoop, with its jitter) around
-// the real pass core (fetchResolution + decide) against the Hydra test server. No Nix: a
+// the real pass core (resolveLatest + decide) against the Hydra test server. No Nix: a
 // "deployment" sets the agent's current path. Request times are taken on the client side
 // (HydraClient's onRequest), the moment a request leaves; the server's log checks the count.
 // The server runs in a child process (fleet-server.ts), so the two share the machine's cores.
@@ -8,11 +8,11 @@ import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { createLoop, firstPollDelay, jitteredDelay } from "../../src/daemon/loop.js";
-import { decide } from "../../src/deploy/decide.js";
-import { EMPTY_MEMORY } from "../deploy/builds.js";
-import { fetchResolution, resolutionOf, type ResolutionCache } from "../../src/deploy/fetch.js";
-import type { RolloutPolicy } from "../../src/deploy/rollout.js";
-import type { Source } from "../../src/deploy/target.js";
+import { decide } from "../../src/resolve/decide.js";
+import { EMPTY_MEMORY } from "../resolve/builds.js";
+import { resolveLatest, resolutionOf, type ResolutionCache } from "../../src/resolve/latest.js";
+import type { RolloutPolicy } from "../../src/resolve/rollout.js";
+import type { Source } from "../../src/resolve/target.js";
 import { HydraClient } from "../../src/hydra/client.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
 import type { ServerMessage, ServerReply } from "./fleet-server.js";
@@ -77,7 +77,7 @@ export async function simulateFleet(scenario: FleetScenario): Promise<FleetRun> 
       serverRequests: 0, serverLog: [], errors: 0, passes: 0, eventLoopUtilization: 0,
     };
     // Each host starts from the state file's record of what it deployed: one request per idle poll from the first.
-    const seed = await fetchResolution(new HydraClient({ baseUrl: source.job.baseUrl, timeoutMs: 30_000 }), source, { output: "out", storeDir: STORE_DIR }, null);
+    const seed = await resolveLatest(new HydraClient({ baseUrl: source.job.baseUrl, timeoutMs: 30_000 }), source, { output: "out", storeDir: STORE_DIR }, null);
     const loops = Array.from({ length: scenario.agents }, (_, i) => {
       const hydraClient = new HydraClient({ baseUrl: source.job.baseUrl, timeoutMs: 30_000, onRequest: () => requestTimes.push(since()) });
       const rollout: RolloutPolicy | null = scenario.rollout ? { windowMs: scenario.rollout.windowMs, key: run.keys[i] ?? "" } : null;
@@ -86,7 +86,7 @@ export async function simulateFleet(scenario: FleetScenario): Promise<FleetRun> 
       return createLoop(async () => {
         run.passes += 1;
         try {
-          cache = await fetchResolution(hydraClient, source, { output: "out", storeDir: STORE_DIR }, cache);
+          cache = await resolveLatest(hydraClient, source, { output: "out", storeDir: STORE_DIR }, cache);
           const resolution = resolutionOf(cache);
           const decision = decide(resolution, current, EMPTY_MEMORY, new Date(), rollout);
           if (decision.kind === "deploy") {
@@ -235,7 +235,7 @@ export async function measureFleet(opts: FleetOptions): Promise<Section[]> {
   }
   const even = opts.periodMs / BUCKET_MS;
   const fleet: Section = {
-    title: `Fleet: ${opts.agents} agents in one process (real createLoop + fetchResolution + decide), --poll-period ${opts.periodMs / 1000}s, ${opts.seconds} s, peak over ${BUCKET_MS} ms buckets`,
+    title: `Fleet: ${opts.agents} agents in one process (real createLoop + resolveLatest + decide), --poll-period ${opts.periodMs / 1000}s, ${opts.seconds} s, peak over ${BUCKET_MS} ms buckets`,
     rows,
     lines: [
       ...lines,

@@ -1,6 +1,6 @@
 // Staged rollout (--rollout-window): where hail's hash puts each host in the window, computed
 // with rolloutNotBefore for many keys, and what a short simulated rollout actually did.
-import { rolloutFraction, rolloutNotBefore } from "../../src/deploy/rollout.js";
+import { rolloutFraction, rolloutNotBefore } from "../../src/resolve/rollout.js";
 import type { FleetRun } from "./fleet.js";
 import type { Section } from "./report.js";
 import { bar, bucketCounts, formatMs, median, quantile } from "./stats.js";

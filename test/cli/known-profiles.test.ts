@@ -5,9 +5,9 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { UsageError } from "../../src/errors.js";
 import { knownProfiles, listNames, refuseUnknownProfile } from "../../src/cli/known-profiles.js";
-import { resolveProfile } from "../../src/nix/profile-path.js";
+import { resolveProfile } from "../../src/profile/path.js";
 import { emptyState } from "../../src/state/schema.js";
-import { stateFiles } from "../../src/state/profile-key.js";
+import { stateFiles } from "../../src/profile/key.js";
 
 let root: string;
 let profilesDir: string;

@@ -3,11 +3,11 @@ import { describe, it } from "node:test";
 import type { PlanReport, PlanResult } from "../../src/cli/plan-report.js";
 import { buildReport } from "../../src/cli/plan.js";
 import { renderPlanMarkdown } from "../../src/cli/plan-markdown.js";
-import type { Target } from "../../src/deploy/target.js";
+import type { Target } from "../../src/resolve/target.js";
 import { HydraUnavailable } from "../../src/errors.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
-import { resolveProfile } from "../../src/nix/profile-path.js";
-import { HASH, resolution, storePath } from "../deploy/builds.js";
+import { resolveProfile } from "../../src/profile/path.js";
+import { HASH, resolution, storePath } from "../resolve/builds.js";
 
 const OFFERED = storePath(HASH.a, "app-server-1.0");
 const CURRENT = storePath(HASH.b, "app-server-0.9");

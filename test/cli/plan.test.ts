@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { PlanReport } from "../../src/cli/plan-report.js";
 import { buildReport, renderPlan } from "../../src/cli/plan.js";
-import type { Target } from "../../src/deploy/target.js";
+import type { Target } from "../../src/resolve/target.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
-import { resolveProfile } from "../../src/nix/profile-path.js";
-import { HASH, resolution, storePath } from "../deploy/builds.js";
+import { resolveProfile } from "../../src/profile/path.js";
+import { HASH, resolution, storePath } from "../resolve/builds.js";
 
 const GATE = "https://hydra.example/job/acme/production/release_gate";
 const PROFILE = "/nix/var/nix/profiles/hail/myapp";

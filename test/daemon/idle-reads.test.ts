@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rename, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { readProfileTarget } from "../../src/nix/profile.js";
+import { readProfileTarget } from "../../src/profile/links.js";
 import { createStateStore } from "../../src/state/state-store.js";
 
 /** How many file-system requests are out in libuv's thread pool right now. */

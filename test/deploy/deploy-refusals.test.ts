@@ -1,9 +1,9 @@
-// What a deployment refuses to run: a profile it cannot trust (deploy/profile-trust.ts).
+// What a deployment refuses to run: a profile it cannot trust (profile/trust.ts).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DeployResult } from "../../src/deploy/deploy.js";
 import { deploy } from "../../src/deploy/deploy.js";
-import { profileBefore } from "../../src/nix/profile.js";
+import { profileBefore } from "../../src/profile/links.js";
 import { OPTS, PROFILE, STORE, TARGET, path, worldWith } from "./fake-world.js";
 
 const V2 = path("v2");

@@ -4,7 +4,7 @@ import type { DeployOptions, DeployResult } from "../../src/deploy/deploy.js";
 import { checkDiskSpace, deploy, pruneGenerations } from "../../src/deploy/deploy.js";
 import { CacheUnavailable, DeploymentFailed, NixCommandFailed } from "../../src/errors.js";
 import { InsufficientSpace } from "../../src/nix/disk.js";
-import { profileBefore } from "../../src/nix/profile.js";
+import { profileBefore } from "../../src/profile/links.js";
 import { OPTS, PROFILE, STORE, TARGET, path, worldWith } from "./fake-world.js";
 
 const V1 = path("v1");

@@ -7,7 +7,7 @@ import { chown, mkdir, readFile, readdir, realpath, symlink, writeFile } from "n
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { profileKey } from "../../src/state/profile-key.js";
+import { profileKey } from "../../src/profile/key.js";
 import { runHail } from "../support/cli.js";
 import { createWorld, greenGate, loggedActivation, publishedApps, stateKey, waitForExit, waitUntil, type World } from "./world.js";
 

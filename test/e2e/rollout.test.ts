@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { rolloutFraction } from "../../src/deploy/rollout.js";
+import { rolloutFraction } from "../../src/resolve/rollout.js";
 import { HailDaemon } from "../support/cli.js";
 import type { FakeBuild } from "../support/hydra-server.js";
 import { createWorld, publishedApps, type World } from "./world.js";

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { nodeProfileFs } from "../../src/nix/profile-fs.js";
+import { nodeProfileFs } from "../../src/profile/fs.js";
 import { describeChange, inhibitorRefusal, inhibitorsChange } from "../../src/nixos/inhibitors.js";
 
 describe("inhibitorsChange", () => {

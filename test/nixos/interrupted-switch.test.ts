@@ -14,7 +14,7 @@ import { renderCommand } from "../../src/nix/commands.js";
 import type { ProcessRunner } from "../../src/nix/runner.js";
 import { NixCommandFailed } from "../../src/errors.js";
 import { createLog } from "../../src/log.js";
-import { nodeProfileFs } from "../../src/nix/profile-fs.js";
+import { nodeProfileFs } from "../../src/profile/fs.js";
 
 const log = createLog({ format: "json", level: "error", color: false });
 const PROFILE = "/nix/var/nix/profiles/system";

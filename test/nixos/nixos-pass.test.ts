@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { TargetAgent } from "../../src/agent/target-agent.js";
 import type { PassDeps } from "../../src/deploy/pass.js";
 import { runPass } from "../../src/deploy/pass.js";
-import type { Target } from "../../src/deploy/target.js";
+import type { Target } from "../../src/resolve/target.js";
 import { HydraUnavailable } from "../../src/errors.js";
 import { realiseCommand, renderCommand, setProfileCommand, switchGenerationCommand } from "../../src/nix/commands.js";
 import { switchUnitName } from "../../src/nixos/activation.js";

@@ -6,10 +6,10 @@ import { chooseAction, switchToConfigurationCommand, switchUnitName, systemdRunC
 import type { NixosConfig } from "../../src/nixos/config.js";
 import type { InhibitorsChange } from "../../src/nixos/inhibitors.js";
 import { confirmTimeoutChoice, nixosChoice } from "../../src/nixos/config.js";
-import { confirmReachable, isHttpAnswer, NotConfirmed } from "../../src/deploy/confirm.js";
+import { confirmReachable, isHttpAnswer, NotConfirmed } from "../../src/deploy/confirm-timeout.js";
 import { insideWindow, parseRebootWindow } from "../../src/nixos/reboot-window.js";
 import { renderCommand } from "../../src/nix/commands.js";
-import type { Target } from "../../src/deploy/target.js";
+import type { Target } from "../../src/resolve/target.js";
 import { createLog } from "../../src/log.js";
 import { renderMetrics } from "../../src/metrics/exposition.js";
 import { layerOptions, parseConfigFile } from "../../src/cli/config-file.js";

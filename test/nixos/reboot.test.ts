@@ -3,7 +3,7 @@
 // A mark whose system is booted already is dropped.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Target } from "../../src/deploy/target.js";
+import type { Target } from "../../src/resolve/target.js";
 import { REBOOT_ATTEMPTS, rebootIfDue } from "../../src/nixos/reboot.js";
 import { parseRebootWindow } from "../../src/nixos/reboot-window.js";
 import { emptyState } from "../../src/state/schema.js";

@@ -5,7 +5,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/p
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { parseGeneration } from "../../src/nix/profile.js";
+import { parseGeneration } from "../../src/profile/links.js";
 import type { LockResult } from "../../src/state/lock.js";
 import { besideFile } from "../../src/state/lock-file.js";
 import { besideProfileLock, lockProfileFiles, profileLockName } from "../../src/state/profile-lock.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { keyOfStateFile, stateFiles } from "../../src/state/profile-key.js";
+import { keyOfStateFile, stateFiles } from "../../src/profile/key.js";
 
 describe("a profile's state and lock files", () => {
   it("sit side by side under the state directory, named for the key", () => {

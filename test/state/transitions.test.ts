@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Resolution } from "../../src/deploy/resolve.js";
+import type { Resolution } from "../../src/resolve/resolution.js";
 import { emptyState, MAX_FAILED_MARKS } from "../../src/state/schema.js";
 import type { State } from "../../src/state/schema.js";
 import {
