@@ -3,7 +3,7 @@
  * a deadline over the whole answer, body included; bounded retries for network errors, 5xx and
  * 429, with exponential backoff or a capped Retry-After; answers not needed dropped unread; a
  * size cap that refuses a Content-Length before the first byte. ky has options for each of
- * these (retry, timeout, maxResponseSize); docs/architecture-http.md says, with measurements,
+ * these (retry, timeout, maxResponseSize); docs/architecture.md ("The HTTP layer") says, with measurements,
  * why hail keeps its own: ky's timeout stops at the headers, its retry reads each answer it
  * retries (up to 10 MiB) and waits on a timer nothing can replace in a test, and its size cap
  * ignores Content-Length.

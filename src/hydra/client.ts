@@ -70,7 +70,7 @@ export class HydraClient {
     const auth = opts.credentials === undefined ? {} : { authorization: basicAuth(opts.credentials) };
     const { onRequest } = opts;
     // ky sends each attempt (the fetch it is given carries that attempt's deadline, attempts.ts);
-    // retries, deadlines and the size cap are hail's (docs/architecture-http.md says why), and
+    // retries, deadlines and the size cap are hail's (docs/architecture.md, "The HTTP layer", says why), and
     // so are redirects (SPEC 2.1: the build id from Location, see #follow).
     this.#http = ky.create({
       // each attempt passes its own (attempts.ts); without a default ky would read Node's fetch, which loads undici
