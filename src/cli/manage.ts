@@ -1,7 +1,7 @@
 // cli: `hail status`, `hail hold` and `hail release`: reading and changing a profile's state.
 import { checkDurationLimit, DURATION_LIMITS, exampleTime, parseCalendarTime, parseDuration } from "../duration.js";
 import { UsageError, asHailError } from "../errors.js";
-import { resolveProfile, type ProfileRef } from "../profile/path.js";
+import { profileRefOf, type ProfileRef } from "../profile/path.js";
 import { releaseHold, setHold } from "../state/transitions.js";
 import { layerOptions, loadConfigFile } from "./config-file.js";
 import { listNames, refuseUnknownProfile } from "./known-profiles.js";
@@ -41,7 +41,7 @@ function profileOf(positional: string | undefined, opts: ManageOptions): Profile
   absoluteDirs(opts);
   const name = nameOf(positional, opts);
   if (!name) throw new UsageError("which profile? give PROFILE or --profile NAME");
-  return resolveProfile(name, parsedOption(opts, "profilesDir"));
+  return profileRefOf(name, parsedOption(opts, "profilesDir"));
 }
 
 /** Every target of --config, with the flags typed here layered over the file's options. */
@@ -51,7 +51,7 @@ async function configTargets(opts: ManageOptions, typed: Typed): Promise<Managed
   return layerOptions(file, { profilesDir, ...(stateDir === undefined ? {} : { stateDir }) }, typed, opts.config ?? "").map((t, i) => {
     inConfigFile(opts.config ?? "", i, t.profile, () => absoluteDirs(t));
     const dir = parsedOption(t, "profilesDir");
-    return { profile: resolveProfile(t.profile, dir), stateDir: stateDirOf(t.stateDir), profilesDir: dir, inConfig: true };
+    return { profile: profileRefOf(t.profile, dir), stateDir: stateDirOf(t.stateDir), profilesDir: dir, inConfig: true };
   });
 }
 
@@ -64,7 +64,7 @@ async function managedOf(positional: string | undefined, opts: ManageOptions, ty
   const targets = await configTargets(opts, typed);
   const names = listNames(targets.map((t) => t.profile.name));
   if (!name) throw new UsageError(`which profile? give PROFILE, one of the targets of config file ${opts.config}: ${names}`);
-  const found = targets.find((t) => t.profile.name === name || t.profile.path === resolveProfile(name, t.profilesDir).path);
+  const found = targets.find((t) => t.profile.name === name || t.profile.path === profileRefOf(name, t.profilesDir).path);
   if (found === undefined) throw new UsageError(`profile ${name} is not a target of config file ${opts.config}; its targets: ${names}`);
   return found;
 }

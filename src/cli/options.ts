@@ -11,7 +11,7 @@ import { UsageError } from "../errors.js";
 import { refuseInsecureUrl } from "../hydra/insecure-http.js";
 import { parseJobUrl } from "../hydra/job-url.js";
 import type { LogFormat, LogLevel } from "../log.js";
-import { resolveProfile } from "../profile/path.js";
+import { profileRefOf } from "../profile/path.js";
 import { confirmTimeoutChoice, nixosChoice } from "../nixos/config.js";
 import { defaultHomeManagerProfile } from "../deploy/home-manager.js";
 import { stateDirOf } from "../state/state-dir.js";
@@ -26,7 +26,7 @@ export function toTarget(raw: Pick<RawOptions, "gateJob" | "constituent" | "jobU
   const name = raw.profile ?? (raw.homeManager === true ? defaultHomeManagerProfile(process.env) : undefined);
   if (!name) throw new UsageError("--profile is required: the Nix profile to deploy to");
   checkOutputName(raw.output);
-  const profile = resolveProfile(name, parsedOption(raw, "profilesDir"));
+  const profile = profileRefOf(name, parsedOption(raw, "profilesDir"));
   if (raw.gateJob && raw.jobUri) throw new UsageError("give either --gate-job or --job-uri, not both");
   for (const [url, flag] of [[raw.gateJob, "--gate-job"], [raw.jobUri, "--job-uri"]] as const) {
     if (url) refuseInsecureUrl(url, flag, raw.allowInsecureHttp === true);

@@ -32,7 +32,7 @@ import { previewNixos } from "../nixos/plan-preview.js";
 import type { OptionValues, RawOptions } from "./option-table.js";
 import type { AgentConfig } from "../agent/config.js";
 import type { TargetSet } from "./targets.js";
-import { resolveTargets } from "./targets.js";
+import { targetsFromOptions } from "./targets.js";
 import { targetFailureOf, targetsFailed } from "./failure-line.js";
 import { stateStoreFor } from "../state/profile-files.js";
 
@@ -48,7 +48,7 @@ export async function planCommand(raw: RawOptions & PlanFlags & { config?: strin
   let format: PlanFormat;
   try {
     format = planFormat(raw);
-    set = await resolveTargets(raw, cmd);
+    set = await targetsFromOptions(raw, cmd);
   } catch (err) {
     // --json: a script reads stdout, so the failure is a JSON object there too
     if (err instanceof HailError && (raw.json || raw.format === "json")) process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);

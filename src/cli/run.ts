@@ -14,7 +14,7 @@ import { createLog } from "../log.js";
 import { writeMetricsFile } from "../metrics/metrics-file.js";
 import type { RawOptions } from "./options.js";
 import { retireRemovedTargets } from "../agent/retire.js";
-import { resolveTargets } from "./targets.js";
+import { targetsFromOptions } from "./targets.js";
 import type { TargetFailure } from "./failure-line.js";
 import { givenDirFlags, pasteable, targetFailureOf, targetsFailed } from "./failure-line.js";
 import { passFailure } from "./pass-failure.js";
@@ -26,8 +26,8 @@ export async function runCommand(raw: RawOptions & { config?: string }, cmd: Com
   let log: Log | null = null;
   const locks: Lock[] = [];
   try {
-    const { configs, configFile } = await resolveTargets(raw, cmd);
-    const global = configs[0] as AgentConfig; // resolveTargets never returns an empty list
+    const { configs, configFile } = await targetsFromOptions(raw, cmd);
+    const global = configs[0] as AgentConfig; // targetsFromOptions never returns an empty list
     const rootLog = createLog({
       format: global.logFormat,
       level: global.logLevel,

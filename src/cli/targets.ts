@@ -15,7 +15,7 @@ export interface TargetSet {
   configFile: string | null;
 }
 
-export async function resolveTargets(raw: RawOptions & { config?: string }, cmd: Command | null): Promise<TargetSet> {
+export async function targetsFromOptions(raw: RawOptions & { config?: string }, cmd: Command | null): Promise<TargetSet> {
   const tty = process.stderr.isTTY === true;
   if (raw.config === undefined) return { configs: [toAgentConfig(raw, tty)], configFile: null };
   const file = await loadConfigFile(raw.config);

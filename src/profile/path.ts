@@ -18,7 +18,7 @@ export interface ProfileRef {
 }
 
 /** A name lives under --profiles-dir and may nest; an absolute path is used as is. */
-export function resolveProfile(name: string, profilesDir: string): ProfileRef {
+export function profileRefOf(name: string, profilesDir: string): ProfileRef {
   if (name === "") throw new UsageError("--profile: empty profile name");
   if (isAbsolute(name)) {
     if (name.split("/").includes("..")) {

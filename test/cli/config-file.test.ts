@@ -1,5 +1,5 @@
 // `hail --config FILE` (README, "Config file"): the schema, the layering of options, and one exit code for
-// many targets. Pure functions, except the resolveTargets cases, which read a file from a
+// many targets. Pure functions, except the targetsFromOptions cases, which read a file from a
 // temporary directory through the real commander wiring.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -11,7 +11,7 @@ import type { ConfigFile } from "../../src/cli/config-file.js";
 import { layerOptions, parseConfigFile } from "../../src/cli/config-file.js";
 import type { RawOptions } from "../../src/cli/option-table.js";
 import { addOptions } from "../../src/cli/option-table.js";
-import { resolveTargets } from "../../src/cli/targets.js";
+import { targetsFromOptions } from "../../src/cli/targets.js";
 import { UsageError, combineExitCodes } from "../../src/errors.js";
 
 const FILE = "/etc/hail/fleet.json";
@@ -204,7 +204,7 @@ describe("layerOptions", () => {
   }
 });
 
-describe("resolveTargets with commander's own parse (what `hail --config` runs)", () => {
+describe("targetsFromOptions with commander's own parse (what `hail --config` runs)", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "hail-config-test-"));
@@ -228,7 +228,7 @@ describe("resolveTargets with commander's own parse (what `hail --config` runs)"
   it("the file overrides commander's defaults; a typed flag overrides the file", async () => {
     const file = await configFile(fleet({ logLevel: "warn", pollPeriod: "30s", timeout: 10, noRollback: true, logFormat: "json" }));
     const { opts, cmd } = parsed(["--config", file, "--log-level", "debug"]);
-    const { configs, configFile: resolved } = await resolveTargets(opts, cmd);
+    const { configs, configFile: resolved } = await targetsFromOptions(opts, cmd);
     assert.equal(resolved, path.resolve(file));
     assert.deepEqual(configs.map((c) => c.target.profile.name), ["myapp", "worker", "standalone"]);
     for (const config of configs) {
@@ -244,7 +244,7 @@ describe("resolveTargets with commander's own parse (what `hail --config` runs)"
   it("--oneshot and --state-dir on the command line override the file", async () => {
     const file = await configFile(fleet({ oneshot: false, stateDir: "/var/lib/from-file" }));
     const { opts, cmd } = parsed(["--config", file, "--oneshot", "--state-dir", "/tmp/from-cli"]);
-    const { configs } = await resolveTargets(opts, cmd);
+    const { configs } = await targetsFromOptions(opts, cmd);
     assert.ok(configs.every((c) => c.oneshot && c.stateDir === "/tmp/from-cli"));
   });
 
@@ -255,14 +255,14 @@ describe("resolveTargets with commander's own parse (what `hail --config` runs)"
       { profile: "c", jobUri: JOB, rolloutWindow: 0 },
     ]));
     const { opts, cmd } = parsed(["--config", file]);
-    const { configs } = await resolveTargets(opts, cmd);
+    const { configs } = await targetsFromOptions(opts, cmd);
     assert.deepEqual(configs.map((c) => c.rollout), [{ windowMs: 3_600_000, key: "web-3" }, { windowMs: 3_600_000, key: "web-4" }, null]);
   });
 
   it("refuses --profile next to --config", async () => {
     const file = await configFile(fleet());
     const { opts, cmd } = parsed(["--config", file, "--profile", "myapp"]);
-    await assert.rejects(resolveTargets(opts, cmd), usageError("--profile"));
+    await assert.rejects(targetsFromOptions(opts, cmd), usageError("--profile"));
   });
 
   it("refuses one profile in two targets, once by name and once by path", async () => {
@@ -271,13 +271,13 @@ describe("resolveTargets with commander's own parse (what `hail --config` runs)"
       { profile: "/srv/profiles/myapp", gateJob: GATE, constituent: "worker" },
     ]));
     const { opts, cmd } = parsed(["--config", file]);
-    await assert.rejects(resolveTargets(opts, cmd), usageError(file, "myapp"));
+    await assert.rejects(targetsFromOptions(opts, cmd), usageError(file, "myapp"));
   });
 
   it("a file that does not exist is a usage error naming it", async () => {
     const missing = path.join(dir, "missing.json");
     const { opts, cmd } = parsed(["--config", missing]);
-    await assert.rejects(resolveTargets(opts, cmd), usageError(missing));
+    await assert.rejects(targetsFromOptions(opts, cmd), usageError(missing));
   });
 
   // Errors found after the schema (a target without a job, a duration that cannot be read, an
@@ -292,7 +292,7 @@ describe("resolveTargets with commander's own parse (what `hail --config` runs)"
     it(`refuses ${what}, naming the config file`, async () => {
       const file = await configFile(value);
       const { opts, cmd } = parsed(["--config", file]);
-      await assert.rejects(resolveTargets(opts, cmd), usageError(file, ...fragments));
+      await assert.rejects(targetsFromOptions(opts, cmd), usageError(file, ...fragments));
     });
   }
 });

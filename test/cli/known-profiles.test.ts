@@ -5,7 +5,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { UsageError } from "../../src/errors.js";
 import { knownProfiles, listNames, refuseUnknownProfile } from "../../src/cli/known-profiles.js";
-import { resolveProfile } from "../../src/profile/path.js";
+import { profileRefOf } from "../../src/profile/path.js";
 import { emptyState } from "../../src/state/schema.js";
 import { stateFiles } from "../../src/profile/key.js";
 
@@ -23,19 +23,19 @@ before(async () => {
   await symlink("myapp-1-link", path.join(profilesDir, "myapp"));
   await symlink("/nix/store/x", path.join(profilesDir, "myapp-1-link"));
   // a profile held before its first deployment: state only
-  const held = resolveProfile("held", profilesDir);
+  const held = profileRefOf("held", profilesDir);
   await writeFile(stateFiles(stateDir, held.stateKey).state, JSON.stringify(emptyState("held", held.path)), { mode: 0o600 });
 });
 after(() => rm(root, { recursive: true, force: true }));
 
 describe("refuseUnknownProfile", () => {
   it("a profile with a link or with state is known", async () => {
-    for (const name of ["myapp", "held"]) await refuseUnknownProfile(resolveProfile(name, profilesDir), stateDir, profilesDir, null);
+    for (const name of ["myapp", "held"]) await refuseUnknownProfile(profileRefOf(name, profilesDir), stateDir, profilesDir, null);
   });
 
   it("a profile with neither: UsageError naming it, its path, the state dir and the known ones; nothing created", async () => {
     const before = [...(await readdir(profilesDir)), ...(await readdir(stateDir))];
-    await assert.rejects(refuseUnknownProfile(resolveProfile("myap", profilesDir), stateDir, profilesDir, "add --new"), (err: unknown) => {
+    await assert.rejects(refuseUnknownProfile(profileRefOf("myap", profilesDir), stateDir, profilesDir, "add --new"), (err: unknown) => {
       assert.ok(err instanceof UsageError);
       assert.equal(
         err.message,
@@ -49,7 +49,7 @@ describe("refuseUnknownProfile", () => {
 
   it("dirs that are not there know no profile, and say so", async () => {
     const nowhere = path.join(root, "nowhere");
-    await assert.rejects(refuseUnknownProfile(resolveProfile("a", nowhere), nowhere, nowhere, ""), /hail knows no profile under --profiles-dir \S+nowhere or --state-dir \S+nowhere$/);
+    await assert.rejects(refuseUnknownProfile(profileRefOf("a", nowhere), nowhere, nowhere, ""), /hail knows no profile under --profiles-dir \S+nowhere or --state-dir \S+nowhere$/);
   });
 });
 

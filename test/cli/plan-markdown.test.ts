@@ -6,7 +6,7 @@ import { renderPlanMarkdown } from "../../src/cli/plan-markdown.js";
 import type { Target } from "../../src/resolve/target.js";
 import { HydraUnavailable } from "../../src/errors.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
-import { resolveProfile } from "../../src/profile/path.js";
+import { profileRefOf } from "../../src/profile/path.js";
 import { HASH, resolution, storePath } from "../resolve/builds.js";
 
 const OFFERED = storePath(HASH.a, "app-server-1.0");
@@ -15,7 +15,7 @@ const CURRENT = storePath(HASH.b, "app-server-0.9");
 function target(profile: string): Target {
   return {
     source: { kind: "gate", job: parseJobUrl("https://hydra.example/job/acme/production/release_gate"), constituent: "app-server" },
-    profile: resolveProfile(profile, "/nix/var/nix/profiles"),
+    profile: profileRefOf(profile, "/nix/var/nix/profiles"),
     output: "out",
   };
 }

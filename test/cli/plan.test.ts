@@ -4,7 +4,7 @@ import type { PlanReport } from "../../src/cli/plan-report.js";
 import { buildReport, renderPlan } from "../../src/cli/plan.js";
 import type { Target } from "../../src/resolve/target.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
-import { resolveProfile } from "../../src/profile/path.js";
+import { profileRefOf } from "../../src/profile/path.js";
 import { HASH, resolution, storePath } from "../resolve/builds.js";
 
 const GATE = "https://hydra.example/job/acme/production/release_gate";
@@ -14,12 +14,12 @@ const CURRENT = storePath(HASH.b, "app-server-0.9");
 
 const gateTarget: Target = {
   source: { kind: "gate", job: parseJobUrl(GATE), constituent: "app-server" },
-  profile: resolveProfile("hail/myapp", "/nix/var/nix/profiles"),
+  profile: profileRefOf("hail/myapp", "/nix/var/nix/profiles"),
   output: "out",
 };
 const jobTarget: Target = {
   source: { kind: "job", job: parseJobUrl("https://hydra.example/job/acme/production/app-server") },
-  profile: resolveProfile("myapp", "/nix/var/nix/profiles"),
+  profile: profileRefOf("myapp", "/nix/var/nix/profiles"),
   output: "out",
 };
 

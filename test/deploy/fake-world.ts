@@ -15,7 +15,7 @@ import type { JobUrl } from "../../src/hydra/job-url.js";
 import { parseJobUrl } from "../../src/hydra/job-url.js";
 import type { HydraBuild } from "../../src/hydra/schema.js";
 import type { Log, LogFields } from "../../src/log.js";
-import { resolveProfile } from "../../src/profile/path.js";
+import { profileRefOf } from "../../src/profile/path.js";
 import type { Command } from "../../src/nix/commands.js";
 import { renderCommand } from "../../src/nix/commands.js";
 import { parseGeneration, readProfileTarget } from "../../src/profile/links.js";
@@ -295,7 +295,7 @@ export function memoryLog(lines: LogLine[] = [], base: LogFields = {}): Log & { 
 
 export const TARGET: Target = {
   source: { kind: "job", job: parseJobUrl("https://hydra.example/job/acme/production/app") },
-  profile: resolveProfile(PROFILE, "/profiles"),
+  profile: profileRefOf(PROFILE, "/profiles"),
   output: "out",
 };
 

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { EnvironmentError, UsageError } from "../../src/errors.js";
 import { currentGeneration, listGenerations, parseGeneration, readProfileTarget } from "../../src/profile/links.js";
-import { DEFAULT_PROFILES_DIR, MAX_PROFILE_NAME_BYTES, resolveProfile } from "../../src/profile/path.js";
+import { DEFAULT_PROFILES_DIR, MAX_PROFILE_NAME_BYTES, profileRefOf } from "../../src/profile/path.js";
 
-describe("resolveProfile", () => {
+describe("profileRefOf", () => {
   const DIR = "/nix/var/nix/profiles";
   const good: Array<[string, string]> = [
     ["myapp", `${DIR}/myapp`],
@@ -20,7 +20,7 @@ describe("resolveProfile", () => {
   ];
   for (const [name, path] of good) {
     it(`${JSON.stringify(name)} -> ${path}`, () => {
-      const profile = resolveProfile(name, DIR);
+      const profile = profileRefOf(name, DIR);
       assert.deepEqual({ name: profile.name, path: profile.path }, { name, path });
     });
   }
@@ -35,13 +35,13 @@ describe("resolveProfile", () => {
   ];
   for (const [name, dir, stateKey, legacyStateKey] of keys) {
     it(`${JSON.stringify(name)} under ${dir} keeps its state under ${stateKey}`, () => {
-      const profile = resolveProfile(name, dir);
+      const profile = profileRefOf(name, dir);
       assert.deepEqual({ stateKey: profile.stateKey, legacyStateKey: profile.legacyStateKey }, { stateKey, legacyStateKey });
     });
   }
 
   it("takes names under the profiles dir it is given", () => {
-    assert.equal(resolveProfile("hail/app", "/tmp/profiles").path, "/tmp/profiles/hail/app");
+    assert.equal(profileRefOf("hail/app", "/tmp/profiles").path, "/tmp/profiles/hail/app");
   });
 
   it("defaults to /nix/var/nix/profiles", () => assert.equal(DEFAULT_PROFILES_DIR, "/nix/var/nix/profiles"));
@@ -49,14 +49,14 @@ describe("resolveProfile", () => {
   it("takes a last part of 220 bytes, flat, nested or absolute, and a 230-character name nested", () => {
     assert.equal(MAX_PROFILE_NAME_BYTES, 220);
     for (const name of ["a".repeat(220), `x/${"a".repeat(220)}`, `/srv/${"a".repeat(220)}`, `${"s".repeat(100)}/${"t".repeat(129)}`]) {
-      assert.ok(resolveProfile(name, DIR).path.endsWith(`/${name.split("/").pop() ?? ""}`));
+      assert.ok(profileRefOf(name, DIR).path.endsWith(`/${name.split("/").pop() ?? ""}`));
     }
   });
 
   for (const name of ["a".repeat(221), `x/${"a".repeat(230)}`, `/srv/${"é".repeat(111)}`]) {
     it(`refuses a last part over 220 bytes (${Buffer.byteLength(name.split("/").pop() ?? "")} bytes) with 73, before nix-env fails on it`, () => {
       assert.throws(
-        () => resolveProfile(name, DIR),
+        () => profileRefOf(name, DIR),
         (err: unknown) => err instanceof EnvironmentError && err.exitCode === 73 && /ENAMETOOLONG/.test(err.message) && /at most 220 bytes, or nest the name/.test(err.message),
       );
     });
@@ -66,7 +66,7 @@ describe("resolveProfile", () => {
   for (const name of bad) {
     it(`refuses ${JSON.stringify(name)} with a usage error`, () => {
       assert.throws(
-        () => resolveProfile(name, DIR),
+        () => profileRefOf(name, DIR),
         (err: unknown) => err instanceof UsageError && err.exitCode === 64 && err.message.includes("--profile"),
       );
     });
