@@ -28,9 +28,10 @@ let
     ;
 
   cfg = config.services.hail;
+  common = import ./service-options.nix lib;
 
   # escapeArgs (systemd's quoting, which it explains), flag and the flags both modules share
-  inherit (import ./service-args.nix) escapeArgs flag commonArgs;
+  inherit (import ./service-args.nix) escapeArgs flag commonArgs commonAssertions;
 
   # one Environment= assignment, quoted (a value may hold spaces) and with % doubled
   envEntry = text: builtins.replaceStrings [ "%" ] [ "%%" ] (builtins.toJSON text);
@@ -52,7 +53,8 @@ let
   };
 in
 {
-  options.services.hail = {
+  # the options behind commonArgs, declared once for both modules (nix/service-options.nix)
+  options.services.hail = common // {
     enable = mkEnableOption "hail, pull-based deployment of this user's Home Manager generation from Hydra";
 
     package = mkOption {
@@ -68,88 +70,22 @@ in
       description = "The Nix whose nix-store and nix-env hail runs (a user service has no system PATH).";
     };
 
-    gateJob = str "Hydra job URL of an aggregate release gate; needs `constituent`.";
-    constituent = str "The constituent job of the gate to deploy: the home configuration's `activationPackage`.";
-    jobUri = str "A plain Hydra job whose latest build is deployed (instead of `gateJob`).";
+    constituent = common.constituent // {
+      description = "The constituent job of the gate to deploy: the home configuration's `activationPackage`.";
+    };
     profile = str ''
       The profile to switch. Default (null): Home Manager's own,
       `$XDG_STATE_HOME/nix/profiles/home-manager`, which its `activate` expects.
     '';
     stateDir = str "State and lock files. Default (null): `$XDG_STATE_HOME/hail`.";
-    output = mkOption {
-      type = types.str;
-      default = "out";
-      description = "Which output of the build to deploy.";
-    };
-    pollPeriod = mkOption {
-      type = types.str;
-      default = "5m";
-      description = "Poll period: `30s`, `5m`, `1h`; a bare number means minutes.";
-    };
-    activateTimeout = mkOption {
-      type = types.str;
-      default = "10m";
-      description = "An activation running longer is killed and counts as failed (TimeoutStopSec, 25min, assumes the default).";
-    };
-    healthCheck = str "Command run after a successful activation (split into words, no shell).";
-    rollback = mkOption {
-      type = types.bool;
-      default = true;
-      description = "On a failed deployment, return the profile to the previous generation and activate it again.";
-    };
-    netrcFile = str ''
-      HTTP Basic credentials for the Hydra host, as a path on the machine (a string, not a Nix
-      path literal: a store path would be world-readable).
-    '';
-    hydraUser = str "Log in to a private Hydra as this user (with `hydraPasswordFile`).";
-    hydraPasswordFile = str "File holding the Hydra password, as a path on the machine (not a Nix path literal).";
-    metricsFile = str "Write Prometheus metrics here after every pass.";
-    metricsListen = str "Serve /metrics, /healthz and POST /poll on HOST:PORT.";
-    rolloutWindow = str "Staged rollout: deploy a new gate build only after its stop time plus a host-specific share of this window.";
-    rolloutKey = str "The key hashed for the staged rollout (default: the host name).";
-    confirmTimeout = str "After a successful activation hail must reach Hydra again within this time, or it rolls back.";
-    pollMinInterval = str "POST /poll and SIGUSR1 start at most one extra pass per this interval (hail's default: 10s).";
-    allowDowngrade = mkOption {
-      type = types.bool;
-      default = false;
-      description = "Follow Hydra when it offers an older gate build than the one hail last deployed.";
-    };
     backupFileExtension = str ''
       HOME_MANAGER_BACKUP_EXT for the generation's `activate`: a file in the way of a link is
       moved aside with this extension instead of failing the activation.
     '';
-    logLevel = mkOption {
-      type = types.enum [
-        "debug"
-        "info"
-        "warn"
-        "error"
-      ];
-      default = "info";
-      description = "Log level; logs go to the user journal as JSON lines.";
-    };
-    extraArgs = mkOption {
-      type = types.listOf types.str;
-      default = [ ];
-      description = "More arguments for `hail run`, one list element per argument.";
-    };
   };
 
   config = mkIf cfg.enable {
-    assertions = [
-      {
-        assertion = (cfg.gateJob == null) != (cfg.jobUri == null);
-        message = "services.hail: set exactly one of gateJob and jobUri.";
-      }
-      {
-        assertion = (cfg.gateJob == null) == (cfg.constituent == null);
-        message = "services.hail: constituent goes with gateJob, and gateJob needs it.";
-      }
-      {
-        assertion = (cfg.hydraUser == null) == (cfg.hydraPasswordFile == null);
-        message = "services.hail: hydraUser and hydraPasswordFile go together.";
-      }
-    ];
+    assertions = commonAssertions "services.hail" cfg;
 
     systemd.user.services.hail = {
       Unit = {

@@ -35,9 +35,10 @@ let
     ;
 
   cfg = config.services.hail;
+  common = import ./service-options.nix lib;
 
   # escapeArgs (systemd's quoting, which it explains), flag and the flags both modules share
-  inherit (import ./service-args.nix) escapeArgs flag commonArgs;
+  inherit (import ./service-args.nix) escapeArgs flag commonArgs commonAssertions;
 
   argsOf =
     inst:
@@ -147,7 +148,8 @@ let
   instanceOptions =
     { name, config, ... }:
     {
-      options = {
+      # the options behind commonArgs, declared once for both modules (nix/service-options.nix)
+      options = common // {
         profile = mkOption {
           type = types.str;
           default = if config.nixos then "system" else name;
@@ -192,115 +194,11 @@ let
           example = "systemctl kexec";
           description = "With `rebootWindow`: how to reboot (default `systemctl reboot`; split into words, no shell).";
         };
-        confirmTimeout = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "5m";
+        confirmTimeout = common.confirmTimeout // {
           description = ''
             After a successful activation hail must reach Hydra again within this time, or it
             rolls the deployment back (recommended with `nixos`: a system that breaks the
             network undoes itself).
-          '';
-        };
-        gateJob = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "https://hydra.example/job/proj/main/release_gate";
-          description = "Hydra job URL of an aggregate release gate; needs `constituent`.";
-        };
-        constituent = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "myapp";
-          description = "The constituent job of the gate to deploy.";
-        };
-        jobUri = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "https://hydra.example/job/proj/main/myapp";
-          description = "A plain Hydra job whose latest build is deployed (instead of `gateJob`).";
-        };
-        output = mkOption {
-          type = types.str;
-          default = "out";
-          description = "Which output of the build to deploy.";
-        };
-        pollPeriod = mkOption {
-          type = types.str;
-          default = "5m";
-          example = "30s";
-          description = "Poll period: `30s`, `5m`, `1h`; a bare number means minutes.";
-        };
-        activateTimeout = mkOption {
-          type = types.str;
-          default = "10m";
-          description = ''
-            An activation running longer is killed and counts as failed. The service's
-            TimeoutStopSec (25min) assumes the default; raise both together.
-          '';
-        };
-        healthCheck = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "curl -fsS http://127.0.0.1:8080/health";
-          description = "Command run after a successful activation (split into words, no shell).";
-        };
-        rollback = mkOption {
-          type = types.bool;
-          default = true;
-          description = "On a failed deployment, return the profile to the previous generation.";
-        };
-        netrcFile = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "/run/keys/hydra-netrc";
-          description = ''
-            HTTP Basic credentials for the Hydra host, as a path on the machine (a string, not
-            a Nix path literal: a store path would be world-readable). Without it hail reads
-            /etc/netrc when that exists.
-          '';
-        };
-        hydraUser = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          description = "Log in to a private Hydra as this user (with `hydraPasswordFile`).";
-        };
-        hydraPasswordFile = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "/run/keys/hydra-password";
-          description = "File holding the Hydra password, as a path on the machine (not a Nix path literal).";
-        };
-        metricsFile = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "/var/lib/prometheus-node-exporter-text/hail-myapp.prom";
-          description = "Write Prometheus metrics here after every pass (node_exporter textfile collector).";
-        };
-        metricsListen = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "127.0.0.1:9465";
-          description = "Serve /metrics, /healthz and POST /poll on HOST:PORT.";
-        };
-        rolloutWindow = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "2h";
-          description = "Staged rollout: deploy a new gate build only after its stop time plus a host-specific share of this window.";
-        };
-        rolloutKey = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          description = "The key hashed for the staged rollout (default: the host name).";
-        };
-        allowDowngrade = mkOption {
-          type = types.bool;
-          default = false;
-          description = ''
-            Follow Hydra when it offers an older gate build than the one hail last deployed
-            (by default hail never deploys backwards: a restarted build in Hydra's newest
-            evaluation moves `latest-finished` back until it finishes).
           '';
         };
         releaseManifest = mkOption {
@@ -329,12 +227,6 @@ let
           default = false;
           description = "Allow plain http:// URLs (gate, login, release manifest) to hosts other than loopback.";
         };
-        pollMinInterval = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          example = "30s";
-          description = "POST /poll and SIGUSR1 start at most one extra pass per this interval (hail's default: 10s).";
-        };
         stateDir = mkOption {
           type = types.str;
           default = "/var/lib/hail";
@@ -342,16 +234,6 @@ let
             State and lock files. The default is the service's StateDirectory; another
             directory must be writable under ProtectSystem=full (not in /etc, /usr or /boot).
           '';
-        };
-        logLevel = mkOption {
-          type = types.enum [
-            "debug"
-            "info"
-            "warn"
-            "error"
-          ];
-          default = "info";
-          description = "Log level; logs go to the journal as JSON lines.";
         };
         sandbox = mkOption {
           type = types.bool;
@@ -361,15 +243,6 @@ let
             ProtectSystem=full, ProtectHome=read-only, PrivateTmp, ...). Turn it off when the
             activation must write /etc, /boot or /home, or use setuid programs such as sudo.
           '';
-        };
-        extraArgs = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-          example = [
-            "--timeout"
-            "1m"
-          ];
-          description = "More arguments for `hail run`, one list element per argument.";
         };
       };
     };
@@ -394,15 +267,7 @@ in
 
   config = mkIf cfg.enable {
     assertions = lib.concatLists (
-      lib.mapAttrsToList (name: inst: [
-        {
-          assertion = (inst.gateJob == null) != (inst.jobUri == null);
-          message = "services.hail.instances.${name}: set exactly one of gateJob and jobUri.";
-        }
-        {
-          assertion = (inst.gateJob == null) == (inst.constituent == null);
-          message = "services.hail.instances.${name}: constituent goes with gateJob, and gateJob needs it.";
-        }
+      lib.mapAttrsToList (name: inst: commonAssertions "services.hail.instances.${name}" inst ++ [
         {
           assertion = inst.nixos || (inst.rebootWindow == null && inst.rebootCommand == null);
           message = "services.hail.instances.${name}: rebootWindow and rebootCommand need nixos = true.";
@@ -410,10 +275,6 @@ in
         {
           assertion = inst.rebootCommand == null || inst.rebootWindow != null;
           message = "services.hail.instances.${name}: rebootCommand needs rebootWindow (when may hail reboot?).";
-        }
-        {
-          assertion = (inst.hydraUser == null) == (inst.hydraPasswordFile == null);
-          message = "services.hail.instances.${name}: hydraUser and hydraPasswordFile go together.";
         }
         {
           assertion = (inst.releaseManifest == null) == (inst.allowedSigners == null);

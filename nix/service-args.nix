@@ -39,4 +39,21 @@ rec {
     ++ flag "confirm-timeout" cfg.confirmTimeout
     ++ flag "poll-min-interval" cfg.pollMinInterval
     ++ (if cfg.allowDowngrade then [ "--allow-downgrade" ] else [ ]);
+
+  # what both modules refuse in those options; `where` names the option set in the message
+  # ("services.hail" or "services.hail.instances.<name>")
+  commonAssertions = where: cfg: [
+    {
+      assertion = (cfg.gateJob == null) != (cfg.jobUri == null);
+      message = "${where}: set exactly one of gateJob and jobUri.";
+    }
+    {
+      assertion = (cfg.gateJob == null) == (cfg.constituent == null);
+      message = "${where}: constituent goes with gateJob, and gateJob needs it.";
+    }
+    {
+      assertion = (cfg.hydraUser == null) == (cfg.hydraPasswordFile == null);
+      message = "${where}: hydraUser and hydraPasswordFile go together.";
+    }
+  ];
 }

@@ -16,7 +16,7 @@ import { REPO, tempDir } from "./unit-file.js";
 
 const EXAMPLE = path.join(REPO, "nix", "examples", "host", "flake.nix");
 /** what hail's flake reads when it is evaluated (not built) */
-const FLAKE_FILES = ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/service-args.nix", "nix/tests/nixos-deploy.nix"];
+const FLAKE_FILES = ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/service-args.nix", "nix/service-options.nix", "nix/tests/nixos-deploy.nix"];
 
 describe("a host's flake and `nix run` / `nix profile install` (real Nix flakes, stub nixpkgs)", () => {
   let dir: string;

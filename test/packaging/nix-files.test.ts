@@ -24,7 +24,7 @@ const STUB = path.join(REPO, "test", "packaging", "nix-stub.nix");
 const REPO_ARG = ["--arg", "repo", `/. + ${JSON.stringify(REPO)}`];
 // nix/tests/nixos-deploy.nix is a NixOS VM test (flake checks): it needs nixpkgs and KVM, so
 // here it is only parsed, never run.
-const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/service-args.nix", "nix/home-manager-module.nix", "nix/npm-lock.nix", "nix/examples/host/flake.nix", "test/packaging/nix-stub.nix", "test/packaging/nixpkgs-stub/default.nix", "test/packaging/nixpkgs-stub/flake.nix", "nix/tests/nixos-deploy.nix", "nix/templates/service/flake.nix", "nix/templates/service/host/nixos.nix", "nix/lib/default.nix", "nix/lib/service-profile.nix", "nix/lib/service-units.nix", "nix/lib/units.nix"];
+const NIX_FILES = ["flake.nix", "nix/package.nix", "nix/module.nix", "nix/service-args.nix", "nix/service-options.nix", "nix/home-manager-module.nix", "nix/npm-lock.nix", "nix/examples/host/flake.nix", "test/packaging/nix-stub.nix", "test/packaging/nixpkgs-stub/default.nix", "test/packaging/nixpkgs-stub/flake.nix", "nix/tests/nixos-deploy.nix", "nix/templates/service/flake.nix", "nix/templates/service/host/nixos.nix", "nix/lib/default.nix", "nix/lib/service-profile.nix", "nix/lib/service-units.nix", "nix/lib/units.nix"];
 
 interface Run {
   code: number;
@@ -696,7 +696,7 @@ describe("flake.nix (evaluated with the stub of nixpkgs 26.05)", () => {
 /** a copy of the files the stub evaluates, with one file changed as a mistake would change it */
 async function mutantRepo(file: string, from: string, to: string): Promise<string> {
   const dir = await tempDir("hail-nix-mutant-");
-  for (const f of ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/service-args.nix", "nix/tests/nixos-deploy.nix"]) {
+  for (const f of ["flake.nix", "package.json", "package-lock.json", "nix/package.nix", "nix/npm-lock.nix", "nix/module.nix", "nix/service-args.nix", "nix/service-options.nix", "nix/tests/nixos-deploy.nix"]) {
     await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
     const text = await readFile(path.join(REPO, f), "utf8");
     if (f !== file) {
